@@ -1,0 +1,3 @@
+"""funchost: a pure-Python local host for Azure Functions apps that use Durable Functions."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Indexing: import the app's script file and build the function registry."""
