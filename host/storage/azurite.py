@@ -1,0 +1,130 @@
+"""Start, wait for and stop the Azurite emulator pinned in package.json."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from host.errors import AzuriteError
+
+DEV_ACCOUNT = "devstoreaccount1"
+# The well-known, public Azurite development key (not a secret).
+DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def is_listening(host: str, port: int, timeout: float = 0.2) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def find_azurite(start: Path | None = None) -> str:
+    """The azurite executable: node_modules/.bin next to the app or this package, else PATH."""
+    candidates: list[Path] = []
+    for base in (start, Path.cwd(), Path(__file__).resolve().parents[2]):
+        if base is None:
+            continue
+        for folder in (base, *base.parents):
+            candidates.append(folder / "node_modules" / ".bin" / "azurite")
+    for c in candidates:
+        if c.is_file() and os.access(c, os.X_OK):
+            return str(c)
+    found = shutil.which("azurite")
+    if found:
+        return found
+    raise AzuriteError(
+        "Azurite is not installed: run `npm ci` in the host's folder (package.json pins it), "
+        "or start your own Azurite and pass --no-azurite"
+    )
+
+
+@dataclass
+class AzuriteProcess:
+    """A running Azurite child process on loopback ports."""
+
+    blob_port: int
+    queue_port: int
+    table_port: int
+    location: Path
+    host: str = "127.0.0.1"
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def connection_string(self) -> str:
+        h = self.host
+        return (
+            "DefaultEndpointsProtocol=http;"
+            f"AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+            f"BlobEndpoint=http://{h}:{self.blob_port}/{DEV_ACCOUNT};"
+            f"QueueEndpoint=http://{h}:{self.queue_port}/{DEV_ACCOUNT};"
+            f"TableEndpoint=http://{h}:{self.table_port}/{DEV_ACCOUNT};"
+        )
+
+    def start(self, *, executable: str | None = None, timeout: float = 30.0,
+              in_memory: bool = False) -> AzuriteProcess:
+        exe = executable or find_azurite()
+        self.location.mkdir(parents=True, exist_ok=True)
+        args = [
+            exe, "--silent", "--skipApiVersionCheck", "--disableTelemetry", "--loose",
+            "--blobHost", self.host, "--blobPort", str(self.blob_port),
+            "--queueHost", self.host, "--queuePort", str(self.queue_port),
+            "--tableHost", self.host, "--tablePort", str(self.table_port),
+        ]
+        # Azurite refuses --location together with --inMemoryPersistence.
+        args += ["--inMemoryPersistence"] if in_memory else ["--location", str(self.location)]
+        log = open(self.location / "azurite.log", "ab")  # noqa: SIM115 - owned by the child
+        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        ports = (self.blob_port, self.queue_port, self.table_port)
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AzuriteError(
+                    f"Azurite exited with code {self.process.returncode} at start; "
+                    f"see {self.location / 'azurite.log'}"
+                )
+            if all(is_listening(self.host, p) for p in ports):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise AzuriteError(f"Azurite did not listen on {self.host} ports {ports} within {timeout:.0f} s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+
+def start_azurite_on_free_ports(location: Path, *, in_memory: bool = False) -> AzuriteProcess:
+    """Start Azurite on three free loopback ports (never the default 10000-10002)."""
+    ports = set()
+    while len(ports) < 3:
+        p = free_port()
+        if p not in (10000, 10001, 10002):
+            ports.add(p)
+    blob, queue, table = sorted(ports)
+    return AzuriteProcess(blob, queue, table, location).start(in_memory=in_memory)
