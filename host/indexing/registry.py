@@ -40,6 +40,8 @@ class FunctionInfo:
     func: Callable[..., Any]
     source_file: str = ""
     line: int = 0
+    sdk_function: Any = field(default=None, repr=False, compare=False)
+    """The SDK's ``Function`` object (retry settings, ``http_type``, raw bindings), if indexed."""
 
     @property
     def trigger_type(self) -> str:
@@ -74,6 +76,8 @@ class Registry:
             for f in functions
             if f.trigger_type in (ORCHESTRATION_TRIGGER, ACTIVITY_TRIGGER, ENTITY_TRIGGER)
         }
+        self.disabled: list[str] = []
+        """Names of functions disabled by ``AzureWebJobs.<name>.Disabled`` (not in the registry)."""
 
     def __iter__(self) -> Iterator[FunctionInfo]:
         return iter(self._by_name.values())
