@@ -121,7 +121,7 @@ class AzuriteProcess:
 
 def start_azurite_on_free_ports(location: Path, *, in_memory: bool = False) -> AzuriteProcess:
     """Start Azurite on three free loopback ports (never the default 10000-10002)."""
-    ports = set()
+    ports: set[int] = set()
     while len(ports) < 3:
         p = free_port()
         if p not in (10000, 10001, 10002):

@@ -342,16 +342,20 @@ class Storage(Protocol):
         if_match: str | None = None,
         metadata: dict[str, str] | None = None,
         content_type: str | None = None,
+        lease_id: str | None = None,
     ) -> BlobInfo:
-        """Write a block blob (creating the container if needed)."""
+        """Write a block blob (creating the container if needed).
+
+        A blob under an active lease can only be written with that ``lease_id``
+        (PreconditionFailedError otherwise), as in Azure."""
         ...
 
     async def download_blob(self, container: str, name: str) -> tuple[bytes, BlobInfo]: ...
 
     async def get_blob_info(self, container: str, name: str) -> BlobInfo | None: ...
 
-    async def delete_blob(self, container: str, name: str) -> None:
-        """Delete the blob if it exists."""
+    async def delete_blob(self, container: str, name: str, *, lease_id: str | None = None) -> None:
+        """Delete the blob if it exists (a leased blob needs its ``lease_id``)."""
         ...
 
     async def list_blobs(self, container: str, prefix: str = "") -> list[BlobInfo]:
