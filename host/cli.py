@@ -1,0 +1,91 @@
+"""``python -m host start [...]`` (also installed as ``funchost``).
+
+More commands plug in through :data:`COMMAND_MODULES`: a module there with
+``add_command(subparsers)`` registers its subparser and sets ``handler`` (``args -> int``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from host.errors import HostError
+
+COMMAND_MODULES: tuple[str, ...] = ("host.durable.cli",)
+"""Modules that add subcommands (e.g. ``durable``); skipped while they do not exist."""
+
+
+def _add_start(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser("start", help="index the app and run the host")
+    p.add_argument("--script-root", default=".", metavar="DIR", help="the app folder (default: .)")
+    p.add_argument("-p", "--port", type=int, default=None,
+                   help="HTTP port (default: Host.LocalHttpPort of local.settings.json, else 7071)")
+    p.add_argument("--functions", nargs="+", metavar="NAME", help="load only these functions")
+    p.add_argument("--cors", metavar="ORIGINS", help="comma-separated CORS origins (* allowed)")
+    p.add_argument("--cors-credentials", action="store_true", default=None,
+                   help="allow cross-origin authenticated requests")
+    p.add_argument("--verbose", action="store_true", help="show host information logs")
+    p.add_argument("--no-azurite", action="store_true",
+                   help="never start Azurite (expect storage to be running)")
+    p.add_argument("--enable-auth", "--enableAuth", dest="enable_auth", action="store_true",
+                   help="require function/admin keys as Azure does")
+    p.set_defaults(handler=_start)
+
+
+def _start(args: argparse.Namespace) -> int:
+    from host.config.settings import load_settings
+    from host.logs import setup_logging
+    from host.serve import run
+
+    settings = load_settings(
+        Path(args.script_root),
+        port=args.port,
+        cors=args.cors,
+        cors_credentials=args.cors_credentials,
+        functions=args.functions,
+        verbose=args.verbose,
+        azurite=not args.no_azurite,
+        enable_auth=args.enable_auth,
+    )
+    setup_logging(verbose=settings.verbose, level=settings.log_level)
+    for message in settings.messages:
+        print(message, flush=True)
+    run(settings)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every available command."""
+    parser = argparse.ArgumentParser(prog="funchost", description="Local host for Azure Functions "
+                                     "Python apps (v2 model) with Durable Functions.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    _add_start(subparsers)
+    for name in COMMAND_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:
+            found = False
+        if found:
+            importlib.import_module(name).add_command(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; a :class:`HostError` becomes one line on stderr and exit code 1."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except HostError as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,221 @@
+"""One host: settings → (Azurite) → storage → index → invoker → component services.
+
+The HTTP server (:mod:`host.serve`) runs on top of a started :class:`HostRuntime`; the testing
+toolkit can run one in-process with its own storage. Components are modules with a
+``create_services(runtime) -> list[Service]`` factory, listed in :data:`COMPONENTS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import logging
+import socket
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from host.config.settings import HostSettings
+from host.errors import ConfigError, HostError
+from host.indexing.loader import index_app
+from host.indexing.registry import Registry
+from host.runtime_storage import connect_storage, plan_azurite, start_azurite
+from host.storage.interface import Storage
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from host.storage.azurite import AzuriteProcess
+
+log = logging.getLogger("host.runtime")
+
+COMPONENTS: tuple[str, ...] = (
+    "host.durable.service",
+    "host.triggers.queue",
+    "host.triggers.timer",
+    "host.triggers.blob",
+)
+"""Modules whose ``create_services(runtime)`` the runtime calls (skipped if not present)."""
+
+STORAGE_PING_TIMEOUT = 5.0
+
+
+class Service(Protocol):
+    """Something that runs alongside the HTTP server (a trigger listener, the durable engine)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class HostRuntime:
+    """The state of one running host, shared by every component."""
+
+    def __init__(
+        self,
+        settings: HostSettings,
+        *,
+        storage: Storage | None = None,
+        registry: Registry | None = None,
+        components: Sequence[str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._registry = registry
+        self._storage = storage
+        self._owns_storage = storage is None
+        self.invoker: Any = None
+        self.base_url = f"http://{_url_host(settings.address)}:{settings.port}"
+        self.services: list[Service] = []
+        self.routes: list[BaseRoute] = []
+        self.components = tuple(COMPONENTS if components is None else components)
+        self.azurite: AzuriteProcess | None = None
+        self.state = "Default"
+        """``Default`` → ``Initializing`` → ``Running`` → ``Stopping`` → ``Stopped`` (or ``Error``)."""
+        self.errors: list[str] = []
+        self.started_at = time.monotonic()
+        self.host_id = compute_host_id(settings)
+        self._started: list[Service] = []
+
+    # -- shared state -------------------------------------------------------------------
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            raise HostError("the app has not been indexed yet")
+        return self._registry
+
+    @property
+    def storage(self) -> Storage:
+        """The ``AzureWebJobsStorage`` account (ConfigError if the setting is missing)."""
+        if self._storage is None:
+            raise ConfigError("Missing value for AzureWebJobsStorage in local.settings.json: it is "
+                              "required for all triggers other than httpTrigger")
+        return self._storage
+
+    @property
+    def has_storage(self) -> bool:
+        return self._storage is not None
+
+    @property
+    def ready(self) -> bool:
+        """True once indexing, storage, services and (when served) the HTTP listener are up."""
+        return self.state == "Running"
+
+    @property
+    def uptime_ms(self) -> int:
+        return int((time.monotonic() - self.started_at) * 1000)
+
+    def mark_running(self) -> None:
+        """Called by the server once it listens (or by an in-process host once started)."""
+        self.state = "Running"
+
+    # -- lifecycle ----------------------------------------------------------------------
+    async def start(self) -> None:
+        """Bring everything up except the HTTP server; on failure undo what was started."""
+        self.state = "Initializing"
+        loop = asyncio.get_running_loop()
+        connection = self.settings.storage_connection if self._storage is None else None
+        azurite_future: asyncio.Future[AzuriteProcess] | None = None
+        try:
+            plan = plan_azurite(self.settings, connection) if connection else None
+            if plan is not None:
+                # Azurite boots in a thread while the app is imported on this one.
+                azurite_future = loop.run_in_executor(None, start_azurite, plan)
+            if self._registry is None:
+                self._registry = index_app(self.settings)
+            if azurite_future is not None:
+                self.azurite = await azurite_future
+                azurite_future = None
+            if connection:
+                self._storage = await connect_storage(self.settings, connection, STORAGE_PING_TIMEOUT,
+                                                      started_azurite=self.azurite is not None)
+            self.invoker = self._create_invoker()
+            for module in self.components:
+                self.services.extend(_component_services(module, self))
+            for service in self.services:
+                await service.start()
+                self._started.append(service)
+        except BaseException as e:
+            if azurite_future is not None:
+                try:
+                    self.azurite = await azurite_future
+                except Exception:
+                    pass
+            self.state = "Error"
+            self.errors.append(str(e))
+            await self.stop(timeout=5.0)
+            self.state = "Error"
+            raise
+
+    def _create_invoker(self) -> Any:
+        from host.invocation import Invoker
+
+        return Invoker(self.registry, settings=self.settings)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop services (newest first), close storage and stop Azurite if we started it."""
+        if self.state in ("Stopped", "Stopping"):
+            return
+        self.state = "Stopping"
+        deadline = time.monotonic() + timeout
+        for service in reversed(self._started):
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                await asyncio.wait_for(service.stop(), remaining)
+            except TimeoutError:
+                log.warning("%s did not stop within %.1f s", type(service).__name__, timeout)
+            except Exception as e:
+                log.warning("%s failed to stop: %s", type(service).__name__, e)
+        self._started.clear()
+        closer = getattr(self.invoker, "aclose", None) or getattr(self.invoker, "close", None)
+        if closer is not None:
+            try:
+                result = closer()
+                if asyncio.iscoroutine(result):
+                    await asyncio.wait_for(result, max(0.1, deadline - time.monotonic()))
+            except Exception as e:
+                log.warning("the invoker failed to close: %s", e)
+        if self._storage is not None and self._owns_storage:
+            try:
+                await asyncio.wait_for(self._storage.close(), 5.0)
+            except Exception as e:
+                log.debug("closing storage: %s", e)
+        if self.azurite is not None:
+            azurite, self.azurite = self.azurite, None
+            await asyncio.get_running_loop().run_in_executor(None, azurite.stop)
+        self.state = "Stopped"
+
+
+def _component_services(module_name: str, runtime: HostRuntime) -> list[Service]:
+    try:
+        found = importlib.util.find_spec(module_name) is not None
+    except ModuleNotFoundError:
+        found = False
+    if not found:
+        return []
+    module = importlib.import_module(module_name)
+    factory = getattr(module, "create_services", None)
+    return list(factory(runtime)) if factory is not None else []
+
+
+def _url_host(address: str) -> str:
+    return "127.0.0.1" if address in ("0.0.0.0", "", "::") else address
+
+
+def _stable_hash(text: str) -> int:
+    """C#'s ``h = 23; h = h * 31 + c`` over UTF-16 code units, in int32 arithmetic."""
+    data = text.encode("utf-16-le")
+    h = 23
+    for i in range(0, len(data), 2):
+        h = (h * 31 + (data[i] | data[i + 1] << 8)) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= (1 << 31) else h
+
+
+def compute_host_id(settings: HostSettings, machine: str | None = None) -> str:
+    """The local host id (``AzureFunctionsWebHost__hostid`` or machine name + script path hash)."""
+    explicit = settings.setting("AzureFunctionsWebHost__hostid")
+    if explicit:
+        return explicit
+    name = "".join(c for c in (machine or socket.gethostname()) if c.isalnum())
+    hashed = abs(_stable_hash(str(settings.script_root)))
+    return f"{name}-{hashed}"[:32].lower().rstrip("-")
