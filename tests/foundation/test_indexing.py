@@ -73,7 +73,8 @@ def on_msg(msg: func.QueueMessage) -> None:
     assert reg.get("on_msg").trigger.get("queueName") == "work"  # %AppSetting% resolved
     hello = reg.activity("hello")
     assert hello is not None and hello.func("Tokyo") == "Tokyo"
-    assert hello.source_file == "function_app.py" and hello.line == 14  # where the definition (its first decorator) starts
+    # the line where the definition (its first decorator) starts
+    assert hello.source_file == "function_app.py" and hello.line == 14
     assert hello.sdk_function is not None
 
 
@@ -175,7 +176,8 @@ def test_unsupported_binding(tmp_path: Path) -> None:
 def sb(msg):
     pass
 """)
-    assert msg.startswith("function_app.py:5: sb: unsupported binding type 'serviceBusTrigger' (binding 'msg')")
+    assert msg.startswith(
+        "function_app.py:5: sb: unsupported binding type 'serviceBusTrigger' (binding 'msg')")
 
 
 def test_missing_app_setting_in_binding(tmp_path: Path) -> None:

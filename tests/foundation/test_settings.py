@@ -76,7 +76,8 @@ def test_functions_allow_list_from_env_array_and_cli(tmp_path: Path) -> None:
 def test_local_settings_host_section_and_cli_precedence(tmp_path: Path) -> None:
     write_app(tmp_path, {"version": "2.0"},
               {"IsEncrypted": False, "Values": {},
-               "Host": {"LocalHttpPort": 7075, "CORS": "http://a.test, http://b.test", "CORSCredentials": True}})
+               "Host": {"LocalHttpPort": 7075, "CORS": "http://a.test, http://b.test",
+                        "CORSCredentials": True}})
     s = load_settings(tmp_path, environ={})
     assert (s.port, s.cors_origins, s.cors_credentials) == (7075, ("http://a.test", "http://b.test"), True)
     s = load_settings(tmp_path, port=8080, cors="*", cors_credentials=False, environ={})
@@ -107,7 +108,8 @@ def test_malformed_local_settings_warns_and_continues(tmp_path: Path) -> None:
 
 
 def test_script_file_name_setting(tmp_path: Path) -> None:
-    write_app(tmp_path, {"version": "2.0"}, {"IsEncrypted": False, "Values": {"PYTHON_SCRIPT_FILE_NAME": "main.py"}})
+    write_app(tmp_path, {"version": "2.0"},
+              {"IsEncrypted": False, "Values": {"PYTHON_SCRIPT_FILE_NAME": "main.py"}})
     assert load_settings(tmp_path, environ={}).script_path == tmp_path.resolve() / "main.py"
     with pytest.raises(ConfigError, match="PYTHON_SCRIPT_FILE_NAME"):
         load_settings(tmp_path, environ={"PYTHON_SCRIPT_FILE_NAME": "../evil.py"})
