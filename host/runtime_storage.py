@@ -85,15 +85,21 @@ async def connect_storage(settings: HostSettings, connection: str, timeout: floa
     from host.storage import open_storage
 
     account = parse_connection_string(connection)
+    hint = ""
+    if account.is_loopback and not started_azurite:
+        hint = (" Start Azurite, or drop --no-azurite to let the host start it."
+                if not settings.azurite else " Check that Azurite is running on all three ports.")
+        # Fast path: a refused loopback port needs no SDK round trip (and its retries).
+        for url in (account.blob_endpoint, account.queue_endpoint, account.table_endpoint):
+            where = _host_port(url)
+            if where is not None and not is_listening(*where, timeout=0.5):
+                raise StorageUnreachableError(
+                    f"AzureWebJobsStorage is not reachable: nothing listens at {url}.{hint}")
     storage = open_storage(connection)
     try:
         await storage.ping(timeout=timeout)
     except StorageError as e:
         await storage.close()
-        hint = ""
-        if account.is_loopback and not started_azurite:
-            hint = (" Start Azurite, or drop --no-azurite to let the host start it."
-                    if not settings.azurite else " Check that Azurite is running on all three ports.")
         raise StorageUnreachableError(
             f"AzureWebJobsStorage is not reachable ({_describe(account)}): {e}.{hint}"
         ) from None

@@ -1,0 +1,92 @@
+"""The CLI: bad configuration is one line on stderr and exit code 1; unreachable storage too."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from host.cli import build_parser
+from host.storage.azurite import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+APP = """\
+import azure.functions as func
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+@app.route(route="hello")
+def hello(req: func.HttpRequest) -> str:
+    return "hi"
+"""
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "AzureWebJobsStorage"}
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.run([sys.executable, "-m", "host", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize(("host", "fragment"), [
+    ({"version": "3.0"}, "'3.0' is an invalid value for host.json 'version'"),
+    ({"logging": {}}, "missing the required 'version' property"),
+])
+def test_bad_host_json_is_one_line_and_exit_1(tmp_path: Path, host: dict, fragment: str,
+                                              make_app: Callable[..., Path]) -> None:
+    make_app(tmp_path, APP, host=host)
+    result = run_cli("start", "--port", str(free_port()), cwd=tmp_path)
+    assert result.returncode == 1
+    assert fragment in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_indexing_error_is_one_line(tmp_path: Path, make_app: Callable[..., Path]) -> None:
+    make_app(tmp_path, APP + "import not_installed_anywhere\n")
+    result = run_cli("start", "--port", str(free_port()), "--script-root", str(tmp_path), cwd=REPO)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: function_app.py:7: <module>: ModuleNotFoundError: No module named 'not_installed_anywhere'"]
+
+
+def test_unreachable_storage_fails_fast(tmp_path: Path, make_app: Callable[..., Path]) -> None:
+    port = free_port()
+    conn = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+            "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+            f"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+            f"QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+            f"TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;")
+    make_app(tmp_path, APP, values={"AzureWebJobsStorage": conn})
+    started = time.monotonic()
+    result = run_cli("start", "--no-azurite", "--port", str(free_port()), cwd=tmp_path)
+    assert time.monotonic() - started < 10
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "AzureWebJobsStorage is not reachable" in lines[0]
+    assert "AccountKey" not in lines[0] and "Eby8" not in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_port_in_use(tmp_path: Path, make_app: Callable[..., Path]) -> None:
+    import socket
+
+    make_app(tmp_path, APP)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        result = run_cli("start", "--port", str(s.getsockname()[1]), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "is unavailable" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_parser_options() -> None:
+    args = build_parser().parse_args(["start", "--script-root", "app", "-p", "7090", "--functions", "a", "b",
+                                      "--cors", "*", "--verbose", "--no-azurite", "--enable-auth"])
+    assert (args.script_root, args.port, args.functions, args.cors) == ("app", 7090, ["a", "b"], "*")
+    assert args.verbose and args.no_azurite and args.enable_auth
