@@ -159,7 +159,8 @@ def test_envelope_round_trip_with_types() -> None:
     text = encode_message(msg)
     data = json.loads(text)
     assert data["$type"] == "DurableTask.AzureStorage.MessageData"
-    assert data["TaskMessage"]["Event"]["$type"] == "DurableTask.Core.History.SubOrchestrationInstanceFailedEvent"
+    event_type = data["TaskMessage"]["Event"]["$type"]
+    assert event_type == "DurableTask.Core.History.SubOrchestrationInstanceFailedEvent"
     assert data["TaskMessage"]["Event"]["FailureDetails"]["$type"] == "DurableTask.Core.FailureDetails"
     assert data["Episode"] == 3
     assert data["Sender"] == {"InstanceId": "child", "ExecutionId": "e2"}
@@ -251,8 +252,9 @@ def test_large_property_spills_to_blob_name() -> None:
     assert len(spills) == 1 and spills[0].text == big and spills[0].prop == "Result"
     name = row["ResultBlobName"]
     assert name == spills[0].blob_name
-    assert name.startswith("a^0b/history-000000000000000A-TaskCompleted-") and name.endswith("-Result.json.gz")
-    back, pending = row_to_event(row)
+    assert name.startswith("a^0b/history-000000000000000A-TaskCompleted-")
+    assert name.endswith("-Result.json.gz")
+    _back, pending = row_to_event(row)
     assert pending == {"Result": name}
     exactly, spills2 = event_to_row({**event, "Result": "y" * 30_720}, "i", "e", 1)
     assert not spills2 and exactly["Result"] == "y" * 30_720

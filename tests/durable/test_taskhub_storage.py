@@ -165,8 +165,8 @@ async def test_two_writers_second_gets_precondition_failed(hub: TaskHub) -> None
     etag = await hub.append_history("race", "e1", events, len(events), None)
     with pytest.raises(PreconditionFailedError):  # a second "first checkpoint"
         await hub.append_history("race", "e1", events, len(events), None)
-    a = events + [h.orchestrator_started(T0)]
-    b = events + [h.orchestrator_started(T0), h.task_completed(T0, 0, '"b"')]
+    a = [*events, h.orchestrator_started(T0)]
+    b = [*events, h.orchestrator_started(T0), h.task_completed(T0, 0, '"b"')]
     await hub.append_history("race", "e1", a, 1, etag)
     with pytest.raises(PreconditionFailedError):
         await hub.append_history("race", "e1", b, 2, etag)
@@ -193,12 +193,13 @@ async def test_load_stops_at_other_execution(hub: TaskHub) -> None:
     other = await hub.load_history("can", "e1")
     assert other.events == [] and other.execution_id == "e2"
     stale = [r async for r in hub.storage.iter_rows(hub.names.history_table)]
-    assert sum(1 for r in stale if r.get("ExecutionId") == "e1" and r.row_key != "sentinel") == len(old) - len(new)
+    stale_e1 = [r for r in stale if r.get("ExecutionId") == "e1" and r.row_key != "sentinel"]
+    assert len(stale_e1) == len(old) - len(new)
 
 
 async def test_large_property_spill_round_trip(hub: TaskHub) -> None:
     big = '"' + "y" * 40_000 + '"'
-    events = orchestration(0, "spill", "e1") + [h.task_completed(T0, 0, big)]
+    events = [*orchestration(0, "spill", "e1"), h.task_completed(T0, 0, big)]
     await hub.append_history("spill", "e1", events, len(events), None)
     row = await hub.storage.get_row(hub.names.history_table, "spill", "0000000000000003")
     assert row is not None and row["Result"] == "" and row["ResultBlobName"].startswith("spill/history-")
@@ -272,7 +273,7 @@ async def test_queries_by_status_time_prefix_with_paging(hub: TaskHub) -> None:
 async def test_purge_one_and_by_range(hub: TaskHub) -> None:
     big = '"' + "p" * 40_000 + '"'
     for n, iid in enumerate(("gone", "keep", "old")):
-        events = orchestration(60, iid, "e1") + [h.task_completed(T0, 0, big)]
+        events = [*orchestration(60, iid, "e1"), h.task_completed(T0, 0, big)]
         await hub.append_history(iid, "e1", events, len(events), None)
         await hub.create_instance(InstanceStatus(iid, name="O", runtime_status="Completed",
                                                  created_time=T0 + timedelta(days=n)))
