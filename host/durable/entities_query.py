@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -97,7 +98,7 @@ def _encode_token(after: str) -> str:
     return base64.urlsafe_b64encode(json.dumps({"after": after}).encode()).decode()
 
 
-def query_entities(rows: list[EntityRow], query: EntityQuery) -> EntityPage:
+def query_entities(rows: Sequence[EntityRow], query: EntityQuery) -> EntityPage:
     """Filter, order (by instance id) and page entity rows into the listing JSON items."""
     after = _decode_token(query.continuation_token)
     low, high = entity_key_range(query.name)
@@ -145,7 +146,7 @@ def _item(row: EntityRow, query: EntityQuery) -> dict[str, Any] | None:
     return item
 
 
-def select_for_clean(rows: list[EntityRow], now: datetime,
+def select_for_clean(rows: Sequence[EntityRow], now: datetime,
                      min_idle: timedelta = timedelta(0)) -> list[str]:
     """Instance ids of entity rows that may be deleted: empty (no state, no queue, no lock).
 
