@@ -55,7 +55,7 @@ class MemoryBlobs(MemoryBase):
             raise NotFoundError(f"{what}: 404 BlobNotFound")
         return blob
 
-    def _etag(self) -> str:
+    def _blob_etag(self) -> str:
         return f'"0x{self.next_number():015X}"'
 
     async def create_container(self, container: str) -> None:
@@ -91,7 +91,7 @@ class MemoryBlobs(MemoryBase):
         elif lease_id is not None:
             raise PreconditionFailedError(f"{what}: 412 LeaseNotPresentWithBlobOperation")
         now = self.now()
-        blob = _Blob(bytes(data), self._etag(), now, old.created_on if old else now,
+        blob = _Blob(bytes(data), self._blob_etag(), now, old.created_on if old else now,
                      dict(metadata or {}), content_type or DEFAULT_CONTENT_TYPE)
         if old is not None:
             blob.lease_id, blob.lease_until = old.lease_id, old.lease_until

@@ -86,7 +86,7 @@ class MemoryTables(MemoryBase):
             raise NotFoundError(f"{what}: 404 TableNotFound")
         return found
 
-    def _etag(self) -> str:
+    def _row_etag(self) -> str:
         return f'W/"mem{self.next_number()}"'
 
     async def create_table(self, table: str) -> None:
@@ -191,7 +191,7 @@ class MemoryTables(MemoryBase):
         props = _clean(op.entity, what)
         if current is not None and mode in (WriteMode.UPSERT_MERGE, WriteMode.UPDATE_MERGE):
             props = {**current.props, **props}
-        stored = _Stored(props, self._etag(), self.now())
+        stored = _Stored(props, self._row_etag(), self.now())
         staged[key] = stored
         return stored.etag
 

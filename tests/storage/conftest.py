@@ -1,0 +1,59 @@
+"""Fixtures of the storage contract tests: every test runs on Azurite and in memory."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from host.storage.azure import AzureStorage
+from host.storage.azurite import AzuriteProcess
+from host.storage.connection import parse_connection_string
+from host.storage.interface import Storage
+from host.storage.memory import MemoryStorage
+
+
+@pytest.fixture(params=["azure", "memory"])
+async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
+    """An AzureStorage on the session Azurite, or a MemoryStorage."""
+    if request.param == "azure":
+        azurite: AzuriteProcess = request.getfixturevalue("azurite")
+        s: Storage = AzureStorage(parse_connection_string(azurite.connection_string))
+    else:
+        s = MemoryStorage()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+@pytest.fixture
+def name() -> Callable[[str], str]:
+    """Unique lowercase alphanumeric names (valid for queues, tables and containers)."""
+    return lambda prefix: f"{prefix}{uuid.uuid4().hex[:16]}"
+
+
+Eventually = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+def eventually() -> Eventually:
+    """``await eventually(check, timeout=…)``: poll ``check`` until truthy, with a deadline."""
+    return _eventually
+
+
+async def _eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 5.0,
+                     interval: float = 0.05) -> Any:
+    """Await ``check()`` until it returns a truthy value or the deadline passes (then fail)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
