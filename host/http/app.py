@@ -1,0 +1,44 @@
+"""The Starlette application of a host: admin API, component routes, then every HTTP trigger.
+
+Order of matching: admin endpoints, the extra routes components added to ``runtime.routes``
+(e.g. the durable HTTP API), then the function dispatcher, which applies the host's own route
+rules (:mod:`host.http.routing`) to everything else. CORS wraps it all when origins are set.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from host.http.admin import RuntimeView, admin_routes
+from host.http.auth import KeyStore
+from host.http.convert import to_response
+from host.http.dispatch import FunctionDispatcher
+from host.indexing.registry import HTTP_TRIGGER
+
+HOMEPAGE_SETTING = "AzureWebJobsDisableHomepage"
+
+
+def build_app(runtime: RuntimeView) -> Starlette:
+    """The ASGI app serving ``runtime`` (its registry, invoker, settings and extra routes)."""
+    settings = runtime.settings
+    registry = runtime.registry
+    runtime.invoker.add_output_encoder("http", to_response)
+    keys = None
+    if settings.enable_auth:
+        names = [f.name for f in registry if f.trigger_type == HTTP_TRIGGER]
+        keys = KeyStore.load(settings.script_root, names)
+    homepage = (settings.setting(HOMEPAGE_SETTING) or "").strip().lower() != "true"
+    dispatcher = FunctionDispatcher(registry, runtime.invoker, route_prefix=settings.route_prefix,
+                                    keys=keys, homepage=homepage)
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(Middleware(
+            CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"],
+            allow_headers=["*"], allow_credentials=settings.cors_credentials))
+    app = Starlette(routes=[*admin_routes(runtime, keys), *runtime.routes], middleware=middleware)
+    app.router.default = dispatcher
+    app.state.keys = keys
+    app.state.dispatcher = dispatcher
+    return app
