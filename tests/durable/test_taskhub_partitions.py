@@ -1,0 +1,104 @@
+"""Partition manager on the Partitions table: split, hand-over, takeover of a dead worker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from host.durable.partitions import PartitionManager, PartitionTimings
+from host.durable.taskhub import TaskHub, TaskHubNames
+from host.storage.azure import AzureStorage
+from host.storage.connection import parse_connection_string
+from host.storage.interface import Storage
+from host.storage.memory import MemoryStorage
+
+FAST = PartitionTimings(renew_interval=0.2, acquire_interval=0.2, lease_interval=1.5, waiting_interval=0.1)
+
+
+@pytest.fixture(params=["azure", "memory"])
+async def hub(request: pytest.FixtureRequest) -> AsyncIterator[TaskHub]:
+    if request.param == "azure":
+        azurite = request.getfixturevalue("azurite")
+        storage: Storage = AzureStorage(parse_connection_string(azurite.connection_string))
+    else:
+        storage = MemoryStorage()
+    taskhub = TaskHub(storage, TaskHubNames(f"p{uuid.uuid4().hex[:12]}", 4))
+    await taskhub.create()
+    try:
+        yield taskhub
+    finally:
+        await taskhub.delete()
+        await storage.close()
+
+
+async def wait_for(check: Callable[[], bool], timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+class Worker:
+    """A manager plus the set of partitions its callbacks say it is listening to."""
+
+    def __init__(self, hub: TaskHub, name: str) -> None:
+        self.listening: set[int] = set()
+        self.events: list[tuple[str, int]] = []
+
+        async def acquired(i: int) -> None:
+            assert i not in self.listening
+            self.listening.add(i)
+            self.events.append(("acquired", i))
+
+        def lost(i: int) -> None:
+            self.listening.discard(i)
+            self.events.append(("lost", i))
+
+        on_lost: Callable[[int], Awaitable[None] | None] = lost
+        self.manager = PartitionManager(hub, name, acquired, on_lost, FAST)
+
+
+async def test_two_workers_split_then_survivor_takes_over(hub: TaskHub) -> None:
+    a, b = Worker(hub, "worker-a"), Worker(hub, "worker-b")
+    await a.manager.start()
+    assert a.listening == {0, 1, 2, 3} == a.manager.owned
+    await b.manager.start()
+    try:
+        await wait_for(lambda: len(a.listening) == 2 and len(b.listening) == 2, timeout=10)
+        assert a.listening.isdisjoint(b.listening)
+        rows = [r async for r in hub.storage.iter_rows(hub.names.partitions_table)]
+        owners = {r.row_key: r["CurrentOwner"] for r in rows}
+        assert sorted(owners) == list(hub.names.control_queues)
+        assert sorted(owners.values()) == ["worker-a", "worker-a", "worker-b", "worker-b"]
+        assert all("ExpiresAt" in r and "LastRenewal" in r and "OwnedSince" in r for r in rows)
+        # worker-a dies: it stops renewing without releasing
+        await a.manager.stop(release=False)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await wait_for(lambda: b.listening == {0, 1, 2, 3}, timeout=FAST.lease_interval + 3)
+        assert loop.time() - started <= FAST.lease_interval + 1.5
+    finally:
+        await b.manager.stop()
+        await a.manager.stop(release=False)
+
+
+async def test_graceful_stop_hands_partitions_over(hub: TaskHub) -> None:
+    a, b = Worker(hub, "worker-a"), Worker(hub, "worker-b")
+    await a.manager.start()
+    await b.manager.start()
+    try:
+        await wait_for(lambda: len(b.listening) == 2, timeout=10)
+        await a.manager.stop()
+        assert a.listening == set()
+        lost = {i for kind, i in a.events if kind == "lost"}
+        assert lost == {i for kind, i in a.events if kind == "acquired"}
+        await wait_for(lambda: b.listening == {0, 1, 2, 3}, timeout=FAST.lease_interval)  # no expiry wait
+        rows = [r async for r in hub.storage.iter_rows(hub.names.partitions_table)]
+        assert {r["CurrentOwner"] for r in rows} == {"worker-b"}
+    finally:
+        await b.manager.stop()
