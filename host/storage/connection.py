@@ -85,7 +85,12 @@ def _split(text: str) -> dict[str, str]:
             )
         lowered = key.lower()
         if lowered not in _KNOWN_KEYS:
-            raise ConfigError(f"invalid storage connection string: unknown key {key!r}")
+            # A pasted secret may land in the key position: name only word-like keys.
+            shown = repr(key) if key.isalpha() and len(key) <= 32 else "(not shown)"
+            raise ConfigError(
+                f"invalid storage connection string: unknown key {shown}; segments must be Key=Value "
+                "with keys like AccountName, AccountKey, BlobEndpoint"
+            )
         pairs[lowered] = value.strip()
     return pairs
 

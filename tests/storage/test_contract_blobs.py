@@ -9,8 +9,10 @@ import pytest
 from host.errors import ConflictError, NotFoundError, PreconditionFailedError, StorageError
 from host.storage.interface import Storage
 
+Namer = Callable[[str], str]
 
-async def test_upload_download_info(storage: Storage, name: Callable[[str], str]) -> None:
+
+async def test_upload_download_info(storage: Storage, name: Namer) -> None:
     c = name("c")
     info = await storage.upload_blob(c, "dir/a.json", b'{"x": 1}', metadata={"k": "v"},
                                      content_type="application/json")  # creates the container
@@ -26,7 +28,7 @@ async def test_upload_download_info(storage: Storage, name: Callable[[str], str]
         await storage.download_blob(c, "nope")
 
 
-async def test_overwrite_and_if_match(storage: Storage, name: Callable[[str], str]) -> None:
+async def test_overwrite_and_if_match(storage: Storage, name: Namer) -> None:
     c = name("c")
     first = await storage.upload_blob(c, "b", b"1")
     with pytest.raises(ConflictError):
@@ -40,7 +42,7 @@ async def test_overwrite_and_if_match(storage: Storage, name: Callable[[str], st
     assert (await storage.download_blob(c, "b"))[0] == b"2"
 
 
-async def test_list_by_prefix_and_delete(storage: Storage, name: Callable[[str], str]) -> None:
+async def test_list_by_prefix_and_delete(storage: Storage, name: Namer) -> None:
     c = name("c")
     await storage.create_container(c)
     await storage.create_container(c)
@@ -59,7 +61,7 @@ async def test_list_by_prefix_and_delete(storage: Storage, name: Callable[[str],
     assert await storage.list_blobs(c) == []
 
 
-async def test_leases(storage: Storage, name: Callable[[str], str]) -> None:
+async def test_leases(storage: Storage, name: Namer) -> None:
     c = name("c")
     await storage.upload_blob(c, "lease", b"x")
     lease = await storage.acquire_lease(c, "lease", duration=15)

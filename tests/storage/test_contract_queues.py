@@ -13,8 +13,10 @@ from host.storage.interface import Storage
 
 Eventually = Callable[..., Awaitable[Any]]
 
+Namer = Callable[[str], str]
 
-async def test_create_list_delete_queue(storage: Storage, name: Callable[[str], str]) -> None:
+
+async def test_create_list_delete_queue(storage: Storage, name: Namer) -> None:
     q = name("ql")
     await storage.create_queue(q)
     await storage.create_queue(q)  # idempotent
@@ -25,7 +27,7 @@ async def test_create_list_delete_queue(storage: Storage, name: Callable[[str], 
     assert q not in await storage.list_queues(prefix=q[:6])
 
 
-async def test_put_receive_delete_keeps_content_as_given(storage: Storage, name: Callable[[str], str]) -> None:
+async def test_put_receive_delete_keeps_content_as_given(storage: Storage, name: Namer) -> None:
     q = name("qp")
     await storage.create_queue(q)
     content = '{"a": "é ü 字", "b": "not base64 == "}'
@@ -41,12 +43,12 @@ async def test_put_receive_delete_keeps_content_as_given(storage: Storage, name:
     assert await storage.queue_length(q) == 0
 
 
-async def test_put_on_missing_queue_is_not_found(storage: Storage, name: Callable[[str], str]) -> None:
+async def test_put_on_missing_queue_is_not_found(storage: Storage, name: Namer) -> None:
     with pytest.raises(NotFoundError):
         await storage.put_message(name("qmissing"), "x")
 
 
-async def test_batch_receive_and_length(storage: Storage, name: Callable[[str], str]) -> None:
+async def test_batch_receive_and_length(storage: Storage, name: Namer) -> None:
     q = name("qb")
     await storage.create_queue(q)
     for i in range(5):
@@ -60,7 +62,9 @@ async def test_batch_receive_and_length(storage: Storage, name: Callable[[str], 
     assert await storage.queue_length(q) == 5  # invisible messages still count
 
 
-async def test_delayed_put_becomes_visible(storage: Storage, name: Callable[[str], str], eventually: Eventually) -> None:
+async def test_delayed_put_becomes_visible(
+    storage: Storage, name: Namer, eventually: Eventually
+) -> None:
     q = name("qd")
     await storage.create_queue(q)
     start = time.monotonic()
@@ -71,7 +75,9 @@ async def test_delayed_put_becomes_visible(storage: Storage, name: Callable[[str
     assert time.monotonic() - start >= 0.9
 
 
-async def test_abandon_redelivers_with_higher_dequeue_count(storage: Storage, name: Callable[[str], str], eventually: Eventually) -> None:
+async def test_abandon_redelivers_with_higher_dequeue_count(
+    storage: Storage, name: Namer, eventually: Eventually
+) -> None:
     q = name("qa")
     await storage.create_queue(q)
     await storage.put_message(q, "x")
@@ -89,7 +95,9 @@ async def test_abandon_redelivers_with_higher_dequeue_count(storage: Storage, na
         await storage.delete_message(q, second.id, second.pop_receipt)
 
 
-async def test_update_changes_content_and_extends_visibility(storage: Storage, name: Callable[[str], str], eventually: Eventually) -> None:
+async def test_update_changes_content_and_extends_visibility(
+    storage: Storage, name: Namer, eventually: Eventually
+) -> None:
     q = name("qu")
     await storage.create_queue(q)
     await storage.put_message(q, "old")
@@ -104,7 +112,7 @@ async def test_update_changes_content_and_extends_visibility(storage: Storage, n
     assert again.content == "new" and again.dequeue_count == 2
 
 
-async def test_delete_with_put_receipt(storage: Storage, name: Callable[[str], str]) -> None:
+async def test_delete_with_put_receipt(storage: Storage, name: Namer) -> None:
     q = name("qr")
     await storage.create_queue(q)
     sent = await storage.put_message(q, "x")

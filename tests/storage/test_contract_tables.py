@@ -23,19 +23,27 @@ from host.storage.interface import (
     ne,
 )
 
+Namer = Callable[[str], str]
+
 
 @pytest.fixture
-async def table(storage: Storage, name: Callable[[str], str]) -> str:
+async def table(storage: Storage, name: Namer) -> str:
     t = name("t")
     await storage.create_table(t)
     return t
+
+
+async def read(storage: Storage, table: str, pk: str, rk: str) -> Row:
+    row = await storage.get_row(table, pk, rk)
+    assert row is not None, f"row {pk}/{rk} is missing"
+    return row
 
 
 def op(mode: WriteMode, pk: str, rk: str, etag: str | None = None, **props: object) -> TableOp:
     return TableOp(mode, {"PartitionKey": pk, "RowKey": rk, **props}, etag)
 
 
-async def test_create_list_delete_table(storage: Storage, name: Callable[[str], str]) -> None:
+async def test_create_list_delete_table(storage: Storage, name: Namer) -> None:
     t = name("tl")
     await storage.create_table(t)
     await storage.create_table(t)
@@ -61,7 +69,8 @@ async def test_insert_conflict_and_point_read(storage: Storage, table: str) -> N
 async def test_upsert_merge_vs_replace(storage: Storage, table: str) -> None:
     await storage.write_row(table, op(WriteMode.UPSERT_REPLACE, "p", "r", a=1, b=2))
     await storage.write_row(table, op(WriteMode.UPSERT_MERGE, "p", "r", b=3, c=4))
-    assert await storage.get_row(table, "p", "r") == {"PartitionKey": "p", "RowKey": "r", "a": 1, "b": 3, "c": 4}
+    assert await read(storage, table, "p", "r") == {"PartitionKey": "p", "RowKey": "r",
+                                                    "a": 1, "b": 3, "c": 4}
     await storage.write_row(table, op(WriteMode.UPSERT_REPLACE, "p", "r", d=5))
     assert await storage.get_row(table, "p", "r") == {"PartitionKey": "p", "RowKey": "r", "d": 5}
 
@@ -102,7 +111,7 @@ async def test_value_types_round_trip(storage: Storage, table: str) -> None:
     assert "dropped" not in row
     # None in a merge leaves the stored value alone
     await storage.write_row(table, op(WriteMode.UPSERT_MERGE, "p", "r", small=None))
-    assert (await storage.get_row(table, "p", "r") or {})["small"] == 7
+    assert (await read(storage, table, "p", "r"))["small"] == 7
 
 
 async def test_transaction_is_atomic(storage: Storage, table: str) -> None:
@@ -115,7 +124,7 @@ async def test_transaction_is_atomic(storage: Storage, table: str) -> None:
         ])
     assert await storage.get_row(table, "p", "c") is None
     assert await storage.get_row(table, "p", "c2") is None
-    assert (await storage.get_row(table, "p", "exists") or {})["v"] == 1
+    assert (await read(storage, table, "p", "exists"))["v"] == 1
 
     current = await storage.get_row(table, "p", "exists")
     assert current is not None
@@ -125,7 +134,7 @@ async def test_transaction_is_atomic(storage: Storage, table: str) -> None:
         op(WriteMode.INSERT, "p", "b", v=3),
     ])
     assert len(etags) == 3 and all(etags)
-    assert (await storage.get_row(table, "p", "exists") or {}).etag == etags[1]
+    assert (await read(storage, table, "p", "exists")).etag == etags[1]
 
     with pytest.raises(PreconditionFailedError):  # stale etag fails the whole batch
         await storage.transact(table, [
@@ -172,7 +181,8 @@ async def test_queries_filter_select_order(storage: Storage, table: str) -> None
         return [f"{r.partition_key}{r.row_key}" for r in got.rows]
 
     assert await keys(all_of(eq("PartitionKey", "b"), ge("RowKey", "07"))) == ["b07", "b08", "b09"]
-    assert await keys(all_of(eq("PartitionKey", "a"), any_of(lt("n", 2), gt("n", 8)))) == ["a00", "a01", "a09"]
+    either = any_of(lt("n", 2), gt("n", 8))
+    assert await keys(all_of(eq("PartitionKey", "a"), either)) == ["a00", "a01", "a09"]
     assert await keys(all_of(eq("PartitionKey", "a"), eq("even", True), le("n", 4))) == ["a00", "a02", "a04"]
     assert await keys(all_of(eq("PartitionKey", "a"), eq("name", "it's 3"))) == ["a03"]
     assert await keys(all_of(eq("PartitionKey", "b"), ge("at", datetime(2024, 1, 9, tzinfo=UTC)))) \
