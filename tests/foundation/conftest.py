@@ -39,6 +39,7 @@ class HostProcess:
             [sys.executable, "-m", "host", "start", *args], cwd=cwd, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
+        self.eof = False
         self._changed = threading.Condition()
         threading.Thread(target=self._pump, daemon=True).start()
 
@@ -49,6 +50,7 @@ class HostProcess:
                 self.lines.append(line.rstrip("\n"))
                 self._changed.notify_all()
         with self._changed:
+            self.eof = True
             self._changed.notify_all()
 
     @property
@@ -61,12 +63,9 @@ class HostProcess:
         with self._changed:
             while not any(text in line for line in self.lines):
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or (self.proc.poll() is not None and not self._pending()):
+                if remaining <= 0 or self.eof:
                     raise AssertionError(f"no line with {text!r} (exit {self.proc.poll()}):\n{self.output}")
                 self._changed.wait(min(remaining, 0.2))
-
-    def _pending(self) -> bool:
-        return self.proc.stdout is not None and not self.proc.stdout.closed
 
     def terminate(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
         if self.proc.poll() is None:
