@@ -67,7 +67,7 @@ _OPERATIONS = ("terminate", "suspend", "resume", "rewind")
 class DurableApi:
     """The ASGI endpoint behind both base paths."""
 
-    def __init__(self, registry: Callable[[], Registry], resolver: BackendResolver,
+    def __init__(self, registry: Callable[[], Registry | None], resolver: BackendResolver,
                  *, code: str | None = None) -> None:
         self._registry = registry
         self._resolver = resolver
@@ -149,12 +149,15 @@ class DurableApi:
         return None
 
     def _not_found(self, request: Request) -> Response:
+        orchestrators: list[str] = []
+        entities: list[str] = []
         try:
             registry = self._registry()
+        except HostError:
+            registry = None
+        if registry is not None:
             orchestrators = sorted(f.durable_name for f in registry.by_trigger(ORCHESTRATION_TRIGGER))
             entities = sorted(f.durable_name for f in registry.by_trigger(ENTITY_TRIGGER))
-        except HostError:
-            orchestrators, entities = [], []
         origin = f"{request.url.scheme}://{request.url.netloc}"
         return json_response({
             "Message": f"No durable HTTP API route matches {request.method} {request.url.path}.",

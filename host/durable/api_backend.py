@@ -42,15 +42,6 @@ class EntityQuery:
     fetch_state: bool = False
 
 
-@dataclass(frozen=True)
-class EntityInfo:
-    """One row of an entity listing; ``state`` is the state's JSON text (with ``fetch_state``)."""
-
-    entity: EntityId
-    last_operation_time: datetime | None
-    state: str | None = None
-
-
 class ClientBackend(Protocol):
     """Management operations of one task hub (errors from :mod:`host.errors`)."""
 
@@ -97,11 +88,13 @@ class ClientBackend(Protocol):
 
     async def signal_entity(self, entity: EntityId, operation: str, input_json: str | None) -> None: ...
 
-    async def read_entity(self, entity: EntityId) -> tuple[bool, str | None]:
-        """Whether the entity exists and its state's JSON text."""
+    async def read_entity(self, entity: EntityId) -> tuple[bool, Any]:
+        """Whether the entity exists and its state (a JSON value)."""
         ...
 
-    async def query_entities(self, query: EntityQuery) -> tuple[list[EntityInfo], str | None]: ...
+    async def query_entities(self, query: EntityQuery) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of ``{"entityId": …, "lastOperationTime": …[, "state": …]}`` and its token."""
+        ...
 
     async def delete_hub(self) -> None:
         """Delete every queue, table and container of the task hub."""

@@ -19,7 +19,6 @@ from host.durable.api_http import (
     raw_json_response,
 )
 from host.durable.entities import EntityId, EntityIdError
-from host.durable.status_payload import format_millis, parse_json_text
 
 
 def entity_id(name: str, key: str) -> EntityId:
@@ -36,7 +35,7 @@ async def read_state(backend: ClientBackend, name: str, key: str) -> Response:
     exists, state = await backend.read_entity(entity)
     if not exists:
         return error_response(404, f"Entity '{entity}' does not exist.")
-    return raw_json_response(state if state is not None else "null")
+    return raw_json_response(json.dumps(state))
 
 
 async def signal(request: Request, backend: ClientBackend, name: str, key: str, op: str | None) -> Response:
@@ -71,11 +70,4 @@ async def list_entities(request: Request, backend: ClientBackend, name: str | No
         fetch_state=q.flag("fetchState", False),
     )
     found, token = await backend.query_entities(query)
-    body = []
-    for info in found:
-        item = {"entityId": info.entity.to_json(),
-                "lastOperationTime": format_millis(info.last_operation_time)}
-        if query.fetch_state:
-            item["state"] = parse_json_text(info.state)
-        body.append(item)
-    return json_response(body, 200, {CONTINUATION_HEADER: token or ""})
+    return json_response(found, 200, {CONTINUATION_HEADER: token or ""})

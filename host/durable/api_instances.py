@@ -86,10 +86,10 @@ async def _body_text(request: Request) -> str:
         raise BadRequest("The request body is not valid UTF-8.") from None
 
 
-async def start(request: Request, target: Target, registry: Registry, name: str,
+async def start(request: Request, target: Target, registry: Registry | None, name: str,
                 instance_id: str | None) -> Response:
-    """``POST orchestrators/{functionName}[/{instanceId}]``."""
-    if registry.orchestrator(name) is None:
+    """``POST orchestrators/{functionName}[/{instanceId}]`` (no name check without a registry)."""
+    if registry is not None and registry.orchestrator(name) is None:
         return argument_error(f"The function '{name}' doesn't exist, is disabled, or is not an "
                               f"orchestrator function.")
     if instance_id is None:
