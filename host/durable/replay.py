@@ -88,7 +88,9 @@ class _Work:
     # ------------------------------------------------------------------------------ entry
     def process(self, events: list[h.Event]) -> None:
         r = self.result
-        if r.is_terminal or r.status == h.OrchestrationStatus.ContinuedAsNew:
+        if r.is_terminal:
+            term = h.find_terminal(self.history) or {}
+            r.output_text, r.failure_details = term.get("Result"), term.get("FailureDetails")
             r.dropped.extend(events)
             return
         started = h.find_execution_started(self.history)
