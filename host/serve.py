@@ -60,6 +60,9 @@ def bind_socket(settings: HostSettings) -> socket.socket:
     family = socket.AF_INET6 if ":" in settings.address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # asyncio sets TCP_NODELAY only on sockets created with proto=IPPROTO_TCP; without it, Nagle
+    # plus delayed ACKs add ~40 ms to every keep-alive response (headers and body are two writes).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((settings.address, settings.port))
     except OSError as e:
