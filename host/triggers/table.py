@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import urllib.parse
 import uuid
 from datetime import datetime
 from typing import Any
@@ -36,11 +38,21 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _timestamp_from_etag(etag: str) -> str | None:
+    """Table eTags are ``W/"datetime'<url-encoded Timestamp>'"``: the entity's Timestamp."""
+    m = re.search(r"datetime'([^']+)'", etag)
+    return urllib.parse.unquote(m.group(1)) if m else None
+
+
 def row_json(row: Row) -> dict[str, Any]:
-    """An entity as the extension serializes it (``odata.etag`` included when known)."""
+    """An entity as the extension serializes it (``Timestamp`` and ``odata.etag`` when known)."""
     out = {key: _json_value(value) for key, value in row.items()}
     if row.etag:
         out["odata.etag"] = row.etag
+        if "Timestamp" not in out:
+            stamp = _timestamp_from_etag(row.etag)
+            if stamp:
+                out["Timestamp"] = stamp
     return out
 
 
