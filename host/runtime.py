@@ -121,20 +121,26 @@ class HostRuntime:
             if plan is not None:
                 # Azurite boots in a thread while the app is imported on this one.
                 azurite_future = loop.run_in_executor(None, start_azurite, plan)
+            phase = _Phases()
             if self._registry is None:
                 self._registry = index_app(self.settings)
+                phase("indexed %d functions", len(self._registry))
             if azurite_future is not None:
                 self.azurite = await azurite_future
                 azurite_future = None
+                phase("Azurite listening")
             if connection:
                 self._storage = await connect_storage(self.settings, connection, STORAGE_PING_TIMEOUT,
                                                       started_azurite=self.azurite is not None)
+                phase("storage reachable")
             self.invoker = self._create_invoker()
             for module in self.components:
                 self.services.extend(_component_services(module, self))
+            phase("created %d services", len(self.services))
             for service in self.services:
                 await service.start()
                 self._started.append(service)
+            phase("services started")
         except BaseException as e:
             if azurite_future is not None:
                 try:
@@ -184,6 +190,18 @@ class HostRuntime:
             azurite, self.azurite = self.azurite, None
             await asyncio.get_running_loop().run_in_executor(None, azurite.stop)
         self.state = "Stopped"
+
+
+class _Phases:
+    """Logs each start-up phase with its duration (visible with --verbose)."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def __call__(self, what: str, *args: object) -> None:
+        now = time.perf_counter()
+        log.info(what + " (%dms)", *args, round((now - self.last) * 1000))
+        self.last = now
 
 
 def _component_services(module_name: str, runtime: HostRuntime) -> list[Service]:
