@@ -108,7 +108,8 @@ class _Work:
         dups = [e for e in events if h.etype(e) == h.EventType.ExecutionStarted]
         r.dropped.extend(dups)
         events = [e for e in events if h.etype(e) != h.EventType.ExecutionStarted]
-        term = next((e for e in events if h.etype(e) == h.EventType.ExecutionTerminated), None)
+        term: h.Event | None = next(
+            (e for e in events if h.etype(e) == h.EventType.ExecutionTerminated), None)
         if term is not None:
             r.dropped.extend(e for e in events if e is not term)
             self._terminate(fresh_start, term)

@@ -146,7 +146,8 @@ class Simulator:
 
     def _stuck(self, inst: SimInstance) -> bool:
         # an inbox holding only deferred events cannot make progress by itself
-        return bool(inst.last) and inst.inbox == inst.last.deferred and inst.last.deferred != []
+        last = inst.last
+        return last is not None and bool(last.deferred) and inst.inbox == last.deferred
 
     # ------------------------------------------------------------------------------ messages
     def _carry_out(self, iid: str, m: object) -> None:
