@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from host.storage.azure import AzureStorage  # noqa: E402
-from host.storage.azurite import start_azurite_on_free_ports  # noqa: E402
-from host.storage.connection import parse_connection_string  # noqa: E402
-from host.storage.interface import TableOp, WriteMode  # noqa: E402
+from host.storage.azure import AzureStorage
+from host.storage.azurite import start_azurite_on_free_ports
+from host.storage.connection import parse_connection_string
+from host.storage.interface import TableOp, WriteMode
 
 
 async def rate(n: int, conc: int, op: Callable[[int], Awaitable[object]]) -> tuple[float, float]:
