@@ -1,0 +1,230 @@
+"""Management operations at engine level: start, events, terminate, suspend/resume, rewind, restart.
+
+Every operation is a few storage requests in the crash-safe order of DTFx (§5.4/§7.3): read the
+Instances row, send the message to the instance's control queue, then write the row. Messages go
+through :meth:`TaskHub.send`, so an in-process dispatcher hears of them at once (``on_sent``).
+Reads, queries and purges are passthroughs to :class:`~host.durable.taskhub.TaskHub`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from host.durable import history as h
+from host.durable.entities import EntityId
+from host.durable.entities_requests import RequestMessage, input_from_value, request_event_name
+from host.durable.entities_time import ticks_from_datetime
+from host.durable.history_rows import TERMINAL_STATUSES, InstanceStatus
+from host.durable.taskhub import TaskHub
+from host.durable.taskhub_rewind import plan_rewind
+from host.errors import (
+    ConflictError,
+    InstanceAlreadyExistsError,
+    InstanceNotFoundError,
+    InvalidInstanceStateError,
+    NotFoundError,
+    PreconditionFailedError,
+)
+
+
+class Management:
+    """The instance-changing operations of one task hub (what clients and the HTTP API call)."""
+
+    def __init__(self, hub: TaskHub) -> None:
+        self.hub = hub
+
+    # reads ----------------------------------------------------------------
+    async def get_status(self, instance_id: str, *, show_input: bool = True) -> InstanceStatus | None:
+        """The Instances row of ``instance_id`` (``None`` when unknown)."""
+        return await self.hub.get_instance(instance_id, fetch_large=show_input)
+
+    async def get_history(self, instance_id: str) -> list[dict[str, Any]]:
+        """The latest execution's history events."""
+        return (await self.hub.load_history(instance_id)).events
+
+    async def _existing(self, instance_id: str) -> InstanceStatus:
+        status = await self.hub.get_instance(instance_id, fetch_large=False)
+        if status is None:
+            raise InstanceNotFoundError(f"no orchestration instance with id {instance_id!r} exists")
+        return status
+
+    # start ----------------------------------------------------------------
+    async def start_orchestration(
+        self,
+        name: str,
+        instance_id: str | None = None,
+        input_text: str | None = None,
+        *,
+        version: str = "",
+        scheduled_start: datetime | None = None,
+        tags: dict[str, str] | None = None,
+        overridable: Collection[str] = TERMINAL_STATUSES,
+    ) -> str:
+        """Start ``name`` as ``instance_id`` (new id when ``None``); returns the instance id.
+
+        An instance whose status is not in ``overridable`` (default: only finished instances may
+        be replaced) is refused with :class:`InstanceAlreadyExistsError`. ``input_text`` is the
+        JSON text of the input.
+        """
+        instance_id = instance_id or uuid.uuid4().hex
+        existing = await self.hub.get_instance(instance_id, fetch_large=False)
+        if existing is not None and existing.runtime_status is not None \
+                and existing.runtime_status not in overridable:
+            raise InstanceAlreadyExistsError(
+                f"an orchestration with instance id {instance_id!r} already exists and is "
+                f"{existing.runtime_status}; only finished instances can be replaced"
+            )
+        now = self.hub.now()
+        execution_id = uuid.uuid4().hex
+        generation = (existing.generation or 0) + 1 if existing is not None else 0
+        event = h.execution_started(
+            now, instance_id=instance_id, execution_id=execution_id, name=name, input_text=input_text,
+            version=version, generation=generation, scheduled_start=scheduled_start, tags=tags,
+        )
+        delay = scheduled_start - now if scheduled_start is not None and scheduled_start > now else None
+        await self.hub.send(None, event, instance_id=instance_id, execution_id=execution_id, delay=delay)
+        status = InstanceStatus(
+            instance_id, name=name, version=version, execution_id=execution_id, runtime_status="Pending",
+            created_time=now, last_updated_time=now, input=input_text, generation=generation, tags=tags,
+            scheduled_start_time=scheduled_start,
+        )
+        try:
+            etag = existing.etag if existing is not None else None
+            await self.hub.create_instance(status, replace_etag=etag)
+        except (ConflictError, PreconditionFailedError, NotFoundError) as err:
+            raise InstanceAlreadyExistsError(
+                f"an orchestration with instance id {instance_id!r} was started concurrently"
+            ) from err
+        return instance_id
+
+    async def start(self, name: str, instance_id: str, input_json: str | None,
+                    *, version: str | None = None) -> None:
+        """:meth:`start_orchestration` as the HTTP API calls it."""
+        await self.start_orchestration(name, instance_id, input_json, version=version or "")
+
+    async def restart(self, instance_id: str, *, new_instance_id: bool = True) -> str:
+        """Start the instance's orchestration again with its stored input; returns the id used."""
+        status = await self.hub.get_instance(instance_id, fetch_large=True)
+        if status is None or not status.name:
+            raise InstanceNotFoundError(f"no orchestration instance with id {instance_id!r} exists")
+        return await self.start_orchestration(
+            status.name, uuid.uuid4().hex if new_instance_id else instance_id, status.input,
+            version=status.version or "", tags=status.tags,
+        )
+
+    # messages to a running instance ----------------------------------------
+    async def raise_event(self, instance_id: str, name: str, data_json: str | None,
+                          *, check: bool = True) -> None:
+        """Send an external event (``data_json`` = JSON text); refused for finished instances."""
+        if check:
+            status = await self._existing(instance_id)
+            self._refuse_finished(status, "receive events")
+        await self.hub.send(None, h.event_raised(self.hub.now(), name, data_json), instance_id=instance_id)
+
+    async def terminate(self, instance_id: str, reason: str | None = None) -> None:
+        """Terminate a running instance; one that never started is marked Terminated at once."""
+        status = await self._existing(instance_id)
+        self._refuse_finished(status, "be terminated")
+        now = self.hub.now()
+        await self.hub.send(None, h.execution_terminated(now, reason), instance_id=instance_id)
+        if status.runtime_status == "Pending":
+            marked = InstanceStatus(instance_id, runtime_status="Terminated", output=reason,
+                                    completed_time=now, last_updated_time=now)
+            try:
+                await self.hub.update_instance(marked, etag=status.etag)
+            except (PreconditionFailedError, NotFoundError):
+                pass  # it started meanwhile: the terminate message does the job
+
+    async def suspend(self, instance_id: str, reason: str | None = None) -> None:
+        """Suspend a running or pending instance."""
+        status = await self._existing(instance_id)
+        self._refuse_finished(status, "be suspended")
+        if status.runtime_status == "Suspended":
+            raise InvalidInstanceStateError(f"instance {instance_id!r} is already Suspended")
+        await self.hub.send(None, h.execution_suspended(self.hub.now(), reason), instance_id=instance_id)
+
+    async def resume(self, instance_id: str, reason: str | None = None) -> None:
+        """Resume a suspended instance."""
+        status = await self._existing(instance_id)
+        if status.runtime_status != "Suspended":
+            raise InvalidInstanceStateError(
+                f"instance {instance_id!r} is {status.runtime_status}: "
+                f"only Suspended instances can be resumed"
+            )
+        await self.hub.send(None, h.execution_resumed(self.hub.now(), reason), instance_id=instance_id)
+
+    async def signal_entity(self, entity: EntityId, operation: str, input_json: str | None,
+                            *, scheduled_time: datetime | None = None) -> None:
+        """Send a one-way operation to an entity (``input_json`` = JSON text of the value)."""
+        now = self.hub.now()
+        request = RequestMessage(
+            operation, is_signal=True,
+            input=None if input_json is None else input_from_value(json.loads(input_json)),
+            timestamp=ticks_from_datetime(now),
+            scheduled_time=None if scheduled_time is None else ticks_from_datetime(scheduled_time),
+        )
+        event = h.event_raised(now, request_event_name(request), request.to_text())
+        delay = scheduled_time - now if scheduled_time is not None and scheduled_time > now else None
+        await self.hub.send(None, event, instance_id=entity.instance_id, delay=delay)
+
+    @staticmethod
+    def _refuse_finished(status: InstanceStatus, what: str) -> None:
+        if status.is_terminal:
+            raise InvalidInstanceStateError(
+                f"instance {status.instance_id!r} is {status.runtime_status} and can no longer {what}"
+            )
+
+    # rewind ---------------------------------------------------------------
+    async def rewind(self, instance_id: str, reason: str | None = None) -> None:
+        """Rewind a Failed instance (and its failed sub-orchestrations) so it retries the failures."""
+        status = await self._existing(instance_id)
+        if status.runtime_status != "Failed":
+            raise InvalidInstanceStateError(
+                f"instance {instance_id!r} is {status.runtime_status}: only Failed instances can be rewound"
+            )
+        await self._rewind(instance_id, reason, depth=0)
+
+    async def _rewind(self, instance_id: str, reason: str | None, *, depth: int) -> None:
+        loaded = await self.hub.load_history(instance_id)
+        if loaded.execution_id is None or loaded.etag is None:
+            return
+        plan = plan_rewind(loaded.events)
+        rewound_child = False
+        for child in plan.failed_children:
+            child_status = await self.hub.get_instance(child, fetch_large=False)
+            if child_status is not None and child_status.runtime_status == "Failed" and depth < 32:
+                await self._rewind(child, reason, depth=depth + 1)
+                rewound_child = True
+        if plan.replacements:
+            await self.hub.replace_events(instance_id, loaded.execution_id, plan.replacements, loaded.etag)
+        now = self.hub.now()
+        pending = InstanceStatus(instance_id, runtime_status="Pending", last_updated_time=now)
+        await self.hub.write_instance(pending)
+        if not rewound_child:  # the deepest failed instances restart; parents wait for them
+            await self.hub.send(None, h.generic_event(now, reason or ""), instance_id=instance_id,
+                                execution_id=loaded.execution_id)
+
+    # purge and queries ----------------------------------------------------
+    async def purge_instance(self, instance_id: str) -> int:
+        """Delete one instance's history, blobs and row; the number of instances deleted."""
+        return await self.hub.purge_instance(instance_id)
+
+    async def purge_instances(self, created_from: datetime | None, created_to: datetime | None = None,
+                              runtime_status: Collection[str] | None = None) -> int:
+        """Purge finished instances created in the range; the number deleted."""
+        return await self.hub.purge_instances(created_from, created_to, runtime_status)
+
+    async def query_instances(self, runtime_status: Collection[str] | None = None,
+                              created_from: datetime | None = None, created_to: datetime | None = None,
+                              instance_id_prefix: str | None = None, *, top: int | None = None,
+                              continuation: str | None = None, include_input_output: bool = True,
+                              ) -> tuple[list[InstanceStatus], str | None]:
+        """One page of orchestration instances (entities excluded) and its continuation."""
+        return await self.hub.query_instances(
+            runtime_status, created_from, created_to, instance_id_prefix, top=top,
+            continuation=continuation, include_input_output=include_input_output,
+        )
