@@ -9,69 +9,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from api_test_support import T0, RecordingOps, registry  # type: ignore[import-not-found]
 from starlette.applications import Starlette
 
 from host.durable.api import ROUTES, DurableApi
 from host.durable.api_backend import ClientBackend
 from host.durable.api_management import HubBackend
-from host.durable.entities import EntityId
 from host.durable.history_rows import InstanceStatus
 from host.durable.taskhub import TaskHub, TaskHubNames
-from host.indexing.registry import ORCHESTRATION_TRIGGER, Binding, FunctionInfo, Registry
 from host.storage.factory import open_storage
 
 ORIGIN = "http://127.0.0.1:8123"
 WH = "/runtime/webhooks/durabletask"
-T0 = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
 JSON = {"Content-Type": "application/json"}
 TEXT = {"Content-Type": "text/plain"}
 FEB = "createdTimeFrom=2024-02-01T00:00:00Z&createdTimeTo=2024-02-29"
-
-
-class RecordingOps:
-    """The engine boundary: records calls, starts write a Pending row like the engine does."""
-
-    def __init__(self, hub: TaskHub) -> None:
-        self.hub = hub
-        self.calls: list[tuple[Any, ...]] = []
-
-    async def start(self, name: str, instance_id: str, input_json: str | None,
-                    *, version: str | None = None) -> None:
-        self.calls.append(("start", name, instance_id, input_json, version))
-        await self.hub.write_instance(InstanceStatus(instance_id, name=name, runtime_status="Pending",
-                                                     created_time=T0, input=input_json), merge=False)
-
-    async def raise_event(self, instance_id: str, name: str, data_json: str) -> None:
-        self.calls.append(("raise_event", instance_id, name, data_json))
-
-    async def terminate(self, instance_id: str, reason: str | None) -> None:
-        self.calls.append(("terminate", instance_id, reason))
-
-    async def suspend(self, instance_id: str, reason: str | None) -> None:
-        self.calls.append(("suspend", instance_id, reason))
-
-    async def resume(self, instance_id: str, reason: str | None) -> None:
-        self.calls.append(("resume", instance_id, reason))
-
-    async def rewind(self, instance_id: str, reason: str | None) -> None:
-        self.calls.append(("rewind", instance_id, reason))
-
-    async def restart(self, instance_id: str, *, new_instance_id: bool) -> str:
-        self.calls.append(("restart", instance_id, new_instance_id))
-        return "restarted-" + instance_id if new_instance_id else instance_id
-
-    async def signal_entity(self, entity: EntityId, operation: str, input_json: str | None) -> None:
-        self.calls.append(("signal", entity.instance_id, operation, input_json))
-
-
-def _registry() -> Registry:
-    trigger = Binding("context", ORCHESTRATION_TRIGGER, "in", {})
-    return Registry([FunctionInfo("Orch", trigger, [trigger], lambda context: None)])
 
 
 class Env:
@@ -97,7 +54,7 @@ async def env(azurite_connection_string: str) -> AsyncIterator[Env]:
     async def resolve(task_hub: str | None, connection: str | None) -> ClientBackend:
         return backend
 
-    api = DurableApi(_registry, resolve)
+    api = DurableApi(registry, resolve)
     app = Starlette()
     app.router.routes.extend(_routes(api))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ORIGIN) as client:

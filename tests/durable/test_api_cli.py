@@ -1,0 +1,115 @@
+"""``python -m host durable …`` against a served durable HTTP API over a real task hub (Azurite)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from api_test_support import T0, RecordingOps, registry  # type: ignore[import-not-found]
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from host.durable.api import DurableApi
+from host.durable.api_backend import ClientBackend
+from host.durable.api_management import HubBackend
+from host.durable.history_rows import InstanceStatus
+from host.durable.taskhub import TaskHub, TaskHubNames
+from host.storage.factory import open_storage
+
+WH = "/runtime/webhooks/durabletask"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(azurite_connection_string: str) -> Iterator[tuple[str, RecordingOps]]:
+    loop = asyncio.new_event_loop()
+    storage = open_storage(azurite_connection_string)
+    hub = TaskHub(storage, TaskHubNames("cli" + uuid.uuid4().hex[:12]))
+    ops = RecordingOps(hub)
+
+    async def seed() -> None:
+        await hub.create()
+        for i, status in enumerate(("Running", "Completed", "Failed")):
+            await hub.write_instance(InstanceStatus(f"inst{i}", name="Orch", runtime_status=status,
+                                                    created_time=T0, last_updated_time=T0,
+                                                    input='"in"', output='{"r": 1}'), merge=False)
+
+    backend = HubBackend(hub, ops)
+
+    async def resolve(task_hub: str | None, connection: str | None) -> ClientBackend:
+        return backend
+
+    api = DurableApi(registry, resolve)
+    app = Starlette(routes=[Route(WH + "/{rest:path}", api)])
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", loop="asyncio")
+    server = uvicorn.Server(config)
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(seed())
+        loop.run_until_complete(server.serve())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}", ops
+    server.should_exit = True
+    thread.join(10)
+    loop.run_until_complete(hub.delete())
+    loop.run_until_complete(storage.close())
+    loop.close()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "host", "durable", *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_cli_commands_against_a_running_host(served: tuple[str, RecordingOps]) -> None:
+    url, ops = served
+    out = _cli("list", "--host-url", url)
+    assert out.returncode == 0, out.stderr
+    assert "inst0" in out.stdout and "Running" in out.stdout and "Instance" in out.stdout.splitlines()[0]
+    out = _cli("list", "--host-url", url, "--status", "Failed", "--json")
+    assert [s["instanceId"] for s in json.loads(out.stdout)] == ["inst2"]
+    out = _cli("show", "inst1", "--host-url", url)
+    assert out.returncode == 0 and "Completed" in out.stdout and '{"r":1}' in out.stdout
+    out = _cli("start", "Orch", "--id", "new1", "--input", '{"a": 1}', "--host-url", url)
+    assert out.returncode == 0 and "new1" in out.stdout and "statusQueryGetUri" not in out.stdout
+    out = _cli("raise", "inst0", "Go", "--data", "5", "--host-url", url)
+    assert out.returncode == 0, out.stderr
+    out = _cli("terminate", "inst0", "--reason", "stop it", "--host-url", url)
+    assert out.returncode == 0 and "Terminated inst0" in out.stdout
+    out = _cli("rewind", "inst2", "--host-url", url)
+    assert out.returncode == 0
+    out = _cli("raise", "inst1", "Go", "--host-url", url)
+    assert out.returncode == 1 and "410" in out.stderr
+    out = _cli("purge", "inst1", "--host-url", url, "--json")
+    assert out.returncode == 0 and json.loads(out.stdout) == {"instancesDeleted": 1}
+    out = _cli("show", "inst1", "--host-url", url)
+    assert out.returncode == 1 and "404" in out.stderr
+    assert [c[0] for c in ops.calls] == ["start", "raise_event", "terminate", "rewind"]
+    assert ops.calls[2] == ("terminate", "inst0", "stop it")
+
+
+def test_cli_reports_an_unreachable_host() -> None:
+    out = _cli("list", "--host-url", f"http://127.0.0.1:{_free_port()}")
+    assert out.returncode == 1 and "no host answers" in out.stderr
