@@ -89,8 +89,8 @@ class _Work:
     def process(self, events: list[h.Event]) -> None:
         r = self.result
         if r.is_terminal:
-            term = h.find_terminal(self.history) or {}
-            r.output_text, r.failure_details = term.get("Result"), term.get("FailureDetails")
+            last = h.find_terminal(self.history) or {}
+            r.output_text, r.failure_details = last.get("Result"), last.get("FailureDetails")
             r.dropped.extend(events)
             return
         started = h.find_execution_started(self.history)
