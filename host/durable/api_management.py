@@ -55,9 +55,9 @@ OpsFactory = Callable[[TaskHub], EngineOps]
 
 def default_ops(hub: TaskHub) -> EngineOps:
     """The engine's management operations for ``hub``."""
-    from host.durable import management  # type: ignore[attr-defined]
+    from host.durable.management import Management
 
-    ops: EngineOps = management.Management(hub)
+    ops: EngineOps = Management(hub)
     return ops
 
 
@@ -139,22 +139,20 @@ class HubBackend(ClientBackend):
 class ManagementResolver:
     """Backends by (hub, connection), cached; the host's own hub and account by default.
 
-    ``default_hub`` (when given) is the engine's own :class:`TaskHub`, so its in-process
-    wake-ups see API operations at once.
+    ``default_hub`` (when given) returns the engine's own :class:`TaskHub` once it runs, so its
+    in-process wake-ups see API operations at once.
     """
 
-    def __init__(self, runtime: HostRuntime, *, default_hub: TaskHub | None = None,
-                 ops_factory: OpsFactory = default_ops) -> None:
+    def __init__(self, runtime: HostRuntime, *, default_hub: Callable[[], TaskHub | None] | None = None,
+                 default_name: str | None = None, ops_factory: OpsFactory = default_ops) -> None:
         from host.durable.binding import default_hub_name
 
         self._runtime = runtime
-        self._default_name = default_hub.names.hub if default_hub else default_hub_name(runtime.settings)
+        self._default_hub = default_hub
+        self._default_name = default_name or default_hub_name(runtime.settings)
         self._ops = ops_factory
         self._backends: dict[tuple[str, str | None], HubBackend] = {}
         self._storages: dict[str, Storage] = {}
-        if default_hub is not None:
-            backend = HubBackend(default_hub, ops_factory(default_hub))
-            self._backends[(self._default_name.lower(), None)] = backend
 
     async def __call__(self, task_hub: str | None, connection: str | None) -> ClientBackend:
         name = validate_hub_name(task_hub, setting="taskHub") if task_hub else self._default_name
@@ -162,8 +160,12 @@ class ManagementResolver:
         key = (name.lower(), conn)
         found = self._backends.get(key)
         if found is None:
-            hub = TaskHub(self._storage(conn), TaskHubNames(name))
-            await hub.create()
+            hub = None
+            if conn is None and name.lower() == self._default_name.lower() and self._default_hub:
+                hub = self._default_hub()  # the engine's own hub: its wake-ups see our messages
+            if hub is None:
+                hub = TaskHub(self._storage(conn), TaskHubNames(name))
+                await hub.create()
             found = self._backends[key] = HubBackend(hub, self._ops(hub))
         return found
 
@@ -186,6 +188,12 @@ class ManagementResolver:
         for storage in self._storages.values():
             await storage.close()
         self._storages.clear()
+
+
+def backend_resolver(runtime: HostRuntime, service: Any) -> ManagementResolver:
+    """The resolver for a host whose durable service exposes ``hub`` and ``options.hub_name``."""
+    return ManagementResolver(runtime, default_hub=lambda: getattr(service, "hub", None),
+                              default_name=service.options.hub_name)
 
 
 @asynccontextmanager
