@@ -19,8 +19,8 @@ from host.durable.entities import EntityId
 from host.durable.entities_requests import RequestMessage, input_from_value, request_event_name
 from host.durable.entities_time import ticks_from_datetime
 from host.durable.history_rows import TERMINAL_STATUSES, InstanceStatus
+from host.durable.rewind import rewind_history
 from host.durable.taskhub import TaskHub
-from host.durable.taskhub_rewind import plan_rewind
 from host.errors import (
     ConflictError,
     InstanceAlreadyExistsError,
@@ -189,22 +189,36 @@ class Management:
         await self._rewind(instance_id, reason, depth=0)
 
     async def _rewind(self, instance_id: str, reason: str | None, *, depth: int) -> None:
+        """Persist :func:`host.durable.rewind.rewind_history`, then re-issue the failed work.
+
+        Order: history (under the sentinel eTag) → row Pending → messages, so a completion of a
+        re-issued task can never meet the old failure in history.
+        """
         loaded = await self.hub.load_history(instance_id)
         if loaded.execution_id is None or loaded.etag is None:
             return
-        plan = plan_rewind(loaded.events)
-        rewound_child = False
-        for child in plan.failed_children:
-            child_status = await self.hub.get_instance(child, fetch_large=False)
-            if child_status is not None and child_status.runtime_status == "Failed" and depth < 32:
-                await self._rewind(child, reason, depth=depth + 1)
-                rewound_child = True
-        if plan.replacements:
-            await self.hub.replace_events(instance_id, loaded.execution_id, plan.replacements, loaded.etag)
         now = self.hub.now()
+        rewound, reissue = rewind_history(loaded.events, now, reason)
+        changed = {
+            seq: event for seq, event in enumerate(rewound)
+            if seq >= len(loaded.events) or event != loaded.events[seq]
+        }
+        await self.hub.replace_events(instance_id, loaded.execution_id, changed, loaded.etag)
         pending = InstanceStatus(instance_id, runtime_status="Pending", last_updated_time=now)
         await self.hub.write_instance(pending)
-        if not rewound_child:  # the deepest failed instances restart; parents wait for them
+        woken = False
+        for event in reissue:
+            if h.etype(event) == h.EventType.TaskScheduled:
+                await self.hub.send(self.hub.names.workitem_queue, event, instance_id=instance_id,
+                                    execution_id=loaded.execution_id)
+                woken = True
+            elif h.etype(event) == h.EventType.SubOrchestrationInstanceCreated and depth < 32:
+                child = str(event.get("InstanceId") or "")
+                child_status = await self.hub.get_instance(child, fetch_large=False) if child else None
+                if child_status is not None and child_status.runtime_status == "Failed":
+                    await self._rewind(child, reason, depth=depth + 1)  # its completion wakes us
+                    woken = True
+        if not woken:  # nothing re-issued (e.g. the orchestrator itself threw): run an episode
             await self.hub.send(None, h.generic_event(now, reason or ""), instance_id=instance_id,
                                 execution_id=loaded.execution_id)
 

@@ -160,15 +160,31 @@ async def test_rewind_rewrites_failures_and_restarts(hub: TaskHub) -> None:
     loaded = await hub.load_history("f1")
     types = [h.etype(e) for e in loaded.events]
     assert types[5] == types[6] == h.EventType.GenericEvent
-    assert loaded.events[5]["Reason"] == "Rewound: TaskFailed"
-    assert loaded.events[6]["Reason"] == "Rewound: ExecutionCompleted"
-    assert types[2] == h.EventType.TaskScheduled
+    assert json.loads(loaded.events[5]["Data"])["rewound"]["EventType"] == h.EventType.TaskFailed
+    assert types[2] == h.EventType.TaskScheduled and types[-1] == h.EventType.ExecutionRewound
+    assert loaded.events[-1]["Reason"] == "try again" and len(loaded.events) == len(events) + 1
     assert h.runtime_status(loaded.events) == h.OrchestrationStatus.Running
     row = await hub.get_instance("f1")
     assert row is not None and row.runtime_status == "Pending"
-    [msg] = await take(hub, "f1")
-    assert msg.event_type == h.EventType.GenericEvent and msg.execution_id == "e1"
-    assert msg.event["Data"] == "try again"
+    [work] = await hub.receive_workitem()
+    assert work.event == events[2] and (work.instance_id, work.execution_id) == ("f1", "e1")
+    assert await take(hub, "f1") == []  # the re-issued activity's completion wakes it
+
+
+async def test_rewind_without_failed_task_sends_wakeup(hub: TaskHub) -> None:
+    ops = Management(hub)
+    events = [
+        h.orchestrator_started(T0),
+        h.execution_started(T0, instance_id="f2", execution_id="e2", name="O", input_text=None),
+        h.execution_completed(T0, h.OrchestrationStatus.Failed, "orchestrator threw"),
+        h.orchestrator_completed(T0),
+    ]
+    await hub.append_history("f2", "e2", events, len(events), None)
+    await hub.create_instance(InstanceStatus("f2", name="O", execution_id="e2", runtime_status="Failed"))
+    await ops.rewind("f2", None)
+    [msg] = await take(hub, "f2")
+    assert msg.event_type == h.EventType.GenericEvent and msg.execution_id == "e2"
+    assert await hub.receive_workitem() == []
 
 
 async def test_restart_with_new_and_same_id(hub: TaskHub) -> None:
