@@ -1,0 +1,67 @@
+"""The durable component of the host: the engine for the app's task hub, the client binding and
+the HTTP API (``create_services(runtime)`` is called by :mod:`host.runtime`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from host.durable.api_management import ManagementResolver
+from host.durable.binding import install
+from host.durable.engine import DurableEngine
+from host.durable.engine_options import EngineOptions
+from host.durable.taskhub import TaskHub, TaskHubNames
+from host.indexing.registry import (
+    ACTIVITY_TRIGGER,
+    DURABLE_CLIENT,
+    ENTITY_TRIGGER,
+    ORCHESTRATION_TRIGGER,
+    Registry,
+)
+
+if TYPE_CHECKING:
+    from host.runtime import HostRuntime
+
+log = logging.getLogger("host.durable")
+
+DURABLE_TRIGGERS = (ORCHESTRATION_TRIGGER, ACTIVITY_TRIGGER, ENTITY_TRIGGER)
+
+
+def uses_durable(registry: Registry) -> bool:
+    """Whether the app has durable functions or a durable client binding."""
+    return any(f.trigger_type in DURABLE_TRIGGERS or any(b.type == DURABLE_CLIENT for b in f.bindings)
+               for f in registry)
+
+
+def engine_options(runtime: HostRuntime) -> EngineOptions:
+    section = runtime.settings.get_path("extensions.durableTask") or {}
+    return EngineOptions.from_host_json(section if isinstance(section, dict) else {})
+
+
+class DurableService:
+    """Starts and stops the engine of the app's default task hub."""
+
+    def __init__(self, runtime: HostRuntime, options: EngineOptions) -> None:
+        self.runtime = runtime
+        self.options = options
+        names = TaskHubNames(options.hub_name, options.partition_count)
+        self.hub = TaskHub(runtime.storage, names)
+        self.engine = DurableEngine(self.hub, runtime.registry, runtime.invoker, options)
+
+    async def start(self) -> None:
+        await self.engine.start()
+        log.info("Durable task hub %s: %d partitions, worker %s", self.options.hub_name,
+                 self.options.partition_count, self.engine.worker_id)
+
+    async def stop(self) -> None:
+        await self.engine.stop()
+
+
+def create_services(runtime: HostRuntime) -> list[Any]:
+    """The durable engine service, plus the client binding and HTTP API routes."""
+    if not uses_durable(runtime.registry) or not runtime.has_storage:
+        return []
+    service = DurableService(runtime, engine_options(runtime))
+    runtime.durable = service  # type: ignore[attr-defined]
+    install(runtime, ManagementResolver(runtime, default_hub=service.hub))
+    return [service]
