@@ -143,12 +143,18 @@ class ManagementResolver:
     in-process wake-ups see API operations at once.
     """
 
-    def __init__(self, runtime: HostRuntime, *, default_hub: Callable[[], TaskHub | None] | None = None,
+    def __init__(self, runtime: HostRuntime, *,
+                 default_hub: TaskHub | Callable[[], TaskHub | None] | None = None,
                  default_name: str | None = None, ops_factory: OpsFactory = default_ops) -> None:
         from host.durable.binding import default_hub_name
 
         self._runtime = runtime
-        self._default_hub = default_hub
+        if isinstance(default_hub, TaskHub):
+            fixed = default_hub
+            default_name = default_name or fixed.names.hub
+            self._default_hub: Callable[[], TaskHub | None] | None = lambda: fixed
+        else:
+            self._default_hub = default_hub
         self._default_name = default_name or default_hub_name(runtime.settings)
         self._ops = ops_factory
         self._backends: dict[tuple[str, str | None], HubBackend] = {}
