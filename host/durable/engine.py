@@ -18,10 +18,11 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable, Coroutine, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from host.durable.activity_worker import ActivityWorker, WorkItem
+from host.durable.clock import Cancellable, Clock, WallClock
 from host.durable.engine_options import EngineOptions
 from host.durable.history import OrchestrationStatus
 from host.durable.messages import TaskMessage, new_message
@@ -44,12 +45,6 @@ from host.indexing.registry import Registry
 from host.invocation import Invoker
 
 log = logging.getLogger("host.durable")
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Handover:
@@ -79,7 +74,8 @@ class DurableEngine:
         self.invoker = invoker
         self.options = options or EngineOptions()
         self.worker_id = worker_id or f"{uuid.uuid4().hex[:12]}"
-        self.now: Clock = clock or utc_now
+        self.clock: Clock = clock or WallClock()
+        self.now: Callable[[], datetime] = self.clock.now
         self.replay_options = ReplayOptions(
             known_activities={f.durable_name.lower() for f in registry.by_trigger("activityTrigger")},
             known_orchestrators={f.durable_name.lower() for f in registry.by_trigger("orchestrationTrigger")},
@@ -91,7 +87,7 @@ class DurableEngine:
         self._pollers: dict[int, asyncio.Task[None]] = {}
         self._wake: dict[int, asyncio.Event] = {}
         self._orchestration_slots = asyncio.Semaphore(self.options.max_concurrent_orchestrations)
-        self._timers: set[asyncio.TimerHandle] = set()
+        self._timers: set[Cancellable] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._waiters: dict[str, list[asyncio.Future[OrchestrationStatus]]] = {}
         self._partitions: PartitionManager | None = None
@@ -338,17 +334,15 @@ class DurableEngine:
             self.call_at(fire_at, functools.partial(self.deliver, msg))
 
     def call_at(self, when: datetime, callback: Callable[[], None]) -> None:
-        """Run ``callback`` on the loop at ``when`` (wall clock)."""
-        loop = asyncio.get_running_loop()
-        delay = max((when - self.now()).total_seconds(), 0.0)
-        handle: asyncio.TimerHandle
+        """Run ``callback`` at ``when`` on the engine's clock (unless the engine stopped)."""
+        handle: Cancellable
 
         def fire() -> None:
             self._timers.discard(handle)
             if self._running:
                 callback()
 
-        handle = loop.call_later(delay, fire)
+        handle = self.clock.call_at(when, fire)
         self._timers.add(handle)
 
     # ------------------------------------------------------------------ settling
