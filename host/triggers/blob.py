@@ -6,7 +6,8 @@ Each blob version fires a function once: a receipt blob
 so blobs that existed before the host started fire once and a restart does not fire them
 again; overwriting a blob (new ETag) fires again. The container is listed at start, after any
 write by this host's blob output bindings (in-process wake-up), and on an idle back-off of up
-to 10 s. A failing function is retried up to ``maxDequeueCount`` times, then a message goes to
+to 2 s (the real host lists every 10 s; one listing per function is cheap on a local account).
+A failing function is retried up to ``maxDequeueCount`` times, then a message goes to
 ``webjobs-blobtrigger-poison`` and the receipt is completed.
 """
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from host.runtime import HostRuntime
 
 log = logging.getLogger("host.triggers.blob")
-SCAN_MAX_INTERVAL = 10.0
+SCAN_MAX_INTERVAL = 2.0
 INCOMPLETE = "Incomplete"
 
 

@@ -136,9 +136,9 @@ async def test_blob_trigger_receipts_and_bindings(start_host: StartHost, storage
     assert out == b"TPL:existed before start"
     # a new blob fires, an overwrite (new ETag) fires again
     await storage.upload_blob(cin, "new.txt", b"new")
-    await eventually(lambda: len(seen) == 2)
+    await eventually(lambda: len(seen) == 2, timeout=20)
     await storage.upload_blob(cin, "new.txt", b"newer")
-    await eventually(lambda: len(seen) == 3)
+    await eventually(lambda: len(seen) == 3, timeout=20)
     assert [s[4] for s in seen[1:]] == [b"new", b"newer"]
     host_id = env["AzureFunctionsWebHost__hostid"]
     receipts = await storage.list_blobs(HOSTS_CONTAINER, f"blobreceipts/{host_id}/")
