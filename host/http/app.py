@@ -39,6 +39,7 @@ def build_app(runtime: RuntimeView) -> Starlette:
             allow_headers=["*"], allow_credentials=settings.cors_credentials))
     app = Starlette(routes=[*admin_routes(runtime, keys), *runtime.routes], middleware=middleware)
     app.router.default = dispatcher
+    app.router.redirect_slashes = False  # else every trigger request re-scans the routes once more
     app.state.keys = keys
     app.state.dispatcher = dispatcher
     return app

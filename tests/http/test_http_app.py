@@ -232,3 +232,18 @@ async def test_cors(make_client: Any) -> None:
     client, _ = make_client(app)
     r = await client.get("/api/hello", headers={"Origin": "http://site.example"})
     assert "access-control-allow-origin" not in r.headers
+
+
+async def test_status_reports_runtime_state_and_errors(make_client: Any) -> None:
+    client, runtime = make_client(app)
+    runtime.state = "Initializing"
+    runtime.errors = ["storage unreachable"]
+    body = (await client.get("/admin/host/status")).json()
+    assert body["state"] == "Initializing" and body["errors"] == ["storage unreachable"]
+    assert body["processUptime"] == 5
+
+
+async def test_trailing_slash_and_encoded_route_values(make_client: Any) -> None:
+    client, _ = make_client(app)
+    assert (await client.get("/api/hello/Ann/")).text == "Hello, Ann!"
+    assert (await client.get("/api/hello/Ann%20Lee")).text == "Hello, Ann Lee!"
