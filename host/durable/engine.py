@@ -174,7 +174,7 @@ class DurableEngine:
     def _is_locked(self, msg: TaskMessage) -> bool:
         return id(msg) in self._locked
 
-    async def _put_locked(self, msg: TaskMessage, delay: timedelta, queue: str | None = None) -> None:
+    async def put_locked(self, msg: TaskMessage, delay: timedelta, queue: str | None = None) -> None:
         """Put a message this host will handle itself: invisible to pollers for ``delay``."""
         self._locked.add(id(msg))
         try:
@@ -215,14 +215,23 @@ class DurableEngine:
         return sum(len(s.inbox) for s in self.sessions.values())
 
     # ------------------------------------------------------------------ dispatch
-    def deliver(self, msg: TaskMessage) -> None:
-        """Queue ``msg`` for its instance's session and make sure the session runs."""
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def deliver(self, msg: TaskMessage, *, new_instance: bool = False) -> None:
+        """Queue ``msg`` for its instance's session and make sure the session runs.
+
+        ``new_instance``: the caller just created the instance, so it has no history to load.
+        """
         if not self._running:
             return
         iid = msg.instance_id
         session = self.sessions.get(iid)
         if session is None:
             session = self.sessions[iid] = Session(iid)
+            if new_instance:
+                session.loaded = True
         session.add(msg)
         if session.task is None or session.task.done():
             session.task = asyncio.create_task(self._run_session(session), name=f"session-{iid}")
@@ -292,7 +301,7 @@ class DurableEngine:
                              handover: Handover, *, builtin_http: bool) -> None:
         msg = new_message(event, instance_id=state.instance_id, execution_id=result.execution_id)
         lock = timedelta(seconds=self.options.lock_seconds)
-        await self._put_locked(msg, lock, self.hub.names.workitem_queue)
+        await self.put_locked(msg, lock, self.hub.names.workitem_queue)
         handover.activities.append(WorkItem(msg, builtin_http=builtin_http))
 
     async def _send_timer(self, state: OrchestrationState, result: EpisodeResult, out: ScheduleTimer,
@@ -301,7 +310,7 @@ class DurableEngine:
         # Invisible until the fire time plus the lock: this host fires it from memory at the
         # exact time; another host only sees it if this one died.
         delay = max(out.fire_at - self.now(), timedelta(0)) + timedelta(seconds=self.options.lock_seconds)
-        await self._put_locked(msg, delay)
+        await self.put_locked(msg, delay)
         handover.timers.append((out.fire_at, msg))
 
     async def send_event(self, instance_id: str, event: dict[str, Any], handover: Handover | None = None, *,
@@ -314,11 +323,11 @@ class DurableEngine:
         lock = timedelta(seconds=self.options.lock_seconds)
         if local and delay is not None and delay > timedelta(0):
             assert handover is not None
-            await self._put_locked(msg, delay + lock)
+            await self.put_locked(msg, delay + lock)
             handover.timers.append((self.now() + delay, msg))
         elif local:
             assert handover is not None
-            await self._put_locked(msg, lock)
+            await self.put_locked(msg, lock)
             handover.local_messages.append(msg)
         else:
             await self.hub.send_message(msg, delay=delay)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from host.durable.api_management import ManagementResolver
+from host.durable.api_management import ManagementResolver, default_ops
 from host.durable.binding import install
 from host.durable.engine import DurableEngine
+from host.durable.engine_management import EngineManagement
 from host.durable.engine_options import EngineOptions
 from host.durable.taskhub import TaskHub, TaskHubNames
 from host.indexing.registry import (
@@ -47,6 +48,7 @@ class DurableService:
         names = TaskHubNames(options.hub_name, options.partition_count)
         self.hub = TaskHub(runtime.storage, names)
         self.engine = DurableEngine(self.hub, runtime.registry, runtime.invoker, options)
+        self.management = EngineManagement(self.engine)
 
     async def start(self) -> None:
         await self.engine.start()
@@ -63,5 +65,7 @@ def create_services(runtime: HostRuntime) -> list[Any]:
         return []
     service = DurableService(runtime, engine_options(runtime))
     runtime.durable = service  # type: ignore[attr-defined]
-    install(runtime, ManagementResolver(runtime, default_hub=service.hub))
+    install(runtime, ManagementResolver(
+        runtime, default_hub=service.hub,
+        ops_factory=lambda hub: service.management if hub is service.hub else default_ops(hub)))
     return [service]

@@ -94,7 +94,7 @@ class AppHost:
 
     @property
     def management(self) -> Management:
-        return Management(self.durable.hub)
+        return self.durable.management  # type: ignore[no-any-return]
 
     async def start(self, name: str, input: Any = None, *, instance_id: str | None = None) -> str:
         """Start orchestration ``name`` with ``input`` (a JSON-serializable value).
