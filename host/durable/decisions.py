@@ -15,7 +15,7 @@ from typing import Any
 from host.durable import history as h
 from host.durable.actions import Action, ActionType, atype
 from host.durable.entities_requests import request_event_name
-from host.durable.entity_messages import orchestration_request
+from host.durable.entity_messages import last_request_times, orchestration_request
 from host.durable.replay_types import (
     CallHttp,
     EntityRequest,
@@ -51,6 +51,9 @@ class Decisions:
     messages: list[Outbound] = field(default_factory=list)
     error: str | None = None
     """Set when an action cannot be carried out (unknown function): the orchestration fails."""
+    history: list[h.Event] = field(default_factory=list)
+    """The history before these decisions (entity requests are labelled after earlier ones)."""
+    entity_last_sent: dict[str, int] | None = None
 
 
 def unknown_function_message(name: str, kind: str) -> str:
@@ -81,11 +84,14 @@ def decide(a: Action, task_id: int, who: Identity, now: datetime, opts: ReplayOp
         if not a.get("isCanceled"):
             out.messages.append(ScheduleTimer(task_id, fire_at, h.timer_fired(fire_at, task_id, fire_at)))
     elif t in (ActionType.CallEntity, ActionType.SignalEntity):
+        target = str(a.get("instanceId"))
+        if out.entity_last_sent is None:
+            out.entity_last_sent = last_request_times(out.history)
         req = orchestration_request(
             operation=str(a.get("operation")), input_text=a.get("input"),
             is_signal=t == ActionType.SignalEntity, instance_id=who.instance_id,
-            execution_id=who.execution_id, task_id=task_id, now=now)
-        target = str(a.get("instanceId"))
+            execution_id=who.execution_id, task_id=task_id, now=now,
+            target=target, last_sent=out.entity_last_sent)
         out.events.append(h.event_sent(now, task_id, target, "op", req.to_text()))
         out.messages.append(EntityRequest(target, req, request_event_name(req)))
     elif t == ActionType.CallHttp:

@@ -268,7 +268,7 @@ class _Work:
         markers = [h.generic_event(self.now, pending_marker("buffered", e)) for e in externals
                    if id(e) not in delivered and id(e) not in pending_ids]
         self._append([*head, *batch, *markers])
-        out = Decisions()
+        out = Decisions(history=self.history)
         who = self._identity()
         next_id = sc.next_id
         if batch and h.completion_id(batch[0]) is not None and is_retry_event(rec.chains, batch[0]):

@@ -48,6 +48,8 @@ class Session:
     status: InstanceStatus | None = None
     """What this host last wrote to the Instances row (skips writes that change nothing)."""
     blob_names: list[str] = field(default_factory=list)
+    entity: Any = None
+    """Entities only: the runner's cached scheduler state (``entity_sessions.EntityCache``)."""
 
     def add(self, msg: TaskMessage) -> None:
         key = msg.message_id or f"local-{id(msg)}"
@@ -61,6 +63,7 @@ class Session:
     def forget(self) -> None:
         """Drop the cached history (reloaded by the next episode)."""
         self.state, self.etag, self.loaded, self.status = None, None, False, None
+        self.entity = None
 
 
 def _order(batch: list[TaskMessage]) -> list[TaskMessage]:
