@@ -23,6 +23,7 @@ from host.durable.history_rows import InstanceStatus
 from host.durable.messages import TaskMessage
 from host.durable.replay import run_episode
 from host.durable.replay_types import EpisodeResult, OrchestrationState
+from host.durable.start_check import StartVerdict, judge_start
 from host.errors import ConflictError, PreconditionFailedError
 
 if TYPE_CHECKING:
@@ -92,7 +93,14 @@ class OrchestrationRunner:
 
     async def run_batch(self, session: Session, batch: list[TaskMessage]) -> None:
         """Apply ``batch`` to the instance: as many episodes as it takes, checkpointed."""
-        batch = _order(batch)
+        batch = await self._check_starts(session, _order(batch))
+        if not batch:
+            return
+        if session.loaded and _ended(session.state) and \
+                any(m.event_type != EXECUTION_STARTED for m in batch):
+            # A finished instance's history may have been changed by a management operation
+            # (rewind rewrites it in place): never drop messages against a stale cached copy.
+            session.forget()
         for attempt in range(MAX_CHECKPOINT_RETRIES):
             if not session.loaded:
                 await self.load(session)
@@ -105,6 +113,26 @@ class OrchestrationRunner:
                 session.forget()
         raise PreconditionFailedError(
             f"instance {session.instance_id!r}: history kept changing under this host; messages abandoned")
+
+    async def _check_starts(self, session: Session, batch: list[TaskMessage]) -> list[TaskMessage]:
+        """Drop or defer queued start messages the Instances row does not vouch for."""
+        queued = [m for m in batch if m.event_type == EXECUTION_STARTED and m.dequeue_count > 0]
+        if not queued:
+            return batch
+        row = await self.hub.get_instance(session.instance_id, fetch_large=False)
+        drop, defer = [], []
+        for msg in queued:
+            verdict = judge_start(msg, row)
+            if verdict is StartVerdict.DROP:
+                drop.append(msg)
+            elif verdict is StartVerdict.DEFER:
+                defer.append(msg)
+        if drop or defer:
+            log.info("instance %s: %d start message(s) dropped, %d deferred (Instances row %s)",
+                     session.instance_id, len(drop), len(defer), "missing" if row is None else "differs")
+            await self.engine.settle(drop, defer)
+        skipped = {id(m) for m in drop + defer}
+        return [m for m in batch if id(m) not in skipped]
 
     async def _episode(self, session: Session, batch: list[TaskMessage]) -> None:
         engine = self.engine
@@ -203,6 +231,14 @@ class OrchestrationRunner:
             row.completed_time = now
         await self.hub.write_instance(row)
         session.status = row
+
+
+_ENDINGS = frozenset({int(EventType.ExecutionCompleted), int(EventType.ContinueAsNew)})
+
+
+def _ended(state: OrchestrationState | None) -> bool:
+    """Whether the cached execution has finished (its terminal event is among the last few)."""
+    return state is not None and any(e.get("EventType") in _ENDINGS for e in state.history[-3:])
 
 
 def _state_from_history(instance_id: str, execution_id: str | None, history: list[dict[str, Any]]
