@@ -33,6 +33,7 @@ from host.durable.status_payload import (
     status_json,
     status_name,
 )
+from host.errors import InstanceNotFoundError, InvalidInstanceStateError
 from host.indexing.registry import Registry
 
 MAX_INSTANCE_ID_LENGTH = 256
@@ -204,28 +205,38 @@ async def raise_event(request: Request, target: Target, instance_id: str, event:
 
 
 async def operation(request: Request, target: Target, instance_id: str, op: str) -> Response:
-    """``POST instances/{id}/terminate|suspend|resume|rewind`` (``reason`` in the query)."""
-    found = await _existing(target, instance_id)
-    if isinstance(found, Response):
-        return found
-    _, runtime = found
+    """``POST instances/{id}/terminate|suspend|resume|rewind`` (``reason`` in the query).
+
+    The engine's operation reads the row and refuses what it cannot do; only then is the row read
+    here (to tell 410 from 500), so the usual path costs one read, not two.
+    """
+    if instance_id.startswith("@"):
+        return not_found(instance_id)
     reason = Query(request).get("reason")
+    try:
+        await getattr(target.backend, op)(instance_id, reason)
+    except InstanceNotFoundError:
+        return not_found(instance_id)
+    except InvalidInstanceStateError:
+        return await _refused(target, instance_id, op)
+    return json_response(None, 202)
+
+
+async def _refused(target: Target, instance_id: str, op: str) -> Response:
+    """The extension's answer to an operation the instance's state does not allow."""
+    status = await target.backend.get_status(instance_id, show_input=False)
+    if status is None:
+        return not_found(instance_id)
+    runtime = status_name(status.runtime_status)
     if op == "rewind":
         if runtime in ("Completed", "Terminated", "Canceled"):
             return _gone(instance_id, runtime, "only failed instances can be rewound")
-        if runtime != "Failed":
-            return server_error("The rewind operation is only supported on failed orchestration instances.")
-        await target.backend.rewind(instance_id, reason)
-        return json_response(None, 202)
+        return server_error("The rewind operation is only supported on failed orchestration instances.")
     if runtime in TERMINAL_STATUSES:
         return _gone(instance_id, runtime, f"it cannot {op} any more")
-    if op == "suspend" and runtime == "Suspended":
+    if op == "suspend":
         return server_error(f"Instance '{instance_id}' is already Suspended.")
-    if op == "resume" and runtime != "Suspended":
-        return server_error(f"Instance '{instance_id}' is {runtime}: only Suspended instances can be "
-                            f"resumed.")
-    await getattr(target.backend, op)(instance_id, reason)
-    return json_response(None, 202)
+    return server_error(f"Instance '{instance_id}' is {runtime}: only Suspended instances can be resumed.")
 
 
 async def restart(request: Request, target: Target, instance_id: str) -> Response:

@@ -35,7 +35,8 @@ class EngineOps(Protocol):
     async def start(self, name: str, instance_id: str, input_json: str | None,
                     *, version: str | None = None) -> None: ...
 
-    async def raise_event(self, instance_id: str, name: str, data_json: str) -> None: ...
+    async def raise_event(self, instance_id: str, name: str, data_json: str | None,
+                          *, check: bool = True) -> None: ...
 
     async def terminate(self, instance_id: str, reason: str | None) -> None: ...
 
@@ -115,7 +116,8 @@ class HubBackend(ClientBackend):
         await self.ops.start(name, instance_id, input_json, version=version)
 
     async def raise_event(self, instance_id: str, name: str, data_json: str) -> None:
-        await self.ops.raise_event(instance_id, name, data_json)
+        # the route has read the row already (404/410 before 400): no second read
+        await self.ops.raise_event(instance_id, name, data_json, check=False)
 
     async def terminate(self, instance_id: str, reason: str | None) -> None:
         await self.ops.terminate(instance_id, reason)

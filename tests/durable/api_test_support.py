@@ -8,8 +8,10 @@ from typing import Any
 from host.durable.entities import EntityId
 from host.durable.history_rows import InstanceStatus
 from host.durable.taskhub import TaskHub
+from host.errors import InstanceNotFoundError, InvalidInstanceStateError
 from host.indexing.registry import ORCHESTRATION_TRIGGER, Binding, FunctionInfo, Registry
 
+_ACTIVE = ("Pending", "Running", "ContinuedAsNew", "Suspended")
 T0 = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
@@ -26,19 +28,32 @@ class RecordingOps:
         await self.hub.write_instance(InstanceStatus(instance_id, name=name, runtime_status="Pending",
                                                      created_time=T0, input=input_json), merge=False)
 
-    async def raise_event(self, instance_id: str, name: str, data_json: str) -> None:
+    async def raise_event(self, instance_id: str, name: str, data_json: str | None,
+                          *, check: bool = True) -> None:
         self.calls.append(("raise_event", instance_id, name, data_json))
 
+    async def _refuse(self, instance_id: str, allowed: tuple[str, ...]) -> None:
+        """Refuse as the engine's Management does (it reads the row itself)."""
+        status = await self.hub.get_instance(instance_id, fetch_large=False)
+        if status is None:
+            raise InstanceNotFoundError(instance_id)
+        if status.runtime_status not in allowed:
+            raise InvalidInstanceStateError(f"{instance_id} is {status.runtime_status}")
+
     async def terminate(self, instance_id: str, reason: str | None) -> None:
+        await self._refuse(instance_id, _ACTIVE)
         self.calls.append(("terminate", instance_id, reason))
 
     async def suspend(self, instance_id: str, reason: str | None) -> None:
+        await self._refuse(instance_id, ("Pending", "Running", "ContinuedAsNew"))
         self.calls.append(("suspend", instance_id, reason))
 
     async def resume(self, instance_id: str, reason: str | None) -> None:
+        await self._refuse(instance_id, ("Suspended",))
         self.calls.append(("resume", instance_id, reason))
 
     async def rewind(self, instance_id: str, reason: str | None) -> None:
+        await self._refuse(instance_id, ("Failed",))
         self.calls.append(("rewind", instance_id, reason))
 
     async def restart(self, instance_id: str, *, new_instance_id: bool) -> str:
