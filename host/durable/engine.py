@@ -93,6 +93,7 @@ class DurableEngine:
         self._partitions: PartitionManager | None = None
         self._running = False
         self._locked: set[int] = set()
+        self._finished: set[str] = set()
         self.hub.on_sent = self._on_sent
 
     # ------------------------------------------------------------------ life cycle
@@ -252,6 +253,11 @@ class DurableEngine:
                                   session.instance_id)
                     session.forget()
                     await self.abandon(batch)
+            if session.instance_id in self._finished and not session.inbox:
+                # A finished instance needs no cached history; a late message reloads it.
+                self._finished.discard(session.instance_id)
+                if self.sessions.get(session.instance_id) is session:
+                    del self.sessions[session.instance_id]
 
     @property
     def entity_runner(self) -> Any:
@@ -380,6 +386,7 @@ class DurableEngine:
 
     # ------------------------------------------------------------------ completion waiters
     def notify_terminal(self, instance_id: str, status: OrchestrationStatus) -> None:
+        self._finished.add(instance_id)
         for fut in self._waiters.pop(instance_id, []):
             if not fut.done():
                 fut.set_result(status)
