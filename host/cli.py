@@ -58,14 +58,14 @@ def _start(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every available command."""
+def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
+    """The argument parser with every available command (only ``start`` when not ``plugins``)."""
     parser = argparse.ArgumentParser(prog="funchost", description="Local host for Azure Functions "
                                      "Python apps (v2 model) with Durable Functions.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     _add_start(subparsers)
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if plugins else ():
         try:
             found = importlib.util.find_spec(name) is not None
         except ModuleNotFoundError:
@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; a :class:`HostError` becomes one line on stderr and exit code 1."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `start` needs no plugin commands: importing them (httpx, ...) would delay start-up.
+    args = build_parser(plugins=not argv or argv[0] != "start").parse_args(argv)
     try:
         return int(args.handler(args))
     except HostError as e:

@@ -38,6 +38,17 @@ COMPONENTS: tuple[str, ...] = (
 )
 """Modules whose ``create_services(runtime)`` the runtime calls (skipped if not present)."""
 
+_STORAGE_BINDINGS = frozenset({"queueTrigger", "queue", "blobTrigger", "blob", "table", "timerTrigger"})
+COMPONENT_BINDINGS: dict[str, frozenset[str]] = {
+    "host.durable.service": frozenset({"orchestrationTrigger", "activityTrigger", "entityTrigger",
+                                       "durableClient"}),
+    "host.triggers.queue": _STORAGE_BINDINGS,
+    "host.triggers.timer": _STORAGE_BINDINGS,
+    "host.triggers.blob": _STORAGE_BINDINGS,
+}
+"""Binding types a component serves: it is not even imported for an app that uses none of them
+(start-up time). Components missing here are always loaded."""
+
 STORAGE_PING_TIMEOUT = 5.0
 
 
@@ -73,6 +84,8 @@ class HostRuntime:
         self.state = "Default"
         """``Default`` → ``Initializing`` → ``Running`` → ``Stopping`` → ``Stopped`` (or ``Error``)."""
         self.errors: list[str] = []
+        self.warm_modules: list[str] = []
+        """Modules to import while Azurite boots (the server adds its HTTP app here)."""
         self.started_at = time.monotonic()
         self.host_id = compute_host_id(settings)
         self._started: list[Service] = []
@@ -126,6 +139,8 @@ class HostRuntime:
                 self._registry = index_app(self.settings)
                 phase("indexed %d functions", len(self._registry))
             if azurite_future is not None:
+                self._warm_up()
+                phase("imported the rest while Azurite starts")
                 self.azurite = await azurite_future
                 azurite_future = None
                 phase("Azurite listening")
@@ -152,6 +167,20 @@ class HostRuntime:
             await self.stop(timeout=5.0)
             self.state = "Error"
             raise
+
+    def _warm_up(self) -> None:
+        """Import now what start-up will need anyway (the caller waits for Azurite meanwhile)."""
+        uses = binding_types(self.registry)
+        modules = ["host.invocation", *self.warm_modules]
+        modules += [m for m in self.components
+                    if m not in COMPONENT_BINDINGS or not COMPONENT_BINDINGS[m].isdisjoint(uses)]
+        if not uses <= {"httpTrigger", "http"}:
+            modules.append("host.storage.azure")  # the app will touch storage: the SDKs
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                pass  # a missing optional component: _component_services skips it too
 
     def _create_invoker(self) -> Any:
         from host.invocation import Invoker
@@ -204,7 +233,15 @@ class _Phases:
         self.last = now
 
 
+def binding_types(registry: Registry) -> set[str]:
+    """Every trigger and binding type the app uses."""
+    return {b.type for fn in registry for b in (fn.trigger, *fn.bindings)}
+
+
 def _component_services(module_name: str, runtime: HostRuntime) -> list[Service]:
+    serves = COMPONENT_BINDINGS.get(module_name)
+    if serves is not None and serves.isdisjoint(binding_types(runtime.registry)):
+        return []
     try:
         found = importlib.util.find_spec(module_name) is not None
     except ModuleNotFoundError:

@@ -7,6 +7,7 @@ in ``<app>/.azurite/``; it listens on loopback only and is stopped with the host
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from host.logs import console
 from host.storage.azurite import AzuriteProcess, is_listening
 from host.storage.connection import StorageAccount, parse_connection_string
 from host.storage.interface import Storage
+from host.storage.lazy import LazyAzureStorage
 
 log = logging.getLogger("host.storage")
 
@@ -81,10 +83,14 @@ def _describe(account: StorageAccount) -> str:
 
 async def connect_storage(settings: HostSettings, connection: str, timeout: float, *,
                           started_azurite: bool) -> Storage:
-    """Open the account and ping it; a clear :class:`StorageUnreachableError` within ``timeout``."""
-    from host.storage import open_storage
+    """Open the account and ping it; a clear :class:`StorageUnreachableError` within ``timeout``.
 
-    account = parse_connection_string(connection)
+    The storage returned imports the Azure SDKs on first use. A plain-HTTP loopback account
+    (Azurite) is pinged with one raw request per service, so an app that never touches storage
+    never pays for the SDK imports; any other account is pinged through the SDKs.
+    """
+    storage = LazyAzureStorage.from_connection_string(connection)
+    account = storage.account
     hint = ""
     if account.is_loopback and not started_azurite:
         hint = (" Start Azurite, or drop --no-azurite to let the host start it."
@@ -95,9 +101,18 @@ async def connect_storage(settings: HostSettings, connection: str, timeout: floa
             if where is not None and not is_listening(*where, timeout=0.5):
                 raise StorageUnreachableError(
                     f"AzureWebJobsStorage is not reachable: nothing listens at {url}.{hint}")
-    storage = open_storage(connection)
     try:
-        await storage.ping(timeout=timeout)
+        if _raw_pingable(account):
+            await asyncio.wait_for(asyncio.gather(*(
+                http_ping(account.endpoint(service), service) for service in ("queue", "table", "blob"))),
+                timeout)
+        else:
+            await storage.ping(timeout=timeout)
+    except TimeoutError:
+        await storage.close()
+        raise StorageUnreachableError(
+            f"AzureWebJobsStorage is not reachable ({_describe(account)}): "
+            f"no answer within {timeout:g} s.{hint}") from None
     except StorageError as e:
         await storage.close()
         raise StorageUnreachableError(
@@ -107,3 +122,41 @@ async def connect_storage(settings: HostSettings, connection: str, timeout: floa
         await storage.close()
         raise
     return storage
+
+
+def _raw_pingable(account: StorageAccount) -> bool:
+    urls = (account.blob_endpoint, account.queue_endpoint, account.table_endpoint)
+    return account.is_loopback and all(u and urlsplit(u).scheme == "http" for u in urls)
+
+
+async def http_ping(url: str, service: str) -> None:
+    """One unauthenticated ``Get Service Properties`` to a plain-HTTP storage endpoint.
+
+    Any storage answer counts (Azurite says 403 without a signature): the response must carry
+    ``x-ms-request-id``, and an Azurite ``Server`` header must name ``service``. StorageError
+    otherwise (nothing listening, not a storage service, the wrong service on that port).
+    """
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    path = (parts.path or "/") + "?restype=service&comp=properties"
+    where = f"{service} service at {url}"
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+    except OSError as e:
+        raise StorageError(f"{where}: {e.strerror or e}") from None
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: 0\r\n"
+                     "Connection: close\r\n\r\n".encode("latin-1"))
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as e:
+        raise StorageError(f"{where}: no HTTP answer ({e})") from None
+    finally:
+        writer.close()
+    lines = head.decode("latin-1").split("\r\n")
+    fields = (line.partition(":") for line in lines[1:] if line)
+    headers = {k.strip().lower(): v.strip() for k, _, v in fields}
+    if not lines[0].startswith("HTTP/1.") or "x-ms-request-id" not in headers:
+        raise StorageError(f"{where}: the answer is not from a storage service ({lines[0][:80]!r})")
+    server = headers.get("server", "")
+    if server.lower().startswith("azurite-") and not server.lower().startswith(f"azurite-{service}"):
+        raise StorageError(f"{where}: {server} answers there, not the {service} service")
