@@ -67,6 +67,7 @@ class EngineOptions:
                                   f"{low:g} and {high:g}, got {value:g}")
             return value
 
+        lease = number(provider, "leaseInterval", base.partition_lease_seconds, low=1, high=3600)
         return cls(
             hub_name=hub,
             partition_count=int(number(provider, "partitionCount", base.partition_count, low=1, high=16)),
@@ -86,6 +87,12 @@ class EngineOptions:
                 provider, "controlQueueBatchSize", base.control_batch_size, low=1, high=32)),
             max_buffered_messages=int(number(
                 provider, "controlQueueBufferThreshold", base.max_buffered_messages, low=1, high=10_000)),
+            # DTFx AzureStorageOrchestrationServiceSettings.LeaseInterval / LeaseRenewInterval: how
+            # soon the partitions of a host that died are taken over (short values suit tests).
+            partition_lease_seconds=lease,
+            partition_renew_seconds=number(
+                provider, "leaseRenewInterval", min(base.partition_renew_seconds, lease / 2),
+                low=0.1, high=lease),
         )
 
 

@@ -1,0 +1,29 @@
+"""Test app for crash safety: three slow steps per instance; every execution is logged with the pid."""
+
+import os
+import time
+
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.orchestration_trigger(context_name="context")
+def slow_chain(context: df.DurableOrchestrationContext):
+    spec = context.get_input()
+    total = 0
+    for step in range(3):
+        total += yield context.call_activity("slow_step", {"n": spec["n"], "step": step,
+                                                           "seconds": spec["seconds"]})
+    return total
+
+
+@app.activity_trigger(input_name="work")
+def slow_step(work: dict) -> int:
+    time.sleep(work["seconds"])
+    log_dir = os.environ.get("CRASH_LOG_DIR")
+    if log_dir:
+        with open(os.path.join(log_dir, f"{os.getpid()}.log"), "a", encoding="utf-8") as f:
+            f.write(f"{work['n']} {work['step']}\n")
+    return work["n"] * 10 + work["step"]

@@ -1,0 +1,123 @@
+"""Subprocess hosts for the crash-safety tests: start ``python -m host start``, SIGKILL it, read the hub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from host.durable.management import Management
+from host.durable.taskhub import TaskHub, TaskHubNames
+from host.storage import open_storage
+from host.storage.interface import Storage
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class HostProcess:
+    """One ``python -m host start`` child process serving ``app`` on a task hub."""
+
+    def __init__(self, app: Path, hub: str, connection_string: str, log_dir: Path, name: str) -> None:
+        self.port = free_port()
+        self.name = name
+        self.output = log_dir / f"{name}-{self.port}.out"
+        env = dict(os.environ)
+        env.update({
+            "AzureWebJobsStorage": connection_string,
+            "AzureFunctionsJobHost__extensions__durableTask__hubName": hub,
+            "CRASH_LOG_DIR": str(log_dir),
+            "PYTHONUNBUFFERED": "1",
+        })
+        with self.output.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "host", "start", "--script-root", str(app), "--port", str(self.port),
+                 "--no-azurite"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    async def ready(self, timeout: float = 30.0) -> None:
+        """Wait until the host says ``Host started`` (its services, the durable engine included, run)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"host {self.name} exited with {self.proc.returncode}:\n{self.tail()}")
+            if b"Host started" in self.output.read_bytes():
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"host {self.name} did not start within {timeout:g} s:\n{self.tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no graceful shutdown, no partition release."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.output.read_text(errors="replace") if self.output.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class HubView:
+    """Reads and drives a task hub directly from storage (no engine in this process)."""
+
+    def __init__(self, connection_string: str, hub: str, partitions: int) -> None:
+        self.storage: Storage = open_storage(connection_string)
+        self.hub = TaskHub(self.storage, TaskHubNames(hub, partitions))
+        self.management = Management(self.hub)
+
+    async def close(self) -> None:
+        await self.storage.close()
+
+    async def start(self, name: str, instance_id: str, value: Any) -> None:
+        await self.management.start_orchestration(name, instance_id, json.dumps(json.dumps(value)))
+
+    async def completed(self) -> dict[str, Any]:
+        """Output of every Completed instance, by instance id."""
+        rows, _ = await self.management.query_instances(["Completed"], include_input_output=True)
+        return {r.instance_id: json.loads(r.output or "null") for r in rows}
+
+    async def owners(self) -> set[str]:
+        rows = [r async for r in self.storage.iter_rows(self.hub.names.partitions_table)]
+        return {str(r.get("CurrentOwner")) for r in rows if r.get("CurrentOwner")}
+
+    async def completions_per_task(self, instance_id: str) -> tuple[int, Counter[int]]:
+        """(TaskScheduled count, TaskCompleted count per TaskScheduledId) of the history."""
+        history = await self.management.get_history(instance_id)
+        scheduled = sum(1 for e in history if e["EventType"] == 4)
+        return scheduled, Counter(int(e["TaskScheduledId"]) for e in history if e["EventType"] == 5)
+
+
+def executions_by_pid(log_dir: Path) -> dict[int, int]:
+    """How many activity executions each host process logged."""
+    return {int(p.stem): len(p.read_text().splitlines()) for p in log_dir.glob("*.log")}
+
+
+async def wait_until(probe: Any, timeout: float, what: str, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = await probe()
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {value!r})")

@@ -1,0 +1,141 @@
+"""Crash safety with real host processes on one hub: SIGKILL mid-flight, restart, two hosts sharing.
+
+Each host is ``python -m host start`` on a free port; the app's host.json shortens the message lock
+(5 s) and the partition lease (3 s) so that recovery takes seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from crash_support import (  # type: ignore[import-not-found]
+    HostProcess,
+    HubView,
+    executions_by_pid,
+    wait_until,
+)
+from engine_support import APPS  # type: ignore[import-not-found]
+
+pytestmark = pytest.mark.slow
+
+APP = APPS / "crashy"
+PARTITIONS = 4
+
+
+def expected(n: int) -> int:
+    return sum(n * 10 + step for step in range(3))
+
+
+@pytest.fixture
+def hub_name() -> str:
+    return f"crash{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+async def view(azurite_connection_string: str, hub_name: str) -> AsyncIterator[HubView]:
+    v = HubView(azurite_connection_string, hub_name, PARTITIONS)
+    yield v
+    await v.close()
+
+
+@pytest.fixture
+def hosts(tmp_path: Path, azurite_connection_string: str, hub_name: str) -> Iterator[list[HostProcess]]:
+    """A list to spawn hosts into (``spawn(name)``); every one still alive is stopped at the end."""
+    started: list[HostProcess] = []
+    yield started
+    for h in started:
+        h.stop()
+
+
+def spawn(started: list[HostProcess], tmp_path: Path, connection: str, hub: str, name: str) -> HostProcess:
+    proc = HostProcess(APP, hub, connection, tmp_path, name)
+    started.append(proc)
+    return proc
+
+
+async def check_all(view: HubView, count: int, timeout: float, hosts: list[HostProcess]) -> None:
+    """Every instance Completed with the right output, each activity completion once in history."""
+    async def all_done() -> dict[str, int] | None:
+        done = await view.completed()
+        return done if len(done) == count else None
+
+    try:
+        done = await wait_until(all_done, timeout, f"{count} instances to complete", interval=0.3)
+    except AssertionError:
+        for h in hosts:
+            print(f"--- {h.name} ---\n{h.tail()}")
+        raise
+    assert done == {f"i{n:03d}": expected(n) for n in range(count)}
+    for n in range(count):
+        scheduled, completions = await view.completions_per_task(f"i{n:03d}")
+        assert scheduled == 3, f"i{n:03d} scheduled {scheduled} activities"
+        assert completions == {0: 1, 1: 1, 2: 1}, f"i{n:03d} completions {dict(completions)}"
+
+
+async def test_sigkill_mid_flight_then_restart_completes_everything(
+        view: HubView, hosts: list[HostProcess], tmp_path: Path, azurite_connection_string: str,
+        hub_name: str) -> None:
+    count = 20
+    first = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "first")
+    await first.ready()
+    for n in range(count):
+        await view.start("slow_chain", f"i{n:03d}", {"n": n, "seconds": 0.4})
+    # Kill once about a third of the 60 activities ran: every instance is mid-flight then.
+    await wait_until(lambda: _async(sum(executions_by_pid(tmp_path).values()) >= 20), 30, "20 activities")
+    first.kill()
+    assert len(await view.completed()) < count
+    second = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "second")
+    await second.ready()
+    await check_all(view, count, 60, hosts)
+    assert second.proc.pid in executions_by_pid(tmp_path)
+
+
+async def test_two_hosts_share_one_hub(
+        view: HubView, hosts: list[HostProcess], tmp_path: Path, azurite_connection_string: str,
+        hub_name: str) -> None:
+    a = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "a")
+    b = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "b")
+    await a.ready()
+    await b.ready()
+
+    async def balanced() -> bool:
+        return len(await view.owners()) == 2
+
+    await wait_until(balanced, 30, "both hosts to own partitions")
+    for n in range(100):
+        await view.start("slow_chain", f"i{n:03d}", {"n": n, "seconds": 0.05})
+    await check_all(view, 100, 60, hosts)
+    by_pid = executions_by_pid(tmp_path)
+    assert by_pid.get(a.proc.pid, 0) > 0 and by_pid.get(b.proc.pid, 0) > 0, by_pid
+
+
+async def test_two_hosts_one_killed_midway(
+        view: HubView, hosts: list[HostProcess], tmp_path: Path, azurite_connection_string: str,
+        hub_name: str) -> None:
+    a = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "a")
+    b = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "b")
+    await a.ready()
+    await b.ready()
+
+    async def balanced() -> bool:
+        return len(await view.owners()) == 2
+
+    await wait_until(balanced, 30, "both hosts to own partitions")
+    for n in range(100):
+        await view.start("slow_chain", f"i{n:03d}", {"n": n, "seconds": 0.2})
+
+    async def b_busy() -> bool:
+        return executions_by_pid(tmp_path).get(b.proc.pid, 0) >= 30
+
+    await wait_until(b_busy, 30, "host b to run 30 activities")
+    b.kill()
+    assert len(await view.completed()) < 100
+    await check_all(view, 100, 90, hosts)
+    assert executions_by_pid(tmp_path).get(a.proc.pid, 0) > 0
+
+
+async def _async(value: bool) -> bool:
+    return value
