@@ -74,7 +74,8 @@ async def wait_all(host: AppHost, ids: list[str], timeout: float) -> list[Instan
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chains", type=int, default=200)
     parser.add_argument("--fanout", type=int, default=1000)
     parser.add_argument("--idle", type=int, default=1000)
