@@ -165,9 +165,11 @@ class OrchestrationRunner:
         if result.input_text is not None or result.rewritten:
             state.input_text = result.input_text
         session.state = state
-        await self._write_instance(session, state, result, first=fresh)
+        # The history is durable: hand the follow-up work over at once; the Instances row (a
+        # projection) and the deletes of consumed messages go out while that work runs.
         engine.hand_over(sent)
-        await engine.settle(consumed, deferred)
+        await asyncio.gather(self._write_instance(session, state, result, first=fresh),
+                             engine.settle(consumed, deferred))
         if result.is_terminal:
             engine.notify_terminal(session.instance_id, result.status)
 
