@@ -104,6 +104,13 @@ class ClientBackend(Protocol):
         """Delete every queue, table and container of the task hub."""
         ...
 
+    async def wait_terminal(self, instance_id: str, timeout: float) -> None:
+        """Return once this host sees ``instance_id`` finish, or after ``timeout`` seconds.
+
+        Callers re-read the status afterwards: this is a wake-up, not an answer.
+        """
+        ...
+
 
 class BackendResolver(Protocol):
     """The backend of a task hub and connection (``None`` = the host's defaults)."""

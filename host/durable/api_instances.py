@@ -110,19 +110,29 @@ async def start(request: Request, target: Target, registry: Registry | None, nam
 
 
 async def _wait(target: Target, instance_id: str, timeout: float, interval: float) -> Response:
-    """Poll until finished or ``timeout``: 200 + output / status JSON, else the 202 payload."""
+    """Until finished or ``timeout``: 200 + output / status JSON, else the 202 payload.
+
+    The engine's completion wake-up answers at once when the instance runs in this host; the
+    status is re-read every ``interval`` seconds otherwise (another host may run it).
+    """
     deadline = time.monotonic() + timeout
     while True:
-        status = await target.backend.get_status(instance_id)
-        runtime = status_name(status.runtime_status) if status is not None else None
-        if status is not None and runtime == "Completed":
-            return json_response(parse_json_text(status.output), 200)
-        if status is not None and runtime in TERMINAL_STATUSES:
-            return json_response(status_json(status), 200)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return target.check_status_response(instance_id)
-        await asyncio.sleep(min(max(interval, 0.05), remaining))
+        waiter = asyncio.ensure_future(
+            target.backend.wait_terminal(instance_id, max(0.0, deadline - time.monotonic())))
+        try:
+            await asyncio.sleep(0)  # the waiter is registered before the read: no lost wake-up
+            status = await target.backend.get_status(instance_id)
+            runtime = status_name(status.runtime_status) if status is not None else None
+            if status is not None and runtime == "Completed":
+                return json_response(parse_json_text(status.output), 200)
+            if status is not None and runtime in TERMINAL_STATUSES:
+                return json_response(status_json(status), 200)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return target.check_status_response(instance_id)
+            await asyncio.wait({waiter}, timeout=min(max(interval, 0.05), remaining))
+        finally:
+            waiter.cancel()
 
 
 async def get_status(request: Request, target: Target, instance_id: str) -> Response:

@@ -8,6 +8,7 @@ layer (:class:`EngineOps`, implemented by ``host.durable.management``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -110,6 +111,13 @@ class HubBackend(ClientBackend):
 
     async def delete_hub(self) -> None:
         await self.hub.delete()
+
+    async def wait_terminal(self, instance_id: str, timeout: float) -> None:
+        engine = getattr(self.ops, "engine", None)  # EngineManagement: the engine runs here
+        if engine is not None and engine.hub is self.hub:
+            await engine.wait_terminal(instance_id, timeout)
+        else:
+            await asyncio.sleep(timeout)
 
     async def start(self, name: str, instance_id: str, input_json: str | None,
                     *, version: str | None = None) -> None:

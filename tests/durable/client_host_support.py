@@ -1,0 +1,68 @@
+"""A host served in-process on a free port (real engine, real Azurite) for client tests.
+
+The SDK's client calls back into the host over real HTTP (aiohttp against ``rpcBaseUrl``), so
+the host must listen: the runtime is started and served by uvicorn on this test's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from host.config.settings import load_settings
+from host.http.app import build_app
+from host.runtime import HostRuntime
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def unique_hub(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex[:10]
+
+
+@asynccontextmanager
+async def served_host(root: Path, code: str, connection: str, *, hub: str,
+                      durable: dict[str, Any] | None = None) -> AsyncIterator[tuple[str, HostRuntime]]:
+    """Write ``code`` as the app in ``root``, start and serve it; yields (base URL, runtime)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "function_app.py").write_text(code)
+    (root / "host.json").write_text(json.dumps(
+        {"version": "2.0", "extensions": {"durableTask": {"hubName": hub, **(durable or {})}}}))
+    port = free_port()
+    env = dict(os.environ, AzureWebJobsStorage=connection, FUNCTIONS_WORKER_RUNTIME="python")
+    runtime = HostRuntime(load_settings(root, port=port, azurite=False, environ=env))
+    await runtime.start()
+    server = uvicorn.Server(uvicorn.Config(build_app(runtime), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and not serving.done(), "server did not start"
+        await asyncio.sleep(0.01)
+    runtime.mark_running()
+    try:
+        yield f"http://127.0.0.1:{port}", runtime
+    finally:
+        # the SDK keeps one aiohttp session per process, bound to this test's event loop
+        from azure.durable_functions.models.utils import http_utils
+
+        await http_utils._close_session()
+        server.should_exit = True
+        await serving
+        await runtime.stop()
