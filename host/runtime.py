@@ -22,6 +22,7 @@ from host.indexing.loader import index_app
 from host.indexing.registry import Registry
 from host.runtime_storage import connect_storage, plan_azurite, start_azurite
 from host.storage.interface import Storage
+from host.storage.lazy import LazyAzureStorage
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -152,6 +153,10 @@ class HostRuntime:
             for module in self.components:
                 self.services.extend(_component_services(module, self))
             phase("created %d services", len(self.services))
+            lazy = self._storage if isinstance(self._storage, LazyAzureStorage) else None
+            if self.services and lazy is not None and not lazy.materialized:
+                lazy.materialize()  # the services will need it: time it on its own
+                phase("storage SDKs loaded")
             for service in self.services:
                 await service.start()
                 self._started.append(service)

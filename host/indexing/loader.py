@@ -27,6 +27,7 @@ from host.indexing.registry import (
     ENTITY_TRIGGER,
     HTTP_TRIGGER,
     ORCHESTRATION_TRIGGER,
+    TIMER_TRIGGER,
     Binding,
     FunctionInfo,
     Registry,
@@ -131,7 +132,22 @@ def _function_info(fn: Any, settings: HostSettings, path: Path) -> FunctionInfo:
     info = FunctionInfo(name=name, trigger=triggers[0], bindings=bindings, func=user,
                         source_file=str(file), line=line, sdk_function=fn)
     _check_signature(info, where)
+    if info.trigger_type == TIMER_TRIGGER:
+        _check_schedule(info.trigger, where)
     return info
+
+
+def _check_schedule(trigger: Binding, where: str) -> None:
+    """A timer's schedule (``%Setting%`` already resolved) must parse now, not when it is due."""
+    from host.triggers.ncrontab import parse_schedule
+
+    schedule = trigger.get("schedule")
+    if not isinstance(schedule, str) or not schedule.strip():
+        raise IndexingError(f"{where}: timer trigger '{trigger.name}' has no schedule")
+    try:
+        parse_schedule(schedule)
+    except (IndexingError, ValueError) as e:
+        raise IndexingError(f"{where}: timer trigger '{trigger.name}': {e}") from None
 
 
 def _check_signature(info: FunctionInfo, where: str) -> None:
