@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import httpx
-import uvicorn
 
 from host.durable.entities import EntityId
 from host.durable.entities_query import read_entity_state
@@ -25,36 +23,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def served_host(app_dir: Path, connection_string: str) -> AsyncIterator[AppHost]:
-    """An :class:`AppHost` also served on a free loopback port (the SDK's client binding calls
-    back into the host over real HTTP); ``host.client`` talks to that port."""
-    from host.http.app import build_app
-
-    port = free_port()
-    async with AppHost(app_dir, connection_string=connection_string, port=port) as host:
-        assert host.runtime is not None
-        server = uvicorn.Server(uvicorn.Config(build_app(host.runtime), host="127.0.0.1", port=port,
-                                               log_level="warning", lifespan="off"))
-        serving = asyncio.create_task(server.serve())
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline and not serving.done(), "server did not start"
-            await asyncio.sleep(0.01)
-        if host.client is not None:
-            await host.client.aclose()
-        host.client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
-        try:
-            yield host
-        finally:
-            # the SDK keeps one aiohttp session per process, bound to this test's event loop
-            from azure.durable_functions.models.utils import http_utils
-
-            await http_utils._close_session()
-            server.should_exit = True
-            await serving
 
 
 async def entity_row(host: AppHost, entity: EntityId) -> InstanceStatus | None:
@@ -90,3 +58,10 @@ async def wait_state(host: AppHost, entity: EntityId, expected: Any, timeout: fl
     except TimeoutError:
         raise AssertionError(f"{entity} never reached {expected!r}: now {await entity_state(host, entity)!r}"
                              ) from None
+
+
+async def signal(host: AppHost, entity: EntityId, operation: str, value: Any = None,
+                 scheduled_time: datetime | None = None) -> None:
+    """Signal as the SDK's client does (its request body is the JSON text of the value's JSON)."""
+    text = None if value is None else json.dumps(json.dumps(value))
+    await host.management.signal_entity(entity, operation, text, scheduled_time=scheduled_time)
