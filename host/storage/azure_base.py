@@ -23,6 +23,7 @@ from host.errors import StorageUnreachableError
 from host.storage.azure_convert import raise_mapped
 from host.storage.connection import StorageAccount
 from host.storage.interface import StorageStats
+from host.storage.rest_client import RestClient
 
 LOCAL_API_VERSION = "2021-12-02"
 """x-ms-version pinned for Azurite/loopback accounts. The queue/blob SDKs default to a version newer
@@ -48,6 +49,8 @@ class AzureBase:
         self._queues: dict[str, QueueClient] = {}
         self._tables: dict[str, TableClient] = {}
         self._containers: dict[str, ContainerClient] = {}
+        # The lean REST path of the hot operations; None = everything through the SDKs.
+        self._rest: RestClient | None = None
 
     @property
     def account_name(self) -> str:
@@ -128,7 +131,9 @@ class AzureBase:
     # ------------------------------------------------------------------ lifecycle
 
     async def close(self) -> None:
-        """Close the shared transport (the clients hold nothing else)."""
+        """Close the shared transport and the REST session (the clients hold nothing else)."""
+        if self._rest is not None:
+            await self._rest.close()
         transport, self._transport = self._transport, None
         self._queue_service = self._table_service = self._blob_service = None
         self._queues.clear()

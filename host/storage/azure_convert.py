@@ -35,21 +35,29 @@ def raise_mapped(err: Exception, what: str, *, lease_conflict: bool = False) -> 
             f"{what}: storage did not answer ({_short(err)}); {_UNREACHABLE_HINT}"
         ) from err
     if isinstance(err, HttpResponseError):
-        status = err.status_code
-        code = _error_code(err)
-        text = f"{what}: {status} {code}".rstrip()
-        if status == 404 or code in ("PopReceiptMismatch", "MessageNotFound"):
-            raise NotFoundError(text) from err
-        if status == 412:
-            raise PreconditionFailedError(text) from err
-        if status == 409:
-            if lease_conflict or code.startswith("Lease"):
-                raise PreconditionFailedError(text) from err
-            raise ConflictError(text) from err
-        raise StorageError(f"{text}: {_short(err)}") from err
+        try:
+            raise_http(err.status_code or 0, _error_code(err), what, _short(err),
+                       lease_conflict=lease_conflict)
+        except StorageError as mapped:
+            raise mapped from err
     if isinstance(err, AzureError):
         raise StorageError(f"{what}: {_short(err)}") from err
     raise err
+
+
+def raise_http(status: int, code: str, what: str, detail: str = "", *,
+               lease_conflict: bool = False) -> NoReturn:
+    """The :mod:`host.errors` class for an HTTP error ``status`` with error ``code``."""
+    text = f"{what}: {status} {code}".rstrip()
+    if status == 404 or code in ("PopReceiptMismatch", "MessageNotFound"):
+        raise NotFoundError(text)
+    if status == 412:
+        raise PreconditionFailedError(text)
+    if status == 409:
+        if lease_conflict or code.startswith("Lease"):
+            raise PreconditionFailedError(text)
+        raise ConflictError(text)
+    raise StorageError(f"{text}: {detail}" if detail else text)
 
 
 def _error_code(err: HttpResponseError) -> str:

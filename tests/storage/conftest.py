@@ -16,12 +16,13 @@ from host.storage.interface import Storage
 from host.storage.memory import MemoryStorage
 
 
-@pytest.fixture(params=["azure", "memory"])
+@pytest.fixture(params=["azure", "azure_sdk", "memory"])
 async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
-    """An AzureStorage on the session Azurite, or a MemoryStorage."""
-    if request.param == "azure":
+    """An AzureStorage on the session Azurite (lean REST path, or SDKs only), or a MemoryStorage."""
+    if request.param in ("azure", "azure_sdk"):
         azurite: AzuriteProcess = request.getfixturevalue("azurite")
-        s: Storage = AzureStorage(parse_connection_string(azurite.connection_string))
+        impl = "sdk" if request.param == "azure_sdk" else "lean"
+        s: Storage = AzureStorage(parse_connection_string(azurite.connection_string), impl=impl)
     else:
         s = MemoryStorage()
     try:
