@@ -1,17 +1,21 @@
-"""An in-process host for tests: the app indexed and served without a subprocess or a socket.
+"""An in-process host for tests: the app indexed and run without a subprocess or a socket.
 
-``async with AppHost(app_dir, connection_string=…) as host:`` indexes the app, connects the
-storage, starts every component (the durable engine, trigger listeners) and gives an
-``httpx.AsyncClient`` bound to the ASGI app, plus helpers to start orchestrations and wait for
-them (woken by the engine, no polling).
+``async with AppHost(app_dir, storage="memory") as app:`` indexes the app, opens the storage
+(in memory, or the Azure Storage account of ``connection_string``), starts every component on a
+fresh task hub and gives an ``httpx.AsyncClient`` bound to the ASGI app (``app.client``), the
+durable client (``app.durable_client``), activity stubs, and — with ``virtual_time=True`` — a
+virtual clock that moves only by :meth:`AppHost.advance` or, while a test waits for an
+instance, by itself whenever nothing but timers is pending.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -21,107 +25,282 @@ import httpx
 from host.config.settings import HostSettings, load_settings
 from host.durable.history_rows import InstanceStatus
 from host.durable.management import Management
-from host.errors import HostError
+from host.errors import ConfigError, HostError
 from host.indexing.loader import index_app
-from host.runtime import HostRuntime
+from host.indexing.registry import Registry
 from host.storage.interface import Storage
+from host.testing import sdk_routing
+from host.testing.clock import VirtualClock
+from host.testing.durable_client import DurableClient
+from host.testing.events import HistoryEvent
+from host.testing.idle import IdleDetector
+from host.testing.runtime import TestingRuntime
+from host.testing.stubs import ActivityCall, Stub
+from host.testing.tracking import TrackingStorage
+
+MEMORY = "memory"
+AZURITE = "azurite"
+_UNSET: Any = object()
 
 
 class AppHost:
-    """One app running in this process (use as an async context manager)."""
+    """One app running in this process (use as an async context manager).
+
+    ``storage``: ``"memory"`` (default without ``connection_string``), ``"azurite"`` (the
+    account of ``connection_string``, else ``AzureWebJobsStorage`` from the app's settings) or a
+    :class:`Storage`. ``hub_name``: default a fresh name, so every app (test) has its own hub.
+    ``virtual_time``: run the engine, storage and timer triggers on a :class:`VirtualClock`;
+    ``auto_advance``: let waits skip time when only timers are pending.
+    """
 
     def __init__(
         self,
         app_dir: Path | str,
         *,
+        storage: str | Storage | None = None,
         connection_string: str | None = None,
-        storage: Storage | None = None,
         hub_name: str | None = None,
         settings: Mapping[str, str] | None = None,
         host_json: Mapping[str, Any] | None = None,
         port: int = 7071,
+        virtual_time: bool = False,
+        auto_advance: bool = True,
+        start_time: datetime | None = None,
+        partition_table: bool = False,
+        registry: Registry | None = None,
     ) -> None:
         self.app_dir = Path(app_dir).resolve()
         self.hub_name = hub_name or f"t{uuid.uuid4().hex[:16]}"
+        kind = storage if isinstance(storage, str) or storage is None else "custom"
+        if kind is None:
+            kind = AZURITE if connection_string else MEMORY
+        if kind not in (MEMORY, AZURITE, "custom"):
+            raise ConfigError(f"storage must be 'memory', 'azurite' or a Storage, not {storage!r}")
+        self.storage_kind = kind
+        self._given_storage = None if isinstance(storage, str) else storage
+        self._connection_string = connection_string
         env = dict(os.environ)
         env.pop("AzureWebJobsStorage", None)
         if connection_string:
             env["AzureWebJobsStorage"] = connection_string
         env.update(settings or {})
-        overrides = {"AzureFunctionsJobHost__extensions__durableTask__hubName": self.hub_name}
-        for path, value in _flatten("AzureFunctionsJobHost", dict(host_json or {})).items():
-            overrides[path] = value
-        env.update(overrides)
+        env["AzureFunctionsJobHost__extensions__durableTask__hubName"] = self.hub_name
+        env.update(_flatten("AzureFunctionsJobHost", dict(host_json or {})))
         self._environ = env
-        self._storage = storage
         self._port = port
-        self.runtime: HostRuntime | None = None
+        self.clock: VirtualClock | None = VirtualClock(start_time) if virtual_time else None
+        self.auto_advance = auto_advance
+        self._overrides: dict[str, Any] = {} if partition_table else {"use_partition_table": False}
+        self._registry = registry
+        self._restore_env: dict[str, str | None] = {}
+        self.runtime: TestingRuntime | None = None
         self.client: httpx.AsyncClient | None = None
+        self.storage: TrackingStorage | None = None
+        self.idle: IdleDetector | None = None
+        self._durable_client: DurableClient | None = None
+        self._kick: asyncio.Event | None = None
 
+    # ------------------------------------------------------------------ life cycle
     @property
     def settings(self) -> HostSettings:
-        assert self.runtime is not None
-        return self.runtime.settings
+        return self._runtime.settings
+
+    @property
+    def registry(self) -> Registry:
+        return self._runtime.registry
+
+    @property
+    def _runtime(self) -> TestingRuntime:
+        if self.runtime is None:
+            raise HostError("the app is not running (use 'async with AppHost(...)')")
+        return self.runtime
 
     async def __aenter__(self) -> AppHost:
-        settings = load_settings(self.app_dir, port=self._port, azurite=False, environ=self._environ)
-        registry = index_app(settings, chdir=False)
-        runtime = HostRuntime(settings, storage=self._storage, registry=registry)
-        await runtime.start()
-        self.runtime = runtime
-        from host.http.app import build_app
-
-        app = build_app(runtime)
-        runtime.mark_running()
-        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=runtime.base_url)
+        await self.start_app()
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        if self.client is not None:
-            await self.client.aclose()
-        if self.runtime is not None:
-            await self.runtime.stop()
+        await self.stop_app()
 
-    # ------------------------------------------------------------------ durable helpers
+    async def start_app(self) -> None:
+        """Index, open storage, start the components (what ``async with`` does)."""
+        settings = load_settings(self.app_dir, port=self._port, azurite=False, environ=self._environ)
+        self._apply_environ(settings)
+        try:
+            registry = self._registry or index_app(settings, chdir=False)
+            inner = await self._open_storage(settings)
+            self.storage = TrackingStorage(inner, tracked_prefix=self.hub_name)
+            runtime = TestingRuntime(settings, storage=self.storage, registry=registry,  # type: ignore[arg-type]
+                                     clock=self.clock, durable_overrides=self._overrides)
+            self.runtime = runtime
+            await runtime.start()
+            from host.http.app import build_app
+
+            app = build_app(runtime)
+            runtime.mark_running()
+            self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=runtime.base_url)
+            sdk_routing.register(runtime.base_url, self.client)
+            service = getattr(runtime, "durable", None)
+            self.idle = IdleDetector(storage=self.storage, invocations=runtime.invoker.in_flight,
+                                     engine=service.engine if service is not None else None)
+            self._kick = asyncio.Event()
+            kick = self._kick.set
+            self.storage.requests.on_change = kick
+            self.storage.on_change = kick
+            runtime.invoker.in_flight.on_change = kick
+            if self.clock is not None:
+                self.clock.on_schedule = kick
+        except BaseException:
+            await self.stop_app()
+            raise
+
+    async def stop_app(self) -> None:
+        """Stop the components, close storage, restore the environment."""
+        try:
+            if self.client is not None:
+                sdk_routing.unregister(self.client)
+                await self.client.aclose()
+            if self.runtime is not None:
+                await self.runtime.stop()
+            if self.storage is not None and self._given_storage is None:
+                await self.storage.inner.close()
+        finally:
+            self.client = None
+            for key, value in self._restore_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            self._restore_env.clear()
+
+    async def _open_storage(self, settings: HostSettings) -> Storage:
+        if self._given_storage is not None:
+            return self._given_storage
+        if self.storage_kind == MEMORY:
+            from host.storage.memory import MemoryStorage
+
+            return MemoryStorage(clock=self.clock)
+        connection = self._connection_string or settings.storage_connection
+        if not connection:
+            raise ConfigError("storage='azurite' needs a connection string: pass connection_string= or set "
+                              "AzureWebJobsStorage in local.settings.json")
+        from host.storage import open_storage
+
+        return open_storage(connection)
+
+    def _apply_environ(self, settings: HostSettings) -> None:
+        """App settings into ``os.environ`` while the app runs, as the real host does."""
+        for key, value in self._environ.items():
+            if key.startswith("AzureFunctionsJobHost__") or os.environ.get(key) == value:
+                continue
+            self._restore_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    # ------------------------------------------------------------------ durable
     @property
     def durable(self) -> Any:
-        assert self.runtime is not None
-        service = getattr(self.runtime, "durable", None)
+        """The durable service (``.hub``, ``.engine``)."""
+        service = getattr(self._runtime, "durable", None)
         if service is None:
             raise HostError("the app has no durable functions")
         return service
 
     @property
     def management(self) -> Management:
-        return self.durable.management  # type: ignore[no-any-return]
+        return self.durable_client.management
+
+    @property
+    def durable_client(self) -> DurableClient:
+        """The in-process durable client of the app's task hub."""
+        if self._durable_client is None:
+            drive = self._drive_time if self.clock is not None and self.auto_advance else None
+            self._durable_client = DurableClient(self.durable.hub, self.durable.engine, drive)
+        return self._durable_client
 
     async def start(self, name: str, input: Any = None, *, instance_id: str | None = None) -> str:
-        """Start orchestration ``name`` with ``input`` (a JSON-serializable value).
-
-        The input is stored as the SDK's client stores it (JSON text of the JSON text), so
-        ``context.get_input()`` gives back ``input`` whatever its type.
-        """
-        text = None if input is None else json.dumps(json.dumps(input))
-        return await self.management.start_orchestration(name, instance_id, text)
+        """Start orchestration ``name`` with ``input`` (a JSON-serializable value)."""
+        return await self.durable_client.start_new(name, instance_id, input)
 
     async def wait(self, instance_id: str, timeout: float = 30.0) -> InstanceStatus:
         """Wait until the instance is Completed, Failed or Terminated; returns its status row."""
-        engine = self.durable.engine
-        status = await self.durable.hub.get_instance(instance_id)
-        if status is not None and status.is_terminal:
-            return status  # type: ignore[no-any-return]
-        finished = await engine.wait_terminal(instance_id, timeout)
-        status = await self.durable.hub.get_instance(instance_id)
-        if finished is None and (status is None or not status.is_terminal):
-            raise TimeoutError(f"instance {instance_id!r} did not finish within {timeout:g} s "
-                               f"(status {status.runtime_status if status else 'unknown'})")
-        assert status is not None
-        return status  # type: ignore[no-any-return]
+        return await self.durable_client.wait_for_completion(instance_id, timeout)
 
-    async def run(self, name: str, input: Any = None, *, timeout: float = 30.0) -> InstanceStatus:
-        """Start ``name`` and wait for it to finish."""
-        return await self.wait(await self.start(name, input), timeout)
+    async def run(self, name: str, input: Any = None, *, timeout: float = 30.0,
+                  expect: str | None = None) -> InstanceStatus:
+        """Start ``name`` and wait for it to finish (``expect="Completed"`` checks the outcome)."""
+        return await self.durable_client.run(name, input, timeout=timeout, expect=expect)
+
+    async def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
+        await self.durable_client.raise_event(instance_id, name, data)
+
+    async def history(self, instance_id: str) -> list[HistoryEvent]:
+        return await self.durable_client.history(instance_id)
+
+    def output(self, status: InstanceStatus) -> Any:
+        return None if status.output is None else json.loads(status.output)
+
+    # ------------------------------------------------------------------ stubs and calls
+    def stub(self, name: str, func: Callable[[Any], Any] | None = None, *, result: Any = _UNSET) -> Stub:
+        """Replace activity ``name`` with ``func(input)`` or a fixed ``result`` for this app's life."""
+        if result is _UNSET:
+            return self._runtime.stubs.stub(name, func)
+        return self._runtime.stubs.stub(name, func, result=result)
+
+    def calls(self, name: str | None = None) -> list[ActivityCall]:
+        """Every activity call so far (of ``name``, when given), in order."""
+        return self._runtime.stubs.calls_of(name)
+
+    # ------------------------------------------------------------------ time
+    def _virtual(self) -> VirtualClock:
+        if self.clock is None:
+            raise HostError("this app runs on real time: start it with virtual_time=True")
+        return self.clock
+
+    def now(self) -> datetime:
+        """The app's current time (virtual or real)."""
+        return self.clock.now() if self.clock is not None else datetime.now().astimezone()
+
+    async def settle(self, timeout: float = 30.0) -> None:
+        """Wait until the app has nothing to do but wait (for time, events or requests)."""
+        assert self.idle is not None
+        await self.idle.settle(timeout)
+
+    async def advance(self, delta: timedelta | None = None, *, days: float = 0, hours: float = 0,
+                      minutes: float = 0, seconds: float = 0) -> None:
+        """Move virtual time forward, firing due timers in order and letting the app settle after each."""
+        step = delta if delta is not None else timedelta(days=days, hours=hours, minutes=minutes,
+                                                           seconds=seconds)
+        await self.advance_to(self._virtual().now() + step)
+
+    async def advance_to(self, when: datetime) -> None:
+        clock = self._virtual()
+        await self.settle()
+        while (due := clock.next_due()) is not None and due <= when:
+            clock.jump_to(due)
+            await self.settle()
+        clock.jump_to(when)
+        await self.settle()
+
+    async def _drive_time(self, until: asyncio.Future[Any]) -> None:
+        """Skip to the next timer whenever the app is idle, until ``until`` is done."""
+        clock = self._virtual()
+        assert self._kick is not None
+        kick = self._kick
+        while not until.done():
+            await self.settle()
+            if until.done():
+                return
+            due = clock.next_due()
+            if due is not None:
+                clock.jump_to(due)
+                continue
+            kick.clear()
+            waiter = asyncio.ensure_future(kick.wait())
+            try:
+                await asyncio.wait([until, waiter], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
 
 
 def _flatten(prefix: str, value: Mapping[str, Any]) -> dict[str, str]:

@@ -1,0 +1,88 @@
+"""An orchestration's history as typed events, for assertions.
+
+``[e.type for e in await app.history(iid)]`` gives ``["OrchestratorStarted",
+"ExecutionStarted", "TaskScheduled", ...]``; :func:`activity_names` lists the activities an
+instance scheduled, in order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from host.durable.activity_worker import activity_input
+from host.durable.history import EventType, parse_timestamp
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One history event (DurableTask.Core's shape; the raw dict stays in ``raw``)."""
+
+    type: str
+    event_id: int = -1
+    timestamp: datetime | None = None
+    name: str | None = None
+    input: Any = None
+    """The event's input as a Python value (activity input, event data, orchestration input)."""
+    result: Any = None
+    """The result as a Python value (TaskCompleted, sub-orchestration and execution results)."""
+    task_id: int | None = None
+    """For completions: the id of the TaskScheduled/TimerCreated/sub-orchestration they answer."""
+    fire_at: datetime | None = None
+    reason: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> HistoryEvent:
+        kind = int(raw.get("EventType", -1))
+        try:
+            type_name = EventType(kind).name
+        except ValueError:
+            type_name = f"Unknown{kind}"
+        input_text = activity_input(dict(raw)) if kind == EventType.TaskScheduled else raw.get("Input")
+        task_id = raw.get("TaskScheduledId", raw.get("TimerId"))
+        return cls(
+            type=type_name,
+            event_id=int(raw.get("EventId", -1)),
+            timestamp=_time(raw.get("Timestamp")),
+            name=raw.get("Name"),
+            input=_value(input_text),
+            result=_value(raw.get("Result")),
+            task_id=None if task_id is None else int(task_id),
+            fire_at=_time(raw.get("FireAt")),
+            reason=raw.get("Reason"),
+            raw=dict(raw),
+        )
+
+
+def typed(history: Iterable[Mapping[str, Any]]) -> list[HistoryEvent]:
+    """Raw history dicts as :class:`HistoryEvent`."""
+    return [HistoryEvent.from_raw(e) for e in history]
+
+
+def activity_names(history: Iterable[HistoryEvent]) -> list[str]:
+    """Names of the activities scheduled, in history order."""
+    return [e.name or "" for e in history if e.type == "TaskScheduled"]
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return parse_timestamp(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _value(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
