@@ -3,11 +3,13 @@ the HTTP API (``create_services(runtime)`` is called by :mod:`host.runtime`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
 from host.durable.api_management import ManagementResolver, default_ops
 from host.durable.binding import install
+from host.durable.clock import Clock
 from host.durable.engine import DurableEngine
 from host.durable.engine_management import EngineManagement
 from host.durable.engine_options import EngineOptions
@@ -42,12 +44,12 @@ def engine_options(runtime: HostRuntime) -> EngineOptions:
 class DurableService:
     """Starts and stops the engine of the app's default task hub."""
 
-    def __init__(self, runtime: HostRuntime, options: EngineOptions) -> None:
+    def __init__(self, runtime: HostRuntime, options: EngineOptions, *, clock: Clock | None = None) -> None:
         self.runtime = runtime
         self.options = options
         names = TaskHubNames(options.hub_name, options.partition_count)
-        self.hub = TaskHub(runtime.storage, names)
-        self.engine = DurableEngine(self.hub, runtime.registry, runtime.invoker, options)
+        self.hub = TaskHub(runtime.storage, names, clock=clock.now if clock is not None else None)
+        self.engine = DurableEngine(self.hub, runtime.registry, runtime.invoker, options, clock=clock)
         self.management = EngineManagement(self.engine)
 
     async def start(self) -> None:
@@ -63,7 +65,12 @@ def create_services(runtime: HostRuntime) -> list[Any]:
     """The durable engine service, plus the client binding and HTTP API routes."""
     if not uses_durable(runtime.registry) or not runtime.has_storage:
         return []
-    service = DurableService(runtime, engine_options(runtime))
+    options = engine_options(runtime)
+    # Optional knobs an embedding host (the testing toolkit) sets on the runtime.
+    overrides = getattr(runtime, "durable_overrides", None)
+    if overrides:
+        options = dataclasses.replace(options, **overrides)
+    service = DurableService(runtime, options, clock=getattr(runtime, "clock", None))
     runtime.durable = service  # type: ignore[attr-defined]
     install(runtime, ManagementResolver(
         runtime, default_hub=service.hub,

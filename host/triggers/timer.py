@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -76,13 +76,16 @@ class TimerListener:
     """Fires one timer function on its schedule."""
 
     def __init__(self, fn: FunctionInfo, storage: Storage, invoke: Invoke, *, host_id: str,
-                 tz: tzinfo | None = None, clock: Callable[[], datetime] | None = None) -> None:
+                 tz: tzinfo | None = None, clock: Callable[[], datetime] | None = None,
+                 sleep_until: Callable[[datetime], Awaitable[None]] | None = None) -> None:
         self.fn = fn
         self.storage = storage
         self.invoke = invoke
         self.host_id = host_id
         self.tz = tz if tz is not None else resolve_timezone()
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.sleep_until = sleep_until
+        """Waits until a time of ``clock`` (for a virtual clock); default: ``asyncio.sleep``."""
         self.schedule: Schedule = parse_schedule(str(fn.trigger.get("schedule", "")))
         use_monitor = fn.trigger.get("useMonitor", True)
         self.use_monitor = bool(use_monitor) and not self.schedule.is_sub_minute(self.clock(), self.tz)
@@ -165,7 +168,10 @@ class TimerListener:
             assert self.status is not None and self.status.next is not None
             delay = (self.status.next - self.clock()).total_seconds()
             if delay > 0:
-                await asyncio.sleep(min(delay, _MAX_SLEEP))
+                if self.sleep_until is not None:
+                    await self.sleep_until(self.status.next)
+                else:
+                    await asyncio.sleep(min(delay, _MAX_SLEEP))
                 continue
             await self.fire()
 
@@ -202,7 +208,11 @@ def create_services(runtime: HostRuntime) -> list[TimerListener]:
 
     register_bindings(runtime)
     tz = resolve_timezone(runtime.settings.environ)
-    listeners = [TimerListener(fn, runtime.storage, runtime.invoker.invoke, host_id=runtime.host_id, tz=tz)
+    clock = getattr(runtime, "clock", None)  # a virtual clock when the testing toolkit runs the app
+    timing: dict[str, Any] = {} if clock is None else {
+        "clock": clock.now, "sleep_until": getattr(clock, "sleep_until", None)}
+    listeners = [TimerListener(fn, runtime.storage, runtime.invoker.invoke, host_id=runtime.host_id, tz=tz,
+                               **timing)
                  for fn in runtime.registry.by_trigger(TIMER_TRIGGER)]
     state = trigger_state(runtime)
     for listener in listeners:
