@@ -91,6 +91,16 @@ class HubView:
     async def start(self, name: str, instance_id: str, value: Any) -> None:
         await self.management.start_orchestration(name, instance_id, json.dumps(json.dumps(value)))
 
+    async def start_many(self, name: str, inputs: dict[str, Any], parallel: int = 16) -> None:
+        """Start one instance per ``instance id -> input`` (a few at a time)."""
+        slots = asyncio.Semaphore(parallel)
+
+        async def one(instance_id: str, value: Any) -> None:
+            async with slots:
+                await self.start(name, instance_id, value)
+
+        await asyncio.gather(*(one(i, v) for i, v in inputs.items()))
+
     async def completed(self) -> dict[str, Any]:
         """Output of every Completed instance, by instance id."""
         rows, _ = await self.management.query_instances(["Completed"], include_input_output=True)

@@ -81,8 +81,7 @@ async def test_sigkill_mid_flight_then_restart_completes_everything(
     count = 20
     first = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "first")
     await first.ready()
-    for n in range(count):
-        await view.start("slow_chain", f"i{n:03d}", {"n": n, "seconds": 0.4})
+    await view.start_many("slow_chain", {f"i{n:03d}": {"n": n, "seconds": 0.4} for n in range(count)})
     # Kill once about a third of the 60 activities ran: every instance is mid-flight then.
     await wait_until(lambda: _async(sum(executions_by_pid(tmp_path).values()) >= 20), 30, "20 activities")
     first.kill()
@@ -105,8 +104,7 @@ async def test_two_hosts_share_one_hub(
         return len(await view.owners()) == 2
 
     await wait_until(balanced, 30, "both hosts to own partitions")
-    for n in range(100):
-        await view.start("slow_chain", f"i{n:03d}", {"n": n, "seconds": 0.05})
+    await view.start_many("slow_chain", {f"i{n:03d}": {"n": n, "seconds": 0.05} for n in range(100)})
     await check_all(view, 100, 60, hosts)
     by_pid = executions_by_pid(tmp_path)
     assert by_pid.get(a.proc.pid, 0) > 0 and by_pid.get(b.proc.pid, 0) > 0, by_pid
@@ -124,8 +122,7 @@ async def test_two_hosts_one_killed_midway(
         return len(await view.owners()) == 2
 
     await wait_until(balanced, 30, "both hosts to own partitions")
-    for n in range(100):
-        await view.start("slow_chain", f"i{n:03d}", {"n": n, "seconds": 0.2})
+    await view.start_many("slow_chain", {f"i{n:03d}": {"n": n, "seconds": 0.2} for n in range(100)})
 
     async def b_busy() -> bool:
         return executions_by_pid(tmp_path).get(b.proc.pid, 0) >= 30

@@ -191,10 +191,11 @@ def http_calls(context: df.DurableOrchestrationContext):
     plain = yield context.call_http("GET", f"{base}/hello")
     posted = yield context.call_http("POST", f"{base}/echo", content={"x": 1})
     polled = yield context.call_http("POST", f"{base}/jobs")
+    # The Python SDK hands back the response as a dict: statusCode, headers, content.
     return {
-        "plain": [plain.status_code, plain.content],
-        "posted": [posted.status_code, posted.content],
-        "polled": [polled.status_code, polled.content],
+        "plain": [plain["statusCode"], plain["content"]],
+        "posted": [posted["statusCode"], posted["content"]],
+        "polled": [polled["statusCode"], polled["content"]],
     }
 
 
