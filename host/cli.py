@@ -38,7 +38,7 @@ def _add_start(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _start(args: argparse.Namespace) -> int:
     from host.config.settings import load_settings
-    from host.logs import setup_logging
+    from host.logs import lean_log_records, setup_logging
     from host.serve import run
 
     settings = load_settings(
@@ -52,6 +52,7 @@ def _start(args: argparse.Namespace) -> int:
         enable_auth=args.enable_auth,
     )
     setup_logging(verbose=settings.verbose, level=settings.log_level)
+    lean_log_records()
     for message in settings.messages:
         print(message, flush=True)
     run(settings)

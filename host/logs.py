@@ -164,6 +164,17 @@ def setup_logging(*, verbose: bool = False, level: str | None = None,
     return handler
 
 
+def lean_log_records() -> None:
+    """Skip what no line of ours shows: caller lookup (a stack walk), thread/process names.
+
+    Process-wide, so only the CLI calls it (tests keep file:line in pytest's log capture).
+    """
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+
+
 def console(message: str, *args: object) -> None:
     """A host message shown without ``--verbose`` (like func's few whitelisted system lines)."""
     host_logger.info(message, *args, extra={"console": True})
