@@ -9,6 +9,7 @@ layer (:class:`EngineOps`, implemented by ``host.durable.management``).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -20,8 +21,14 @@ from host.durable.entities_query import EntityQuery as RowQuery
 from host.durable.entities_query import entity_key_range, query_entities, read_entity_state
 from host.durable.history_rows import InstanceStatus
 from host.durable.taskhub import TaskHub
-from host.durable.taskhub_names import TaskHubNames, validate_hub_name
-from host.errors import ConfigError
+from host.durable.taskhub_names import (
+    DEFAULT_HUB_NAME,
+    DEFAULT_PARTITION_COUNT,
+    MAX_PARTITION_COUNT,
+    TaskHubNames,
+    validate_hub_name,
+)
+from host.errors import ConfigError, DurableError
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -212,27 +219,53 @@ def backend_resolver(runtime: HostRuntime, service: Any) -> ManagementResolver:
                               default_name=service.options.hub_name)
 
 
+async def discover_hub(storage: Storage, hub: str) -> tuple[TaskHubNames, bool]:
+    """The names of ``hub`` as it exists in ``storage`` and whether it exists (2 list requests).
+
+    The partition count comes from the hub's control queues, so a client without the host's
+    host.json still routes each instance to the queue its engine reads.
+    """
+    low = hub.lower()
+    queues, tables = await asyncio.gather(storage.list_queues(f"{low}-control-"), storage.list_tables(hub))
+    pattern = re.compile(rf"{re.escape(low)}-control-(\d\d)")
+    found = [int(m.group(1)) for q in queues if (m := pattern.fullmatch(q))]
+    count = min(max(found) + 1, MAX_PARTITION_COUNT) if found else DEFAULT_PARTITION_COUNT
+    instances = f"{hub}Instances".lower()
+    exists = bool(found) or any(t.lower() == instances for t in tables)
+    return TaskHubNames(hub, count), exists
+
+
 @asynccontextmanager
-async def direct_backend(connection_string: str, hub: str | None,
-                         ops_factory: OpsFactory = default_ops) -> AsyncIterator[HubBackend]:
-    """A backend straight over storage (the CLI without a running host)."""
+async def direct_backend(connection_string: str, hub: str | None, ops_factory: OpsFactory = default_ops,
+                         *, create: bool = False) -> AsyncIterator[HubBackend]:
+    """A backend straight over storage (the CLI without a running host).
+
+    The hub must exist unless ``create`` is set (then what is missing is created).
+    """
     from host.storage.factory import open_storage
 
+    name = validate_hub_name(hub, setting="--hub") if hub else DEFAULT_HUB_NAME
     storage = open_storage(connection_string)
     try:
-        task_hub = TaskHub(storage, TaskHubNames(validate_hub_name(hub, setting="--hub") if hub
-                                                 else "TestHubName"))
+        names, exists = await discover_hub(storage, name)
+        task_hub = TaskHub(storage, names)
+        if create:
+            await task_hub.create()
+        elif not exists:
+            raise DurableError(f"task hub '{name}' does not exist in this storage account "
+                               f"(--hub names another one; starting an orchestration creates it)")
         yield HubBackend(task_hub, ops_factory(task_hub))
     finally:
         await storage.close()
 
 
 @asynccontextmanager
-async def direct_api(connection_string: str, hub: str | None) -> AsyncIterator[ASGIApp]:
+async def direct_api(connection_string: str, hub: str | None,
+                     *, create: bool = False) -> AsyncIterator[ASGIApp]:
     """The durable HTTP API as an in-process ASGI app over storage (no orchestrator checks)."""
     from host.durable.api import DurableApi
 
-    async with direct_backend(connection_string, hub) as backend:
+    async with direct_backend(connection_string, hub, create=create) as backend:
         async def resolve(task_hub: str | None, connection: str | None) -> ClientBackend:
             return backend
 

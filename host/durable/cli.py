@@ -105,7 +105,8 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[httpx.AsyncClient]:
     if args.connection:
         from host.durable.api_management import direct_api
 
-        async with direct_api(_connection_string(args.connection), args.hub) as app:
+        create = args.durable_command == "start"  # as Core Tools' start-new, create the hub if new
+        async with direct_api(_connection_string(args.connection), args.hub, create=create) as app:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://direct",
                                          params=params, timeout=args.timeout) as client:

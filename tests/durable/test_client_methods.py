@@ -184,7 +184,8 @@ async def history(req: func.HttpRequest, client) -> func.HttpResponse:
     done = lambda s: [e for e in s.historyEvents if e["EventType"] == "TaskCompleted"]
     return reply({{"plain": [e.get("Result") for e in done(plain)],
                   "full": [e.get("Result") for e in done(full)],
-                  "bare_history": getattr(bare, "historyEvents", None), "history": full.history, "inputs": [full.input_, bare.input_],
+                  "bare_history": getattr(bare, "historyEvents", None), "history": full.history,
+                  "inputs": [full.input_, bare.input_],
                   "end": full.historyEvents[-1]}})
 
 
@@ -281,7 +282,8 @@ async def test_status_with_history_and_history_output(host: tuple[str, str]) -> 
     assert out["bare_history"] is None and out["history"] is None  # SDK: only .historyEvents is set
     # the client double-encodes inputs, and never sends showInput=false (falsy flags are dropped)
     assert out["inputs"] == ['["H"]', '["H"]']
-    assert out["end"]["EventType"] == "ExecutionCompleted" and out["end"]["OrchestrationStatus"] == "Completed"
+    end = out["end"]
+    assert end["EventType"] == "ExecutionCompleted" and end["OrchestrationStatus"] == "Completed"
 
 
 async def test_wait_for_completion_both_paths(host: tuple[str, str]) -> None:

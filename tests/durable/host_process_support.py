@@ -1,0 +1,54 @@
+"""``python -m host start`` as a subprocess on a free port, over the session Azurite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from client_host_support import free_port  # type: ignore[import-not-found]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def host_env(connection: str, hub: str) -> dict[str, str]:
+    """The environment of a host (and of CLI runs) on ``connection`` with task hub ``hub``."""
+    return dict(os.environ, AzureWebJobsStorage=connection, FUNCTIONS_WORKER_RUNTIME="python",
+                AzureFunctionsJobHost__extensions__durableTask__hubName=hub, PYTHONPATH=str(REPO))
+
+
+@contextmanager
+def host_process(script_root: Path, env: dict[str, str], *, startup: float = 60.0) -> Iterator[str]:
+    """Start a host serving ``script_root``; yields its base URL; SIGTERM and wait at the end."""
+    port = free_port()
+    log = script_root / f"host-{port}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "host", "start", "--script-root", str(script_root), "--port", str(port),
+             "--no-azurite"], cwd=str(REPO), env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup
+        while True:
+            assert proc.poll() is None, f"host exited:\n{log.read_text()}"
+            try:
+                r = httpx.get(f"{url}/admin/host/status", timeout=2)
+                if r.status_code == 200 and r.json().get("state") == "Running":
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"host did not start:\n{log.read_text()}"
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
