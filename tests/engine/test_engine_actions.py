@@ -134,6 +134,15 @@ async def test_continue_as_new_carries_unprocessed_events(host: AppHost) -> None
     assert history[0]["EventType"] == 0 or history[1]["EventType"] == 0  # a fresh execution
 
 
+async def test_continue_as_new_carries_events_that_arrived_with_the_start(host: AppHost) -> None:
+    iid = await host.start("counter", 0)
+    for _ in range(3):  # most likely one batch with ExecutionStarted: two wait for later generations
+        await raise_event(host, iid, "Add", 1)
+    status = await host.wait(iid, 30)
+    assert status.runtime_status == "Completed", status.output
+    assert output(status) == 3
+
+
 async def test_custom_status_is_visible_in_the_instances_row(host: AppHost) -> None:
     iid = await host.start("custom_status")
     await until_custom_status(host, iid, {"stage": "one"})

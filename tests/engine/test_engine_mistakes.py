@@ -1,0 +1,35 @@
+"""Common orchestrator mistakes end Failed with a message that says what to change."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from engine_support import APPS, output  # type: ignore[import-not-found]
+
+from host.testing.app_host import AppHost
+
+
+@pytest.fixture
+async def host(azurite_connection_string: str) -> AsyncIterator[AppHost]:
+    async with AppHost(APPS / "mistakes", connection_string=azurite_connection_string) as h:
+        yield h
+
+
+async def test_async_def_orchestrator_is_explained(host: AppHost) -> None:
+    status = await host.run("async_orchestrator", timeout=20)
+    assert status.runtime_status == "Failed"
+    message = status.output or ""
+    assert "async" in message and "yield" in message, message
+
+
+async def test_helper_generator_without_yield_from_is_explained(host: AppHost) -> None:
+    status = await host.run("forgets_yield_from", timeout=20)
+    assert status.runtime_status == "Failed"
+    assert "yield from" in (status.output or ""), status.output
+
+
+async def test_helper_generator_with_yield_from_works(host: AppHost) -> None:
+    status = await host.run("uses_yield_from", timeout=20)
+    assert status.runtime_status == "Completed"
+    assert output(status) == 2
