@@ -1,0 +1,120 @@
+"""Entity state survives a SIGKILL of the host process and a restart (real subprocess, Azurite)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from test_entities_support import ENTITIES_APP, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class HostProcess:
+    """``python -m host start`` for the entities app on a free port."""
+
+    def __init__(self, connection_string: str, hub: str, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, AzureWebJobsStorage=connection_string,
+                   AzureFunctionsJobHost__extensions__durableTask__hubName=hub)
+        self._log = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "host", "start", "--script-root", str(ENTITIES_APP), "--port",
+             str(self.port), "--no-azurite"], cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    async def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as c:
+            while time.monotonic() < deadline:
+                assert self.proc.poll() is None, "the host exited"
+                try:
+                    if (await c.get(f"{self.url}/admin/host/status")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise TimeoutError("the host did not start")
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+
+@pytest.fixture
+def hub() -> str:
+    return "ent" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def processes() -> Iterator[list[HostProcess]]:
+    started: list[HostProcess] = []
+    yield started
+    for p in started:
+        p.close()
+
+
+async def read_value(url: str, key: str) -> object:
+    async with httpx.AsyncClient(timeout=10) as c:
+        r = await c.get(f"{url}/runtime/webhooks/durabletask/entities/Counter/{key}")
+        return r.json() if r.status_code == 200 else None
+
+
+async def wait_value(url: str, key: str, expected: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        last = await read_value(url, key)
+        if last == expected:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"Counter/{key} is {last!r}, expected {expected!r}")
+
+
+async def feed(url: str, key: str, amounts: list[int]) -> None:
+    async with httpx.AsyncClient(timeout=10) as c:
+        rs = await asyncio.gather(*(c.post(f"{url}/api/counter/{key}", content=json.dumps(a))
+                                    for a in amounts))
+    assert all(r.status_code == 202 for r in rs)
+
+
+async def test_entity_state_survives_sigkill_and_restart(
+        azurite_connection_string: str, hub: str, processes: list[HostProcess], tmp_path: Path) -> None:
+    key = uuid.uuid4().hex[:8]
+    first = HostProcess(azurite_connection_string, hub, tmp_path / "host.log")
+    processes.append(first)
+    await first.wait_ready()
+    await feed(first.url, key, list(range(1, 21)))
+    await wait_value(first.url, key, 210, timeout=30)
+    # more signals, then a kill while they are (maybe) still being applied: none may be lost
+    await feed(first.url, key, list(range(21, 41)))
+    first.kill()
+
+    second = HostProcess(azurite_connection_string, hub, tmp_path / "host.log")
+    processes.append(second)
+    await second.wait_ready()
+    value = await read_value(second.url, key)
+    assert isinstance(value, int) and 210 <= value <= 820
+    # everything applies once the new host owns the partitions (the dead host's lease expires first)
+    await feed(second.url, key, [5, 6])
+    await wait_value(second.url, key, 831, timeout=90)
