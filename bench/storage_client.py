@@ -60,9 +60,7 @@ async def measure(n: int, conc: int, op: Op) -> tuple[float, float]:
 
 
 def make_storage(account: StorageAccount, impl: str) -> AzureStorage:
-    if impl == "default":
-        return AzureStorage(account)
-    return AzureStorage(account, impl=impl)  # type: ignore[call-arg]
+    return AzureStorage(account) if impl == "default" else AzureStorage(account, impl=impl)
 
 
 async def client_ops(s: AzureStorage, n: int) -> dict[str, tuple[int, Op]]:
@@ -188,7 +186,8 @@ async def raw_ops(a: StorageAccount, session: aiohttp.ClientSession, n: int) -> 
     await req("PUT", f"{qbase}/{q}?{qs}", qh)
     await req("POST", f"{tbase}/Tables?{ts}", th, f'{{"TableName":"{t}"}}')
     for i in range(30):
-        await req("PUT", f"{tbase}/{t}(PartitionKey='q30',RowKey='{i:04d}')?{ts}", th, _ENTITY_JSON % ("q30", i))
+        url = f"{tbase}/{t}(PartitionKey='q30',RowKey='{i:04d}')?{ts}"
+        await req("PUT", url, th, _ENTITY_JSON % ("q30", i))
 
     async def put(i: int) -> None:
         await req("POST", f"{qbase}/{q}/messages?{qs}", qh, msg_xml)
@@ -202,15 +201,17 @@ async def raw_ops(a: StorageAccount, session: aiohttp.ClientSession, n: int) -> 
 
     async def update(i: int) -> None:
         mid, pop = got[i]
-        await req("PUT", f"{qbase}/{q}/messages/{mid}?popreceipt={_quote(pop)}&visibilitytimeout=600&{qs}",
-                  qh, msg_xml)
+        query = f"popreceipt={_quote(pop)}&visibilitytimeout=600&{qs}"
+        await req("PUT", f"{qbase}/{q}/messages/{mid}?{query}", qh, msg_xml)
 
     async def delete(i: int) -> None:
         mid, pop = got[i]
-        await req("DELETE", f"{qbase}/{q}/messages/{mid}?popreceipt={_quote(receipts.get(mid, pop))}&{qs}", qh)
+        query = f"popreceipt={_quote(receipts.get(mid, pop))}&{qs}"
+        await req("DELETE", f"{qbase}/{q}/messages/{mid}?{query}", qh)
 
     async def upsert(i: int) -> None:
-        await req("PUT", f"{tbase}/{t}(PartitionKey='p',RowKey='{i:06d}')?{ts}", th, _ENTITY_JSON % ("p", f"{i:06d}"))
+        url = f"{tbase}/{t}(PartitionKey='p',RowKey='{i:06d}')?{ts}"
+        await req("PUT", url, th, _ENTITY_JSON % ("p", f"{i:06d}"))
 
     async def merge(i: int) -> None:
         await req("MERGE", f"{tbase}/{t}(PartitionKey='p',RowKey='{i:06d}')?{ts}", th,
@@ -262,7 +263,8 @@ async def main(conn: str, n: int, conc: int, impl: str) -> None:
     client = await run_all(await client_ops(s, n), conc)
     await s.close()
     print(f"impl={impl} n={n} concurrency={conc}")
-    print(f"{'operation':20s} {'ops/s':>8s} {'CPU ms/op':>10s} | {'raw ops/s':>9s} {'raw CPU':>8s} | ratio ops/s")
+    print(f"{'operation':20s} {'ops/s':>8s} {'CPU ms/op':>10s} | {'raw ops/s':>9s} {'raw CPU':>8s}"
+          " | ratio ops/s")
     total_cpu = 0.0
     for label, (rate, cpu) in client.items():
         rrate, rcpu = raw[label]
@@ -272,7 +274,8 @@ async def main(conn: str, n: int, conc: int, impl: str) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--impl", default="default", help="AzureStorage implementation (default, lean, sdk)")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from host.storage.azure_blobs import AzureBlobs
 from host.storage.azure_lean_queues import LeanQueues
 from host.storage.azure_lean_tables import LeanTables
@@ -24,7 +22,7 @@ class AzureStorage(LeanQueues, LeanTables, AzureBlobs):
     Every request sent is counted in ``stats``.
     """
 
-    def __init__(self, account: StorageAccount, *, impl: Literal["lean", "sdk"] = "lean") -> None:
+    def __init__(self, account: StorageAccount, *, impl: str = "lean") -> None:
         super().__init__(account)
         if impl not in ("lean", "sdk"):
             raise ValueError(f"unknown AzureStorage implementation {impl!r}")
