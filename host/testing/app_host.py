@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -37,6 +37,9 @@ from host.testing.idle import IdleDetector
 from host.testing.runtime import TestingRuntime
 from host.testing.stubs import ActivityCall, Stub
 from host.testing.tracking import TrackingStorage
+
+if TYPE_CHECKING:
+    from host.testing.sync import SyncApp
 
 MEMORY = "memory"
 AZURITE = "azurite"
@@ -85,6 +88,8 @@ class AppHost:
             env["AzureWebJobsStorage"] = connection_string
         env.update(settings or {})
         env["AzureFunctionsJobHost__extensions__durableTask__hubName"] = self.hub_name
+        # Per-app host id: timer-trigger status blobs and locks are keyed by it.
+        env.setdefault("AzureFunctionsWebHost__hostid", self.hub_name.lower())
         env.update(_flatten("AzureFunctionsJobHost", dict(host_json or {})))
         self._environ = env
         self._port = port
@@ -122,6 +127,17 @@ class AppHost:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.stop_app()
+
+    def __enter__(self) -> SyncApp:
+        """Run the app on a background loop for synchronous tests."""
+        from host.testing.sync import SyncApp
+
+        self._sync = SyncApp(self)
+        return self._sync.open()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._sync.close()
 
     async def start_app(self) -> None:
         """Index, open storage, start the components (what ``async with`` does)."""
@@ -192,7 +208,8 @@ class AppHost:
     def _apply_environ(self, settings: HostSettings) -> None:
         """App settings into ``os.environ`` while the app runs, as the real host does."""
         for key, value in self._environ.items():
-            if key.startswith("AzureFunctionsJobHost__") or os.environ.get(key) == value:
+            if key.startswith(("AzureFunctionsJobHost__", "AzureFunctionsWebHost__")) \
+                    or os.environ.get(key) == value:
                 continue
             self._restore_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
@@ -250,6 +267,11 @@ class AppHost:
     def calls(self, name: str | None = None) -> list[ActivityCall]:
         """Every activity call so far (of ``name``, when given), in order."""
         return self._runtime.stubs.calls_of(name)
+
+    def invocations(self, name: str | None = None) -> list[str]:
+        """Names of the functions invoked so far (only ``name``, when given), any trigger, in order."""
+        invoked: list[str] = self._runtime.invoker.invoked
+        return [n for n in invoked if name is None or n == name]
 
     # ------------------------------------------------------------------ time
     def _virtual(self) -> VirtualClock:

@@ -117,8 +117,9 @@ class DurableClient:
     # -- entities -----------------------------------------------------------------------
     async def signal_entity(self, name: str, key: str, operation: str, input: Any = None) -> None:
         """Send a one-way ``operation`` to entity ``name``/``key``."""
+        # As the SDK client sends it: JSON text of the JSON text of the value.
         await self.management.signal_entity(EntityId(name.lower(), key), operation,
-                                            None if input is None else json.dumps(input))
+                                            None if input is None else json.dumps(json.dumps(input)))
 
     async def read_entity_state(self, name: str, key: str) -> tuple[bool, Any]:
         """``(exists, state)`` of entity ``name``/``key``."""

@@ -95,8 +95,11 @@ class TestingInvoker(Invoker):
         super().__init__(*args, **kwargs)
         self.stubs = stubs
         self.in_flight = InFlight()
+        self.invoked: list[str] = []
+        """Names of every function invoked (any trigger), in order."""
 
     async def invoke(self, fn: FunctionInfo, trigger_value: Any, **kwargs: Any) -> InvocationResult:
+        self.invoked.append(fn.name)
         self.in_flight.enter()
         try:
             if self.stubs is None or fn.trigger_type != ACTIVITY_TRIGGER:
