@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from azure.functions.durable_functions import ActivityTriggerConverter
@@ -116,14 +117,16 @@ class ActivityWorker:
 
     async def _run(self, item: WorkItem) -> None:
         try:
-            async with self.slots:
-                renewer = asyncio.create_task(self._keep_locked(item.message))
-                try:
+            # Keep the work item locked while it waits for a slot too: if the lock lapsed, another
+            # poller (this host's or another's) would run the activity a second time.
+            renewer = asyncio.create_task(self._keep_locked(item.message))
+            try:
+                async with self.slots:
                     completion = await self._execute(item)
-                finally:
-                    renewer.cancel()
-                    await asyncio.gather(renewer, return_exceptions=True)
-                await self._complete(item.message, completion)
+            finally:
+                renewer.cancel()
+                await asyncio.gather(renewer, return_exceptions=True)
+            await self._complete(item.message, completion)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -135,9 +138,14 @@ class ActivityWorker:
 
     async def _keep_locked(self, msg: TaskMessage) -> None:
         lock = self.engine.options.lock_seconds
+        # The lock runs from the put/receive, not from now: a busy host may hand the item over
+        # late, so the first renewal is due at half of what is left of it.
+        visible_at = msg.next_visible_on
+        left = (visible_at - datetime.now(UTC)).total_seconds() if visible_at is not None else lock
         while True:
-            await asyncio.sleep(max(lock / 2, 1))
+            await asyncio.sleep(max(left / 2, 0.2))
             await self.hub.renew_message(msg, lock)
+            left = lock
 
     async def _execute(self, item: WorkItem) -> h.Event:
         event = item.message.event
