@@ -18,8 +18,8 @@ FEATURES = APPS / "features"
 T = TypeVar("T")
 
 
-async def until(probe: Callable[[], Awaitable[T]], timeout: float = 20.0, *, what: str = "condition",
-                interval: float = 0.05) -> T:
+async def until(probe: Callable[[], Awaitable[T | None]], timeout: float = 20.0, *,
+                what: str = "condition", interval: float = 0.05) -> T:
     """Call ``probe`` until it returns something truthy (its value) or fail after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     last: T | None = None
