@@ -5,7 +5,8 @@ Runs a host in-process on a free port (real engine, Azurite started on free port
 
 1. start-new: ``--clients`` concurrent clients POST ``/api/orchestrators/hello_sequence``
    (the HTTP starter → SDK ``start_new`` → RPC ``orchestrators/…``) for ``--seconds``;
-2. status-query: the same clients GET the ``statusQueryGetUri`` of the started instances.
+2. status-query: once the started orchestrations have finished, the same clients GET the
+   ``statusQueryGetUri`` of the started instances.
 
 Prints requests/s of each phase and the storage requests/s the host made in the same phase.
 Usage: ``.venv/bin/python bench/client_api.py [--clients 32] [--seconds 10]``.
@@ -59,6 +60,17 @@ async def _phase(clients: int, seconds: float, call: Any) -> tuple[int, float]:
     return count, time.monotonic() - t0
 
 
+async def _drain(c: httpx.AsyncClient, base: str, timeout: float = 120.0) -> float:
+    """Wait until no instance is Pending or Running; the seconds it took."""
+    t0 = time.monotonic()
+    url = f"{base}/runtime/webhooks/durabletask/instances/?runtimeStatus=Pending,Running&top=1"
+    while time.monotonic() - t0 < timeout:
+        if not (await c.get(url)).json():
+            break
+        await asyncio.sleep(0.2)
+    return round(time.monotonic() - t0, 1)
+
+
 async def run(connection: str, clients: int, seconds: float) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="bench-client-"))
     (root / "function_app.py").write_text(APP)
@@ -92,6 +104,8 @@ async def run(connection: str, clients: int, seconds: float) -> dict[str, Any]:
                 assert r.status_code in (200, 202), r.text
 
             for name, call in (("start_new", start), ("status_query", status)):
+                if name == "status_query":  # let the started orchestrations finish: measure queries alone
+                    results["drain_seconds"] = await _drain(c, base)
                 before = runtime.storage.stats.total
                 n, elapsed = await _phase(clients, seconds, call)
                 storage = runtime.storage.stats.total - before
@@ -123,10 +137,12 @@ def main() -> None:
     finally:
         if azurite is not None:
             azurite.stop()
+    results["loadavg_1m"] = round(os.getloadavg()[0], 2)
     for phase in ("start_new", "status_query"):
         r = results[phase]
         print(f"{phase:13} {r['rps']:8.1f} req/s  ({r['requests']} requests, {args.clients} clients, "
               f"storage {r['storage_rps']:.1f} req/s)")
+    print(f"load average (1 min) at the end: {results['loadavg_1m']}")
     print(json.dumps(results))
 
 
