@@ -81,6 +81,10 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p = cmds.add_parser("delete-hub", parents=[common], help="delete every queue, table and blob of a hub")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
+    from host.testing.replay_cli import add_parsers  # export, replay-check
+
+    add_parsers(cmds, common)
+
     durable.set_defaults(handler=run)
 
 
@@ -95,6 +99,11 @@ def run(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace) -> int:
     if args.durable_command == "delete-hub":
         return await _delete_hub(args)
+    if args.durable_command in ("export", "replay-check"):
+        from host.testing import replay_cli
+
+        runner = replay_cli.run_export if args.durable_command == "export" else replay_cli.run_replay_check
+        return await runner(args)
     async with _client(args) as client:
         return await _COMMANDS[args.durable_command](client, args)
 
