@@ -95,7 +95,8 @@ async def wait_values(host: AppHost, expected: dict[EntityId, int], timeout: flo
         rows, _ = await hub.query_instances(instance_id_prefix="@counter@", include_input_output=True,
                                             exclude_entities=False)
         for row in rows:
-            if row.instance_id in pending and read_entity_state(row.input) == (True, pending[row.instance_id]):
+            want = pending.get(row.instance_id)
+            if want is not None and read_entity_state(row.input) == (True, want):
                 del pending[row.instance_id]
         if pending:
             await asyncio.sleep(0.05)
