@@ -7,11 +7,13 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
-from test_entities_support import ENTITIES_APP, entity_row, entity_state, wait_for, wait_state
+from test_entities_support import ENTITIES_APP, entity_row, entity_state, signal, wait_for, wait_state
 
 from host.durable.entities import EntityId
+from host.durable.entity_sessions_clean import clean_entity_storage
 from host.testing.app_host import AppHost
 
 
@@ -115,3 +117,24 @@ async def test_http_api_reads_signals_and_lists_entities(host: AppHost) -> None:
     mine = [e for e in listed.json() if e["entityId"]["key"] == k]
     assert mine == [{"entityId": {"name": "counter", "key": k},
                      "lastOperationTime": mine[0]["lastOperationTime"], "state": 4}]
+
+
+async def test_clean_entity_storage_removes_deleted_entities_only(host: AppHost) -> None:
+    deleted, alive = EntityId("Counter", key()), EntityId("Counter", key())
+    await signal(host, deleted, "add", 1)
+    await signal(host, alive, "add", 2)
+    await wait_state(host, deleted, 1)
+    await wait_state(host, alive, 2)
+    await signal(host, deleted, "delete")
+
+    async def gone() -> bool:
+        return await entity_state(host, deleted) == (False, None)
+    await wait_for(gone)
+    removed = await clean_entity_storage(host.durable.hub, min_idle=timedelta(0))
+    assert deleted.instance_id in removed and alive.instance_id not in removed
+    assert await entity_row(host, deleted) is None
+    assert await host.management.get_history(deleted.instance_id) == []
+    assert await entity_state(host, alive) == (True, 2)
+    # the cleaned entity can be used again from scratch
+    await signal(host, deleted, "add", 3)
+    await wait_state(host, deleted, 3)
