@@ -94,6 +94,7 @@ class DurableEngine:
         self._running = False
         self._locked: set[int] = set()
         self._finished: set[str] = set()
+        self._lock_keeper: asyncio.Task[None] | None = None
         self.hub.on_sent = self._on_sent
 
     # ------------------------------------------------------------------ life cycle
@@ -102,6 +103,7 @@ class DurableEngine:
         await self.hub.create()
         self._running = True
         self.activities.start()
+        self._lock_keeper = asyncio.create_task(self._keep_locked(), name="control-locks")
         if self.options.use_partition_table:
             timings = PartitionTimings(
                 renew_interval=self.options.partition_renew_seconds,
@@ -117,6 +119,8 @@ class DurableEngine:
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop taking work, let running episodes and activities finish (bounded), release partitions."""
         self._running = False
+        if self._lock_keeper is not None:
+            self._lock_keeper.cancel()
         for handle in list(self._timers):
             handle.cancel()
         self._timers.clear()
@@ -211,6 +215,22 @@ class DurableEngine:
                 delay = self.options.min_poll_interval
             else:
                 delay = min(delay * 2, self.options.max_poll_interval)
+
+    async def _keep_locked(self) -> None:
+        """Renew the locks of messages waiting in session inboxes before they run out."""
+        lock = self.options.lock_seconds
+        while self._running:
+            await asyncio.sleep(max(lock / 3, 1.0))
+            horizon = self.now() + timedelta(seconds=lock / 2)
+            due = [m for s in list(self.sessions.values()) for m in list(s.inbox.values())
+                   if m.message_id and m.pop_receipt and m.next_visible_on is not None
+                   and m.next_visible_on < horizon]
+            for msg in due:
+                try:
+                    if await self.hub.renew_message(msg, lock):
+                        msg.next_visible_on = self.now() + timedelta(seconds=lock)
+                except Exception as err:  # a failed renewal only risks a duplicate delivery
+                    log.debug("renewing message %s: %s", msg.message_id, err)
 
     def _buffered(self) -> int:
         return sum(len(s.inbox) for s in self.sessions.values())

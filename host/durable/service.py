@@ -4,7 +4,9 @@ the HTTP API (``create_services(runtime)`` is called by :mod:`host.runtime`)."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
+import socket
 from typing import TYPE_CHECKING, Any
 
 from host.durable.api_management import ManagementResolver, default_ops
@@ -36,6 +38,13 @@ def uses_durable(registry: Registry) -> bool:
                for f in registry)
 
 
+def stable_worker_id(runtime: HostRuntime) -> str:
+    """Machine, app folder and port: a restarted host gets its partitions back at once, while two
+    hosts on one machine (necessarily on different ports) stay distinct."""
+    root = hashlib.sha1(str(runtime.settings.script_root).encode()).hexdigest()[:8]
+    return f"{socket.gethostname()}-{root}-{runtime.settings.port}"
+
+
 def engine_options(runtime: HostRuntime) -> EngineOptions:
     section = runtime.settings.get_path("extensions.durableTask") or {}
     return EngineOptions.from_host_json(section if isinstance(section, dict) else {})
@@ -49,7 +58,8 @@ class DurableService:
         self.options = options
         names = TaskHubNames(options.hub_name, options.partition_count)
         self.hub = TaskHub(runtime.storage, names, clock=clock.now if clock is not None else None)
-        self.engine = DurableEngine(self.hub, runtime.registry, runtime.invoker, options, clock=clock)
+        self.engine = DurableEngine(self.hub, runtime.registry, runtime.invoker, options, clock=clock,
+                                    worker_id=stable_worker_id(runtime))
         self.management = EngineManagement(self.engine)
 
     async def start(self) -> None:
