@@ -19,8 +19,12 @@ from host.storage.rest_values import parse_http_date
 _XML = {"content-type": "application/xml; charset=utf-8"}
 
 
+_ENTITIES = {"\r": "&#13;"}  # XML parsers turn a raw CR (or CRLF) into LF
+
+
 def _body(content: str) -> bytes:
-    return (f'<?xml version="1.0" encoding="utf-8"?><QueueMessage><MessageText>{escape(content)}'
+    text = escape(content, _ENTITIES)
+    return (f'<?xml version="1.0" encoding="utf-8"?><QueueMessage><MessageText>{text}'
             "</MessageText></QueueMessage>").encode()
 
 

@@ -92,9 +92,9 @@ async def test_queue_errors_and_stats(pair: tuple[AzureStorage, AzureStorage]) -
     q = _name("qs")
     await lean.create_queue(q)
     before = lean.stats.snapshot()
-    sent = await lean.put_message(q, "<x>&amp;</x>", visibility_timeout=0)
+    sent = await lean.put_message(q, "<x>&amp;</x>\r\n", visibility_timeout=0)
     (m,) = await sdk.receive_messages(q, visibility_timeout=30)
-    assert m.content == "<x>&amp;</x>" and m.id == sent.id
+    assert m.content == "<x>&amp;</x>\r\n" and m.id == sent.id
     receipt = await lean.update_message(q, m.id, m.pop_receipt, visibility_timeout=0, content="new")
     with pytest.raises(NotFoundError):
         await lean.delete_message(q, m.id, m.pop_receipt)  # stale receipt
