@@ -26,6 +26,9 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
 RETRY_TOTAL = 2
 RETRY_BACKOFF = 0.2
+KEEPALIVE = 4.0
+"""Idle connections are dropped after this long: below Node's (Azurite's) 5 s keep-alive, so a
+request is never sent on a connection the server is closing at that moment."""
 _RETRY_STATUS = frozenset((408, 500, 502, 503, 504))
 _UNREACHABLE_HINT = "is the storage account (Azurite) running and reachable?"
 
@@ -59,6 +62,7 @@ class RestClient:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT),
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE),
                 trust_env=not self.account.is_loopback, auto_decompress=False,
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
             )
