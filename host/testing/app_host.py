@@ -103,7 +103,7 @@ class AppHost:
         self.storage: TrackingStorage | None = None
         self.idle: IdleDetector | None = None
         self._durable_client: DurableClient | None = None
-        self._kick: asyncio.Event | None = None
+        self._scheduled: asyncio.Event | None = None
 
     # ------------------------------------------------------------------ life cycle
     @property
@@ -160,13 +160,9 @@ class AppHost:
             service = getattr(runtime, "durable", None)
             self.idle = IdleDetector(storage=self.storage, invocations=runtime.invoker.in_flight,
                                      engine=service.engine if service is not None else None)
-            self._kick = asyncio.Event()
-            kick = self._kick.set
-            self.storage.requests.on_change = kick
-            self.storage.on_change = kick
-            runtime.invoker.in_flight.on_change = kick
+            self._scheduled = asyncio.Event()
             if self.clock is not None:
-                self.clock.on_schedule = kick
+                self.clock.on_schedule = self._scheduled.set
         except BaseException:
             await self.stop_app()
             raise
@@ -305,24 +301,28 @@ class AppHost:
         await self.settle()
 
     async def _drive_time(self, until: asyncio.Future[Any]) -> None:
-        """Skip to the next timer whenever the app is idle, until ``until`` is done."""
+        """Skip to the next timer whenever the app is idle, until ``until`` is done.
+
+        Sleeps while no timer is pending (a new timer wakes it), so runs without timers pay nothing.
+        """
         clock = self._virtual()
-        assert self._kick is not None
-        kick = self._kick
+        assert self._scheduled is not None
+        scheduled = self._scheduled
         while not until.done():
+            scheduled.clear()
+            if clock.next_due() is None:
+                waiter = asyncio.ensure_future(scheduled.wait())
+                try:
+                    await asyncio.wait([until, waiter], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waiter.cancel()
+                continue
             await self.settle()
             if until.done():
                 return
             due = clock.next_due()
             if due is not None:
                 clock.jump_to(due)
-                continue
-            kick.clear()
-            waiter = asyncio.ensure_future(kick.wait())
-            try:
-                await asyncio.wait([until, waiter], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
 
 
 def _flatten(prefix: str, value: Mapping[str, Any]) -> dict[str, str]:

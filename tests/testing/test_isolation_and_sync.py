@@ -14,7 +14,8 @@ APP = Path(__file__).parent / "apps" / "toolkit"
 async def test_parallel_apps_have_their_own_hub_clock_stubs_and_instances(
         funchost_storage: str, azurite_connection_string: str) -> None:
     conn = azurite_connection_string if funchost_storage == "azurite" else None
-    apps = [AppHost(APP, storage=funchost_storage, connection_string=conn, virtual_time=True) for _ in range(3)]
+    apps = [AppHost(APP, storage=funchost_storage, connection_string=conn, virtual_time=True)
+            for _ in range(3)]
     await asyncio.gather(*(a.start_app() for a in apps))
     try:
         assert len({a.hub_name for a in apps}) == 3
