@@ -26,7 +26,7 @@ case "$cmd" in
     ;;
   test)
     setup
-    .venv/bin/ruff check host tests bench function_app.py
+    .venv/bin/ruff check host tests bench samples function_app.py
     .venv/bin/mypy
     exec .venv/bin/python -m pytest "$@"
     ;;

@@ -17,6 +17,7 @@ import contextlib
 import functools
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from host.durable.activity_worker import ActivityWorker, WorkItem
 from host.durable.clock import Cancellable, Clock, WallClock
 from host.durable.engine_options import EngineOptions
-from host.durable.history import OrchestrationStatus
+from host.durable.history import EventType, OrchestrationStatus
 from host.durable.messages import TaskMessage, new_message
 from host.durable.partitions import PartitionManager, PartitionTimings
 from host.durable.replay_types import (
@@ -45,6 +46,10 @@ from host.indexing.registry import Registry
 from host.invocation import Invoker
 
 log = logging.getLogger("host.durable")
+
+RECENT_TERMINAL_CAP = 10_000
+"""How many finished instance ids the engine remembers for ``wait_terminal``."""
+EXECUTION_STARTED = int(EventType.ExecutionStarted)
 
 
 class Handover:
@@ -94,6 +99,7 @@ class DurableEngine:
         self._running = False
         self._locked: set[int] = set()
         self._finished: set[str] = set()
+        self._recent_terminal: OrderedDict[str, OrchestrationStatus] = OrderedDict()
         self._lock_keeper: asyncio.Task[None] | None = None
         self.hub.on_sent = self._on_sent
 
@@ -253,6 +259,8 @@ class DurableEngine:
             session = self.sessions[iid] = Session(iid)
             if new_instance:
                 session.loaded = True
+        if msg.event_type == EXECUTION_STARTED:
+            self._recent_terminal.pop(iid, None)
         session.add(msg)
         if session.task is None or session.task.done():
             session.task = asyncio.create_task(self._run_session(session), name=f"session-{iid}")
@@ -407,12 +415,22 @@ class DurableEngine:
     # ------------------------------------------------------------------ completion waiters
     def notify_terminal(self, instance_id: str, status: OrchestrationStatus) -> None:
         self._finished.add(instance_id)
+        self._recent_terminal[instance_id] = status
+        self._recent_terminal.move_to_end(instance_id)
+        while len(self._recent_terminal) > RECENT_TERMINAL_CAP:
+            self._recent_terminal.popitem(last=False)
         for fut in self._waiters.pop(instance_id, []):
             if not fut.done():
                 fut.set_result(status)
 
     async def wait_terminal(self, instance_id: str, timeout: float) -> OrchestrationStatus | None:
-        """Wait until this host sees ``instance_id`` finish (``None`` on timeout)."""
+        """Wait until this host sees ``instance_id`` finish (``None`` on timeout).
+
+        Returns at once when this host recently finished it (and has not started it again).
+        """
+        known = self._recent_terminal.get(instance_id)
+        if known is not None:
+            return known
         fut: asyncio.Future[OrchestrationStatus] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(instance_id, []).append(fut)
         try:
