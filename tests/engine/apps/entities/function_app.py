@@ -2,7 +2,7 @@
 other entities, orchestrations that signal and call them, and HTTP routes standing in for clients."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -49,7 +49,7 @@ def forwarder(context: df.DurableEntityContext) -> None:
     if context.operation_name == "forward":
         when = None
         if request.get("delay"):
-            when = datetime.now(timezone.utc) + timedelta(seconds=request["delay"])
+            when = datetime.now(UTC) + timedelta(seconds=request["delay"])
         context.signal_entity(target, "add", request["amount"], scheduled_time=when)
         context.set_state(context.get_state(lambda: 0) + 1)
 
