@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 class HostProcess:
     """``python -m host start`` for the entities app on a free port."""
 
-    def __init__(self, connection_string: str, hub: str, log: Path) -> None:
-        self.port = free_port()
+    def __init__(self, connection_string: str, hub: str, log: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, AzureWebJobsStorage=connection_string,
                    AzureFunctionsJobHost__extensions__durableTask__hubName=hub)
@@ -110,7 +110,8 @@ async def test_entity_state_survives_sigkill_and_restart(
     await feed(first.url, key, list(range(21, 41)))
     first.kill()
 
-    second = HostProcess(azurite_connection_string, hub, tmp_path / "host.log")
+    # same port: the same worker id, so the new host takes its partitions back at once
+    second = HostProcess(azurite_connection_string, hub, tmp_path / "host.log", first.port)
     processes.append(second)
     await second.wait_ready()
     value = await read_value(second.url, key)
