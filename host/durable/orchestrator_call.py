@@ -19,10 +19,13 @@ from typing import Any
 from host.durable.actions import Action, flatten
 from host.durable.history import Event, EventType, etype, format_timespan
 from host.durable.replay_types import ReplayOptions
+from host.durable.sdk_speedups import install as _install_sdk_speedups
 
 OrchestratorHandle = Callable[[Any], str]
 
 _OOP_LABEL = "\n\n$OutOfProcData$:"
+
+_install_sdk_speedups()
 
 
 def sdk_view(history: Sequence[Event]) -> list[Event]:
