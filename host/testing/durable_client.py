@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from host.durable.engine_management import EngineManagement
 from host.durable.entities import EntityId
 from host.durable.entities_query import read_entity_state
 from host.durable.history_rows import InstanceStatus
@@ -38,7 +39,8 @@ class DurableClient:
                  drive_time: DriveTime | None = None) -> None:
         self.hub = hub
         self.engine = engine
-        self.management = Management(hub)
+        self.management: Management = (EngineManagement(engine) if engine is not None and engine.hub is hub
+                                       else Management(hub))
         self._drive_time = drive_time
 
     # -- orchestrations -----------------------------------------------------------------
