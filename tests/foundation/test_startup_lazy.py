@@ -11,13 +11,14 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from host.config.settings import load_settings
 from host.errors import StorageError, StorageUnreachableError
 from host.runtime import binding_types
-from host.runtime_storage import connect_storage, http_ping
+from host.runtime_storage import AzuritePlan, connect_storage, http_ping, start_azurite
 from host.storage.azurite import AzuriteProcess, free_port
 from host.storage.connection import parse_connection_string
 from host.storage.lazy import LazyAzureStorage
@@ -142,3 +143,19 @@ async def test_connect_storage_reports_a_missing_service_clearly(
     storage = await connect_storage(settings, azurite.connection_string, 2.0, started_azurite=False)
     assert isinstance(storage, LazyAzureStorage) and not storage.materialized
     await storage.close()
+
+
+async def test_auto_started_azurite_runs_through_the_launcher_without_telemetry(tmp_path: Path) -> None:
+    plan = AzuritePlan("127.0.0.1", free_port(), free_port(), free_port(), tmp_path / ".azurite")
+    proc = await asyncio.to_thread(start_azurite, plan)
+    try:
+        launcher = plan.location / "funchost-azurite.js"
+        assert proc.process is not None
+        args: Any = proc.process.args
+        assert args[0] == str(launcher)
+        assert "applicationinsights" in launcher.read_text()
+        ports = {"blob": plan.blob_port, "queue": plan.queue_port, "table": plan.table_port}
+        for service, port in ports.items():
+            await http_ping(f"http://127.0.0.1:{port}/devstoreaccount1", service)
+    finally:
+        await asyncio.to_thread(proc.stop)
