@@ -6,7 +6,11 @@ Two scenarios, each run ``--runs`` times in a temporary copy of a trivial app:
 * ``auto-start``: the connection string points at free loopback ports, so the host starts
   Azurite itself (data under the app's ``.azurite/``) and stops it on exit.
 
-Usage: ``.venv/bin/python bench/startup.py [--runs 5]``. Target: under 1.5 s with Azurite running.
+With ``--durable``, also ``durable-running``: the durable benchmark app (bench/apps/durable_bench,
+engine started, task hub created) until ``/admin/host/status`` says ``Running``.
+
+Usage: ``.venv/bin/python bench/startup.py [--runs 5] [--durable]``. Target: under 1.5 s with
+Azurite running. Run with ``--verbose`` on the host itself for the phase timings.
 """
 
 from __future__ import annotations
@@ -48,21 +52,34 @@ def connection_string(blob: int, queue: int, table: int) -> str:
             f"TableEndpoint=http://127.0.0.1:{table}/{DEV_ACCOUNT};")
 
 
-def write_app(root: Path, storage: str) -> None:
+DURABLE_APP = REPO / "bench" / "apps" / "durable_bench"
+
+
+def write_app(root: Path, storage: str, *, durable: bool = False) -> None:
     root.mkdir(parents=True, exist_ok=True)
-    (root / "host.json").write_text(json.dumps({"version": "2.0"}))
+    host = (DURABLE_APP / "host.json").read_text() if durable else json.dumps({"version": "2.0"})
+    (root / "host.json").write_text(host)
     (root / "local.settings.json").write_text(json.dumps(
         {"IsEncrypted": False,
          "Values": {"FUNCTIONS_WORKER_RUNTIME": "python", "AzureWebJobsStorage": storage}}))
-    (root / "function_app.py").write_text(APP)
+    source = (DURABLE_APP / "function_app.py").read_text() if durable else APP
+    (root / "function_app.py").write_text(source)
 
 
-def first_200(app: Path, extra: list[str], timeout: float = 60.0) -> tuple[float, subprocess.Popen[bytes]]:
-    """Start the host in ``app`` and return (seconds until GET /api/hello is 200, process)."""
+def _ready(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as resp:
+        if url.endswith("/admin/host/status"):
+            return resp.status == 200 and json.loads(resp.read()).get("state") == "Running"
+        return bool(resp.status == 200)
+
+
+def first_200(app: Path, extra: list[str], timeout: float = 60.0,
+              path: str = "/api/hello") -> tuple[float, subprocess.Popen[bytes]]:
+    """Start the host in ``app`` and return (seconds until GET ``path`` is 200, process)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "AzureWebJobsStorage"}
     env["PYTHONPATH"] = str(REPO)
-    url = f"http://127.0.0.1:{port}/api/hello"
+    url = f"http://127.0.0.1:{port}{path}"
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "host", "start", "--port", str(port), *extra], cwd=app,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -71,9 +88,8 @@ def first_200(app: Path, extra: list[str], timeout: float = 60.0) -> tuple[float
             err = proc.stderr.read().decode() if proc.stderr else ""
             raise SystemExit(f"host exited with {proc.returncode}: {err.strip()}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return time.perf_counter() - started, proc
+            if _ready(url):
+                return time.perf_counter() - started, proc
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.005)
     proc.kill()
@@ -96,7 +112,9 @@ def report(name: str, figures: list[float], stops: list[float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--durable", action="store_true", help="also time the durable benchmark app")
     args = parser.parse_args()
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="funchost-bench-") as tmp:
         base = Path(tmp)
         azurite = start_azurite_on_free_ports(base / "azurite", in_memory=True)
@@ -109,6 +127,15 @@ def main() -> None:
                 figures.append(seconds)
                 stops.append(stop(proc))
             report("azurite-running", figures, stops)
+            if args.durable:
+                app = base / "durable"
+                write_app(app, azurite.connection_string, durable=True)
+                figures, stops = [], []
+                for _ in range(args.runs):
+                    seconds, proc = first_200(app, ["--no-azurite"], path="/admin/host/status")
+                    figures.append(seconds)
+                    stops.append(stop(proc))
+                report("durable-running", figures, stops)
         finally:
             azurite.stop()
 
@@ -123,6 +150,7 @@ def main() -> None:
             if any(is_listening("127.0.0.1", p) for p in ports):
                 raise SystemExit("the host did not stop the Azurite it started")
         report("auto-start", figures, stops)
+    print(f"load average at end:   {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
