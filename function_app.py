@@ -29,11 +29,12 @@ from datetime import UTC, datetime, timedelta
 import azure.durable_functions as df
 import azure.functions as func
 
-from samples import aggregator, http_api
+from samples import aggregator, http_api, storage_triggers
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(http_api.bp)  # POST /api/orchestrators/{functionName}
 app.register_functions(aggregator.bp)  # Counter entity: POST/GET /api/aggregator/{key}
+app.register_functions(storage_triggers.bp)  # POST /api/orders -> queue -> orchestration; daily cleanup
 
 
 @app.route(route="hello/{name?}", methods=["GET", "POST"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,8 @@ from host.durable.messages import TaskMessage
 from host.durable.replay import run_episode
 from host.durable.replay_types import EpisodeResult, OrchestrationState
 from host.durable.start_check import StartVerdict, judge_start
-from host.errors import ConflictError, PreconditionFailedError
+from host.errors import ConflictError, DurableError, PreconditionFailedError
+from host.logs import invocation_scope
 
 if TYPE_CHECKING:
     from host.durable.engine import DurableEngine
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("host.durable")
 
 MAX_CHECKPOINT_RETRIES = 5
+ORCHESTRATION_REASON = "OrchestrationTrigger"
 EXECUTION_STARTED = int(EventType.ExecutionStarted)
 
 
@@ -144,7 +147,13 @@ class OrchestrationRunner:
             return
         handle = engine.orchestrator_handle(state.name)
         now = engine.now()
-        result = run_episode(handle, state, events, now, engine.replay_options)
+        # Logged like any invocation (func prints orchestrator episodes too); user logging in
+        # the orchestrator is attributed to the episode.
+        with invocation_scope(state.name, str(uuid.uuid4()), reason=ORCHESTRATION_REASON,
+                              log=handle is not None) as scope:
+            result = run_episode(handle, state, events, now, engine.replay_options)
+            if result.status == OrchestrationStatus.Failed and result.ran_code:
+                scope.fail(DurableError(result.output_text or "the orchestration failed"))
         consumed = [m for m in batch if not any(e is m.event for e in result.deferred)]
         deferred = [m for m in batch if any(e is m.event for e in result.deferred)]
         if not result.appended and not result.rewritten and not fresh:
