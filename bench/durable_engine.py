@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from host.durable.history_rows import InstanceStatus  # noqa: E402
+from host.durable.taskhub.rows import InstanceStatus  # noqa: E402
 from host.storage.azurite import start_azurite_on_free_ports  # noqa: E402
 from host.storage.factory import open_storage  # noqa: E402
 from host.storage.interface import TableOp, WriteMode  # noqa: E402

@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from durable_engine import raw_azurite_rate  # noqa: E402
 
-from host.durable.entities import EntityId  # noqa: E402
-from host.durable.entities_query import read_entity_state  # noqa: E402
+from host.durable.entities.ids import EntityId  # noqa: E402
+from host.durable.entities.query import read_entity_state  # noqa: E402
 from host.storage.azurite import start_azurite_on_free_ports  # noqa: E402
 from host.testing.app_host import AppHost  # noqa: E402
 
@@ -133,7 +133,7 @@ async def main() -> None:
         seq, conc = await raw_azurite_rate(conn)
         print(f"raw Azurite: {seq:.0f} table upserts/s sequential, {conc:.0f}/s with 8 in flight")
         async with AppHost(write_app(), connection_string=conn) as host:
-            checkpoints = Checkpoints(host.durable.engine.entity_runner)
+            checkpoints = Checkpoints(host.durable.engine.dispatcher.entity_runner)
             warm = EntityId("counter", "warm-up")
             await run_case(host, "warm-up", [warm], 50, 8, checkpoints)
             run = uuid.uuid4().hex[:6]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from host.errors import HostError
 
-COMMAND_MODULES: tuple[str, ...] = ("host.durable.cli",)
+COMMAND_MODULES: tuple[str, ...] = ("host.durable.cli.commands",)
 """Modules that add subcommands (e.g. ``durable``); skipped while they do not exist."""
 
 

@@ -3,7 +3,7 @@
 Every operation is a few storage requests in the crash-safe order of DTFx (§5.4/§7.3): read the
 Instances row, send the message to the instance's control queue, then write the row. Messages go
 through :meth:`TaskHub.send`, so an in-process dispatcher hears of them at once (``on_sent``).
-Reads, queries and purges are passthroughs to :class:`~host.durable.taskhub.TaskHub`.
+Reads, queries and purges are passthroughs to :class:`~host.durable.taskhub.hub.TaskHub`.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from host.durable import history as h
-from host.durable.entities import EntityId
-from host.durable.entities_requests import RequestMessage, input_from_value, request_event_name
-from host.durable.entities_time import ticks_from_datetime
-from host.durable.history_rows import TERMINAL_STATUSES, InstanceStatus
-from host.durable.rewind import rewind_history
-from host.durable.taskhub import TaskHub
+from host.durable.entities.ids import EntityId
+from host.durable.entities.requests import RequestMessage, input_from_value, request_event_name
+from host.durable.entities.ticks import ticks_from_datetime
+from host.durable.replay import history as h
+from host.durable.replay.rewind import rewind_history
+from host.durable.taskhub.hub import TaskHub
+from host.durable.taskhub.rows import TERMINAL_STATUSES, InstanceStatus
 from host.errors import (
     ConflictError,
     InstanceAlreadyExistsError,
@@ -189,7 +189,7 @@ class Management:
         await self._rewind(instance_id, reason, depth=0)
 
     async def _rewind(self, instance_id: str, reason: str | None, *, depth: int) -> None:
-        """Persist :func:`host.durable.rewind.rewind_history`, then re-issue the failed work.
+        """Persist :func:`host.durable.replay.rewind.rewind_history`, then re-issue the failed work.
 
         Order: history (under the sentinel eTag) → row Pending → messages, so a completion of a
         re-issued task can never meet the old failure in history.

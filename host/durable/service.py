@@ -9,13 +9,13 @@ import logging
 import socket
 from typing import TYPE_CHECKING, Any
 
-from host.durable.api_management import ManagementResolver, default_ops
-from host.durable.binding import install
-from host.durable.clock import Clock
-from host.durable.engine import DurableEngine
-from host.durable.engine_management import EngineManagement
-from host.durable.engine_options import EngineOptions
-from host.durable.taskhub import TaskHub, TaskHubNames
+from host.durable.api.binding import install
+from host.durable.api.hub_backend import ManagementResolver, default_ops
+from host.durable.engine.clock import Clock
+from host.durable.engine.dispatcher import DurableEngine
+from host.durable.engine.fast_start import EngineManagement
+from host.durable.engine.options import EngineOptions
+from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.indexing.registry import (
     ACTIVITY_TRIGGER,
     DURABLE_CLIENT,

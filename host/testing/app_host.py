@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from host.config.settings import HostSettings, load_settings
-from host.durable.history_rows import InstanceStatus
 from host.durable.management import Management
+from host.durable.taskhub.rows import InstanceStatus
 from host.errors import ConfigError, HostError
 from host.indexing.loader import index_app
 from host.indexing.registry import Registry

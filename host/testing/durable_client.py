@@ -12,17 +12,17 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from host.durable.engine_management import EngineManagement
-from host.durable.entities import EntityId
-from host.durable.entities_query import read_entity_state
-from host.durable.history_rows import InstanceStatus
-from host.durable.ledger import Divergence
+from host.durable.engine.fast_start import EngineManagement
+from host.durable.entities.ids import EntityId
+from host.durable.entities.query import read_entity_state
 from host.durable.management import Management
+from host.durable.replay.ledger import Divergence
+from host.durable.taskhub.rows import InstanceStatus
 from host.errors import HostError
 from host.testing.events import HistoryEvent, typed
 
 if TYPE_CHECKING:
-    from host.durable.taskhub import TaskHub
+    from host.durable.taskhub.hub import TaskHub
 
 
 DriveTime = Callable[[asyncio.Future[Any]], Coroutine[Any, Any, None]]

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from host.durable.activity_worker import activity_input
-from host.durable.history import EventType, parse_timestamp
+from host.durable.engine.activities import activity_input
+from host.durable.replay.history import EventType, parse_timestamp
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from host.durable import history as h
-from host.durable.ledger import Divergence
-from host.durable.replay_check import check_replay
+from host.durable.replay import history as h
+from host.durable.replay.check import check_replay
+from host.durable.replay.ledger import Divergence
 from host.errors import ConfigError, HostError
 from host.indexing.registry import Registry
 

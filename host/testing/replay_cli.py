@@ -76,13 +76,13 @@ class _hub:
     """The task hub of ``--connection``/``--hub`` (storage opened and closed)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from host.durable.cli import _connection_string
+        from host.durable.cli.commands import _connection_string
 
         self.connection = _connection_string(args.connection or "AzureWebJobsStorage")
         self.name = args.hub or os.environ.get("FUNCHOST_HUB") or DEFAULT_HUB
 
     async def __aenter__(self) -> Any:
-        from host.durable.taskhub import TaskHub, TaskHubNames
+        from host.durable.taskhub.hub import TaskHub, TaskHubNames
         from host.storage import open_storage
 
         self.storage = open_storage(self.connection)

@@ -1,6 +1,6 @@
 """The host runtime as the testing toolkit runs it: stubbing invoker, virtual clock, engine knobs.
 
-Components read two optional runtime attributes: ``clock`` (a :class:`host.durable.clock.Clock`;
+Components read two optional runtime attributes: ``clock`` (a :class:`host.durable.engine.clock.Clock`;
 the durable engine, its task hub and the timer trigger run on it) and ``durable_overrides``
 (``EngineOptions`` fields to replace).
 """

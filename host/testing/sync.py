@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from host.durable.history_rows import InstanceStatus
-from host.durable.ledger import Divergence
+from host.durable.replay.ledger import Divergence
+from host.durable.taskhub.rows import InstanceStatus
 from host.testing.events import HistoryEvent
 from host.testing.stubs import ActivityCall, Stub
 

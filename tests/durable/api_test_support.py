@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from host.durable.entities import EntityId
-from host.durable.history_rows import InstanceStatus
-from host.durable.taskhub import TaskHub
+from host.durable.entities.ids import EntityId
+from host.durable.taskhub.hub import TaskHub
+from host.durable.taskhub.rows import InstanceStatus
 from host.errors import InstanceNotFoundError, InvalidInstanceStateError
 from host.indexing.registry import ORCHESTRATION_TRIGGER, Binding, FunctionInfo, Registry
 

@@ -18,11 +18,11 @@ from api_test_support import T0, RecordingOps, registry  # type: ignore[import-n
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from host.durable.api import DurableApi
-from host.durable.api_backend import ClientBackend
-from host.durable.api_management import HubBackend
-from host.durable.history_rows import InstanceStatus
-from host.durable.taskhub import TaskHub, TaskHubNames
+from host.durable.api.backend import ClientBackend
+from host.durable.api.hub_backend import HubBackend
+from host.durable.api.routes import DurableApi
+from host.durable.taskhub.hub import TaskHub, TaskHubNames
+from host.durable.taskhub.rows import InstanceStatus
 from host.storage.factory import open_storage
 
 WH = "/runtime/webhooks/durabletask"

@@ -18,7 +18,7 @@ import pytest
 from client_host_support import SAMPLES, unique_hub  # type: ignore[import-not-found]
 from host_process_support import REPO, host_env, host_process  # type: ignore[import-not-found]
 
-from host.durable.taskhub_names import TaskHubNames
+from host.durable.taskhub.names import TaskHubNames
 from host.storage.factory import open_storage
 
 WH = "/runtime/webhooks/durabletask"

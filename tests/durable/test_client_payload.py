@@ -11,7 +11,7 @@ import azure.functions as func
 import pytest
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
-from host.durable import status_payload as sp
+from host.durable.api import payloads as sp
 
 
 @dataclass

@@ -11,10 +11,10 @@ from typing import Any
 import azure.durable_functions as df
 import pytest
 
-from host.durable.entities import EntityId
-from host.durable.entities_batch import EntityBatchError, run_entity_batch, unknown_entity_message
-from host.durable.entities_requests import RequestMessage, input_from_json_text
-from host.durable.entities_state import SchedulerState
+from host.durable.entities.batch import EntityBatchError, run_entity_batch, unknown_entity_message
+from host.durable.entities.ids import EntityId
+from host.durable.entities.requests import RequestMessage, input_from_json_text
+from host.durable.entities.state import SchedulerState
 
 _spec = importlib.util.spec_from_file_location(
     "aggregator_sample", Path(__file__).resolve().parents[2] / "samples" / "aggregator.py")

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from host.durable.entities import EntityId, EntityIdError
-from host.durable.entities_inbox import receive_events
-from host.durable.entities_query import (
+from host.durable.entities.ids import EntityId, EntityIdError
+from host.durable.entities.inbox import receive_events
+from host.durable.entities.query import (
     ContinuationTokenError,
     EntityQuery,
     entity_key_range,
@@ -18,10 +18,10 @@ from host.durable.entities_query import (
     read_entity_state,
     select_for_clean,
 )
-from host.durable.entities_requests import RequestMessage, parse_entity_event, request_event_name
-from host.durable.entities_sorter import MessageSorter
-from host.durable.entities_state import EntityStatus, SchedulerState
-from host.durable.entities_time import format_ticks, parse_ticks, ticks_from_datetime
+from host.durable.entities.requests import RequestMessage, parse_entity_event, request_event_name
+from host.durable.entities.sorter import MessageSorter
+from host.durable.entities.state import EntityStatus, SchedulerState
+from host.durable.entities.ticks import format_ticks, parse_ticks, ticks_from_datetime
 
 NOW = datetime(2024, 1, 1, 12, tzinfo=UTC)
 T = ticks_from_datetime(NOW)

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from host.durable import history as h
-from host.durable.entities import EntityId
-from host.durable.history_rows import InstanceStatus
+from host.durable.entities.ids import EntityId
 from host.durable.management import Management
-from host.durable.messages import TaskMessage
-from host.durable.taskhub import TaskHub, TaskHubNames
+from host.durable.replay import history as h
+from host.durable.taskhub.hub import TaskHub, TaskHubNames
+from host.durable.taskhub.messages import TaskMessage
+from host.durable.taskhub.rows import InstanceStatus
 from host.errors import InstanceAlreadyExistsError, InstanceNotFoundError, InvalidInstanceStateError
 from host.storage.azure import AzureStorage
 from host.storage.connection import parse_connection_string

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import azure.durable_functions as df
 
-from host.durable import history as h
-from host.durable.history import EventType, OrchestrationStatus
-from host.durable.replay import run_episode
-from host.durable.replay_types import OrchestrationState, ReplayOptions, ScheduleActivity
-from host.durable.rewind import rewind_history
-from host.durable.simulator import T0, Simulator
+from host.durable.replay import history as h
+from host.durable.replay.episode import run_episode
+from host.durable.replay.history import EventType, OrchestrationStatus
+from host.durable.replay.model import OrchestrationState, ReplayOptions, ScheduleActivity
+from host.durable.replay.rewind import rewind_history
+from host.durable.replay.simulator import T0, Simulator
 
 
 def orch(fn):
@@ -82,7 +82,7 @@ def test_non_determinism_renamed_activity():
 
 
 def test_non_determinism_order_swapped_and_check_replay():
-    from host.durable.replay_check import check_replay
+    from host.durable.replay.check import check_replay
 
     sim = Simulator({"Main": orch(two_calls)}, {"Hello": lambda v: v, "Bye": lambda v: v})
     i = sim.start("Main")

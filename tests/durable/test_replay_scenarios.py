@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import azure.durable_functions as df
 
-from host.durable import history as h
-from host.durable.history import EventType, OrchestrationStatus
-from host.durable.simulator import T0, Simulator
+from host.durable.replay import history as h
+from host.durable.replay.history import EventType, OrchestrationStatus
+from host.durable.replay.simulator import T0, Simulator
 
 
 def orch(fn):
@@ -100,7 +100,7 @@ def test_custom_status_uuid_and_is_replaying():
     out = sim.output(i)
     assert seen == [False, True]
     # replaying the final history again yields the same uuids
-    from host.durable.orchestrator_call import build_context_json, call_orchestrator
+    from host.durable.replay.orchestrator_call import build_context_json, call_orchestrator
     st = sim.instances[i].state
     outcome = call_orchestrator(orch(main), build_context_json(st.history, instance_id=i,
                                                                input_text=st.input_text))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dateutil.parser import parse
 
-from host.durable import orchestrator_call  # noqa: F401 - installs the speed-up
-from host.durable.sdk_speedups import parse_timestamp
+from host.durable.replay import orchestrator_call  # noqa: F401 - installs the speed-up
+from host.durable.replay.sdk_speedups import parse_timestamp
 
 
 def test_same_instants_as_dateutil_for_every_shape_the_host_writes() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from host.durable import history as h
-from host.durable.history_rows import InstanceStatus
-from host.durable.messages import TaskMessage
-from host.durable.start_check import MAX_START_DEFERRALS, StartVerdict, judge_start
+from host.durable.engine.start_check import MAX_START_DEFERRALS, StartVerdict, judge_start
+from host.durable.replay import history as h
+from host.durable.taskhub.messages import TaskMessage
+from host.durable.taskhub.rows import InstanceStatus
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from host.durable.partitions import PartitionManager, PartitionTimings
-from host.durable.taskhub import TaskHub, TaskHubNames
+from host.durable.taskhub.hub import TaskHub, TaskHubNames
+from host.durable.taskhub.partitions import PartitionManager, PartitionTimings
 from host.storage.azure import AzureStorage
 from host.storage.connection import parse_connection_string
 from host.storage.interface import Storage

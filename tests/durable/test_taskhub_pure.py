@@ -8,7 +8,23 @@ from datetime import UTC, datetime
 
 import pytest
 
-from host.durable.history_rows import (
+from host.durable.taskhub.messages import (
+    MessageFormatError,
+    decode_message,
+    encode_message,
+    encode_wrapper,
+    new_message,
+)
+from host.durable.taskhub.names import (
+    TaskHubNames,
+    escape_key,
+    fnv1a_32,
+    partition_index,
+    sanitize_default_hub_name,
+    unescape_key,
+    validate_hub_name,
+)
+from host.durable.taskhub.rows import (
     InstanceStatus,
     event_to_row,
     history_row_key,
@@ -18,22 +34,6 @@ from host.durable.history_rows import (
     row_to_event,
     row_to_instance,
     sentinel_row,
-)
-from host.durable.messages import (
-    MessageFormatError,
-    decode_message,
-    encode_message,
-    encode_wrapper,
-    new_message,
-)
-from host.durable.taskhub_names import (
-    TaskHubNames,
-    escape_key,
-    fnv1a_32,
-    partition_index,
-    sanitize_default_hub_name,
-    unescape_key,
-    validate_hub_name,
 )
 from host.errors import ConfigError
 

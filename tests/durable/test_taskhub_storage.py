@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from host.durable import history as h
-from host.durable.history_rows import InstanceStatus
-from host.durable.messages import TaskMessage
-from host.durable.taskhub import TaskHub, TaskHubNames
+from host.durable.replay import history as h
+from host.durable.taskhub.hub import TaskHub, TaskHubNames
+from host.durable.taskhub.messages import TaskMessage
+from host.durable.taskhub.rows import InstanceStatus
 from host.errors import PreconditionFailedError
 from host.storage.azure import AzureStorage
 from host.storage.connection import parse_connection_string

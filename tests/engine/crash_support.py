@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from host.durable.management import Management
-from host.durable.taskhub import TaskHub, TaskHubNames
+from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.storage import open_storage
 from host.storage.interface import Storage
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from host.durable.history_rows import InstanceStatus
+from host.durable.taskhub.rows import InstanceStatus
 from host.testing.app_host import AppHost
 
 APPS = Path(__file__).parent / "apps"
@@ -72,6 +72,6 @@ def output(status: InstanceStatus) -> Any:
 
 def event_types(history: list[dict[str, Any]]) -> list[str]:
     """The history's event type names (e.g. ``TaskScheduled``)."""
-    from host.durable.history import EventType
+    from host.durable.replay.history import EventType
 
     return [EventType(int(e["EventType"])).name for e in history]

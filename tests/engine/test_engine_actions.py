@@ -17,7 +17,7 @@ from engine_support import (  # type: ignore[import-not-found]
     until_custom_status,
 )
 
-from host.durable.history import parse_timestamp
+from host.durable.replay.history import parse_timestamp
 from host.testing.app_host import AppHost
 
 

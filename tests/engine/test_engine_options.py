@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from host.durable.engine_options import EngineOptions
+from host.durable.engine.options import EngineOptions
 from host.errors import ConfigError
 
 

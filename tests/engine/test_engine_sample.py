@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from engine_support import output, until  # type: ignore[import-not-found]
 
-from host.durable.history import parse_timestamp
+from host.durable.replay.history import parse_timestamp
 from host.testing.app_host import AppHost
 
 ROOT = Path(__file__).resolve().parents[2]

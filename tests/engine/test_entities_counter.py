@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from test_entities_support import ENTITIES_APP, entity_row, entity_state, signal, wait_for, wait_state
 
-from host.durable.entities import EntityId
-from host.durable.entity_sessions_clean import clean_entity_storage
+from host.durable.entities.clean import clean_entity_storage
+from host.durable.entities.ids import EntityId
 from host.testing.app_host import AppHost
 
 

@@ -12,15 +12,15 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from host.durable import history as h
-from host.durable.entities_inbox import receive_events
-from host.durable.entities_requests import RequestMessage, response_message
-from host.durable.entities_state import SchedulerState
-from host.durable.entities_time import MIN_TICKS
-from host.durable.entity_messages import last_request_times
-from host.durable.replay import run_episode
-from host.durable.replay_types import EntityRequest, EpisodeResult, OrchestrationState
-from host.durable.simulator import T0
+from host.durable.entities.from_orchestrations import last_request_times
+from host.durable.entities.inbox import receive_events
+from host.durable.entities.requests import RequestMessage, response_message
+from host.durable.entities.state import SchedulerState
+from host.durable.entities.ticks import MIN_TICKS
+from host.durable.replay import history as h
+from host.durable.replay.episode import run_episode
+from host.durable.replay.model import EntityRequest, EpisodeResult, OrchestrationState
+from host.durable.replay.simulator import T0
 
 TARGET = "@counter@k"
 

@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from test_entities_support import ENTITIES_APP, entity_row, entity_state, signal, wait_for, wait_state
 
-from host.durable import history as h
-from host.durable.entities import EntityId
-from host.durable.entities_requests import RequestMessage, input_from_value, request_event_name
-from host.durable.entities_time import ticks_from_datetime
+from host.durable.entities.ids import EntityId
+from host.durable.entities.requests import RequestMessage, input_from_value, request_event_name
+from host.durable.entities.ticks import ticks_from_datetime
+from host.durable.replay import history as h
 from host.testing.app_host import AppHost
 
 

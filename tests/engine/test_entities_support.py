@@ -11,9 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from host.durable.entities import EntityId
-from host.durable.entities_query import read_entity_state
-from host.durable.history_rows import InstanceStatus
+from host.durable.entities.ids import EntityId
+from host.durable.entities.query import read_entity_state
+from host.durable.taskhub.rows import InstanceStatus
 from host.testing.app_host import AppHost
 
 ENTITIES_APP = Path(__file__).parent / "apps" / "entities"

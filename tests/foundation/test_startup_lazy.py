@@ -41,7 +41,7 @@ from host.config.settings import load_settings
 from host.runtime import HostRuntime
 
 HEAVY = ("azure.storage.queue", "azure.data.tables", "azure.storage.blob", "aiohttp",
-         "host.durable.service", "host.durable.engine", "host.triggers.queue", "httpx")
+         "host.durable.service", "host.durable.engine.dispatcher", "host.triggers.queue", "httpx")
 
 async def main():
     runtime = HostRuntime(load_settings(Path(sys.argv[1]), azurite=False))
@@ -83,7 +83,7 @@ def test_cli_start_does_not_import_plugin_commands() -> None:
         import sys
         from host.cli import build_parser
         build_parser(plugins=False).parse_args(["start"])
-        print("host.durable.cli" in sys.modules, "httpx" in sys.modules)
+        print("host.durable.cli.commands" in sys.modules, "httpx" in sys.modules)
         """)
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                          timeout=60, env={"PYTHONPATH": str(REPO)})

@@ -1,0 +1,1 @@
+"""The durable client binding and the HTTP API under /runtime/webhooks/durabletask."""

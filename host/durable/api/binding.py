@@ -1,0 +1,78 @@
+"""The ``durableClient`` input binding: the JSON string the SDK's client middleware expects.
+
+The SDK builds its own ``DurableOrchestrationClient`` from it and then calls back into this
+host at ``rpcBaseUrl`` (served by :mod:`host.durable.api.routes`). A binding's ``task_hub`` and
+``connection_name`` are honoured: the payload names them and its ``rpcBaseUrl`` routes to
+that hub and account.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from host.durable.api.payloads import binding_payload, rpc_base_url
+from host.durable.taskhub.names import sanitize_default_hub_name
+from host.indexing.registry import DURABLE_CLIENT, Binding, FunctionInfo
+
+if TYPE_CHECKING:
+    from host.config.settings import HostSettings
+    from host.durable.api.backend import BackendResolver
+    from host.runtime import HostRuntime
+
+
+def default_hub_name(settings: HostSettings) -> str:
+    """``extensions.durableTask.hubName`` (``%setting%`` resolved), else the derived default."""
+    explicit = settings.get_str("extensions.durableTask.hubName")
+    if explicit:
+        return explicit
+    return sanitize_default_hub_name(settings.setting("WEBSITE_SITE_NAME"))
+
+
+class DurableClientProvider:
+    """``provider(binding, fn, trigger_metadata) -> str`` for ``Invoker.add_input_provider``."""
+
+    def __init__(self, base_url: str, default_hub: str, *, code: str | None = None,
+                 resolve: Any = None) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._default_hub = default_hub
+        self._code = code
+        self._resolve = resolve  # HostSettings.resolve for %setting% values, if given
+        self._cache: dict[tuple[str | None, str | None], str] = {}
+
+    def payload(self, task_hub: str | None = None, connection: str | None = None) -> str:
+        """The binding JSON for a hub/connection (``None`` = the host's defaults); cached."""
+        key = (task_hub, connection)
+        found = self._cache.get(key)
+        if found is None:
+            hub = task_hub or self._default_hub
+            explicit_hub = task_hub if task_hub and task_hub != self._default_hub else None
+            rpc = rpc_base_url(self._base_url, explicit_hub, connection)
+            found = json.dumps(binding_payload(self._base_url, task_hub=hub, connection=connection,
+                                               code=self._code, rpc_base=rpc))
+            self._cache[key] = found
+        return found
+
+    async def __call__(self, binding: Binding, fn: FunctionInfo, metadata: dict[str, Any] | None) -> str:
+        hub, connection = binding.get("taskHub"), binding.get("connectionName")
+        return self.payload(self._setting(hub), self._setting(connection))
+
+    def _setting(self, value: Any) -> str | None:
+        if not value:
+            return None
+        text = str(value)
+        return self._resolve(text) if self._resolve is not None and "%" in text else text
+
+
+def install(runtime: HostRuntime, resolver: BackendResolver | None = None,
+            *, code: str | None = None) -> None:
+    """Register the ``durableClient`` provider on the invoker and add the HTTP API routes.
+
+    Call once from the durable component's ``create_services(runtime)`` (the invoker exists then).
+    """
+    from host.durable.api.routes import create_routes
+
+    provider = DurableClientProvider(runtime.base_url, default_hub_name(runtime.settings), code=code,
+                                     resolve=runtime.settings.resolve)
+    runtime.invoker.add_input_provider(DURABLE_CLIENT, provider)
+    runtime.routes.extend(create_routes(runtime, resolver, code=code))

@@ -1,0 +1,212 @@
+"""The Durable Functions HTTP API: ``/runtime/webhooks/durabletask/…`` and the RPC base.
+
+One dispatcher serves both the public webhook path and ``/durabletask/`` (the ``rpcBaseUrl``
+the SDK's client calls), as the extension's ``HttpApiHandler`` does. The RPC base may name a
+hub and connection (``/durabletask/hubs/{hub}/{connection}/…``) for bindings with
+``task_hub``/``connection_name``; ``taskHub``/``connection`` query parameters work everywhere.
+Unknown routes get a 404 listing the valid routes and the registered orchestrators.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from host.durable.api import entities as api_entities
+from host.durable.api import instances as api_instances
+from host.durable.api.backend import BackendResolver
+from host.durable.api.instances import Target
+from host.durable.api.parsing import (
+    BadRequest,
+    Query,
+    argument_error,
+    error_response,
+    json_response,
+    server_error,
+)
+from host.durable.api.payloads import RPC_PATH, WEBHOOK_PATH
+from host.errors import (
+    DurableError,
+    HostError,
+    InstanceAlreadyExistsError,
+    InstanceNotFoundError,
+    InvalidInstanceStateError,
+)
+from host.indexing.registry import ENTITY_TRIGGER, ORCHESTRATION_TRIGGER, Registry
+
+if TYPE_CHECKING:
+    from host.runtime import HostRuntime
+
+log = logging.getLogger("host.durable.api")
+
+ROUTES: tuple[tuple[str, str], ...] = (
+    ("POST", "orchestrators/{functionName}[/{instanceId}]"),
+    ("GET", "instances/{instanceId}?showHistory&showHistoryOutput&showInput"),
+    ("DELETE", "instances/{instanceId}"),
+    ("GET", "instances/?runtimeStatus&createdTimeFrom&createdTimeTo&instanceIdPrefix&top"),
+    ("DELETE", "instances/?createdTimeFrom&createdTimeTo&runtimeStatus"),
+    ("POST", "instances/{instanceId}/raiseEvent/{eventName}"),
+    ("POST", "instances/{instanceId}/terminate?reason"),
+    ("POST", "instances/{instanceId}/suspend?reason"),
+    ("POST", "instances/{instanceId}/resume?reason"),
+    ("POST", "instances/{instanceId}/rewind?reason"),
+    ("POST", "instances/{instanceId}/restart?restartWithNewInstanceId"),
+    ("GET", "entities/{entityName}/{entityKey}"),
+    ("POST", "entities/{entityName}/{entityKey}?op"),
+    ("DELETE", "entities/{entityName}/{entityKey}"),
+    ("GET", "entities/[{entityName}]?fetchState&top&lastOperationTimeFrom&lastOperationTimeTo"),
+)
+_OPERATIONS = ("terminate", "suspend", "resume", "rewind")
+
+
+class DurableApi:
+    """The ASGI endpoint behind both base paths."""
+
+    def __init__(self, registry: Callable[[], Registry | None], resolver: BackendResolver,
+                 *, code: str | None = None) -> None:
+        self._registry = registry
+        self._resolver = resolver
+        self._code = code
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        request = Request(scope, receive)
+        response = await self.handle(request)
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        """Route one request; every failure becomes the extension's status code and a JSON body."""
+        base, parts = _split(request)
+        try:
+            return await self._dispatch(request, base, parts)
+        except BadRequest as e:
+            return argument_error(str(e))
+        except InstanceNotFoundError as e:
+            return error_response(404, str(e))
+        except InstanceAlreadyExistsError as e:
+            return server_error(str(e))
+        except InvalidInstanceStateError as e:
+            return error_response(410, str(e))
+        except (DurableError, HostError) as e:
+            return server_error(str(e), "System.Exception")
+        except Exception as e:  # the extension answers 500 for any other exception
+            log.exception("durable HTTP API %s %s failed", request.method, request.url.path)
+            return server_error(f"{type(e).__name__}: {e}", "System.Exception")
+
+    async def _dispatch(self, request: Request, base: str, parts: list[str]) -> Response:
+        hub: str | None = None
+        connection: str | None = None
+        if base == RPC_PATH and len(parts) >= 3 and parts[0] == "hubs":
+            hub = None if parts[1] == "-" else parts[1]
+            connection = None if parts[2] == "-" else parts[2]
+            parts = parts[3:]
+        q = Query(request)
+        hub = q.get("taskHub") or hub
+        connection = q.get("connection") or q.get("connectionName") or connection
+        method = request.method
+        head = parts[0] if parts else ""
+        if head == "makeprimary":
+            return json_response(None, 200)
+        handler = self._match(method, head, parts)
+        if handler is None:
+            return self._not_found(request)
+        backend = await self._resolver(hub, connection)
+        target = Target(backend, f"{request.url.scheme}://{request.url.netloc}", connection, self._code)
+        return await handler(request, target)
+
+    def _match(self, method: str, head: str, parts: list[str]) -> Callable[[Request, Target], Any] | None:
+        n = len(parts)
+        if head == "orchestrators" and method == "POST" and n in (2, 3) and parts[1]:
+            iid = parts[2] if n == 3 and parts[2] else None
+            return lambda r, t: api_instances.start(r, t, self._registry(), parts[1], iid)
+        if head == "instances":
+            if n == 1 or (n == 2 and not parts[1]):
+                if method == "GET":
+                    return api_instances.list_instances
+                if method == "DELETE":
+                    return api_instances.purge_many
+                return None
+            iid = parts[1]
+            if n == 2 and method == "GET":
+                return lambda r, t: api_instances.get_status(r, t, iid)
+            if n == 2 and method == "DELETE":
+                return lambda r, t: api_instances.purge_one(t, iid)
+            if method != "POST":
+                return None
+            if n == 4 and parts[2] == "raiseEvent" and parts[3]:
+                return lambda r, t: api_instances.raise_event(r, t, iid, parts[3])
+            if n == 3 and parts[2] in _OPERATIONS:
+                return lambda r, t: api_instances.operation(r, t, iid, parts[2])
+            if n == 3 and parts[2] == "restart":
+                return lambda r, t: api_instances.restart(r, t, iid)
+            return None
+        if head == "entities":
+            return _match_entities(method, parts)
+        return None
+
+    def _not_found(self, request: Request) -> Response:
+        orchestrators: list[str] = []
+        entities: list[str] = []
+        try:
+            registry = self._registry()
+        except HostError:
+            registry = None
+        if registry is not None:
+            orchestrators = sorted(f.durable_name for f in registry.by_trigger(ORCHESTRATION_TRIGGER))
+            entities = sorted(f.durable_name for f in registry.by_trigger(ENTITY_TRIGGER))
+        origin = f"{request.url.scheme}://{request.url.netloc}"
+        return json_response({
+            "Message": f"No durable HTTP API route matches {request.method} {request.url.path}.",
+            "baseUrls": [f"{origin}{p}/" for p in (WEBHOOK_PATH, RPC_PATH)],
+            "routes": [f"{m} {r}" for m, r in ROUTES],
+            "orchestrators": orchestrators,
+            "entities": entities,
+        }, 404)
+
+
+def _match_entities(method: str, parts: list[str]) -> Callable[[Request, Target], Any] | None:
+    n = len(parts)
+    if n == 3 and parts[1] and parts[2]:
+        name, key = parts[1], parts[2]
+        if method == "GET":
+            return lambda r, t: api_entities.read_state(t.backend, name, key)
+        if method == "POST":
+            return lambda r, t: api_entities.signal(r, t.backend, name, key, None)
+        if method == "DELETE":
+            return lambda r, t: api_entities.signal(r, t.backend, name, key, "delete")
+        return None
+    if method == "GET" and (n in (1, 2) or (n == 3 and not parts[2])):
+        listed = parts[1] if n >= 2 and parts[1] else None
+        return lambda r, t: api_entities.list_entities(r, t.backend, listed)
+    return None
+
+
+def _split(request: Request) -> tuple[str, list[str]]:
+    """The base path and the decoded segments after it (split before decoding: ids may hold %2F)."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1").split("?", 1)[0] if raw else request.url.path
+    for base in (WEBHOOK_PATH, RPC_PATH):
+        if path == base or path.startswith(base + "/"):
+            rest = path[len(base) + 1:]
+            return base, [unquote(p) for p in rest.split("/")] if rest else []
+    return RPC_PATH, []
+
+
+def create_routes(runtime: HostRuntime, resolver: BackendResolver | None = None,
+                  *, code: str | None = None) -> list[BaseRoute]:
+    """The Starlette routes of the durable HTTP API for ``runtime.routes``."""
+    if resolver is None:
+        from host.durable.api.hub_backend import ManagementResolver
+
+        resolver = ManagementResolver(runtime)
+    api = DurableApi(lambda: runtime.registry, resolver, code=code)
+    routes: list[BaseRoute] = []
+    for base in (WEBHOOK_PATH, RPC_PATH):
+        routes.append(Route(base, api))
+        routes.append(Route(base + "/{rest:path}", api))
+    return routes

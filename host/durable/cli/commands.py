@@ -1,0 +1,284 @@
+"""``python -m host durable <command>``: manage orchestrations from the command line.
+
+Works against a running host over its HTTP API (``--host-url``, default
+http://127.0.0.1:7071) or straight against the task hub in storage (``--connection`` with a
+connection string or the name of an app setting holding one, ``--hub``). Both paths speak the
+same HTTP API (the direct one in-process), so answers and errors are identical. Output is
+human-readable; ``--json`` prints the API's JSON instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from host.durable.api.payloads import WEBHOOK_PATH
+from host.durable.cli import render as cli_render
+from host.errors import ConfigError, HostError
+
+DEFAULT_HOST_URL = "http://127.0.0.1:7071"
+CONTINUATION = "x-ms-continuation-token"
+
+
+def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``durable`` and its subcommands (called by :mod:`host.cli`)."""
+    common = argparse.ArgumentParser(add_help=False)
+    where = common.add_argument_group("where")
+    where.add_argument("--host-url", default=None, help=f"a running host (default {DEFAULT_HOST_URL})")
+    where.add_argument("--connection", default=None,
+                       help="work straight against storage: a connection string or an app setting name")
+    where.add_argument("--hub", default=None, help="task hub name (default: the host's, TestHubName)")
+    common.add_argument("--json", action="store_true", help="print JSON instead of text")
+    common.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an answer")
+
+    durable = subparsers.add_parser("durable", help="manage durable orchestrations and task hubs")
+    cmds = durable.add_subparsers(dest="durable_command", metavar="COMMAND")
+    cmds.required = True
+
+    p = cmds.add_parser("start", parents=[common], help="start an orchestration")
+    p.add_argument("name", help="orchestrator function name")
+    p.add_argument("--id", dest="instance_id", help="instance id (default: a new GUID)")
+    p.add_argument("--input", help="input as JSON")
+    p.add_argument("--wait", type=float, metavar="SECONDS", help="wait up to SECONDS for the result")
+
+    p = cmds.add_parser("show", parents=[common], help="status, input, output (and history) of an instance")
+    p.add_argument("instance_id")
+    p.add_argument("--history", action="store_true", help="also show the history as a table")
+
+    p = cmds.add_parser("list", parents=[common], help="list or query instances")
+    p.add_argument("--status", action="append", default=[], help="runtime status (repeatable, or a,b)")
+    p.add_argument("--from", dest="created_from", help="created at or after (ISO 8601)")
+    p.add_argument("--to", dest="created_to", help="created at or before (ISO 8601)")
+    p.add_argument("--prefix", help="instance id prefix")
+    p.add_argument("--top", type=int, help="page size")
+    p.add_argument("--all", action="store_true", help="follow continuation tokens to the end")
+
+    p = cmds.add_parser("raise", parents=[common], help="raise an external event")
+    p.add_argument("instance_id")
+    p.add_argument("event")
+    p.add_argument("--data", default="null", help="event data as JSON (default null)")
+
+    for op in ("terminate", "suspend", "resume", "rewind"):
+        p = cmds.add_parser(op, parents=[common], help=f"{op} an instance")
+        p.add_argument("instance_id")
+        p.add_argument("--reason", default="", help="reason recorded in history")
+
+    p = cmds.add_parser("purge", parents=[common], help="purge one instance or all matching a filter")
+    p.add_argument("instance_id", nargs="?")
+    p.add_argument("--from", dest="created_from", help="created at or after (ISO 8601)")
+    p.add_argument("--to", dest="created_to", help="created at or before (ISO 8601)")
+    p.add_argument("--status", action="append", default=[], help="runtime status (repeatable)")
+
+    p = cmds.add_parser("delete-hub", parents=[common], help="delete every queue, table and blob of a hub")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    from host.testing.replay_cli import add_parsers  # export, replay-check
+
+    add_parsers(cmds, common)
+
+    durable.set_defaults(handler=run)
+
+
+add_durable_subcommands = add_command
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of ``durable``: runs the subcommand, prints, returns the exit code."""
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    if args.durable_command == "delete-hub":
+        return await _delete_hub(args)
+    if args.durable_command in ("export", "replay-check"):
+        from host.testing import replay_cli
+
+        runner = replay_cli.run_export if args.durable_command == "export" else replay_cli.run_replay_check
+        return await runner(args)
+    async with _client(args) as client:
+        return await _COMMANDS[args.durable_command](client, args)
+
+
+@asynccontextmanager
+async def _client(args: argparse.Namespace) -> AsyncIterator[httpx.AsyncClient]:
+    params = {"taskHub": args.hub} if args.hub else {}
+    if args.connection:
+        from host.durable.api.hub_backend import direct_api
+
+        create = args.durable_command == "start"  # as Core Tools' start-new, create the hub if new
+        async with direct_api(_connection_string(args.connection), args.hub, create=create) as app:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://direct",
+                                         params=params, timeout=args.timeout) as client:
+                yield client
+        return
+    url = (args.host_url or DEFAULT_HOST_URL).rstrip("/")
+    async with httpx.AsyncClient(base_url=url, params=params, timeout=args.timeout) as client:
+        yield client
+
+
+def _connection_string(value: str) -> str:
+    if "=" in value:
+        return value
+    found = os.environ.get(value) or os.environ.get(f"AzureWebJobs{value}")
+    if not found:
+        raise ConfigError(f"--connection {value!r} is neither a connection string nor a set app setting")
+    return found
+
+
+async def _call(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    try:
+        return await client.request(method, WEBHOOK_PATH + path, **kwargs)
+    except httpx.ConnectError:
+        raise HostError(f"no host answers at {client.base_url}: start one with 'python -m host start' "
+                        f"or pass --connection to work straight against storage") from None
+    except httpx.TimeoutException:
+        raise HostError(f"{method} {path}: no answer within the timeout") from None
+
+
+def _fail(resp: httpx.Response) -> int:
+    try:
+        body = resp.json()
+    except ValueError:
+        body = resp.text
+    if isinstance(body, dict):
+        message = body.get("ExceptionMessage") or body.get("Message") or json.dumps(body)
+    else:
+        message = str(body) or resp.reason_phrase
+    print(f"error: {resp.status_code} {message}", file=sys.stderr)
+    return 1
+
+
+def _emit(args: argparse.Namespace, value: Any, text: str) -> int:
+    print(json.dumps(value, indent=2) if args.json else text)
+    return 0
+
+
+def _q(text: str) -> str:
+    return quote(text, safe="")
+
+
+async def _start(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
+    path = f"/orchestrators/{_q(args.name)}" + (f"/{_q(args.instance_id)}" if args.instance_id else "")
+    params = {"timeout": str(args.wait), "pollingInterval": "0.2"} if args.wait else {}
+    content = args.input.encode() if args.input is not None else None
+    resp = await _call(client, "POST", path, params=params, content=content,
+                       headers={"Content-Type": "application/json"})
+    if resp.status_code == 202:
+        body = resp.json()
+        return _emit(args, body, f"Started {args.name}: {body['id']}\nStatus: {body['statusQueryGetUri']}")
+    if resp.status_code == 200:
+        body = resp.json()
+        return _emit(args, body, cli_render.cell(body, 10_000))
+    return _fail(resp)
+
+
+async def _show(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
+    params = {"showHistory": "true", "showHistoryOutput": "true"} if args.history else {}
+    resp = await _call(client, "GET", f"/instances/{_q(args.instance_id)}", params=params)
+    if resp.status_code not in (200, 202):
+        return _fail(resp)
+    body = resp.json()
+    text = cli_render.status_block(body)
+    if args.history:
+        text += "\n\n" + cli_render.history_table(body.get("historyEvents") or [])
+    return _emit(args, body, text)
+
+
+async def _list(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
+    params = {k: v for k, v in (("createdTimeFrom", args.created_from), ("createdTimeTo", args.created_to),
+                                ("instanceIdPrefix", args.prefix), ("runtimeStatus", ",".join(args.status)),
+                                ("top", str(args.top) if args.top else None)) if v}
+    found: list[Any] = []
+    token = ""
+    while True:
+        headers = {CONTINUATION: token} if token else {}
+        resp = await _call(client, "GET", "/instances/", params=params, headers=headers)
+        if resp.status_code != 200:
+            return _fail(resp)
+        found.extend(resp.json())
+        token = resp.headers.get(CONTINUATION, "")
+        if not token or not args.all:
+            break
+    text = cli_render.instances_table(found) if found else "No instances."
+    if token and not args.all:
+        text += "\n(more: use --all)"
+    return _emit(args, found, text)
+
+
+async def _raise(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
+    path = f"/instances/{_q(args.instance_id)}/raiseEvent/{_q(args.event)}"
+    resp = await _call(client, "POST", path, content=args.data.encode(),
+                       headers={"Content-Type": "application/json"})
+    if resp.status_code != 202:
+        return _fail(resp)
+    return _emit(args, {"instanceId": args.instance_id, "event": args.event},
+                 f"Raised {args.event} to {args.instance_id}")
+
+
+async def _operation(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
+    op = args.durable_command
+    path = f"/instances/{_q(args.instance_id)}/{op}"
+    resp = await _call(client, "POST", path, params={"reason": args.reason})
+    if resp.status_code not in (200, 202):
+        return _fail(resp)
+    past = {"terminate": "Terminated", "suspend": "Suspended", "resume": "Resumed", "rewind": "Rewound"}[op]
+    return _emit(args, {"instanceId": args.instance_id, "operation": op}, f"{past} {args.instance_id}")
+
+
+async def _purge(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
+    if args.instance_id:
+        resp = await _call(client, "DELETE", f"/instances/{_q(args.instance_id)}")
+    else:
+        if not args.created_from:
+            print("error: purge needs an instance id or --from (with optional --to and --status)",
+                  file=sys.stderr)
+            return 2
+        params = {k: v for k, v in (("createdTimeFrom", args.created_from),
+                                    ("createdTimeTo", args.created_to),
+                                    ("runtimeStatus", ",".join(args.status))) if v}
+        resp = await _call(client, "DELETE", "/instances/", params=params)
+    if resp.status_code == 404 and not args.instance_id:
+        return _emit(args, {"instancesDeleted": 0}, "Purged 0 instances.")
+    if resp.status_code != 200:
+        return _fail(resp)
+    body = resp.json()
+    n = body.get("instancesDeleted", 0)
+    return _emit(args, body, f"Purged {n} instance{'s' if n != 1 else ''}.")
+
+
+async def _delete_hub(args: argparse.Namespace) -> int:
+    from host.durable.api.hub_backend import direct_backend
+
+    conn = args.connection or "AzureWebJobsStorage"
+    async with direct_backend(_connection_string(conn), args.hub) as backend:
+        hub = backend.task_hub
+        if not args.yes:
+            answer = input(f"Delete task hub '{hub}' (queues, tables, blobs)? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("Not deleted.")
+                return 1
+        await backend.delete_hub()
+    return _emit(args, {"taskHub": hub, "deleted": True}, f"Deleted task hub {hub}")
+
+
+_COMMANDS = {
+    "start": _start,
+    "show": _show,
+    "list": _list,
+    "raise": _raise,
+    "terminate": _operation,
+    "suspend": _operation,
+    "resume": _operation,
+    "rewind": _operation,
+    "purge": _purge,
+}

@@ -1,0 +1,1 @@
+"""The dispatcher: control-queue and work-item processing, sessions, activities, timers."""

@@ -1,0 +1,184 @@
+"""Activity execution: work items from this host's episodes (in memory) and from the queue.
+
+An activity's completion goes straight into its orchestration's session when this host owns
+the orchestration's partition (the work-item message is deleted after that session's next
+checkpoint); otherwise TaskCompleted/TaskFailed is sent to the control queue and the work item
+deleted, as the provider does (taskhub-azure-storage.md §7.2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from azure.functions.durable_functions import ActivityTriggerConverter
+from azure.functions.meta import Datum
+
+from host.durable.engine.http_activity import BUILTIN_HTTP_ACTIVITY, run_durable_http
+from host.durable.replay import history as h
+from host.durable.replay.completions import activity_failed, unknown_activity_failed
+from host.durable.taskhub.messages import TaskMessage
+
+if TYPE_CHECKING:
+    from host.durable.engine.dispatcher import DurableEngine
+
+log = logging.getLogger("host.durable")
+
+
+@dataclass
+class WorkItem:
+    """A TaskScheduled message to execute (locked on the work-item queue)."""
+
+    message: TaskMessage
+    builtin_http: bool = False
+
+
+def activity_input(event: dict[str, Any]) -> str | None:
+    """The activity's input JSON text from TaskScheduled.Input (DTFx stores ``[input]``)."""
+    raw = event.get("Input")
+    if raw is None:
+        return None
+    try:
+        parsed = json.loads(raw)
+    except (TypeError, ValueError):
+        return str(raw)
+    if isinstance(parsed, list) and len(parsed) == 1 and isinstance(parsed[0], str):
+        return parsed[0]
+    return raw if isinstance(raw, str) else json.dumps(raw)
+
+
+class ActivityWorker:
+    """Runs activities with at most ``max_concurrent_activities`` in flight."""
+
+    def __init__(self, engine: DurableEngine) -> None:
+        self.engine = engine
+        self.hub = engine.hub
+        self.slots = asyncio.Semaphore(engine.options.max_concurrent_activities)
+        self._in_flight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._poller: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._running = False
+
+    def start(self) -> None:
+        self._running = True
+        self._poller = asyncio.create_task(self._poll(), name="workitems")
+
+    async def stop(self, timeout: float) -> None:
+        self._running = False
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+        if self._tasks:
+            _done, pending = await asyncio.wait(list(self._tasks), timeout=timeout)
+            for task in pending:
+                task.cancel()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def submit(self, item: WorkItem) -> None:
+        self._in_flight += 1
+        task = asyncio.create_task(self._run(item), name=f"activity-{item.message.event.get('Name')}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _poll(self) -> None:
+        opts = self.engine.options
+        delay = opts.min_poll_interval
+        while self._running:
+            free = opts.max_concurrent_activities - self._in_flight
+            msgs: list[TaskMessage] = []
+            if free > 0:
+                try:
+                    msgs = await self.hub.receive_workitem(min(free, 32), visibility=opts.lock_seconds)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as err:
+                    log.warning("work-item queue: %s", err)
+                    delay = opts.max_poll_interval
+            for m in msgs:
+                self.submit(WorkItem(m, builtin_http=str(m.event.get("Name")) == BUILTIN_HTTP_ACTIVITY))
+            if msgs:
+                delay = opts.min_poll_interval
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            if self._wake.is_set():
+                self._wake.clear()
+                delay = opts.min_poll_interval
+            else:
+                delay = min(delay * 2, opts.max_poll_interval)
+
+    async def _run(self, item: WorkItem) -> None:
+        try:
+            # Keep the work item locked while it waits for a slot too: if the lock lapsed, another
+            # poller (this host's or another's) would run the activity a second time.
+            renewer = asyncio.create_task(self._keep_locked(item.message))
+            try:
+                async with self.slots:
+                    completion = await self._execute(item)
+            finally:
+                renewer.cancel()
+                await asyncio.gather(renewer, return_exceptions=True)
+            await self._complete(item.message, completion)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("activity work item %s could not be completed; it will be retried",
+                          item.message.message_id)
+        finally:
+            self._in_flight -= 1
+            self._wake.set()
+
+    async def _keep_locked(self, msg: TaskMessage) -> None:
+        lock = self.engine.options.lock_seconds
+        # The lock runs from the put/receive, not from now: a busy host may hand the item over
+        # late, so the first renewal is due at half of what is left of it.
+        visible_at = msg.next_visible_on
+        left = (visible_at - datetime.now(UTC)).total_seconds() if visible_at is not None else lock
+        while True:
+            await asyncio.sleep(max(left / 2, 0.2))
+            await self.hub.renew_message(msg, lock)
+            left = lock
+
+    async def _execute(self, item: WorkItem) -> h.Event:
+        event = item.message.event
+        task_id = int(event.get("EventId", -1))
+        name = str(event.get("Name") or "")
+        now = self.engine.now
+        if item.builtin_http:
+            return await run_durable_http(now, task_id, activity_input(event))
+        fn = self.engine.registry.activity(name)
+        if fn is None:
+            return unknown_activity_failed(now(), task_id, name)
+        text = activity_input(event)
+        try:
+            value = ActivityTriggerConverter.decode(Datum(text if text is not None else "null", "string"),
+                                                    trigger_metadata=None)
+            result = await self.engine.invoker.invoke(fn, value, reason="ActivityTrigger")
+            encoded = ActivityTriggerConverter.encode(result.return_value, expected_type=None)
+            return h.task_completed(now(), task_id, encoded.value if encoded is not None else "null")
+        except Exception as exc:
+            return activity_failed(now(), task_id, fn.name, exc)
+
+    async def _complete(self, workitem: TaskMessage, completion: h.Event) -> None:
+        engine = self.engine
+        target = workitem.instance_id
+        if engine.owns(target):
+            # Straight into the session; the work item is deleted after its checkpoint.
+            local = TaskMessage(
+                event=completion, instance_id=target, execution_id=workitem.execution_id,
+                queue=workitem.queue, message_id=workitem.message_id, pop_receipt=workitem.pop_receipt,
+                dequeue_count=workitem.dequeue_count, inserted_on=engine.now(),
+            )
+            engine.deliver(local)
+            return
+        await engine.send_event(target, completion, execution_id=workitem.execution_id)
+        await self.hub.delete_message(workitem)
+

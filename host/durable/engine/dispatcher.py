@@ -1,0 +1,443 @@
+"""The durable engine: dispatches control-queue and work-item messages of one task hub.
+
+* Partitions: this host processes the control queues it owns (``{Hub}Partitions`` table, so
+  several hosts share a hub and take over a dead host's partitions).
+* Control messages are grouped per instance into :class:`~host.durable.engine.sessions.Session`\\ s;
+  one episode runs at a time per instance; orchestrations and entities share the mechanism.
+* No fixed-interval polling on the hot path: a message this host sends to a partition it owns
+  is put on the queue *locked* (invisible) and handed over in memory; the queue copy is only
+  the crash-recovery record and is deleted when the work is done. Idle polling of the queues
+  backs off from 50 ms to ``max_poll_interval``; a send from this process wakes the poller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from host.durable.engine.activities import ActivityWorker, WorkItem
+from host.durable.engine.clock import Cancellable, Clock, WallClock
+from host.durable.engine.options import EngineOptions
+from host.durable.engine.sessions import OrchestrationRunner, Session
+from host.durable.replay.history import EventType, OrchestrationStatus
+from host.durable.replay.model import (
+    CallHttp,
+    CompleteParent,
+    EntityRequest,
+    EpisodeResult,
+    OrchestrationState,
+    ReplayOptions,
+    ScheduleActivity,
+    ScheduleTimer,
+    StartSubOrchestration,
+)
+from host.durable.taskhub.hub import TaskHub
+from host.durable.taskhub.messages import TaskMessage, new_message
+from host.durable.taskhub.partitions import PartitionManager, PartitionTimings
+from host.durable.taskhub.queues import abandon_backoff
+from host.indexing.registry import Registry
+from host.invocation import Invoker
+
+log = logging.getLogger("host.durable")
+
+RECENT_TERMINAL_CAP = 10_000
+"""How many finished instance ids the engine remembers for ``wait_terminal``."""
+EXECUTION_STARTED = int(EventType.ExecutionStarted)
+
+
+class Handover:
+    """Work produced by an episode that this host does itself once the checkpoint is written."""
+
+    def __init__(self) -> None:
+        self.activities: list[WorkItem] = []
+        self.local_messages: list[TaskMessage] = []
+        self.timers: list[tuple[datetime, TaskMessage]] = []
+
+
+class DurableEngine:
+    """Runs orchestrations, activities and entities of one task hub on this host."""
+
+    def __init__(
+        self,
+        hub: TaskHub,
+        registry: Registry,
+        invoker: Invoker,
+        options: EngineOptions | None = None,
+        *,
+        worker_id: str | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.hub = hub
+        self.registry = registry
+        self.invoker = invoker
+        self.options = options or EngineOptions()
+        self.worker_id = worker_id or f"{uuid.uuid4().hex[:12]}"
+        self.clock: Clock = clock or WallClock()
+        self.now: Callable[[], datetime] = self.clock.now
+        self.replay_options = ReplayOptions(
+            known_activities={f.durable_name.lower() for f in registry.by_trigger("activityTrigger")},
+            known_orchestrators={f.durable_name.lower() for f in registry.by_trigger("orchestrationTrigger")},
+        )
+        self.sessions: dict[str, Session] = {}
+        self.runner = OrchestrationRunner(self)
+        self.activities = ActivityWorker(self)
+        self.owned: set[int] = set()
+        self._pollers: dict[int, asyncio.Task[None]] = {}
+        self._wake: dict[int, asyncio.Event] = {}
+        self._orchestration_slots = asyncio.Semaphore(self.options.max_concurrent_orchestrations)
+        self._timers: set[Cancellable] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._waiters: dict[str, list[asyncio.Future[OrchestrationStatus]]] = {}
+        self._partitions: PartitionManager | None = None
+        self._running = False
+        self._locked: set[int] = set()
+        self._finished: set[str] = set()
+        self._recent_terminal: OrderedDict[str, OrchestrationStatus] = OrderedDict()
+        self._lock_keeper: asyncio.Task[None] | None = None
+        self.hub.on_sent = self._on_sent
+
+    # ------------------------------------------------------------------ life cycle
+    async def start(self) -> None:
+        """Create the hub's resources, take partitions and start dispatching."""
+        await self.hub.create()
+        self._running = True
+        self.activities.start()
+        self._lock_keeper = asyncio.create_task(self._keep_locked(), name="control-locks")
+        if self.options.use_partition_table:
+            timings = PartitionTimings(
+                renew_interval=self.options.partition_renew_seconds,
+                acquire_interval=self.options.partition_renew_seconds,
+                lease_interval=self.options.partition_lease_seconds,
+            )
+            self._partitions = PartitionManager(self.hub, self.worker_id, self._acquired, self._lost, timings)
+            await self._partitions.start()
+        else:
+            for p in range(self.hub.names.partition_count):
+                self._acquired(p)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking work, let running episodes and activities finish (bounded), release partitions."""
+        self._running = False
+        if self._lock_keeper is not None:
+            self._lock_keeper.cancel()
+        for handle in list(self._timers):
+            handle.cancel()
+        self._timers.clear()
+        pollers = list(self._pollers.values())
+        self._pollers.clear()
+        for task in pollers:
+            task.cancel()
+        await asyncio.gather(*pollers, return_exceptions=True)
+        busy = [s.task for s in self.sessions.values() if s.task is not None and not s.task.done()]
+        busy += [t for t in self._tasks if not t.done()]
+        if busy:
+            _done, pending = await asyncio.wait(busy, timeout=timeout)
+            for task in pending:
+                task.cancel()
+        await self.activities.stop(timeout)
+        if self._partitions is not None:
+            with contextlib.suppress(Exception):
+                await self._partitions.stop(release=True)
+        self.owned.clear()
+
+    # ------------------------------------------------------------------ partitions
+    def _acquired(self, partition: int) -> None:
+        if partition in self.owned or not self._running:
+            return
+        self.owned.add(partition)
+        self._wake[partition] = asyncio.Event()
+        self._pollers[partition] = asyncio.create_task(self._poll_control(partition),
+                                                       name=f"control-{partition}")
+        log.debug("worker %s owns partition %d", self.worker_id, partition)
+
+    async def _lost(self, partition: int) -> None:
+        self.owned.discard(partition)
+        task = self._pollers.pop(partition, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        for iid in [i for i in self.sessions if self.hub.names.partition_of(i) == partition]:
+            session = self.sessions[iid]
+            if session.task is not None and not session.task.done():
+                await asyncio.gather(session.task, return_exceptions=True)
+            self.sessions.pop(iid, None)
+        log.debug("worker %s released partition %d", self.worker_id, partition)
+
+    def owns(self, instance_id: str) -> bool:
+        return self.hub.names.partition_of(instance_id) in self.owned
+
+    # ------------------------------------------------------------------ polling
+    def _on_sent(self, queue: str, msg: TaskMessage) -> None:
+        """A message was put by this process (e.g. a client operation): poll that queue now."""
+        partition = self.hub.names.partition_of_queue(queue)
+        if partition is not None and partition in self._wake and not self._is_locked(msg):
+            self._wake[partition].set()
+        elif queue == self.hub.names.workitem_queue and not self._is_locked(msg):
+            self.activities.wake()
+
+    def _is_locked(self, msg: TaskMessage) -> bool:
+        return id(msg) in self._locked
+
+    async def put_locked(self, msg: TaskMessage, delay: timedelta, queue: str | None = None) -> None:
+        """Put a message this host will handle itself: invisible to pollers for ``delay``."""
+        self._locked.add(id(msg))
+        try:
+            await self.hub.send_message(msg, queue=queue, delay=delay)
+        finally:
+            self._locked.discard(id(msg))
+
+    async def _poll_control(self, partition: int) -> None:
+        delay = self.options.min_poll_interval
+        wake = self._wake[partition]
+        while self._running and partition in self.owned:
+            if self._buffered() >= self.options.max_buffered_messages:
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                msgs = await self.hub.receive_control(
+                    partition, self.options.control_batch_size, visibility=self.options.lock_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                log.warning("control queue %d: %s", partition, err)
+                msgs = []
+                delay = self.options.max_poll_interval
+            if msgs:
+                delay = self.options.min_poll_interval
+                for m in msgs:
+                    self.deliver(m)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=delay)
+            if wake.is_set():
+                wake.clear()
+                delay = self.options.min_poll_interval
+            else:
+                delay = min(delay * 2, self.options.max_poll_interval)
+
+    async def _keep_locked(self) -> None:
+        """Renew the locks of messages waiting in session inboxes before they run out."""
+        lock = self.options.lock_seconds
+        while self._running:
+            await asyncio.sleep(max(lock / 3, 1.0))
+            horizon = self.now() + timedelta(seconds=lock / 2)
+            due = [m for s in list(self.sessions.values()) for m in list(s.inbox.values())
+                   if m.message_id and m.pop_receipt and m.next_visible_on is not None
+                   and m.next_visible_on < horizon]
+            for msg in due:
+                try:
+                    if await self.hub.renew_message(msg, lock):
+                        msg.next_visible_on = self.now() + timedelta(seconds=lock)
+                except Exception as err:  # a failed renewal only risks a duplicate delivery
+                    log.debug("renewing message %s: %s", msg.message_id, err)
+
+    def _buffered(self) -> int:
+        return sum(len(s.inbox) for s in self.sessions.values())
+
+    # ------------------------------------------------------------------ dispatch
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def deliver(self, msg: TaskMessage, *, new_instance: bool = False) -> None:
+        """Queue ``msg`` for its instance's session and make sure the session runs.
+
+        ``new_instance``: the caller just created the instance, so it has no history to load.
+        """
+        if not self._running:
+            return
+        iid = msg.instance_id
+        session = self.sessions.get(iid)
+        if session is None:
+            session = self.sessions[iid] = Session(iid)
+            if new_instance:
+                session.loaded = True
+        if msg.event_type == EXECUTION_STARTED:
+            self._recent_terminal.pop(iid, None)
+        session.add(msg)
+        if session.task is None or session.task.done():
+            session.task = asyncio.create_task(self._run_session(session), name=f"session-{iid}")
+
+    async def _run_session(self, session: Session) -> None:
+        async with self._orchestration_slots:
+            while session.inbox and self._running:
+                batch = session.take()
+                try:
+                    if session.instance_id.startswith("@"):
+                        await self.entity_runner.run_batch(session, batch)
+                    else:
+                        await self.runner.run_batch(session, batch)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("instance %s: episode failed; its messages will be retried",
+                                  session.instance_id)
+                    session.forget()
+                    await self.abandon(batch)
+            if session.instance_id in self._finished and not session.inbox:
+                # A finished instance needs no cached history; a late message reloads it.
+                self._finished.discard(session.instance_id)
+                if self.sessions.get(session.instance_id) is session:
+                    del self.sessions[session.instance_id]
+
+    @property
+    def entity_runner(self) -> Any:
+        runner = getattr(self, "_entity_runner", None)
+        if runner is None:
+            from host.durable.entities.runner import EntityRunner
+
+            runner = self._entity_runner = EntityRunner(self)
+        return runner
+
+    def orchestrator_handle(self, name: str) -> Callable[..., Any] | None:
+        fn = self.registry.orchestrator(name)
+        return fn.func if fn is not None else None
+
+    # ------------------------------------------------------------------ sending
+    async def send_outbound(self, state: OrchestrationState, result: EpisodeResult) -> Handover:
+        """Put every outbound message of an episode on its queue (in parallel)."""
+        handover = Handover()
+        me, my_exec = state.instance_id, result.execution_id
+        jobs: list[Coroutine[Any, Any, Any]] = []
+        for out in result.messages:
+            if isinstance(out, ScheduleActivity | CallHttp):
+                jobs.append(self._send_activity(state, result, out.event, handover,
+                                                builtin_http=isinstance(out, CallHttp)))
+            elif isinstance(out, ScheduleTimer):
+                jobs.append(self._send_timer(state, result, out, handover))
+            elif isinstance(out, StartSubOrchestration):
+                child_exec = (out.event.get("OrchestrationInstance") or {}).get("ExecutionId")
+                jobs.append(self.send_event(out.instance_id, out.event, handover, execution_id=child_exec,
+                                            sender_instance_id=me, sender_execution_id=my_exec))
+            elif isinstance(out, CompleteParent):
+                jobs.append(self.send_event(out.parent_instance_id, out.event, handover,
+                                            execution_id=out.parent_execution_id,
+                                            sender_instance_id=me, sender_execution_id=my_exec))
+            elif isinstance(out, EntityRequest):
+                from host.durable.entities.runner import entity_request_event
+
+                event = entity_request_event(out, self.now())
+                delay = (out.scheduled_time - self.now()) if out.scheduled_time else None
+                jobs.append(self.send_event(out.instance_id, event, handover, delay=delay,
+                                            sender_instance_id=me, sender_execution_id=my_exec))
+        if jobs:
+            await asyncio.gather(*jobs)
+        return handover
+
+    async def _send_activity(self, state: OrchestrationState, result: EpisodeResult, event: dict[str, Any],
+                             handover: Handover, *, builtin_http: bool) -> None:
+        msg = new_message(event, instance_id=state.instance_id, execution_id=result.execution_id)
+        lock = timedelta(seconds=self.options.lock_seconds)
+        await self.put_locked(msg, lock, self.hub.names.workitem_queue)
+        handover.activities.append(WorkItem(msg, builtin_http=builtin_http))
+
+    async def _send_timer(self, state: OrchestrationState, result: EpisodeResult, out: ScheduleTimer,
+                          handover: Handover) -> None:
+        msg = new_message(out.event, instance_id=state.instance_id, execution_id=result.execution_id)
+        # Invisible until the fire time plus the lock: this host fires it from memory at the
+        # exact time; another host only sees it if this one died.
+        delay = max(out.fire_at - self.now(), timedelta(0)) + timedelta(seconds=self.options.lock_seconds)
+        await self.put_locked(msg, delay)
+        handover.timers.append((out.fire_at, msg))
+
+    async def send_event(self, instance_id: str, event: dict[str, Any], handover: Handover | None = None, *,
+                         execution_id: str | None = None, delay: timedelta | None = None,
+                         sender_instance_id: str = "", sender_execution_id: str = "") -> TaskMessage:
+        """Send ``event`` to an instance's control queue; hand it over in memory when this host owns it."""
+        msg = new_message(event, instance_id=instance_id, execution_id=execution_id,
+                          sender_instance_id=sender_instance_id, sender_execution_id=sender_execution_id)
+        local = handover is not None and self.owns(instance_id) and self._running
+        lock = timedelta(seconds=self.options.lock_seconds)
+        if local and delay is not None and delay > timedelta(0):
+            assert handover is not None
+            await self.put_locked(msg, delay + lock)
+            handover.timers.append((self.now() + delay, msg))
+        elif local:
+            assert handover is not None
+            await self.put_locked(msg, lock)
+            handover.local_messages.append(msg)
+        else:
+            await self.hub.send_message(msg, delay=delay)
+        return msg
+
+    def hand_over(self, handover: Handover) -> None:
+        """After the checkpoint: start local activities, deliver local messages, arm timers."""
+        for item in handover.activities:
+            self.activities.submit(item)
+        for msg in handover.local_messages:
+            self.deliver(msg)
+        for fire_at, msg in handover.timers:
+            self.call_at(fire_at, functools.partial(self.deliver, msg))
+
+    def call_at(self, when: datetime, callback: Callable[[], None]) -> None:
+        """Run ``callback`` at ``when`` on the engine's clock (unless the engine stopped)."""
+        handle: Cancellable
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            if self._running:
+                callback()
+
+        handle = self.clock.call_at(when, fire)
+        self._timers.add(handle)
+
+    # ------------------------------------------------------------------ settling
+    async def settle(self, consumed: Iterable[TaskMessage], deferred: Iterable[TaskMessage]) -> None:
+        """Delete consumed messages; make deferred ones visible again after a back-off."""
+        jobs: list[Coroutine[Any, Any, Any]] = [
+            self.hub.delete_message(m) for m in consumed if m.message_id and m.pop_receipt]
+        jobs += [self._defer(m) for m in deferred]
+        if jobs:
+            await asyncio.gather(*jobs, return_exceptions=True)
+
+    async def _defer(self, msg: TaskMessage) -> None:
+        if msg.message_id and msg.pop_receipt:
+            await self.hub.abandon_message(msg, timedelta(seconds=min(abandon_backoff(msg.dequeue_count), 5)))
+
+    async def abandon(self, batch: Iterable[TaskMessage]) -> None:
+        jobs = [self.hub.abandon_message(m, timedelta(seconds=abandon_backoff(m.dequeue_count)))
+                for m in batch if m.message_id and m.pop_receipt]
+        if jobs:
+            await asyncio.gather(*jobs, return_exceptions=True)
+
+    def spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ completion waiters
+    def notify_terminal(self, instance_id: str, status: OrchestrationStatus) -> None:
+        self._finished.add(instance_id)
+        self._recent_terminal[instance_id] = status
+        self._recent_terminal.move_to_end(instance_id)
+        while len(self._recent_terminal) > RECENT_TERMINAL_CAP:
+            self._recent_terminal.popitem(last=False)
+        for fut in self._waiters.pop(instance_id, []):
+            if not fut.done():
+                fut.set_result(status)
+
+    async def wait_terminal(self, instance_id: str, timeout: float) -> OrchestrationStatus | None:
+        """Wait until this host sees ``instance_id`` finish (``None`` on timeout).
+
+        Returns at once when this host recently finished it (and has not started it again).
+        """
+        known = self._recent_terminal.get(instance_id)
+        if known is not None:
+            return known
+        fut: asyncio.Future[OrchestrationStatus] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(instance_id, []).append(fut)
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            waiters = self._waiters.get(instance_id)
+            if waiters and fut in waiters:
+                waiters.remove(fut)

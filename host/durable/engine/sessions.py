@@ -1,0 +1,269 @@
+"""Orchestration sessions: one in-memory session per instance, one episode at a time.
+
+A session holds the instance's cached history (valid while this host owns the instance's
+partition: the sentinel eTag catches anyone else's write) and an inbox of messages not yet
+applied. Messages that arrive while an episode runs are batched into the next episode.
+
+One episode follows the provider's crash-safe order (taskhub-azure-storage.md §7.1):
+send the outbound messages, write history under the sentinel eTag, update the Instances row,
+then delete the consumed messages. Work this host will do itself (activities, messages to
+partitions it owns) is handed over in memory after the checkpoint; the queue copies stay
+invisible (locked) and are deleted once that work is done, so a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from host.durable.engine.start_check import StartVerdict, judge_start
+from host.durable.replay.episode import run_episode
+from host.durable.replay.history import EventType, OrchestrationStatus
+from host.durable.replay.model import EpisodeResult, OrchestrationState
+from host.durable.taskhub.messages import TaskMessage
+from host.durable.taskhub.rows import InstanceStatus
+from host.errors import ConflictError, DurableError, PreconditionFailedError
+from host.logs import invocation_scope
+
+if TYPE_CHECKING:
+    from host.durable.engine.dispatcher import DurableEngine
+
+log = logging.getLogger("host.durable")
+
+MAX_CHECKPOINT_RETRIES = 5
+ORCHESTRATION_REASON = "OrchestrationTrigger"
+EXECUTION_STARTED = int(EventType.ExecutionStarted)
+
+
+@dataclass
+class Session:
+    """The in-memory view of one orchestration instance on this host."""
+
+    instance_id: str
+    state: OrchestrationState | None = None
+    etag: str | None = None
+    loaded: bool = False
+    inbox: dict[str, TaskMessage] = field(default_factory=dict)
+    """Pending messages by message id (a redelivery replaces the older copy)."""
+    task: asyncio.Task[None] | None = None
+    status: InstanceStatus | None = None
+    """What this host last wrote to the Instances row (skips writes that change nothing)."""
+    blob_names: list[str] = field(default_factory=list)
+    entity: Any = None
+    """Entities only: the runner's cached scheduler state (``entity_sessions.EntityCache``)."""
+
+    def add(self, msg: TaskMessage) -> None:
+        key = msg.message_id or f"local-{id(msg)}"
+        self.inbox[key] = msg
+
+    def take(self) -> list[TaskMessage]:
+        batch = list(self.inbox.values())
+        self.inbox.clear()
+        return batch
+
+    def forget(self) -> None:
+        """Drop the cached history (reloaded by the next episode)."""
+        self.state, self.etag, self.loaded, self.status = None, None, False, None
+        self.entity = None
+
+
+def _order(batch: list[TaskMessage]) -> list[TaskMessage]:
+    # ExecutionStarted first; then by sender sequence (same-second queue order is not reliable).
+    return sorted(batch, key=lambda m: (m.event_type != EXECUTION_STARTED,
+                                        m.inserted_on.timestamp() if m.inserted_on else 0.0,
+                                        m.sequence_number))
+
+
+class OrchestrationRunner:
+    """Runs episodes of orchestration sessions for a :class:`DurableEngine`."""
+
+    def __init__(self, engine: DurableEngine) -> None:
+        self.engine = engine
+        self.hub = engine.hub
+
+    async def load(self, session: Session) -> None:
+        loaded = await self.hub.load_history(session.instance_id)
+        session.etag = loaded.etag
+        session.blob_names = list(loaded.blob_names)
+        session.loaded = True
+        if loaded.events:
+            session.state = _state_from_history(session.instance_id, loaded.execution_id, loaded.events)
+        else:
+            session.state = None
+
+    async def run_batch(self, session: Session, batch: list[TaskMessage]) -> None:
+        """Apply ``batch`` to the instance: as many episodes as it takes, checkpointed."""
+        batch = await self._check_starts(session, _order(batch))
+        if not batch:
+            return
+        if session.loaded and _ended(session.state) and \
+                any(m.event_type != EXECUTION_STARTED for m in batch):
+            # A finished instance's history may have been changed by a management operation
+            # (rewind rewrites it in place): never drop messages against a stale cached copy.
+            session.forget()
+        for attempt in range(MAX_CHECKPOINT_RETRIES):
+            if not session.loaded:
+                await self.load(session)
+            try:
+                await self._episode(session, batch)
+                return
+            except (PreconditionFailedError, ConflictError) as err:
+                log.info("instance %s: %s; reloading history (attempt %d)",
+                         session.instance_id, err, attempt + 1)
+                session.forget()
+        raise PreconditionFailedError(
+            f"instance {session.instance_id!r}: history kept changing under this host; messages abandoned")
+
+    async def _check_starts(self, session: Session, batch: list[TaskMessage]) -> list[TaskMessage]:
+        """Drop or defer queued start messages the Instances row does not vouch for."""
+        queued = [m for m in batch if m.event_type == EXECUTION_STARTED and m.dequeue_count > 0]
+        if not queued:
+            return batch
+        row = await self.hub.get_instance(session.instance_id, fetch_large=False)
+        drop, defer = [], []
+        for msg in queued:
+            verdict = judge_start(msg, row)
+            if verdict is StartVerdict.DROP:
+                drop.append(msg)
+            elif verdict is StartVerdict.DEFER:
+                defer.append(msg)
+        if drop or defer:
+            log.info("instance %s: %d start message(s) dropped, %d deferred (Instances row %s)",
+                     session.instance_id, len(drop), len(defer), "missing" if row is None else "differs")
+            await self.engine.settle(drop, defer)
+        skipped = {id(m) for m in drop + defer}
+        return [m for m in batch if id(m) not in skipped]
+
+    async def _episode(self, session: Session, batch: list[TaskMessage]) -> None:
+        engine = self.engine
+        events = [m.event for m in batch]
+        state, fresh = self._state_for(session, batch)
+        if state is None:
+            # Nothing to run: no ExecutionStarted for an instance without history.
+            await self._discard_without_instance(session, batch)
+            return
+        handle = engine.orchestrator_handle(state.name)
+        now = engine.now()
+        # Logged like any invocation (func prints orchestrator episodes too); user logging in
+        # the orchestrator is attributed to the episode.
+        with invocation_scope(state.name, str(uuid.uuid4()), reason=ORCHESTRATION_REASON,
+                              log=handle is not None) as scope:
+            result = run_episode(handle, state, events, now, engine.replay_options)
+            if result.status == OrchestrationStatus.Failed and result.ran_code:
+                scope.fail(DurableError(result.output_text or "the orchestration failed"))
+        consumed = [m for m in batch if not any(e is m.event for e in result.deferred)]
+        deferred = [m for m in batch if any(e is m.event for e in result.deferred)]
+        if not result.appended and not result.rewritten and not fresh:
+            await engine.settle(consumed, deferred)
+            return
+        sent = await engine.send_outbound(state, result)
+        old_blobs = session.blob_names
+        if result.rewritten or fresh:
+            session.etag = await self.hub.rewrite_history(
+                result.instance_id, result.execution_id, result.history, session.etag,
+                old_blob_names=old_blobs)
+            session.blob_names = []
+        else:
+            session.etag = await self.hub.append_history(
+                result.instance_id, result.execution_id, result.history, len(result.appended), session.etag)
+        state.history = result.history
+        state.execution_id = result.execution_id
+        if result.input_text is not None or result.rewritten:
+            state.input_text = result.input_text
+        session.state = state
+        # The history is durable: hand the follow-up work over at once; the Instances row (a
+        # projection) and the deletes of consumed messages go out while that work runs.
+        engine.hand_over(sent)
+        await asyncio.gather(self._write_instance(session, state, result, first=fresh),
+                             engine.settle(consumed, deferred))
+        if result.is_terminal:
+            engine.notify_terminal(session.instance_id, result.status)
+
+    def _state_for(self, session: Session, batch: list[TaskMessage]
+                   ) -> tuple[OrchestrationState | None, bool]:
+        """The state to run the batch on, and whether it starts a new execution."""
+        started = next((m for m in batch if m.event_type == EXECUTION_STARTED), None)
+        current = session.state
+        if started is not None:
+            exec_id = started.execution_id or (
+                (started.event.get("OrchestrationInstance") or {}).get("ExecutionId"))
+            if current is None or current.execution_id != exec_id:
+                ev = started.event
+                parent = ev.get("ParentInstance") or {}
+                parent_id = (parent.get("OrchestrationInstance") or {}).get("InstanceId") if parent else None
+                state = OrchestrationState(
+                    instance_id=session.instance_id, execution_id=str(exec_id), name=str(ev.get("Name", "")),
+                    input_text=ev.get("Input"), parent_instance_id=parent_id, history=[])
+                return state, True
+        return current, False
+
+    async def _discard_without_instance(self, session: Session, batch: list[TaskMessage]) -> None:
+        terminate = any(m.event_type == int(EventType.ExecutionTerminated) for m in batch)
+        if terminate:
+            row = await self.hub.get_instance(session.instance_id, fetch_large=False)
+            if row is not None and not row.is_terminal:
+                now = self.engine.now()
+                reason = next(m.event.get("Input") for m in batch
+                              if m.event_type == int(EventType.ExecutionTerminated))
+                await self.hub.write_instance(InstanceStatus(
+                    instance_id=session.instance_id, runtime_status="Terminated", output=reason,
+                    last_updated_time=now, completed_time=now))
+        log.warning("instance %s: dropping %d message(s): no such instance", session.instance_id, len(batch))
+        await self.engine.settle(batch, [])
+
+    async def _write_instance(self, session: Session, state: OrchestrationState, result: EpisodeResult,
+                              *, first: bool) -> None:
+        now = self.engine.now()
+        status_name = result.status.name
+        custom = result.custom_status_text if result.custom_status_text is not None else "null"
+        previous = session.status
+        changed = (first or result.rewritten or previous is None
+                   or previous.runtime_status != status_name or previous.custom_status != custom
+                   or previous.execution_id != result.execution_id or result.is_terminal)
+        if not changed:
+            return
+        row = InstanceStatus(
+            instance_id=session.instance_id, execution_id=result.execution_id, runtime_status=status_name,
+            last_updated_time=now, custom_status=custom)
+        if first or result.rewritten or previous is None:
+            started = next((e for e in result.history if e.get("EventType") == EXECUTION_STARTED), None)
+            row.name = state.name
+            row.version = ""
+            row.input = state.input_text if state.input_text is not None else None
+            if started is not None:
+                from host.durable.replay.history import parse_timestamp
+                row.created_time = parse_timestamp(started["Timestamp"])
+                row.generation = int(started.get("Generation") or 0)
+        if result.is_terminal:
+            row.output = result.output_text if result.output_text is not None else "null"
+            row.completed_time = now
+        await self.hub.write_instance(row)
+        session.status = row
+
+
+_ENDINGS = frozenset({int(EventType.ExecutionCompleted), int(EventType.ContinueAsNew)})
+
+
+def _ended(state: OrchestrationState | None) -> bool:
+    """Whether the cached execution has finished (its terminal event is among the last few)."""
+    return state is not None and any(e.get("EventType") in _ENDINGS for e in state.history[-3:])
+
+
+def _state_from_history(instance_id: str, execution_id: str | None, history: list[dict[str, Any]]
+                        ) -> OrchestrationState | None:
+    started = next((e for e in history if e.get("EventType") == EXECUTION_STARTED), None)
+    if started is None:
+        return None
+    parent = started.get("ParentInstance") or {}
+    parent_id = (parent.get("OrchestrationInstance") or {}).get("InstanceId") if parent else None
+    exec_id = execution_id or (started.get("OrchestrationInstance") or {}).get("ExecutionId") or ""
+    return OrchestrationState(
+        instance_id=instance_id, execution_id=str(exec_id), name=str(started.get("Name", "")),
+        input_text=started.get("Input"), parent_instance_id=parent_id, history=list(history))
+
+
+TERMINAL = {OrchestrationStatus.Completed, OrchestrationStatus.Failed, OrchestrationStatus.Terminated,
+            OrchestrationStatus.Canceled}

@@ -1,0 +1,1 @@
+"""Durable entities: ids, request messages, scheduler state, batches and their runner."""

@@ -1,0 +1,1 @@
+"""The pure replay core: history events, the SDK's orchestrator handle, one episode at a time."""

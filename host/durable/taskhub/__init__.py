@@ -1,0 +1,1 @@
+"""The task hub in Azure Storage: names, queue messages, history and instance rows, partitions."""

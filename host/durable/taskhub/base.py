@@ -1,0 +1,101 @@
+"""Shared state of a task hub (storage, names, options, clock) and large-payload blobs."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from host.durable.taskhub.names import TaskHubNames
+from host.durable.taskhub.rows import MAX_INLINE_CHARS, Spill
+from host.errors import NotFoundError
+from host.storage.interface import Storage
+
+LARGE_MESSAGE_BYTES = 45 * 1024
+"""DTFx moves a queue message above 45 KiB (UTF-8) to a blob."""
+
+
+@dataclass(frozen=True)
+class TaskHubOptions:
+    """Knobs of the task hub (defaults as DTFx)."""
+
+    control_visibility_timeout: int = 300
+    workitem_visibility_timeout: int = 300
+    max_message_bytes: int = LARGE_MESSAGE_BYTES
+    max_inline_chars: int = MAX_INLINE_CHARS
+    max_batch_rows: int = 99
+    """Event rows per checkpoint transaction (plus the sentinel = 100 operations)."""
+    max_batch_bytes: int = 3 * 1024 * 1024
+    purge_concurrency: int = 8
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TaskHubBase:
+    """Storage, names, options and clock of one hub, plus gzip blob helpers."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        names: TaskHubNames,
+        options: TaskHubOptions | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.storage = storage
+        self.names = names
+        self.options = options or TaskHubOptions()
+        self.now: Callable[[], datetime] = clock or utc_now
+
+    # blobs ----------------------------------------------------------------
+    async def upload_text(self, blob_name: str, text: str) -> None:
+        """Gzip ``text`` into the large-message container (created on first use)."""
+        data = gzip.compress(text.encode("utf-8"), compresslevel=6)
+        await self.storage.upload_blob(
+            self.names.large_messages_container, blob_name, data, content_type="application/gzip"
+        )
+
+    async def download_text(self, blob_name: str) -> str:
+        """The text of a large-message blob (NotFoundError when it is gone)."""
+        data, _ = await self.storage.download_blob(self.names.large_messages_container, blob_name)
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        return data.decode("utf-8")
+
+    async def upload_spills(self, spills: Iterable[Spill]) -> None:
+        """Upload every spilled property (in parallel)."""
+        pending = [self.upload_text(s.blob_name, s.text) for s in spills]
+        if pending:
+            await asyncio.gather(*pending)
+
+    def blob_url(self, blob_name: str) -> str | None:
+        """The absolute URL of a large-message blob when the storage can tell it (else ``None``)."""
+        make = getattr(self.storage, "blob_url", None)
+        if make is None:
+            return None
+        url = make(self.names.large_messages_container, blob_name)
+        return str(url) if url else None
+
+    async def delete_blobs(self, names: Iterable[str]) -> None:
+        """Delete large-message blobs (missing ones are fine)."""
+        container = self.names.large_messages_container
+
+        async def one(name: str) -> None:
+            try:
+                await self.storage.delete_blob(container, name)
+            except NotFoundError:
+                pass
+
+        pending = [one(n) for n in names]
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def delete_blobs_of(self, escaped_instance_id: str) -> int:
+        """Delete every blob under ``{escaped id}/``; returns how many there were."""
+        blobs = await self.storage.list_blobs(self.names.large_messages_container, f"{escaped_instance_id}/")
+        await self.delete_blobs(b.name for b in blobs)
+        return len(blobs)
