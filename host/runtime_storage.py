@@ -112,7 +112,15 @@ def _launcher(location: Path) -> str | None:
 def start_azurite(plan: AzuritePlan) -> AzuriteProcess:
     """Start Azurite per ``plan`` and wait until it listens (blocking; run it in a thread)."""
     proc = AzuriteProcess(plan.blob_port, plan.queue_port, plan.table_port, plan.location, host=plan.host)
-    proc.start(executable=_launcher(plan.location))
+    launcher = _launcher(plan.location)
+    try:
+        proc.start(executable=launcher)
+    except AzuriteError as e:
+        if launcher is None:
+            raise
+        # The launcher only saves start-up time: if this Azurite version dislikes it, run it as is.
+        log.warning("Azurite did not start through the fast launcher (%s); starting it directly", e)
+        proc.start()
     console("Started Azurite (blob %d, queue %d, table %d; data in %s).",
             plan.blob_port, plan.queue_port, plan.table_port, plan.location)
     return proc
