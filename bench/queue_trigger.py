@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from host.config.settings import load_settings  # noqa: E402
 from host.runtime import HostRuntime  # noqa: E402
-from host.storage.azure import AzureStorage  # noqa: E402
+from host.storage.azure.storage import AzureStorage  # noqa: E402
 from host.storage.azurite import start_azurite_on_free_ports  # noqa: E402
 from host.storage.connection import parse_connection_string  # noqa: E402
 from host.storage.interface import Storage  # noqa: E402

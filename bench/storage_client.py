@@ -29,7 +29,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from host.storage.azure import AzureStorage  # noqa: E402
+from host.storage.azure.storage import AzureStorage  # noqa: E402
 from host.storage.azurite import start_azurite_on_free_ports  # noqa: E402
 from host.storage.connection import StorageAccount, parse_connection_string  # noqa: E402
 from host.storage.interface import QueueMessage, TableOp, WriteMode, eq  # noqa: E402

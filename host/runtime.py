@@ -21,8 +21,8 @@ from host.errors import ConfigError, HostError
 from host.indexing.loader import index_app
 from host.indexing.registry import Registry
 from host.runtime_storage import connect_storage, plan_azurite, start_azurite
+from host.storage.azure.lazy import LazyAzureStorage
 from host.storage.interface import Storage
-from host.storage.lazy import LazyAzureStorage
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -180,7 +180,7 @@ class HostRuntime:
         modules += [m for m in self.components
                     if m not in COMPONENT_BINDINGS or not COMPONENT_BINDINGS[m].isdisjoint(uses)]
         if not uses <= {"httpTrigger", "http"}:
-            modules.append("host.storage.azure")  # the app will touch storage: the SDKs
+            modules.append("host.storage.azure.storage")  # the app will touch storage: the SDKs
         for name in modules:
             try:
                 importlib.import_module(name)

@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 from host.config.settings import HostSettings
 from host.errors import AzuriteError, StorageError, StorageUnreachableError
 from host.logs import console
+from host.storage.azure.lazy import LazyAzureStorage
 from host.storage.azurite import AzuriteProcess, find_azurite, is_listening
 from host.storage.connection import StorageAccount, parse_connection_string
 from host.storage.interface import Storage
-from host.storage.lazy import LazyAzureStorage
 
 log = logging.getLogger("host.storage")
 

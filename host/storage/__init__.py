@@ -1,8 +1,8 @@
 """Storage: the :class:`~host.storage.interface.Storage` protocol and its implementations.
 
 ``open_storage(connection_string)`` (from :mod:`host.storage.factory`, re-exported here) returns
-an :class:`~host.storage.azure.AzureStorage`; :class:`~host.storage.memory.MemoryStorage` keeps
-the same semantics in memory. The Azure SDKs are imported only when ``open_storage`` is called.
+an :class:`~host.storage.azure.storage.AzureStorage`; :class:`~host.storage.memory.MemoryStorage`
+keeps the same semantics in memory. The Azure SDKs are imported only when ``open_storage`` is called.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from host.storage.azure import AzureStorage
+from host.storage.azure.storage import AzureStorage
 from host.storage.connection import parse_connection_string
 from host.storage.interface import Storage
 

@@ -1,7 +1,7 @@
 """A virtual clock: time that moves only when a test moves it.
 
 It satisfies the engine's :class:`host.durable.engine.clock.Clock` (``now()`` and ``call_at``), is
-callable for :class:`host.storage.memory.MemoryStorage` (``clock=virtual``), and gives the
+callable for :class:`host.storage.memory.storage.MemoryStorage` (``clock=virtual``), and gives the
 timer trigger ``sleep_until``. Nothing fires by itself: :meth:`VirtualClock.jump_to` moves time
 and runs the callbacks that became due, in time order. The app host's ``advance()`` uses it
 step by step, letting the app settle between due callbacks.

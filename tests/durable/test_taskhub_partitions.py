@@ -10,7 +10,7 @@ import pytest
 
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.durable.taskhub.partitions import PartitionManager, PartitionTimings
-from host.storage.azure import AzureStorage
+from host.storage.azure.storage import AzureStorage
 from host.storage.connection import parse_connection_string
 from host.storage.interface import Storage
 from host.storage.memory import MemoryStorage

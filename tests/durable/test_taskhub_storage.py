@@ -15,7 +15,7 @@ from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.durable.taskhub.messages import TaskMessage
 from host.durable.taskhub.rows import InstanceStatus
 from host.errors import PreconditionFailedError
-from host.storage.azure import AzureStorage
+from host.storage.azure.storage import AzureStorage
 from host.storage.connection import parse_connection_string
 from host.storage.interface import Storage
 from host.storage.memory import MemoryStorage

@@ -19,9 +19,9 @@ from host.config.settings import load_settings
 from host.errors import StorageError, StorageUnreachableError
 from host.runtime import binding_types
 from host.runtime_storage import AzuritePlan, connect_storage, http_ping, start_azurite
+from host.storage.azure.lazy import LazyAzureStorage
 from host.storage.azurite import AzuriteProcess, free_port
 from host.storage.connection import parse_connection_string
-from host.storage.lazy import LazyAzureStorage
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from host.storage.azure import AzureStorage
+from host.storage.azure.storage import AzureStorage
 from host.storage.azurite import start_azurite_on_free_ports
 from host.storage.connection import parse_connection_string
 from host.storage.interface import TableOp, WriteMode

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from host.storage.azure import AzureStorage
+from host.storage.azure.storage import AzureStorage
 from host.storage.azurite import AzuriteProcess
 from host.storage.connection import parse_connection_string
 from host.storage.interface import Storage

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from host.errors import ConflictError, NotFoundError, PreconditionFailedError
-from host.storage.azure import AzureStorage
+from host.storage.azure.storage import AzureStorage
 from host.storage.azurite import AzuriteProcess
 from host.storage.connection import StorageAccount, parse_connection_string
 from host.storage.interface import TableOp, WriteMode, eq

@@ -11,8 +11,8 @@ from azure.core.pipeline.transport import HttpRequest
 from azure.data.tables._authentication import SharedKeyCredentialPolicy as TablePolicy
 from azure.storage.queue._shared.authentication import SharedKeyCredentialPolicy as QueuePolicy
 
+from host.storage.azure.rest_auth import HttpDate, queue_string_to_sign, sign, table_string_to_sign
 from host.storage.azurite import DEV_ACCOUNT, DEV_KEY
-from host.storage.rest_auth import HttpDate, queue_string_to_sign, sign, table_string_to_sign
 
 KEY = base64.b64decode(DEV_KEY)
 DATE = "Wed, 01 May 2024 12:00:00 GMT"

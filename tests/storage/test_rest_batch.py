@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from host.storage.rest_batch import SubRequest, build_batch, parse_batch
+from host.storage.azure.rest_batch import SubRequest, build_batch, parse_batch
 
 # A failed change set as Azure Tables answers it (one part: the failing operation, index 1).
 FAILED = (

@@ -12,8 +12,8 @@ import pytest
 from azure.data.tables._deserialize import _convert_to_entity
 from azure.data.tables._serialize import _add_entity_properties
 
-from host.storage.azure_convert import from_sdk_entity, to_sdk_entity
-from host.storage.rest_values import (
+from host.storage.azure.convert import from_sdk_entity, to_sdk_entity
+from host.storage.azure.rest_values import (
     decode_entity,
     encode_entity,
     entity_key_path,

@@ -13,7 +13,7 @@ from triggers_support import StartHost
 
 from host.config.settings import load_settings
 from host.runtime import HostRuntime
-from host.storage.azure import AzureStorage
+from host.storage.azure.storage import AzureStorage
 from host.storage.azurite import AzuriteProcess
 from host.storage.connection import parse_connection_string
 from host.storage.interface import Storage

@@ -11,15 +11,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from host.errors import NotFoundError
-from host.storage.azure_convert import decode_continuation, encode_continuation, raise_http
-from host.storage.azure_tables import AzureTables
+from host.storage.azure.convert import decode_continuation, encode_continuation, raise_http
+from host.storage.azure.rest_batch import SubRequest, build_batch, parse_batch
+from host.storage.azure.rest_client import json_headers
+from host.storage.azure.rest_errors import error_code, json_error, raise_response
+from host.storage.azure.rest_values import decode_entity, encode_entity, entity_key_path
+from host.storage.azure.tables import AzureTables
 from host.storage.interface import Filter, Page, Row, TableOp, WriteMode
 from host.storage.limits import check_transaction
 from host.storage.odata import render_filter
-from host.storage.rest_batch import SubRequest, build_batch, parse_batch
-from host.storage.rest_client import json_headers
-from host.storage.rest_errors import error_code, json_error, raise_response
-from host.storage.rest_values import decode_entity, encode_entity, entity_key_path
 
 _METHOD = {WriteMode.INSERT: "POST", WriteMode.UPSERT_REPLACE: "PUT", WriteMode.UPSERT_MERGE: "PATCH",
            WriteMode.UPDATE_REPLACE: "PUT", WriteMode.UPDATE_MERGE: "PATCH", WriteMode.DELETE: "DELETE"}

@@ -1,4 +1,4 @@
-"""Queue operations of :class:`host.storage.azure.AzureStorage` (azure.storage.queue.aio)."""
+"""Queue operations of :class:`host.storage.azure.storage.AzureStorage` (azure.storage.queue.aio)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 
-from host.storage.azure_base import AzureBase
-from host.storage.azure_convert import raise_mapped
+from host.storage.azure.base import AzureBase
+from host.storage.azure.convert import raise_mapped
 from host.storage.interface import MAX_BATCH_RECEIVE, QueueMessage, SentMessage
 
 _ERRORS = (AzureError, OSError)

@@ -8,10 +8,10 @@ sockets. Pass ``clock`` (returning timezone-aware UTC datetimes) to run on virtu
 
 from __future__ import annotations
 
-from host.storage.memory_base import Clock
-from host.storage.memory_blobs import MemoryBlobs
-from host.storage.memory_queues import MemoryQueues
-from host.storage.memory_tables import MemoryTables
+from host.storage.memory.base import Clock
+from host.storage.memory.blobs import MemoryBlobs
+from host.storage.memory.queues import MemoryQueues
+from host.storage.memory.tables import MemoryTables
 
 __all__ = ["Clock", "MemoryStorage"]
 

@@ -1,4 +1,4 @@
-"""Blob operations of :class:`host.storage.azure.AzureStorage` (azure.storage.blob.aio)."""
+"""Blob operations of :class:`host.storage.azure.storage.AzureStorage` (azure.storage.blob.aio)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobClient, BlobLeaseClient
 
-from host.storage.azure_base import AzureBase
-from host.storage.azure_convert import raise_mapped
+from host.storage.azure.base import AzureBase
+from host.storage.azure.convert import raise_mapped
 from host.storage.interface import BlobInfo
 
 _ERRORS = (AzureError, OSError)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from host.storage.azure_blobs import AzureBlobs
-from host.storage.azure_lean_queues import LeanQueues
-from host.storage.azure_lean_tables import LeanTables
+from host.storage.azure.blobs import AzureBlobs
+from host.storage.azure.lean_queues import LeanQueues
+from host.storage.azure.lean_tables import LeanTables
+from host.storage.azure.rest_client import RestClient
 from host.storage.connection import StorageAccount
-from host.storage.rest_client import RestClient
 
 __all__ = ["AzureStorage", "StorageAccount"]
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from host.errors import ConflictError, NotFoundError, PreconditionFailedError, StorageError
 from host.storage.interface import BlobInfo
-from host.storage.memory_base import MemoryBase
+from host.storage.memory.base import MemoryBase
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 

@@ -1,4 +1,4 @@
-"""Table operations of :class:`host.storage.azure.AzureStorage` (azure.data.tables.aio)."""
+"""Table operations of :class:`host.storage.azure.storage.AzureStorage` (azure.data.tables.aio)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from azure.data.tables import UpdateMode
 from azure.data.tables._serialize import _get_match_condition, _prepare_key
 
 from host.errors import NotFoundError
-from host.storage.azure_base import AzureBase
-from host.storage.azure_convert import (
+from host.storage.azure.base import AzureBase
+from host.storage.azure.convert import (
     decode_continuation,
     encode_continuation,
     from_sdk_entity,

@@ -1,4 +1,4 @@
-"""Shared plumbing of :class:`host.storage.azure.AzureStorage`: one transport, cached clients.
+"""Shared plumbing of :class:`host.storage.azure.storage.AzureStorage`: one transport, cached clients.
 
 All service clients share one aiohttp transport (one connection pool per endpoint) created on
 first use inside the running event loop. Retries are short so an unreachable account is
@@ -20,10 +20,10 @@ from azure.storage.queue._shared.policies_async import LinearRetry as QueueLinea
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from host.errors import StorageUnreachableError
-from host.storage.azure_convert import raise_mapped
+from host.storage.azure.convert import raise_mapped
+from host.storage.azure.rest_client import RestClient
 from host.storage.connection import StorageAccount
 from host.storage.interface import StorageStats
-from host.storage.rest_client import RestClient
 
 LOCAL_API_VERSION = "2021-12-02"
 """x-ms-version pinned for Azurite/loopback accounts. The queue/blob SDKs default to a version newer

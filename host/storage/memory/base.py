@@ -1,4 +1,4 @@
-"""Shared state of :class:`host.storage.memory.MemoryStorage`: the clock, counters, ids."""
+"""Shared state of :class:`host.storage.memory.storage.MemoryStorage`: the clock, counters, ids."""
 
 from __future__ import annotations
 

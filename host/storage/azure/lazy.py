@@ -2,7 +2,7 @@
 
 The SDKs (with aiohttp) take 0.4–1 s to import; an app with only HTTP triggers never needs them.
 :class:`LazyAzureStorage` knows its account (parsed up front, so a malformed connection string
-still fails at start-up) and creates the real :class:`~host.storage.azure.AzureStorage` the first
+still fails at start-up) and creates the real :class:`~host.storage.azure.storage.AzureStorage` the first
 time any other attribute is asked for. ``stats`` is shared with the real object.
 """
 
@@ -14,7 +14,7 @@ from host.storage.connection import StorageAccount, parse_connection_string
 from host.storage.interface import StorageStats
 
 if TYPE_CHECKING:
-    from host.storage.azure import AzureStorage
+    from host.storage.azure.storage import AzureStorage
 
 
 class LazyAzureStorage:
@@ -44,7 +44,7 @@ class LazyAzureStorage:
         """The real storage, created now if needed (imports the SDKs: blocking, once)."""
         real = self._real
         if real is None:
-            from host.storage.azure import AzureStorage
+            from host.storage.azure.storage import AzureStorage
 
             real = AzureStorage(self.account)
             real.stats = self.stats

@@ -6,8 +6,8 @@ import json
 import re
 from typing import NoReturn
 
-from host.storage.azure_convert import raise_http
-from host.storage.rest_client import RestResponse
+from host.storage.azure.convert import raise_http
+from host.storage.azure.rest_client import RestResponse
 
 _XML_CODE = re.compile(rb"<Code>([^<]*)</Code>")
 

@@ -15,8 +15,8 @@ from typing import Any
 from host.errors import ConflictError, NotFoundError, PreconditionFailedError, StorageError
 from host.storage.interface import Filter, Page, Row, TableOp, WriteMode
 from host.storage.limits import check_transaction
-from host.storage.memory_base import MemoryBase
-from host.storage.memory_filter import matches
+from host.storage.memory.base import MemoryBase
+from host.storage.memory.filter import matches
 
 Key = tuple[str, str]
 MAX_PAGE = 1000

@@ -1,6 +1,6 @@
 """The lean REST path's HTTP client: one aiohttp session, signed requests, short retries.
 
-Used by :class:`host.storage.azure.AzureStorage` for the hot queue and table operations (the
+Used by :class:`host.storage.azure.storage.AzureStorage` for the hot queue and table operations (the
 Azure SDKs' pipelines cost several ms of CPU per request; this costs a fraction of one).
 """
 
@@ -17,8 +17,8 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from host.errors import StorageUnreachableError
+from host.storage.azure.rest_auth import HttpDate, queue_string_to_sign, sign, table_string_to_sign
 from host.storage.connection import StorageAccount
-from host.storage.rest_auth import HttpDate, queue_string_to_sign, sign, table_string_to_sign
 
 QUEUE_API_VERSION = "2021-12-02"
 TABLE_API_VERSION = "2019-02-02"

@@ -11,10 +11,10 @@ from urllib.parse import quote
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
-from host.storage.azure_queues import AzureQueues
+from host.storage.azure.queues import AzureQueues
+from host.storage.azure.rest_errors import raise_response
+from host.storage.azure.rest_values import parse_http_date
 from host.storage.interface import MAX_BATCH_RECEIVE, QueueMessage, SentMessage
-from host.storage.rest_errors import raise_response
-from host.storage.rest_values import parse_http_date
 
 _XML = {"content-type": "application/xml; charset=utf-8"}
 

@@ -12,7 +12,7 @@ from host.storage.interface import (
     QueueMessage,
     SentMessage,
 )
-from host.storage.memory_base import MemoryBase
+from host.storage.memory.base import MemoryBase
 
 NEVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 """What Azure reports as the expiry of a message put with TTL -1."""
