@@ -63,6 +63,8 @@ class ActivityWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._starved = False
+        """True while the poller skips the queue because every slot is taken."""
         self._running = False
 
     def start(self) -> None:
@@ -94,6 +96,7 @@ class ActivityWorker:
         while self._running:
             free = opts.max_concurrent_activities - self._in_flight
             msgs: list[TaskMessage] = []
+            self._starved = free <= 0
             if free > 0:
                 try:
                     msgs = await self.hub.receive_workitem(min(free, 32), visibility=opts.lock_seconds)
@@ -134,7 +137,8 @@ class ActivityWorker:
                           item.message.message_id)
         finally:
             self._in_flight -= 1
-            self._wake.set()
+            if self._starved:  # the poller waits for a free slot: there is one now
+                self._wake.set()
 
     async def _keep_locked(self, msg: TaskMessage) -> None:
         lock = self.engine.options.lock_seconds
