@@ -133,7 +133,7 @@ async def main() -> None:
         seq, conc = await raw_azurite_rate(conn)
         print(f"raw Azurite: {seq:.0f} table upserts/s sequential, {conc:.0f}/s with 8 in flight")
         async with AppHost(write_app(), connection_string=conn) as host:
-            checkpoints = Checkpoints(host.durable.engine.dispatcher.entity_runner)
+            checkpoints = Checkpoints(host.durable.engine.entity_runner)
             warm = EntityId("counter", "warm-up")
             await run_case(host, "warm-up", [warm], 50, 8, checkpoints)
             run = uuid.uuid4().hex[:6]
