@@ -3,7 +3,6 @@ message or a table column."""
 
 import azure.durable_functions as df
 import azure.functions as func
-
 from shapes import Box
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
