@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from host.storage.azure.blobs import AzureBlobs
 from host.storage.azure.lean_queues import LeanQueues
 from host.storage.azure.lean_tables import LeanTables
@@ -28,3 +30,10 @@ class AzureStorage(LeanQueues, LeanTables, AzureBlobs):
             raise ValueError(f"unknown AzureStorage implementation {impl!r}")
         if impl == "lean":
             self._rest = RestClient(account)
+
+    def blob_url(self, container: str, name: str) -> str | None:
+        """The absolute URL of a blob (what DTFx stores in the Instances table for large payloads)."""
+        endpoint = self.account.blob_endpoint
+        if not endpoint:
+            return None
+        return f"{endpoint.rstrip('/')}/{container}/{quote(name, safe='/')}"
