@@ -184,3 +184,14 @@ def test_binding_payload_with_key() -> None:
     assert payload["creationUrls"]["createNewInstancePostUri"].endswith("[/{instanceId}]?code=SYS")
     assert payload["managementUrls"]["statusQueryGetUri"].endswith("?taskHub=H&connection=Other&code=SYS")
     assert payload["connectionName"] == "Other"
+
+
+def test_held_back_events_are_not_shown_in_history() -> None:
+    from host.durable.replay import history as h
+    from host.durable.replay.ledger import pending_marker
+
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    raised = h.event_raised(when, "Approval", '"alice"')
+    events = [h.generic_event(when, pending_marker("buffered", raised)), raised]
+    shown = sp.format_history(events)
+    assert [e["EventType"] for e in shown] == ["EventRaised"]

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from host.durable.replay.ledger import pending_payload
+
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 RPC_PATH = "/durabletask"
 DEFAULT_CONNECTION = "Storage"
@@ -183,6 +185,8 @@ def format_history(
     results are included (parsed as JSON) only with ``show_history_output``.
     """
     items = [dict(e) for e in events]
+    held = {i for i, e in enumerate(items) if event_type_name(e.get("EventType")) == "GenericEvent"
+            and pending_payload({**e, "EventType": 17}) is not None}
     scheduled: dict[tuple[str, Any], int] = {}
     dropped: set[int] = set()
     for i, item in enumerate(items):
@@ -204,6 +208,8 @@ def format_history(
             item.pop("TaskScheduledId", None)
         elif kind in ("OrchestratorStarted", "OrchestratorCompleted"):
             dropped.add(i)
+        elif i in held:
+            dropped.add(i)  # this host's record of an event held back; shown once delivered
         elif kind == "ExecutionStarted":
             item["FunctionName"] = item.pop("Name", None)
             for key in ("OrchestrationInstance", "ParentInstance", "Version", "Tags"):
