@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,32 +10,14 @@ import pytest
 from host.durable.entities.ids import EntityId
 from host.durable.management import Management
 from host.durable.replay import history as h
-from host.durable.taskhub.hub import TaskHub, TaskHubNames
+from host.durable.taskhub.hub import TaskHub
 from host.durable.taskhub.messages import TaskMessage
 from host.durable.taskhub.rows import InstanceStatus
 from host.errors import InstanceAlreadyExistsError, InstanceNotFoundError, InvalidInstanceStateError
-from host.storage.azure.storage import AzureStorage
-from host.storage.connection import parse_connection_string
-from host.storage.interface import Storage
-from host.storage.memory import MemoryStorage
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["azure", "memory"])
-async def hub(request: pytest.FixtureRequest) -> AsyncIterator[TaskHub]:
-    if request.param == "azure":
-        azurite = request.getfixturevalue("azurite")
-        storage: Storage = AzureStorage(parse_connection_string(azurite.connection_string))
-    else:
-        storage = MemoryStorage()
-    taskhub = TaskHub(storage, TaskHubNames(f"m{uuid.uuid4().hex[:12]}", 4))
-    await taskhub.create()
-    try:
-        yield taskhub
-    finally:
-        await taskhub.delete()
-        await storage.close()
 
 
 async def take(hub: TaskHub, instance_id: str) -> list[TaskMessage]:

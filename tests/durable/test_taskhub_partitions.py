@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
-import pytest
-
-from host.durable.taskhub.hub import TaskHub, TaskHubNames
+from host.durable.taskhub.hub import TaskHub
 from host.durable.taskhub.partitions import PartitionManager, PartitionTimings
-from host.storage.azure.storage import AzureStorage
-from host.storage.connection import parse_connection_string
-from host.storage.interface import Storage
-from host.storage.memory import MemoryStorage
 
 FAST = PartitionTimings(renew_interval=0.2, acquire_interval=0.2, lease_interval=1.5, waiting_interval=0.1)
 
 
-@pytest.fixture(params=["azure", "memory"])
-async def hub(request: pytest.FixtureRequest) -> AsyncIterator[TaskHub]:
-    if request.param == "azure":
-        azurite = request.getfixturevalue("azurite")
-        storage: Storage = AzureStorage(parse_connection_string(azurite.connection_string))
-    else:
-        storage = MemoryStorage()
-    taskhub = TaskHub(storage, TaskHubNames(f"p{uuid.uuid4().hex[:12]}", 4))
-    await taskhub.create()
-    try:
-        yield taskhub
-    finally:
-        await taskhub.delete()
-        await storage.close()
 
 
 async def wait_for(check: Callable[[], bool], timeout: float) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,36 +14,13 @@ from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.durable.taskhub.messages import TaskMessage
 from host.durable.taskhub.rows import InstanceStatus
 from host.errors import PreconditionFailedError
-from host.storage.azure.storage import AzureStorage
-from host.storage.connection import parse_connection_string
 from host.storage.interface import Storage
-from host.storage.memory import MemoryStorage
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["azure", "memory"])
-async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
-    if request.param == "azure":
-        azurite = request.getfixturevalue("azurite")
-        s: Storage = AzureStorage(parse_connection_string(azurite.connection_string))
-    else:
-        s = MemoryStorage()
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
-@pytest.fixture
-async def hub(storage: Storage) -> AsyncIterator[TaskHub]:
-    names = TaskHubNames(f"t{uuid.uuid4().hex[:12]}", 4)
-    taskhub = TaskHub(storage, names)
-    await taskhub.create()
-    try:
-        yield taskhub
-    finally:
-        await taskhub.delete()
 
 
 async def receive_until(hub: TaskHub, queue: str, *, timeout: float = 5.0) -> list[TaskMessage]:
