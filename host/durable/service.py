@@ -61,6 +61,7 @@ class DurableService:
         self.engine = DurableEngine(self.hub, runtime.registry, runtime.invoker, options, clock=clock,
                                     worker_id=stable_worker_id(runtime))
         self.management = EngineManagement(self.engine)
+        self.resolver: ManagementResolver | None = None
 
     async def start(self) -> None:
         await self.engine.start()
@@ -69,6 +70,8 @@ class DurableService:
 
     async def stop(self) -> None:
         await self.engine.stop()
+        if self.resolver is not None:
+            await self.resolver.close()  # storage clients of other accounts named by bindings
 
 
 def create_services(runtime: HostRuntime) -> list[Any]:
@@ -82,7 +85,8 @@ def create_services(runtime: HostRuntime) -> list[Any]:
         options = dataclasses.replace(options, **overrides)
     service = DurableService(runtime, options, clock=getattr(runtime, "clock", None))
     runtime.durable = service  # type: ignore[attr-defined]
-    install(runtime, ManagementResolver(
+    service.resolver = ManagementResolver(
         runtime, default_hub=service.hub,
-        ops_factory=lambda hub: service.management if hub is service.hub else default_ops(hub)))
+        ops_factory=lambda hub: service.management if hub is service.hub else default_ops(hub))
+    install(runtime, service.resolver)
     return [service]
