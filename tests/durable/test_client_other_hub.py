@@ -38,9 +38,9 @@ async def test_binding_task_hub_and_connection_are_honoured(
     own, other = unique_hub("own"), unique_hub("other")
     monkeypatch.setenv("OTHER_HUB", other)
     monkeypatch.setenv("OtherStorage", azurite_connection_string)
-    async with served_host(tmp_path / "app", APP, azurite_connection_string, hub=own) as (base, _rt):
-        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-            resp = await client.post("/api/other/start")
+    async with served_host(tmp_path / "app", APP, azurite_connection_string, hub=own) as (base, _rt), \
+            httpx.AsyncClient(base_url=base, timeout=30) as client:
+        resp = await client.post("/api/other/start")
     assert resp.status_code == 200, resp.text
     body = resp.json()
     # Nobody runs the other hub: the instance waits there, Pending, and the host's hub has none.
