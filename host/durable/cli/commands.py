@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -78,6 +79,10 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--to", dest="created_to", help="created at or before (ISO 8601)")
     p.add_argument("--status", action="append", default=[], help="runtime status (repeatable)")
 
+    p = cmds.add_parser("clean-entities", parents=[common],
+                        help="remove deleted, empty entities from the task hub (straight against storage)")
+    p.add_argument("--min-idle", type=float, default=300.0, metavar="SECONDS",
+                   help="only entities idle at least this long (default 300)")
     p = cmds.add_parser("delete-hub", parents=[common], help="delete every queue, table and blob of a hub")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
@@ -99,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace) -> int:
     if args.durable_command == "delete-hub":
         return await _delete_hub(args)
+    if args.durable_command == "clean-entities":
+        return await _clean_entities(args)
     if args.durable_command in ("export", "replay-check"):
         from host.testing import replay_cli
 
@@ -254,6 +261,18 @@ async def _purge(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
     body = resp.json()
     n = body.get("instancesDeleted", 0)
     return _emit(args, body, f"Purged {n} instance{'s' if n != 1 else ''}.")
+
+
+async def _clean_entities(args: argparse.Namespace) -> int:
+    from host.durable.api.hub_backend import direct_backend
+    from host.durable.entities.clean import clean_entity_storage
+
+    conn = args.connection or "AzureWebJobsStorage"
+    async with direct_backend(_connection_string(conn), args.hub) as backend:
+        removed = await clean_entity_storage(backend.hub, min_idle=timedelta(seconds=args.min_idle))
+    noun = "entity" if len(removed) == 1 else "entities"
+    return _emit(args, {"taskHub": backend.task_hub, "removed": removed},
+                 f"Removed {len(removed)} empty {noun}" + (": " + ", ".join(removed) if removed else "."))
 
 
 async def _delete_hub(args: argparse.Namespace) -> int:
