@@ -15,6 +15,7 @@ from typing import Any
 
 from host.durable.engine.activities import activity_input
 from host.durable.replay.history import EventType, parse_timestamp
+from host.durable.replay.ledger import pending_payload
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,9 @@ class HistoryEvent:
 
 
 def typed(history: Iterable[Mapping[str, Any]]) -> list[HistoryEvent]:
-    """Raw history dicts as :class:`HistoryEvent`."""
-    return [HistoryEvent.from_raw(e) for e in history]
+    """Raw history dicts as :class:`HistoryEvent` (without the host's records of events it held
+    back while nobody waited or the instance was suspended: those show once delivered)."""
+    return [HistoryEvent.from_raw(e) for e in history if pending_payload(dict(e)) is None]
 
 
 def activity_names(history: Iterable[HistoryEvent]) -> list[str]:

@@ -131,3 +131,20 @@ async def test_http_starter_uses_the_sdk_client_in_process(func_client: httpx.As
 async def test_replay_check_of_an_unchanged_app_passes(func_app: AppHost) -> None:
     status = await func_app.run("approval", expect="Completed")
     assert await func_app.durable_client.replay_check(status.instance_id) is None
+
+
+async def test_events_held_while_suspended_show_once_delivered(func_app: AppHost) -> None:
+    iid = await func_app.start("approval")
+    await func_app.settle()
+    await func_app.management.suspend(iid, "hold on")
+    await func_app.raise_event(iid, "Approval", "carol")
+    await func_app.settle()
+    raw = await func_app.management.get_history(iid)
+    assert 17 in [e["EventType"] for e in raw]  # the engine's durable record of the held event
+    assert "EventRaised" not in [e.type for e in await func_app.history(iid)]
+    assert "GenericEvent" not in [e.type for e in await func_app.history(iid)]
+    await func_app.management.resume(iid, "go")
+    status = await func_app.wait(iid)
+    assert func_app.output(status) == "approved by carol"
+    types = [e.type for e in await func_app.history(iid)]
+    assert types.count("EventRaised") == 1 and "GenericEvent" not in types
