@@ -7,12 +7,12 @@ instance scheduled, in order.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from host.durable.api.payloads import parse_json_text
 from host.durable.engine.activities import activity_input
 from host.durable.replay.history import EventType, parse_timestamp
 from host.durable.replay.ledger import pending_payload
@@ -50,8 +50,8 @@ class HistoryEvent:
             event_id=int(raw.get("EventId", -1)),
             timestamp=_time(raw.get("Timestamp")),
             name=raw.get("Name"),
-            input=_value(input_text),
-            result=_value(raw.get("Result")),
+            input=parse_json_text(input_text),
+            result=parse_json_text(raw.get("Result")),
             task_id=None if task_id is None else int(task_id),
             fire_at=_time(raw.get("FireAt")),
             reason=raw.get("Reason"),
@@ -79,12 +79,3 @@ def _time(value: Any) -> datetime | None:
         except ValueError:
             return None
     return None
-
-
-def _value(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
