@@ -24,7 +24,11 @@ from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
+
+try:  # the fixtures are async: pytest-asyncio runs them (README: pip install pytest-asyncio)
+    from pytest_asyncio import fixture as async_fixture
+except ImportError:  # installing funchost must never break a project's pytest start-up
+    async_fixture = pytest.fixture  # type: ignore[assignment]
 
 from host.testing.app_host import AZURITE, MEMORY, AppHost
 from host.testing.durable_client import DurableClient
@@ -104,7 +108,7 @@ def funchost_connection_string(request: pytest.FixtureRequest) -> Iterator[str]:
             proc.stop()
 
 
-@pytest_asyncio.fixture
+@async_fixture
 async def func_app(request: pytest.FixtureRequest, funchost_app_dir: Path,
                    funchost_storage: str) -> AsyncIterator[AppHost]:
     """The app running in-process on a fresh task hub (virtual time unless the marker says otherwise)."""
@@ -118,14 +122,14 @@ async def func_app(request: pytest.FixtureRequest, funchost_app_dir: Path,
         yield app
 
 
-@pytest_asyncio.fixture
+@async_fixture
 async def func_client(func_app: AppHost) -> httpx.AsyncClient:
     """An HTTP client bound to the app in-process (``await func_client.get("/api/hello")``)."""
     assert func_app.client is not None
     return func_app.client
 
 
-@pytest_asyncio.fixture
+@async_fixture
 async def durable_client(func_app: AppHost) -> DurableClient:
     """The app's durable client (start, wait, raise events, history, entities)."""
     return func_app.durable_client
