@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from waiting import eventually  # type: ignore[import-not-found]
+
 from host.durable.taskhub.hub import TaskHub
 from host.durable.taskhub.partitions import PartitionManager, PartitionTimings
 
@@ -14,12 +16,7 @@ FAST = PartitionTimings(renew_interval=0.2, acquire_interval=0.2, lease_interval
 
 
 async def wait_for(check: Callable[[], bool], timeout: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(0.02)
+    await eventually(check, timeout, interval=0.02)
 
 
 class Worker:

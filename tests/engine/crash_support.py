@@ -14,6 +14,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from waiting import eventually  # type: ignore[import-not-found]
+
 from host.durable.management import Management
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.storage import open_storage
@@ -123,11 +125,4 @@ def executions_by_pid(log_dir: Path) -> dict[int, int]:
 
 
 async def wait_until(probe: Any, timeout: float, what: str, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = await probe()
-        if value:
-            return value
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {value!r})")
+    return await eventually(probe, timeout, what, interval=interval)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+from waiting import eventually  # type: ignore[import-not-found]
 
 from host.durable.taskhub.rows import InstanceStatus
 from host.testing.app_host import AppHost
@@ -18,17 +17,7 @@ FEATURES = APPS / "features"
 T = TypeVar("T")
 
 
-async def until(probe: Callable[[], Awaitable[T | None]], timeout: float = 20.0, *,
-                what: str = "condition", interval: float = 0.05) -> T:
-    """Call ``probe`` until it returns something truthy (its value) or fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = await probe()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
+until = eventually
 
 
 async def status_of(host: AppHost, instance_id: str) -> InstanceStatus:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
-import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from waiting import eventually  # type: ignore[import-not-found]
 
 from host.durable.entities.ids import EntityId
 from host.durable.entities.query import read_entity_state
@@ -38,15 +38,8 @@ async def entity_state(host: AppHost, entity: EntityId) -> tuple[bool, Any]:
 
 
 async def wait_for(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02) -> Any:
-    """Await ``check()`` until it returns something truthy; TimeoutError after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise TimeoutError(f"condition not met within {timeout:g} s (last: {last!r})")
+    """Await ``check()`` until it returns something truthy (AssertionError at the deadline)."""
+    return await eventually(check, timeout, interval=interval)
 
 
 async def wait_state(host: AppHost, entity: EntityId, expected: Any, timeout: float = 20.0) -> None:
@@ -55,7 +48,7 @@ async def wait_state(host: AppHost, entity: EntityId, expected: Any, timeout: fl
         return await entity_state(host, entity) == (True, expected)
     try:
         await wait_for(check, timeout)
-    except TimeoutError:
+    except AssertionError:
         raise AssertionError(f"{entity} never reached {expected!r}: now {await entity_state(host, entity)!r}"
                              ) from None
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from waiting import eventually as poll_until  # type: ignore[import-not-found]
 
 from host.storage.azure.storage import AzureStorage
 from host.storage.azurite import AzuriteProcess
@@ -47,14 +47,5 @@ def eventually() -> Eventually:
 
 
 async def _eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 5.0,
-                     interval: float = 0.05) -> Any:
-    """Await ``check()`` until it returns a truthy value or the deadline passes (then fail)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(interval)
+                      interval: float = 0.05) -> Any:
+    return await poll_until(check, timeout, interval=interval)

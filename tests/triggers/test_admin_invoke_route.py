@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from triggers_support import StartHost, app_globals, eventually, peek
+from triggers_support import StartHost, app_globals, peek
+from waiting import eventually  # type: ignore[import-not-found]
 
 from host.http.app import build_app
 from host.runtime import HostRuntime

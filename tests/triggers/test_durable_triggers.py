@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from triggers_support import eventually
+from waiting import eventually  # type: ignore[import-not-found]
 
 from host.config.settings import load_settings
 from host.http.app import build_app

@@ -7,7 +7,8 @@ import base64
 import time
 from datetime import datetime
 
-from triggers_support import StartHost, app_globals, eventually, peek
+from triggers_support import StartHost, app_globals, peek
+from waiting import eventually  # type: ignore[import-not-found]
 
 from host.indexing.registry import Binding, FunctionInfo
 from host.invocation import Invoker

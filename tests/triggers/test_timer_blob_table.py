@@ -6,7 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from triggers_support import StartHost, app_globals, eventually
+from triggers_support import StartHost, app_globals
+from waiting import eventually  # type: ignore[import-not-found]
 
 from host.indexing.registry import Binding, FunctionInfo
 from host.invocation import Invoker

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,18 +12,7 @@ from host.storage.interface import QueueMessage, Storage
 StartHost = Callable[..., Awaitable[HostRuntime]]
 
 
-async def eventually(check: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05) -> Any:
-    """Call (and await) ``check`` until it returns something truthy; fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last value {result!r})")
-        await asyncio.sleep(interval)
+
 
 
 def app_globals(runtime: HostRuntime, function: str) -> dict[str, Any]:
