@@ -26,6 +26,7 @@ from host.durable.engine.activities import ActivityWorker, WorkItem
 from host.durable.engine.clock import Cancellable, Clock, WallClock
 from host.durable.engine.options import EngineOptions
 from host.durable.engine.sessions import OrchestrationRunner, Session
+from host.durable.entities.runner import EntityRunner, entity_request_event
 from host.durable.replay.history import EventType, OrchestrationStatus
 from host.durable.replay.model import (
     CallHttp,
@@ -87,6 +88,7 @@ class DurableEngine:
         )
         self.sessions: dict[str, Session] = {}
         self.runner = OrchestrationRunner(self)
+        self.entity_runner = EntityRunner(self)
         self.activities = ActivityWorker(self)
         self.owned: set[int] = set()
         self._pollers: dict[int, asyncio.Task[None]] = {}
@@ -98,7 +100,6 @@ class DurableEngine:
         self._partitions: PartitionManager | None = None
         self._running = False
         self._locked: set[int] = set()
-        self._finished: set[str] = set()
         self._recent_terminal: OrderedDict[str, OrchestrationStatus] = OrderedDict()
         self._lock_keeper: asyncio.Task[None] | None = None
         self.hub.on_sent = self._on_sent
@@ -281,20 +282,10 @@ class DurableEngine:
                                   session.instance_id)
                     session.forget()
                     await self.abandon(batch)
-            if session.instance_id in self._finished and not session.inbox:
-                # A finished instance needs no cached history; a late message reloads it.
-                self._finished.discard(session.instance_id)
-                if self.sessions.get(session.instance_id) is session:
-                    del self.sessions[session.instance_id]
-
-    @property
-    def entity_runner(self) -> Any:
-        runner = getattr(self, "_entity_runner", None)
-        if runner is None:
-            from host.durable.entities.runner import EntityRunner
-
-            runner = self._entity_runner = EntityRunner(self)
-        return runner
+            # A finished instance needs no cached history; a late message reloads it.
+            if session.instance_id in self._recent_terminal and not session.inbox \
+                    and self.sessions.get(session.instance_id) is session:
+                del self.sessions[session.instance_id]
 
     def orchestrator_handle(self, name: str) -> Callable[..., Any] | None:
         fn = self.registry.orchestrator(name)
@@ -321,8 +312,6 @@ class DurableEngine:
                                             execution_id=out.parent_execution_id,
                                             sender_instance_id=me, sender_execution_id=my_exec))
             elif isinstance(out, EntityRequest):
-                from host.durable.entities.runner import entity_request_event
-
                 event = entity_request_event(out, self.now())
                 delay = (out.scheduled_time - self.now()) if out.scheduled_time else None
                 jobs.append(self.send_event(out.instance_id, event, handover, delay=delay,
@@ -414,7 +403,6 @@ class DurableEngine:
 
     # ------------------------------------------------------------------ completion waiters
     def notify_terminal(self, instance_id: str, status: OrchestrationStatus) -> None:
-        self._finished.add(instance_id)
         self._recent_terminal[instance_id] = status
         self._recent_terminal.move_to_end(instance_id)
         while len(self._recent_terminal) > RECENT_TERMINAL_CAP:
