@@ -6,22 +6,16 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from storages import open_test_storage  # type: ignore[import-not-found]
 
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
-from host.storage.azure.storage import AzureStorage
-from host.storage.connection import parse_connection_string
 from host.storage.interface import Storage
-from host.storage.memory import MemoryStorage
 
 
 @pytest.fixture(params=["azure", "memory"])
 async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
     """The session's Azurite, then an in-memory storage: every test using it runs on both."""
-    if request.param == "azure":
-        azurite = request.getfixturevalue("azurite")
-        s: Storage = AzureStorage(parse_connection_string(azurite.connection_string))
-    else:
-        s = MemoryStorage()
+    s = open_test_storage(request.param, request)
     try:
         yield s
     finally:

@@ -7,24 +7,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from storages import open_test_storage  # type: ignore[import-not-found]
 from waiting import eventually as poll_until  # type: ignore[import-not-found]
 
-from host.storage.azure.storage import AzureStorage
-from host.storage.azurite import AzuriteProcess
-from host.storage.connection import parse_connection_string
 from host.storage.interface import Storage
-from host.storage.memory import MemoryStorage
 
 
 @pytest.fixture(params=["azure", "azure_sdk", "memory"])
 async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
     """An AzureStorage on the session Azurite (lean REST path, or SDKs only), or a MemoryStorage."""
-    if request.param in ("azure", "azure_sdk"):
-        azurite: AzuriteProcess = request.getfixturevalue("azurite")
-        impl = "sdk" if request.param == "azure_sdk" else "lean"
-        s: Storage = AzureStorage(parse_connection_string(azurite.connection_string), impl=impl)
-    else:
-        s = MemoryStorage()
+    s = open_test_storage(request.param, request)
     try:
         yield s
     finally:
