@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from test_entities_support import ENTITIES_APP, entity_row, entity_state, signal, wait_for, wait_state
+from test_entities_support import (
+    ENTITIES_APP,
+    deleted_and_alive,
+    entity_row,
+    entity_state,
+)
 
-from host.durable.entities.ids import EntityId
 from host.testing.app_host import AppHost
 
 
@@ -22,17 +25,7 @@ async def host(azurite_connection_string: str) -> AsyncIterator[AppHost]:
 
 
 async def test_clean_entities_command(host: AppHost, azurite_connection_string: str) -> None:
-    deleted = EntityId("Counter", uuid.uuid4().hex[:8])
-    alive = EntityId("Counter", uuid.uuid4().hex[:8])
-    await signal(host, deleted, "add", 1)
-    await signal(host, alive, "add", 2)
-    await wait_state(host, deleted, 1)
-    await wait_state(host, alive, 2)
-    await signal(host, deleted, "delete")
-
-    async def gone() -> bool:
-        return await entity_state(host, deleted) == (False, None)
-    await wait_for(gone)
+    deleted, alive = await deleted_and_alive(host)
 
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "host", "durable", "clean-entities", "--connection", azurite_connection_string,

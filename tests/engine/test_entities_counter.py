@@ -10,7 +10,15 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from test_entities_support import ENTITIES_APP, entity_row, entity_state, signal, wait_for, wait_state
+from test_entities_support import (
+    ENTITIES_APP,
+    deleted_and_alive,
+    entity_row,
+    entity_state,
+    signal,
+    wait_for,
+    wait_state,
+)
 
 from host.durable.entities.clean import clean_entity_storage
 from host.durable.entities.ids import EntityId
@@ -121,16 +129,7 @@ async def test_http_api_reads_signals_and_lists_entities(host: AppHost) -> None:
 
 
 async def test_clean_entity_storage_removes_deleted_entities_only(host: AppHost) -> None:
-    deleted, alive = EntityId("Counter", key()), EntityId("Counter", key())
-    await signal(host, deleted, "add", 1)
-    await signal(host, alive, "add", 2)
-    await wait_state(host, deleted, 1)
-    await wait_state(host, alive, 2)
-    await signal(host, deleted, "delete")
-
-    async def gone() -> bool:
-        return await entity_state(host, deleted) == (False, None)
-    await wait_for(gone)
+    deleted, alive = await deleted_and_alive(host)
     removed = await clean_entity_storage(host.durable.hub, min_idle=timedelta(0))
     assert deleted.instance_id in removed and alive.instance_id not in removed
     assert await entity_row(host, deleted) is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -58,3 +59,20 @@ async def signal(host: AppHost, entity: EntityId, operation: str, value: Any = N
     """Signal as the SDK's client does (its request body is the JSON text of the value's JSON)."""
     text = None if value is None else json.dumps(json.dumps(value))
     await host.management.signal_entity(entity, operation, text, scheduled_time=scheduled_time)
+
+
+async def deleted_and_alive(host: AppHost) -> tuple[EntityId, EntityId]:
+    """Two counters with state; the first is then deleted (its empty row stays until cleaned)."""
+    deleted = EntityId("Counter", uuid.uuid4().hex[:8])
+    alive = EntityId("Counter", uuid.uuid4().hex[:8])
+    await signal(host, deleted, "add", 1)
+    await signal(host, alive, "add", 2)
+    await wait_state(host, deleted, 1)
+    await wait_state(host, alive, 2)
+    await signal(host, deleted, "delete")
+
+    async def gone() -> bool:
+        return await entity_state(host, deleted) == (False, None)
+    await wait_for(gone)
+    return deleted, alive
+
