@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from host.storage.azurite import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 APP = '''
@@ -46,10 +47,6 @@ def sync_ping(req: func.HttpRequest) -> func.HttpResponse:
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_app(root: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -22,14 +21,11 @@ import uvicorn
 from host.config.settings import load_settings
 from host.http.app import build_app
 from host.runtime import HostRuntime
+from host.storage.azurite import free_port
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def unique_hub(prefix: str) -> str:

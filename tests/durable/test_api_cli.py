@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -23,15 +22,12 @@ from host.durable.api.hub_backend import HubBackend
 from host.durable.api.routes import DurableApi
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.durable.taskhub.rows import InstanceStatus
+from host.storage.azurite import free_port
 from host.storage.factory import open_storage
 
 WH = "/runtime/webhooks/durabletask"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -55,7 +51,7 @@ def served(azurite_connection_string: str) -> Iterator[tuple[str, RecordingOps]]
 
     api = DurableApi(registry, resolve)
     app = Starlette(routes=[Route(WH + "/{rest:path}", api)])
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", loop="asyncio")
     server = uvicorn.Server(config)
 
@@ -111,5 +107,5 @@ def test_cli_commands_against_a_running_host(served: tuple[str, RecordingOps]) -
 
 
 def test_cli_reports_an_unreachable_host() -> None:
-    out = _cli("list", "--host-url", f"http://127.0.0.1:{_free_port()}")
+    out = _cli("list", "--host-url", f"http://127.0.0.1:{free_port()}")
     assert out.returncode == 1 and "no host answers" in out.stderr

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ import uvicorn
 from host.config.settings import load_settings
 from host.http.app import build_app
 from host.runtime import HostRuntime
+from host.storage.azurite import free_port
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -59,10 +59,6 @@ async def client_run(req: func.HttpRequest, client) -> func.HttpResponse:
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -71,7 +67,7 @@ async def host_url(tmp_path: Path, azurite_connection_string: str) -> AsyncItera
     hub = "e2e" + uuid.uuid4().hex[:10]
     (tmp_path / "host.json").write_text(json.dumps(
         {"version": "2.0", "extensions": {"durableTask": {"hubName": hub}}}))
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, AzureWebJobsStorage=azurite_connection_string, FUNCTIONS_WORKER_RUNTIME="python")
     settings = load_settings(tmp_path, port=port, azurite=False, environ=env)
     runtime = HostRuntime(settings)

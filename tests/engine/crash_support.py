@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,15 +18,12 @@ from waiting import eventually  # type: ignore[import-not-found]
 from host.durable.management import Management
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.storage import open_storage
+from host.storage.azurite import free_port
 from host.storage.interface import Storage
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class HostProcess:

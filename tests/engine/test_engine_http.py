@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from host.storage.azurite import free_port
 from host.testing.app_host import AppHost
 
 
@@ -48,16 +48,10 @@ class JobServer:
         return JSONResponse({"done": True, "polls": self.polls})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def job_server() -> AsyncIterator[tuple[JobServer, str]]:
     jobs = JobServer()
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(jobs.app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="off"))
     task = asyncio.create_task(server.serve())

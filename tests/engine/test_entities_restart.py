@@ -15,7 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_entities_support import ENTITIES_APP, free_port
+from test_entities_support import ENTITIES_APP
+
+from host.storage.azurite import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

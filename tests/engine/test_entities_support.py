@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -20,10 +19,6 @@ from host.testing.app_host import AppHost
 ENTITIES_APP = Path(__file__).parent / "apps" / "entities"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def entity_row(host: AppHost, entity: EntityId) -> InstanceStatus | None:

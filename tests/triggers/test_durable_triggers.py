@@ -8,7 +8,6 @@ import asyncio
 import base64
 import json
 import os
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -23,6 +22,7 @@ from waiting import eventually  # type: ignore[import-not-found]
 from host.config.settings import load_settings
 from host.http.app import build_app
 from host.runtime import HostRuntime
+from host.storage.azurite import free_port
 from host.storage.interface import Storage
 
 WH = "/runtime/webhooks/durabletask"
@@ -59,10 +59,6 @@ def charge(order: dict) -> str:
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -76,7 +72,7 @@ async def serve(tmp_path: Path, azurite_connection_string: str) -> AsyncIterator
         (root / "function_app.py").write_text(APP.replace("QUEUE", queue))
         (root / "host.json").write_text(json.dumps({"version": "2.0", "extensions": {
             "durableTask": {"hubName": "trg" + uuid.uuid4().hex[:10]}}}))
-        port = _free_port()
+        port = free_port()
         env = dict(os.environ, AzureWebJobsStorage=azurite_connection_string, TZ="UTC",
                    FUNCTIONS_WORKER_RUNTIME="python")
         wanted = [*functions, "process_order", "charge"]
