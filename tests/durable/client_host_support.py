@@ -62,3 +62,32 @@ async def served_host(root: Path, code: str, connection: str, *, hub: str,
         server.should_exit = True
         await serving
         await runtime.stop()
+
+
+FLAKY_APP = f'''
+import asyncio, json, sys, time
+from datetime import datetime, timedelta, timezone
+sys.path.insert(0, {str(SAMPLES)!r})
+import azure.durable_functions as df
+import azure.functions as func
+import http_api
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+app.register_functions(http_api.bp)
+ATTEMPTS = {{}}
+
+
+@app.orchestration_trigger(context_name="context")
+def flaky(context):
+    return (yield context.call_activity("flaky_step", context.instance_id))
+
+
+@app.activity_trigger(input_name="key")
+def flaky_step(key: str) -> str:
+    ATTEMPTS[key] = ATTEMPTS.get(key, 0) + 1
+    if ATTEMPTS[key] == 1:
+        raise ValueError("first attempt fails")
+    return f"ok after {{ATTEMPTS[key]}}"
+'''
+"""An app with the sample's HTTP starter and an orchestration whose activity fails once (for rewind)."""
+

@@ -15,37 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
-from client_host_support import SAMPLES, unique_hub  # type: ignore[import-not-found]
+from client_host_support import FLAKY_APP, unique_hub  # type: ignore[import-not-found]
 from host_process_support import REPO, host_env, host_process  # type: ignore[import-not-found]
 
 from host.durable.taskhub.names import TaskHubNames
 from host.storage.factory import open_storage
 
 WH = "/runtime/webhooks/durabletask"
-APP = f'''
-import sys
-sys.path.insert(0, {str(SAMPLES)!r})
-import azure.durable_functions as df
-import azure.functions as func
-import http_api
-
-app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-app.register_functions(http_api.bp)
-ATTEMPTS = {{}}
-
-
-@app.orchestration_trigger(context_name="context")
-def flaky(context):
-    return (yield context.call_activity("flaky_step", context.instance_id))
-
-
-@app.activity_trigger(input_name="key")
-def flaky_step(key: str) -> str:
-    ATTEMPTS[key] = ATTEMPTS.get(key, 0) + 1
-    if ATTEMPTS[key] == 1:
-        raise ValueError("first attempt fails")
-    return "ok"
-'''
+APP = FLAKY_APP
 
 
 def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -128,7 +105,7 @@ def test_cli_commands_against_a_running_host(served: tuple[str, dict[str, str], 
     ok(env, "start", "flaky", "--id", "c5", *at)
     wait_status(env, at, "c5", "Failed")
     assert ok(env, "rewind", "c5", "--reason", "retry", *at).strip() == "Rewound c5"
-    assert wait_status(env, at, "c5", "Completed")["output"] == "ok"
+    assert wait_status(env, at, "c5", "Completed")["output"] == "ok after 2"
     assert "404" in fails(env, "terminate", "nope", *at)
 
     table = ok(env, "list", *at).splitlines()

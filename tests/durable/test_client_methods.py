@@ -15,32 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from client_host_support import SAMPLES, served_host, unique_hub  # type: ignore[import-not-found]
+from client_host_support import FLAKY_APP, served_host, unique_hub  # type: ignore[import-not-found]
 
-APP = f'''
-import asyncio, json, sys, time
-from datetime import datetime, timedelta, timezone
-sys.path.insert(0, {str(SAMPLES)!r})
-import azure.durable_functions as df
-import azure.functions as func
-import http_api
-
-app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-app.register_functions(http_api.bp)
-ATTEMPTS = {{}}
-
-
-@app.orchestration_trigger(context_name="context")
-def flaky(context):
-    return (yield context.call_activity("flaky_step", context.instance_id))
-
-
-@app.activity_trigger(input_name="key")
-def flaky_step(key: str) -> str:
-    ATTEMPTS[key] = ATTEMPTS.get(key, 0) + 1
-    if ATTEMPTS[key] == 1:
-        raise ValueError("first attempt fails")
-    return f"ok after {{ATTEMPTS[key]}}"
+APP = FLAKY_APP + '''
 
 
 @app.entity_trigger(context_name="context")
@@ -58,7 +35,7 @@ async def until(client, iid, *statuses, timeout=20.0):
         if st.runtime_status is not None and st.runtime_status.name in statuses:
             return st
         if time.monotonic() > deadline:
-            raise AssertionError(f"{{iid}} stayed {{st.runtime_status}}, wanted {{statuses}}")
+            raise AssertionError(f"{iid} stayed {st.runtime_status}, wanted {statuses}")
         await asyncio.sleep(0.05)
 
 
@@ -66,7 +43,7 @@ async def error_of(call):
     try:
         await call
     except Exception as e:
-        return f"{{type(e).__name__}}: {{e}}"
+        return f"{type(e).__name__}: {e}"
     return None
 
 
@@ -77,7 +54,7 @@ def reply(out):
 @app.route(route="client/lifecycle", methods=["POST"])
 @app.durable_client_input(client_name="client")
 async def lifecycle(req: func.HttpRequest, client) -> func.HttpResponse:
-    out = {{}}
+    out = {}
     iid = await client.start_new("approval_workflow", None, 300)
     await until(client, iid, "Running")
     out["suspend"] = await client.suspend(iid, "pause")
@@ -100,7 +77,7 @@ async def lifecycle(req: func.HttpRequest, client) -> func.HttpResponse:
 @app.route(route="client/rewind", methods=["POST"])
 @app.durable_client_input(client_name="client")
 async def rewind(req: func.HttpRequest, client) -> func.HttpResponse:
-    out = {{}}
+    out = {}
     iid = await client.start_new("flaky", None, None)
     failed = await client.wait_for_completion_or_create_check_status_response(req, iid, 20000, 50)
     out["failed"] = [failed.status_code, json.loads(failed.get_body())["runtimeStatus"]]
@@ -115,7 +92,7 @@ async def rewind(req: func.HttpRequest, client) -> func.HttpResponse:
 @app.route(route="client/restart", methods=["POST"])
 @app.durable_client_input(client_name="client")
 async def restart(req: func.HttpRequest, client) -> func.HttpResponse:
-    out = {{}}
+    out = {}
     iid = await client.start_new("hello_sequence", None, ["X"])
     await until(client, iid, "Completed")
     fresh = await client.restart(iid)
@@ -142,16 +119,16 @@ async def entity(req: func.HttpRequest, client) -> func.HttpResponse:
         if after.entity_state == 7 or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.05)
-    return reply({{"before": [before.entity_exists, before.entity_state], "sent": sent,
-                  "after": [after.entity_exists, after.entity_state]}})
+    return reply({"before": [before.entity_exists, before.entity_state], "sent": sent,
+                  "after": [after.entity_exists, after.entity_state]})
 
 
 @app.route(route="client/query", methods=["POST"])
 @app.durable_client_input(client_name="client")
 async def query(req: func.HttpRequest, client) -> func.HttpResponse:
-    out = {{}}
+    out = {}
     t0 = datetime.now(timezone.utc) - timedelta(minutes=1)
-    ids = [await client.start_new("hello_sequence", f"q-{{i}}", ["Q"]) for i in range(3)]
+    ids = [await client.start_new("hello_sequence", f"q-{i}", ["Q"]) for i in range(3)]
     for i in ids:
         await until(client, i, "Completed")
     await client.start_new("approval_workflow", "r-running", 300)
@@ -182,17 +159,17 @@ async def history(req: func.HttpRequest, client) -> func.HttpResponse:
     full = await client.get_status(iid, show_history=True, show_history_output=True)
     bare = await client.get_status(iid, show_input=False)
     done = lambda s: [e for e in s.historyEvents if e["EventType"] == "TaskCompleted"]
-    return reply({{"plain": [e.get("Result") for e in done(plain)],
+    return reply({"plain": [e.get("Result") for e in done(plain)],
                   "full": [e.get("Result") for e in done(full)],
                   "bare_history": getattr(bare, "historyEvents", None), "history": full.history,
                   "inputs": [full.input_, bare.input_],
-                  "end": full.historyEvents[-1]}})
+                  "end": full.historyEvents[-1]})
 
 
 @app.route(route="client/wait", methods=["POST"])
 @app.durable_client_input(client_name="client")
 async def wait(req: func.HttpRequest, client) -> func.HttpResponse:
-    out = {{}}
+    out = {}
     iid = await client.start_new("hello_sequence", None, ["W"])
     t = time.monotonic()
     done = await client.wait_for_completion_or_create_check_status_response(req, iid, 15000, 50)
