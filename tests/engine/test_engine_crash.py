@@ -95,15 +95,7 @@ async def test_sigkill_mid_flight_then_restart_completes_everything(
 async def test_two_hosts_share_one_hub(
         view: HubView, hosts: list[HostProcess], tmp_path: Path, azurite_connection_string: str,
         hub_name: str) -> None:
-    a = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "a")
-    b = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "b")
-    await a.ready()
-    await b.ready()
-
-    async def balanced() -> bool:
-        return len(await view.owners()) == 2
-
-    await wait_until(balanced, 30, "both hosts to own partitions")
+    a, b = await two_balanced_hosts(view, hosts, tmp_path, azurite_connection_string, hub_name)
     await view.start_many("slow_chain", {f"i{n:03d}": {"n": n, "seconds": 0.05} for n in range(100)})
     await check_all(view, 100, 60, hosts)
     by_pid = executions_by_pid(tmp_path)
@@ -113,15 +105,7 @@ async def test_two_hosts_share_one_hub(
 async def test_two_hosts_one_killed_midway(
         view: HubView, hosts: list[HostProcess], tmp_path: Path, azurite_connection_string: str,
         hub_name: str) -> None:
-    a = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "a")
-    b = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "b")
-    await a.ready()
-    await b.ready()
-
-    async def balanced() -> bool:
-        return len(await view.owners()) == 2
-
-    await wait_until(balanced, 30, "both hosts to own partitions")
+    a, b = await two_balanced_hosts(view, hosts, tmp_path, azurite_connection_string, hub_name)
     await view.start_many("slow_chain", {f"i{n:03d}": {"n": n, "seconds": 0.2} for n in range(100)})
 
     async def b_busy() -> bool:
@@ -132,6 +116,21 @@ async def test_two_hosts_one_killed_midway(
     assert len(await view.completed()) < 100
     await check_all(view, 100, 90, hosts)
     assert executions_by_pid(tmp_path).get(a.proc.pid, 0) > 0
+
+
+async def two_balanced_hosts(view: HubView, hosts: list[HostProcess], tmp_path: Path, connection: str,
+                             hub_name: str) -> tuple[HostProcess, HostProcess]:
+    """Hosts "a" and "b" on one hub, started, each owning partitions."""
+    a = spawn(hosts, tmp_path, connection, hub_name, "a")
+    b = spawn(hosts, tmp_path, connection, hub_name, "b")
+    await a.ready()
+    await b.ready()
+
+    async def balanced() -> bool:
+        return len(await view.owners()) == 2
+
+    await wait_until(balanced, 30, "both hosts to own partitions")
+    return a, b
 
 
 async def _async(value: bool) -> bool:
