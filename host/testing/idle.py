@@ -32,15 +32,9 @@ class IdleDetector:
         waits: list[Awaitable[Any]] = []
         engine = self.engine
         if engine is not None:
-            for session in list(engine.sessions.values()):
-                task = session.task
-                if task is not None and not task.done():
-                    waits.append(task)
-                elif session.inbox:
-                    waits.append(asyncio.sleep(0))
-            # Private sets of the engine: the tasks of running activities and spawned jobs.
-            for tasks in (getattr(engine.activities, "_tasks", ()), getattr(engine, "_tasks", ())):
-                waits.extend(t for t in list(tasks) if not t.done())
+            waits.extend(engine.busy_tasks())
+            if any(s.inbox and (s.task is None or s.task.done()) for s in list(engine.sessions.values())):
+                waits.append(asyncio.sleep(0))  # delivered, its episode not started yet
         if self.invocations is not None and self.invocations.count:
             waits.append(self.invocations.when_idle())
         if self.storage is not None:
@@ -84,7 +78,7 @@ class IdleDetector:
             running = [iid for iid, s in engine.sessions.items() if s.task is not None and not s.task.done()]
             if running:
                 parts.append(f"episodes running for {', '.join(running[:5])}")
-            activities = [t for t in getattr(engine.activities, "_tasks", ()) if not t.done()]
+            activities = engine.activities.running()
             if activities:
                 parts.append(f"{len(activities)} activities running")
         if self.invocations is not None and self.invocations.count:

@@ -81,6 +81,10 @@ class ActivityWorker:
             for task in pending:
                 task.cancel()
 
+    def running(self) -> list[asyncio.Task[None]]:
+        """The activities being executed (or waiting for a slot) right now."""
+        return [t for t in self._tasks if not t.done()]
+
     def wake(self) -> None:
         self._wake.set()
 

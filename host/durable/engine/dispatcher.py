@@ -171,6 +171,11 @@ class DurableEngine:
             self.sessions.pop(iid, None)
         log.debug("worker %s released partition %d", self.worker_id, partition)
 
+    def busy_tasks(self) -> list[asyncio.Task[Any]]:
+        """Work in progress: running episodes, activities and background jobs (for idle checks)."""
+        tasks = [s.task for s in self.sessions.values() if s.task is not None and not s.task.done()]
+        return tasks + self.activities.running() + [t for t in self._tasks if not t.done()]
+
     def owns(self, instance_id: str) -> bool:
         return self.hub.names.partition_of(instance_id) in self.owned
 
