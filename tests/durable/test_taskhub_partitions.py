@@ -9,6 +9,7 @@ from waiting import eventually  # type: ignore[import-not-found]
 
 from host.durable.taskhub.hub import TaskHub
 from host.durable.taskhub.partitions import PartitionManager, PartitionTimings
+from host.storage.interface import TableOp, WriteMode
 
 FAST = PartitionTimings(renew_interval=0.2, acquire_interval=0.2, lease_interval=1.5, waiting_interval=0.1)
 
@@ -78,3 +79,23 @@ async def test_graceful_stop_hands_partitions_over(hub: TaskHub) -> None:
         assert {r["CurrentOwner"] for r in rows} == {"worker-b"}
     finally:
         await b.manager.stop()
+
+
+async def test_partition_handed_to_a_worker_that_died_is_claimed_after_expiry(hub: TaskHub) -> None:
+    a = Worker(hub, "worker-a")
+    await a.manager.start()
+    try:
+        # worker-ghost asked for partition 0, worker-a released it, then the ghost died unclaimed.
+        rows = {r.row_key: r async for r in hub.storage.iter_rows(hub.names.partitions_table)}
+        row = rows[hub.names.control_queue(0)]
+        released = {k: v for k, v in row.items() if k != "CurrentOwner"}
+        released["NextOwner"] = "worker-ghost"
+        await hub.storage.write_row(hub.names.partitions_table,
+                                    TableOp(WriteMode.UPSERT_REPLACE, released))
+        a.manager.owned.discard(0)
+        a.listening.discard(0)
+        await wait_for(lambda: 0 in a.listening, timeout=FAST.lease_interval + 3)
+        row = await hub.storage.get_row(hub.names.partitions_table, "", hub.names.control_queue(0))
+        assert row is not None and row["CurrentOwner"] == "worker-a" and "NextOwner" not in row
+    finally:
+        await a.manager.stop()

@@ -126,8 +126,9 @@ class PartitionManager:
                 if next_owner and next_owner != self.worker_id:
                     await self._release(index, row)
                 else:
-                    retry_soon |= not await self._write(row, self._renewed(row, now))
-                    if index not in self.owned:
+                    renewed = await self._write(row, self._renewed(row, now))
+                    retry_soon |= not renewed
+                    if renewed and index not in self.owned:  # a stale read must not re-acquire
                         self.owned.add(index)
                         await _call(self.on_acquired, index)
                 continue
@@ -146,11 +147,13 @@ class PartitionManager:
     def _claimable(self, row: Row, now: datetime) -> bool:
         owner, next_owner = row.get("CurrentOwner"), row.get("NextOwner")
         expires = row.get("ExpiresAt")
-        if owner is None:
-            return next_owner is None or next_owner == self.worker_id
-        if expires is not None and now >= expires:
+        if owner is None and (next_owner is None or next_owner == self.worker_id):
             return True
-        return bool(row.get("IsDraining")) and next_owner is None  # its owner is shutting down
+        if expires is not None and now >= expires:
+            # Expired: its owner stopped renewing, or it was handed to a worker that never claimed
+            # it (that worker died between asking and claiming).
+            return True
+        return owner is not None and bool(row.get("IsDraining")) and next_owner is None
 
     async def _balance(self, rows: dict[str, Row], now: datetime) -> bool:
         """Ask for partitions (``NextOwner`` = me) from owners above an even share.
