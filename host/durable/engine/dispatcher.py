@@ -48,6 +48,8 @@ from host.invocation import Invoker
 
 log = logging.getLogger("host.durable")
 
+DRAIN_SECONDS = 30.0
+"""How long a partition hand-over waits for its running episodes."""
 RECENT_TERMINAL_CAP = 10_000
 """How many finished instance ids the engine remembers for ``wait_terminal``."""
 EXECUTION_STARTED = int(EventType.ExecutionStarted)
@@ -164,10 +166,13 @@ class DurableEngine:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        for iid in [i for i in self.sessions if self.hub.names.partition_of(i) == partition]:
-            session = self.sessions[iid]
-            if session.task is not None and not session.task.done():
-                await asyncio.gather(session.task, return_exceptions=True)
+        ids = [i for i in self.sessions if self.hub.names.partition_of(i) == partition]
+        running = [t for i in ids if (t := self.sessions[i].task) is not None and not t.done()]
+        if running:
+            # Let running episodes checkpoint, but not forever: past the cap the new owner may start
+            # too, and the sentinel eTag lets only one of the two checkpoints win.
+            await asyncio.wait(running, timeout=DRAIN_SECONDS)
+        for iid in ids:
             self.sessions.pop(iid, None)
         log.debug("worker %s released partition %d", self.worker_id, partition)
 
@@ -257,9 +262,9 @@ class DurableEngine:
 
         ``new_instance``: the caller just created the instance, so it has no history to load.
         """
-        if not self._running:
-            return
         iid = msg.instance_id
+        if not self._running or not self.owns(iid):
+            return  # its queue copy stays locked, then goes to whoever owns the partition
         session = self.sessions.get(iid)
         if session is None:
             session = self.sessions[iid] = Session(iid)
