@@ -4,7 +4,7 @@ Two scenarios, each run ``--runs`` times in a temporary copy of a trivial app:
 
 * ``azurite-running``: Azurite already listens (started here on free ports, in memory);
 * ``auto-start``: the connection string points at free loopback ports, so the host starts
-  Azurite itself (data under the app's ``.azurite/``) and stops it on exit.
+  Azurite itself (data under a temporary ``FUNCHOST_AZURITE_HOME``) and stops it on exit.
 
 With ``--durable``, also ``durable-running``: the durable benchmark app (bench/apps/durable_bench,
 engine started, task hub created) until ``/admin/host/status`` says ``Running``.
@@ -79,6 +79,7 @@ def first_200(app: Path, extra: list[str], timeout: float = 60.0,
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "AzureWebJobsStorage"}
     env["PYTHONPATH"] = str(REPO)
+    env["FUNCHOST_AZURITE_HOME"] = str(app / ".azurite-home")
     url = f"http://127.0.0.1:{port}{path}"
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "host", "start", "--port", str(port), *extra], cwd=app,

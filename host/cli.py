@@ -15,7 +15,7 @@ from pathlib import Path
 
 from host.errors import HostError
 
-COMMAND_MODULES: tuple[str, ...] = ("host.durable.cli.commands",)
+COMMAND_MODULES: tuple[str, ...] = ("host.durable.cli.commands", "host.azurite_cli")
 """Modules that add subcommands (e.g. ``durable``); skipped while they do not exist."""
 
 

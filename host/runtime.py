@@ -20,14 +20,14 @@ from host.config.settings import HostSettings
 from host.errors import ConfigError, HostError
 from host.indexing.loader import index_app
 from host.indexing.registry import Registry
-from host.runtime_storage import connect_storage, plan_azurite, start_azurite
+from host.runtime_storage import connect_storage, plan_azurite, share_azurite
 from host.storage.azure.lazy import LazyAzureStorage
 from host.storage.interface import Storage
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
-    from host.storage.azurite import AzuriteProcess
+    from host.storage.azurite_share import AzuriteLease
 
 log = logging.getLogger("host.runtime")
 
@@ -81,7 +81,8 @@ class HostRuntime:
         self.services: list[Service] = []
         self.routes: list[BaseRoute] = []
         self.components = tuple(COMPONENTS if components is None else components)
-        self.azurite: AzuriteProcess | None = None
+        self.azurite: AzuriteLease | None = None
+        """This host's lease on the Azurite it started or shares with other hosts."""
         self.state = "Default"
         """``Default`` → ``Initializing`` → ``Running`` → ``Stopping`` → ``Stopped`` (or ``Error``)."""
         self.errors: list[str] = []
@@ -129,12 +130,12 @@ class HostRuntime:
         self.state = "Initializing"
         loop = asyncio.get_running_loop()
         connection = self.settings.storage_connection if self._storage is None else None
-        azurite_future: asyncio.Future[AzuriteProcess] | None = None
+        azurite_future: asyncio.Future[AzuriteLease | None] | None = None
         try:
             plan = plan_azurite(self.settings, connection) if connection else None
             if plan is not None:
                 # Azurite boots in a thread while the app is imported on this one.
-                azurite_future = loop.run_in_executor(None, start_azurite, plan)
+                azurite_future = loop.run_in_executor(None, share_azurite, plan)
             phase = _Phases()
             if self._registry is None:
                 self._registry = index_app(self.settings)
@@ -193,7 +194,7 @@ class HostRuntime:
         return Invoker(self.registry, settings=self.settings)
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Stop services (newest first), close storage and stop Azurite if we started it."""
+        """Stop services (newest first), close storage, release Azurite (stopped by the last host)."""
         if self.state in ("Stopped", "Stopping"):
             return
         self.state = "Stopping"
@@ -222,7 +223,7 @@ class HostRuntime:
                 log.debug("closing storage: %s", e)
         if self.azurite is not None:
             azurite, self.azurite = self.azurite, None
-            await asyncio.get_running_loop().run_in_executor(None, azurite.stop)
+            await asyncio.get_running_loop().run_in_executor(None, azurite.release)
         self.state = "Stopped"
 
 

@@ -1,8 +1,9 @@
 """Bring up the ``AzureWebJobsStorage`` account: auto-start Azurite when needed, then ping it.
 
 Azurite is started only when the connection string points at the development account on
-loopback, none of its three ports answers, and ``--no-azurite`` was not given. Its data lives
-in ``<app>/.azurite/``; it listens on loopback only and is stopped with the host.
+loopback, none of its three ports answers, and ``--no-azurite`` was not given. It listens on
+loopback only; its data lives in ``~/.funchost/azurite/<blob port>/`` (``FUNCHOST_AZURITE_HOME``
+moves it). Hosts share it through :mod:`host.storage.azurite_share`: the last host to stop stops it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from host.errors import AzuriteError, StorageError, StorageUnreachableError
 from host.logs import console
 from host.storage.azure.lazy import LazyAzureStorage
 from host.storage.azurite import AzuriteProcess, find_azurite, is_listening
+from host.storage.azurite_share import AzuriteLease, acquire, azurite_folder
 from host.storage.connection import StorageAccount, parse_connection_string
 from host.storage.interface import Storage
 
@@ -63,10 +65,8 @@ def plan_azurite(settings: HostSettings, connection: str) -> AzuritePlan | None:
     if len(hosts) != 1:
         return None
     host = hosts.pop()
-    if any(is_listening(h, p, timeout=0.2) for h, p in (e for e in endpoints if e)):
-        return None  # someone runs it (maybe partly: then the ping reports what is missing)
     blob, queue, table = (e[1] for e in endpoints if e)
-    return AzuritePlan(host, blob, queue, table, settings.script_root / ".azurite")
+    return AzuritePlan(host, blob, queue, table, azurite_folder(blob, settings.environ))
 
 
 _LAUNCHER = """#!/usr/bin/env node
@@ -109,10 +109,29 @@ def _launcher(location: Path) -> str | None:
         return None
 
 
+def share_azurite(plan: AzuritePlan) -> AzuriteLease | None:
+    """A lease on the shared Azurite of ``plan``, started if no host runs it (blocking).
+
+    ``None`` when something else listens on those ports (an Azurite the user runs): not ours.
+    """
+    proc = AzuriteProcess(plan.blob_port, plan.queue_port, plan.table_port, plan.location, host=plan.host)
+    lease = acquire(proc, _start)
+    if lease is not None and not lease.started:
+        log.info("Using the Azurite another host started (blob %d, queue %d, table %d; data in %s).",
+                 plan.blob_port, plan.queue_port, plan.table_port, plan.location)
+    return lease
+
+
 def start_azurite(plan: AzuritePlan) -> AzuriteProcess:
     """Start Azurite per ``plan`` and wait until it listens (blocking; run it in a thread)."""
     proc = AzuriteProcess(plan.blob_port, plan.queue_port, plan.table_port, plan.location, host=plan.host)
-    launcher = _launcher(plan.location)
+    _start(proc)
+    return proc
+
+
+def _start(proc: AzuriteProcess) -> None:
+    """Start ``proc`` through the fast launcher (else as is) and say so on the console."""
+    launcher = _launcher(proc.location)
     try:
         proc.start(executable=launcher)
     except AzuriteError as e:
@@ -122,8 +141,7 @@ def start_azurite(plan: AzuritePlan) -> AzuriteProcess:
         log.warning("Azurite did not start through the fast launcher (%s); starting it directly", e)
         proc.start()
     console("Started Azurite (blob %d, queue %d, table %d; data in %s).",
-            plan.blob_port, plan.queue_port, plan.table_port, plan.location)
-    return proc
+            proc.blob_port, proc.queue_port, proc.table_port, proc.location)
 
 
 def _describe(account: StorageAccount) -> str:

@@ -28,6 +28,12 @@ def azurite_connection_string(azurite: AzuriteProcess) -> str:
     return azurite.connection_string
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _azurite_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Azurites the hosts under test auto-start keep their data here, not in ~/.funchost.
+    os.environ["FUNCHOST_AZURITE_HOME"] = str(tmp_path_factory.mktemp("azurite-home"))
+
+
 @pytest.fixture(autouse=True)
 def _no_default_storage_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # A developer's shell may point AzureWebJobsStorage at their own Azurite; tests never use it.

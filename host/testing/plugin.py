@@ -89,7 +89,7 @@ def funchost_storage(request: pytest.FixtureRequest) -> str:
 def funchost_connection_string(request: pytest.FixtureRequest) -> Iterator[str]:
     """The storage account for ``storage = azurite`` (started for the session when needed)."""
     from host.config.settings import load_settings
-    from host.runtime_storage import plan_azurite, start_azurite
+    from host.runtime_storage import plan_azurite, share_azurite
 
     config = request.config
     app_dir = _resolve_dir(config, config.getoption("--funchost-app-dir") or config.getini("funchost_app_dir")
@@ -100,12 +100,12 @@ def funchost_connection_string(request: pytest.FixtureRequest) -> Iterator[str]:
         raise pytest.UsageError(
             f"storage=azurite needs AzureWebJobsStorage in {app_dir / 'local.settings.json'}")
     plan = plan_azurite(settings, connection)
-    proc = start_azurite(plan) if plan is not None else None
+    lease = share_azurite(plan) if plan is not None else None
     try:
         yield connection
     finally:
-        if proc is not None:
-            proc.stop()
+        if lease is not None:
+            lease.release()
 
 
 @async_fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import threading
@@ -72,7 +73,7 @@ def test_azurite_auto_start_and_stop(tmp_path: Path, make_app: Callable[..., Pat
     host.wait_for("For detailed output", timeout=60)
     assert "Started Azurite" in host.output
     assert all(is_listening("127.0.0.1", p) for p in ports)
-    assert (app / ".azurite" / "azurite.log").exists()
+    assert (Path(os.environ["FUNCHOST_AZURITE_HOME"]) / str(blob) / "azurite.log").exists()
     assert get(f"http://127.0.0.1:{port}/api/hello") == (200, "hi")
     assert host.terminate(signal.SIGTERM) == 0
     assert not any(is_listening("127.0.0.1", p) for p in ports)
