@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from host.errors import IndexingError, InvocationError
+from host.triggers.blobpath import blob_path_problem
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
@@ -121,6 +122,11 @@ class BlobPathPattern:
                 f"Invalid blob trigger path '{path}': it must start with a container name, "
                 "e.g. 'uploads/{name}'"
             )
+        # Parameters stand in as a plain character: only the literal parts can be checked here.
+        shape = "".join(v if k == "lit" else "p" for k, v in _tokens(blob)) if sep else "p"
+        problem = blob_path_problem(container, shape or "p")
+        if problem is not None:
+            raise IndexingError(f"Invalid blob trigger path {path!r}: {problem}")
         parts: list[str] = []
         params: list[str] = []
         for kind, value in _tokens(blob if sep else ""):

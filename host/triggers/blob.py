@@ -19,17 +19,19 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from host.errors import ConflictError, InvocationError, StorageError
+from host.errors import ConflictError, InvocationError, NotFoundError, StorageError
 from host.indexing.registry import BLOB_TRIGGER, Binding, FunctionInfo
+from host.storage.accounts import StorageAccounts
 from host.storage.interface import BlobInfo, Storage
 from host.triggers.bindexpr import BlobPathPattern, bind_template
+from host.triggers.blobpath import split_blob_path
 from host.triggers.common import Backoff, Invoke, Wakeups, wakeups_for
 from host.triggers.convert import blob_value
 from host.triggers.encoding import encode_body
 from host.triggers.names import BLOB_TRIGGER_POISON_QUEUE, HOSTS_CONTAINER, blob_receipt_name, function_id
 
 if TYPE_CHECKING:
-    from host.runtime import HostRuntime
+    from host.runtime import HostRuntime, Service
 
 log = logging.getLogger("host.triggers.blob")
 SCAN_MAX_INTERVAL = 2.0
@@ -150,8 +152,8 @@ class BlobTriggerListener:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 data, current = await self.storage.download_blob(self.container, info.name)
-            except StorageError:
-                break  # gone: nothing to do
+            except NotFoundError:
+                break  # gone: nothing to do (any other error leaves the receipt incomplete: retried)
             if current.etag != info.etag:
                 break  # overwritten meanwhile: the new version fires on its own
             try:
@@ -176,24 +178,18 @@ class BlobTriggerListener:
         await self.storage.put_message(BLOB_TRIGGER_POISON_QUEUE, encode_body(json.dumps(message), "base64"))
 
 
-def _split_path(path: str) -> tuple[str, str]:
-    container, _, name = path.strip().lstrip("/").partition("/")
-    if not container or not name:
-        raise InvocationError(f"Invalid blob path '{path}': expected 'container/blob'")
-    return container, name
-
-
 class BlobInput:
-    """The ``blob`` input binding provider (missing blob ⇒ ``None``)."""
+    """The ``blob`` input binding provider (missing blob ⇒ ``None``; any other storage error raises)."""
 
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
+    def __init__(self, accounts: StorageAccounts) -> None:
+        self.accounts = accounts
 
     async def __call__(self, binding: Binding, fn: FunctionInfo, metadata: dict[str, Any] | None) -> Any:
-        container, name = _split_path(bind_template(str(binding.get("path", "")), metadata or {}))
+        container, name = split_blob_path(bind_template(str(binding.get("path", "")), metadata or {}))
+        storage = self.accounts.get(binding.get("connection"))
         try:
-            data, _ = await self.storage.download_blob(container, name)
-        except StorageError:
+            data, _ = await storage.download_blob(container, name)
+        except NotFoundError:
             return None
         return blob_value(fn, binding.name, data, None, trigger=False)
 
@@ -212,23 +208,24 @@ def _blob_bytes(value: Any) -> bytes:
 class BlobOutput:
     """The ``blob`` output handler: writes (overwrites) after success, wakes blob triggers."""
 
-    def __init__(self, storage: Storage, wakeups: Wakeups | None = None) -> None:
-        self.storage = storage
-        self.wakeups = wakeups if wakeups is not None else wakeups_for(storage)
+    def __init__(self, accounts: StorageAccounts) -> None:
+        self.accounts = accounts
 
     async def __call__(self, binding: Binding, value: Any, metadata: dict[str, Any] | None) -> None:
-        container, name = _split_path(bind_template(str(binding.get("path", "")), metadata or {}))
-        await self.storage.upload_blob(container, name, _blob_bytes(value))
-        self.wakeups.notify(f"blob:{container}")
+        container, name = split_blob_path(bind_template(str(binding.get("path", "")), metadata or {}))
+        storage = self.accounts.get(binding.get("connection"))
+        await storage.upload_blob(container, name, _blob_bytes(value))
+        wakeups_for(storage).notify(f"blob:{container}")
 
 
-def create_services(runtime: HostRuntime) -> list[BlobTriggerListener]:
+def create_services(runtime: HostRuntime) -> list[Service]:
     """A scanner per blob-triggered function."""
-    from host.triggers.service import register_bindings, trigger_state
+    from host.triggers.service import register_bindings, storage_accounts, trigger_state
 
-    register_bindings(runtime)
-    state = trigger_state(runtime)
-    listeners = [BlobTriggerListener(fn, runtime.storage, runtime.invoker.invoke, host_id=runtime.host_id,
-                                     max_attempts=state.queue_options.max_dequeue_count)
+    services: list[Service] = list(register_bindings(runtime))
+    attempts = trigger_state(runtime).queue_options.max_dequeue_count
+    accounts = storage_accounts(runtime)
+    services += [BlobTriggerListener(fn, accounts.get(fn.trigger.get("connection")), runtime.invoker.invoke,
+                                     host_id=runtime.host_id, max_attempts=attempts)
                  for fn in runtime.registry.by_trigger(BLOB_TRIGGER)]
-    return listeners
+    return services

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from host.errors import NotFoundError, StorageError
 from host.indexing.registry import QUEUE_TRIGGER, Binding, FunctionInfo
+from host.storage.accounts import StorageAccounts
 from host.storage.interface import MAX_BATCH_RECEIVE, QueueMessage, Storage
 from host.triggers.bindexpr import json_binding_data
 from host.triggers.common import Backoff, Invoke, QueueOptions, Wakeups, wakeups_for
@@ -27,7 +28,7 @@ from host.triggers.encoding import decode_body, encode_body, output_messages
 from host.triggers.names import poison_queue_name
 
 if TYPE_CHECKING:
-    from host.runtime import HostRuntime
+    from host.runtime import HostRuntime, Service
 
 log = logging.getLogger("host.triggers.queue")
 
@@ -193,11 +194,10 @@ class _Receipt:
 class QueueOutput:
     """The ``queue`` output binding: writes messages after the function succeeded."""
 
-    def __init__(self, storage: Storage, encoding: str, wakeups: Wakeups | None = None) -> None:
-        self.storage = storage
+    def __init__(self, accounts: StorageAccounts, encoding: str) -> None:
+        self.accounts = accounts
         self.encoding = encoding
-        self.wakeups = wakeups if wakeups is not None else wakeups_for(storage)
-        self._created: set[str] = set()
+        self._created: set[tuple[int, str]] = set()
 
     async def __call__(self, binding: Binding, value: Any, trigger_metadata: dict[str, Any] | None) -> None:
         from host.triggers.bindexpr import bind_template
@@ -206,21 +206,25 @@ class QueueOutput:
         bodies = output_messages(value)
         if not bodies:
             return
-        if queue not in self._created:
-            await self.storage.create_queue(queue)
-            self._created.add(queue)
+        storage = self.accounts.get(binding.get("connection"))
+        if (id(storage), queue) not in self._created:
+            await storage.create_queue(queue)
+            self._created.add((id(storage), queue))
         for body in bodies:
-            await self.storage.put_message(queue, encode_body(body, self.encoding))
-        self.wakeups.notify(queue)
+            await storage.put_message(queue, encode_body(body, self.encoding))
+        wakeups_for(storage).notify(queue)
 
 
-def create_services(runtime: HostRuntime) -> list[QueueListener]:
-    """A listener per queue-triggered function; registers the shared storage bindings."""
-    from host.triggers.service import register_bindings
+def create_services(runtime: HostRuntime) -> list[Service]:
+    """A listener per queue-triggered function (on its ``connection``'s account); registers the
+    shared storage bindings."""
+    from host.triggers.service import register_bindings, storage_accounts
 
-    register_bindings(runtime)
+    services: list[Service] = list(register_bindings(runtime))
     functions = runtime.registry.by_trigger(QUEUE_TRIGGER)
     if not functions:
-        return []
+        return services
+    accounts = storage_accounts(runtime)
     options = QueueOptions.from_settings(runtime.settings)
-    return [QueueListener(fn, runtime.storage, runtime.invoker.invoke, options) for fn in functions]
+    return services + [QueueListener(fn, accounts.get(fn.trigger.get("connection")), runtime.invoker.invoke,
+                                     options) for fn in functions]

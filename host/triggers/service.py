@@ -13,16 +13,18 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from host.indexing.registry import BLOB_TRIGGER, QUEUE_TRIGGER, TIMER_TRIGGER, FunctionInfo
+from host.storage.accounts import StorageAccounts
 from host.storage.interface import QueueMessage
 from host.triggers.bindexpr import BlobPathPattern
 from host.triggers.blob import BlobInput, BlobOutput, blob_metadata
-from host.triggers.common import QueueOptions, wakeups_for
+from host.triggers.blobpath import split_blob_path
+from host.triggers.common import QueueOptions
 from host.triggers.convert import blob_value, queue_trigger_value, timer_payload, timer_trigger_value
 from host.triggers.queue import QueueOutput, queue_metadata
 from host.triggers.table import TableInput, TableOutput
 
 if TYPE_CHECKING:
-    from host.runtime import HostRuntime
+    from host.runtime import HostRuntime, Service
     from host.triggers.timer import TimerListener
 
 
@@ -32,6 +34,7 @@ class TriggerState:
 
     queue_options: QueueOptions
     timers: dict[str, TimerListener] = field(default_factory=dict)
+    accounts: StorageAccounts | None = None
 
 
 def trigger_state(runtime: HostRuntime) -> TriggerState:
@@ -43,24 +46,47 @@ def trigger_state(runtime: HostRuntime) -> TriggerState:
     return state
 
 
-def register_bindings(runtime: HostRuntime) -> None:
-    """Register queue/blob/table bindings and admin trigger converters on ``runtime.invoker``."""
+def storage_accounts(runtime: HostRuntime) -> StorageAccounts:
+    """The accounts of the bindings' ``connection`` settings (ConfigError without AzureWebJobsStorage)."""
+    state = trigger_state(runtime)
+    if state.accounts is None:
+        state.accounts = StorageAccounts(runtime.storage, runtime.settings.connection)
+    return state.accounts
+
+
+class _CloseAccounts:
+    """A service that closes the other accounts the bindings opened when the host stops."""
+
+    def __init__(self, accounts: StorageAccounts) -> None:
+        self.accounts = accounts
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self.accounts.close()
+
+
+def register_bindings(runtime: HostRuntime) -> list[Service]:
+    """Register queue/blob/table bindings and admin trigger converters on ``runtime.invoker``.
+
+    Returns the service that closes the bindings' other accounts the first time, ``[]`` after."""
     state = trigger_state(runtime)
     invoker = runtime.invoker
     if getattr(invoker, "_storage_bindings_registered", False) or not runtime.has_storage:
-        return
-    storage = runtime.storage
-    wakeups = wakeups_for(storage)
-    invoker.add_output_handler("queue", QueueOutput(storage, state.queue_options.message_encoding, wakeups))
-    invoker.add_input_provider("blob", BlobInput(storage))
-    invoker.add_output_handler("blob", BlobOutput(storage, wakeups))
-    invoker.add_input_provider("table", TableInput(storage))
-    invoker.add_output_handler("table", TableOutput(storage))
+        return []
+    accounts = storage_accounts(runtime)
+    invoker.add_output_handler("queue", QueueOutput(accounts, state.queue_options.message_encoding))
+    invoker.add_input_provider("blob", BlobInput(accounts))
+    invoker.add_output_handler("blob", BlobOutput(accounts))
+    invoker.add_input_provider("table", TableInput(accounts))
+    invoker.add_output_handler("table", TableOutput(accounts))
     if hasattr(invoker, "add_trigger_converter"):
         invoker.add_trigger_converter(QUEUE_TRIGGER, _admin_queue)
         invoker.add_trigger_converter(BLOB_TRIGGER, lambda fn, text: _admin_blob(runtime, fn, text))
         invoker.add_trigger_converter(TIMER_TRIGGER, lambda fn, text: _admin_timer(state, fn, text))
     invoker._storage_bindings_registered = True
+    return [_CloseAccounts(accounts)]
 
 
 async def _admin_queue(fn: FunctionInfo, text: str) -> tuple[Any, dict[str, Any]]:
@@ -75,8 +101,8 @@ async def _admin_queue(fn: FunctionInfo, text: str) -> tuple[Any, dict[str, Any]
 
 async def _admin_blob(runtime: HostRuntime, fn: FunctionInfo, text: str) -> tuple[Any, dict[str, Any]]:
     """An admin-invoked blob function gets the blob at path ``container/name``."""
-    storage = runtime.storage
-    container, _, name = text.strip().lstrip("/").partition("/")
+    storage = storage_accounts(runtime).get(fn.trigger.get("connection"))
+    container, name = split_blob_path(text)
     data, info = await storage.download_blob(container, name)
     pattern = BlobPathPattern.parse(str(fn.trigger.get("path", "")))
     params = pattern.match(name) or {} if pattern.container == container else {}
@@ -91,4 +117,4 @@ async def _admin_timer(state: TriggerState, fn: FunctionInfo, _text: str) -> tup
     return timer_trigger_value(fn, payload), {}
 
 
-__all__ = ["TriggerState", "register_bindings", "trigger_state"]
+__all__ = ["TriggerState", "register_bindings", "storage_accounts", "trigger_state"]

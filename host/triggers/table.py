@@ -23,7 +23,8 @@ from typing import Any
 
 from host.errors import InvocationError
 from host.indexing.registry import Binding, FunctionInfo
-from host.storage.interface import Row, Storage, TableOp, WriteMode, all_of, eq
+from host.storage.accounts import StorageAccounts
+from host.storage.interface import Row, TableOp, WriteMode, all_of, eq
 from host.triggers.bindexpr import bind_template
 from host.triggers.odata_parse import parse_filter
 
@@ -66,26 +67,27 @@ def _bound(binding: Binding, key: str, metadata: dict[str, Any] | None) -> str |
 class TableInput:
     """The ``table`` input binding provider."""
 
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
+    def __init__(self, accounts: StorageAccounts) -> None:
+        self.accounts = accounts
 
     async def __call__(
         self, binding: Binding, fn: FunctionInfo, metadata: dict[str, Any] | None
     ) -> str | None:
+        storage = self.accounts.get(binding.get("connection"))
         table = _bound(binding, "tableName", metadata)
         if not table:
             raise InvocationError(f"function '{fn.name}': table binding '{binding.name}' has no tableName")
         pk = _bound(binding, "partitionKey", metadata)
         rk = _bound(binding, "rowKey", metadata)
         if pk is not None and rk is not None:
-            row = await self.storage.get_row(table, pk, rk)
+            row = await storage.get_row(table, pk, rk)
             return None if row is None else json.dumps(row_json(row))
         text_filter = _bound(binding, "filter", metadata)
         where = all_of(eq("PartitionKey", pk) if pk is not None else None,
                        parse_filter(text_filter) if text_filter else None)
         take = int(binding.get("take") or 0)
         rows: list[dict[str, Any]] = []
-        async for row in self.storage.iter_rows(table, where):
+        async for row in storage.iter_rows(table, where):
             rows.append(row_json(row))
             if 0 < take <= len(rows):
                 break
@@ -116,17 +118,18 @@ def _pop_ci(entity: dict[str, Any], key: str) -> Any:
 class TableOutput:
     """The ``table`` output handler."""
 
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
-        self._created: set[str] = set()
+    def __init__(self, accounts: StorageAccounts) -> None:
+        self.accounts = accounts
+        self._created: set[tuple[int, str]] = set()
 
     async def __call__(self, binding: Binding, value: Any, metadata: dict[str, Any] | None) -> None:
         table = _bound(binding, "tableName", metadata)
         if not table:
             raise InvocationError(f"table output binding '{binding.name}' has no tableName")
-        if table not in self._created:
-            await self.storage.create_table(table)
-            self._created.add(table)
+        storage = self.accounts.get(binding.get("connection"))
+        if (id(storage), table) not in self._created:
+            await storage.create_table(table)
+            self._created.add((id(storage), table))
         for entity in _entities(value):
             pk = _pop_ci(entity, "PartitionKey") or _bound(binding, "partitionKey", metadata)
             rk = _pop_ci(entity, "RowKey") or _bound(binding, "rowKey", metadata)
@@ -142,4 +145,4 @@ class TableOutput:
                 op = TableOp(WriteMode.UPSERT_REPLACE, entity)
             else:
                 op = TableOp(WriteMode.UPDATE_REPLACE, entity, etag=str(etag))
-            await self.storage.write_row(table, op)
+            await storage.write_row(table, op)

@@ -28,7 +28,7 @@ from host.triggers.ncrontab import Schedule, parse_schedule
 from host.triggers.timezones import resolve_timezone
 
 if TYPE_CHECKING:
-    from host.runtime import HostRuntime
+    from host.runtime import HostRuntime, Service
 
 log = logging.getLogger("host.triggers.timer")
 NEVER = "0001-01-01T00:00:00"
@@ -202,11 +202,11 @@ class TimerListener:
         return timer_payload(past_due, status)
 
 
-def create_services(runtime: HostRuntime) -> list[TimerListener]:
+def create_services(runtime: HostRuntime) -> list[Service]:
     """A listener per timer-triggered function."""
     from host.triggers.service import register_bindings, trigger_state
 
-    register_bindings(runtime)
+    services = register_bindings(runtime)
     tz = resolve_timezone(runtime.settings.environ)
     clock = getattr(runtime, "clock", None)  # a virtual clock when the testing toolkit runs the app
     timing: dict[str, Any] = {} if clock is None else {
@@ -217,4 +217,4 @@ def create_services(runtime: HostRuntime) -> list[TimerListener]:
     state = trigger_state(runtime)
     for listener in listeners:
         state.timers[listener.fn.name] = listener
-    return listeners
+    return [*services, *listeners]
