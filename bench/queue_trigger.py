@@ -93,7 +93,7 @@ async def main(messages: int, idle: float) -> None:
             await storage.create_queue(QUEUE)
             env = {"FUNCTIONS_WORKER_RUNTIME": "python", "AzureWebJobsStorage": azurite.connection_string}
             runtime = HostRuntime(load_settings(root, environ=env), storage=storage,
-                                  components=("host.triggers.queue",))
+                                  components=("host.triggers.service",))
             await runtime.start()
             fn = runtime.registry.get("work")
             assert fn is not None

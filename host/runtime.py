@@ -33,9 +33,7 @@ log = logging.getLogger("host.runtime")
 
 COMPONENTS: tuple[str, ...] = (
     "host.durable.service",
-    "host.triggers.queue",
-    "host.triggers.timer",
-    "host.triggers.blob",
+    "host.triggers.service",
 )
 """Modules whose ``create_services(runtime)`` the runtime calls (skipped if not present)."""
 
@@ -43,9 +41,7 @@ _STORAGE_BINDINGS = frozenset({"queueTrigger", "queue", "blobTrigger", "blob", "
 COMPONENT_BINDINGS: dict[str, frozenset[str]] = {
     "host.durable.service": frozenset({"orchestrationTrigger", "activityTrigger", "entityTrigger",
                                        "durableClient"}),
-    "host.triggers.queue": _STORAGE_BINDINGS,
-    "host.triggers.timer": _STORAGE_BINDINGS,
-    "host.triggers.blob": _STORAGE_BINDINGS,
+    "host.triggers.service": _STORAGE_BINDINGS,
 }
 """Binding types a component serves: it is not even imported for an app that uses none of them
 (start-up time). Components missing here are always loaded."""

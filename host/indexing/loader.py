@@ -139,7 +139,7 @@ def _function_info(fn: Any, settings: HostSettings, path: Path) -> FunctionInfo:
 
 def _check_schedule(trigger: Binding, where: str) -> None:
     """A timer's schedule (``%Setting%`` already resolved) must parse now, not when it is due."""
-    from host.triggers.ncrontab import parse_schedule
+    from host.ncrontab import parse_schedule
 
     schedule = trigger.get("schedule")
     if not isinstance(schedule, str) or not schedule.strip():

@@ -16,6 +16,7 @@ Error messages never contain the account key or the signature.
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -234,3 +235,17 @@ def _check_key(name: str, key: str) -> None:
         raise ConfigError(
             f"invalid storage connection string for account {name!r}: AccountKey is not valid Base64"
         ) from None
+
+
+def resolve_connection(value: str, *, option: str = "--connection") -> str:
+    """A connection string given as itself or as the name of an app setting holding one.
+
+    A name is looked up as ``value`` and then as ``AzureWebJobs<value>`` in the environment;
+    ``option`` names where the value came from in the error.
+    """
+    if "=" in value:
+        return value
+    found = os.environ.get(value) or os.environ.get(f"AzureWebJobs{value}")
+    if not found:
+        raise ConfigError(f"{option} {value!r} is neither a connection string nor a set app setting")
+    return found

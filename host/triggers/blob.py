@@ -31,7 +31,7 @@ from host.triggers.encoding import encode_body
 from host.triggers.names import BLOB_TRIGGER_POISON_QUEUE, HOSTS_CONTAINER, blob_receipt_name, function_id
 
 if TYPE_CHECKING:
-    from host.runtime import HostRuntime, Service
+    from host.runtime import HostRuntime
 
 log = logging.getLogger("host.triggers.blob")
 SCAN_MAX_INTERVAL = 2.0
@@ -218,14 +218,9 @@ class BlobOutput:
         wakeups_for(storage).notify(f"blob:{container}")
 
 
-def create_services(runtime: HostRuntime) -> list[Service]:
-    """A scanner per blob-triggered function."""
-    from host.triggers.service import register_bindings, storage_accounts, trigger_state
-
-    services: list[Service] = list(register_bindings(runtime))
-    attempts = trigger_state(runtime).queue_options.max_dequeue_count
-    accounts = storage_accounts(runtime)
-    services += [BlobTriggerListener(fn, accounts.get(fn.trigger.get("connection")), runtime.invoker.invoke,
-                                     host_id=runtime.host_id, max_attempts=attempts)
-                 for fn in runtime.registry.by_trigger(BLOB_TRIGGER)]
-    return services
+def create_listeners(runtime: HostRuntime, accounts: StorageAccounts,
+                     max_attempts: int) -> list[BlobTriggerListener]:
+    """A scanner per blob-triggered function (on its ``connection``'s account)."""
+    return [BlobTriggerListener(fn, accounts.get(fn.trigger.get("connection")), runtime.invoker.invoke,
+                                host_id=runtime.host_id, max_attempts=max_attempts)
+            for fn in runtime.registry.by_trigger(BLOB_TRIGGER)]

@@ -28,7 +28,7 @@ from host.triggers.encoding import decode_body, encode_body, output_messages
 from host.triggers.names import poison_queue_name
 
 if TYPE_CHECKING:
-    from host.runtime import HostRuntime, Service
+    from host.runtime import HostRuntime
 
 log = logging.getLogger("host.triggers.queue")
 
@@ -215,16 +215,8 @@ class QueueOutput:
         wakeups_for(storage).notify(queue)
 
 
-def create_services(runtime: HostRuntime) -> list[Service]:
-    """A listener per queue-triggered function (on its ``connection``'s account); registers the
-    shared storage bindings."""
-    from host.triggers.service import register_bindings, storage_accounts
-
-    services: list[Service] = list(register_bindings(runtime))
-    functions = runtime.registry.by_trigger(QUEUE_TRIGGER)
-    if not functions:
-        return services
-    accounts = storage_accounts(runtime)
-    options = QueueOptions.from_settings(runtime.settings)
-    return services + [QueueListener(fn, accounts.get(fn.trigger.get("connection")), runtime.invoker.invoke,
-                                     options) for fn in functions]
+def create_listeners(runtime: HostRuntime, accounts: StorageAccounts,
+                     options: QueueOptions) -> list[QueueListener]:
+    """A listener per queue-triggered function (on its ``connection``'s account)."""
+    return [QueueListener(fn, accounts.get(fn.trigger.get("connection")), runtime.invoker.invoke, options)
+            for fn in runtime.registry.by_trigger(QUEUE_TRIGGER)]

@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from host.errors import NotFoundError, StorageError
 from host.indexing.registry import TIMER_TRIGGER, FunctionInfo
+from host.ncrontab import Schedule, parse_schedule
 from host.storage.interface import Storage
 from host.triggers.common import Invoke
 from host.triggers.convert import timer_payload, timer_trigger_value
 from host.triggers.names import HOSTS_CONTAINER, timer_status_blob
-from host.triggers.ncrontab import Schedule, parse_schedule
 from host.triggers.timezones import resolve_timezone
 
 if TYPE_CHECKING:
-    from host.runtime import HostRuntime, Service
+    from host.runtime import HostRuntime
 
 log = logging.getLogger("host.triggers.timer")
 NEVER = "0001-01-01T00:00:00"
@@ -202,19 +202,12 @@ class TimerListener:
         return timer_payload(past_due, status)
 
 
-def create_services(runtime: HostRuntime) -> list[Service]:
+def create_listeners(runtime: HostRuntime) -> list[TimerListener]:
     """A listener per timer-triggered function."""
-    from host.triggers.service import register_bindings, trigger_state
-
-    services = register_bindings(runtime)
     tz = resolve_timezone(runtime.settings.environ)
     clock = getattr(runtime, "clock", None)  # a virtual clock when the testing toolkit runs the app
     timing: dict[str, Any] = {} if clock is None else {
         "clock": clock.now, "sleep_until": getattr(clock, "sleep_until", None)}
-    listeners = [TimerListener(fn, runtime.storage, runtime.invoker.invoke, host_id=runtime.host_id, tz=tz,
-                               **timing)
-                 for fn in runtime.registry.by_trigger(TIMER_TRIGGER)]
-    state = trigger_state(runtime)
-    for listener in listeners:
-        state.timers[listener.fn.name] = listener
-    return [*services, *listeners]
+    return [TimerListener(fn, runtime.storage, runtime.invoker.invoke, host_id=runtime.host_id, tz=tz,
+                          **timing)
+            for fn in runtime.registry.by_trigger(TIMER_TRIGGER)]

@@ -6,7 +6,7 @@ import pytest
 
 from host.errors import ConfigError
 from host.storage.azurite import DEV_KEY
-from host.storage.connection import parse_connection_string
+from host.storage.connection import parse_connection_string, resolve_connection
 
 KEY = "c2VjcmV0LWtleS1ub3QtcmVhbA=="
 
@@ -84,3 +84,15 @@ def test_malformed_strings_are_config_errors_without_secrets(text: str, message:
 def test_sdk_connection_string_round_trip() -> None:
     a = parse_connection_string("UseDevelopmentStorage=true")
     assert parse_connection_string(a.to_connection_string()) == a
+
+
+def test_resolve_connection_takes_a_string_or_an_app_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MyStorage", "UseDevelopmentStorage=true")
+    monkeypatch.setenv("AzureWebJobsOther", "AccountName=a;AccountKey=" + KEY)
+    monkeypatch.delenv("Missing", raising=False)
+    monkeypatch.delenv("AzureWebJobsMissing", raising=False)
+    assert resolve_connection("UseDevelopmentStorage=true") == "UseDevelopmentStorage=true"
+    assert resolve_connection("MyStorage") == "UseDevelopmentStorage=true"
+    assert resolve_connection("Other") == "AccountName=a;AccountKey=" + KEY
+    with pytest.raises(ConfigError, match="--connection 'Missing' is neither"):
+        resolve_connection("Missing")

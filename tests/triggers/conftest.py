@@ -18,7 +18,7 @@ from host.storage.azurite import AzuriteProcess
 from host.storage.connection import parse_connection_string
 from host.storage.interface import Storage
 
-TRIGGER_COMPONENTS = ("host.triggers.queue", "host.triggers.timer", "host.triggers.blob")
+TRIGGER_COMPONENTS = ("host.triggers.service",)
 
 
 @pytest.fixture

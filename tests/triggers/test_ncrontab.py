@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from host.errors import ConfigError, IndexingError
-from host.triggers.ncrontab import ConstantSchedule, CronSchedule, parse_schedule
+from host.ncrontab import ConstantSchedule, CronSchedule, parse_schedule
 from host.triggers.timezones import resolve_timezone, zone_by_name
 
 NY = ZoneInfo("America/New_York")

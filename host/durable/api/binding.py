@@ -12,21 +12,12 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from host.durable.api.payloads import binding_payload, rpc_base_url
-from host.durable.taskhub.names import sanitize_default_hub_name
+from host.durable.taskhub.names import default_hub_name
 from host.indexing.registry import DURABLE_CLIENT, Binding, FunctionInfo
 
 if TYPE_CHECKING:
-    from host.config.settings import HostSettings
     from host.durable.api.backend import BackendResolver
     from host.runtime import HostRuntime
-
-
-def default_hub_name(settings: HostSettings) -> str:
-    """``extensions.durableTask.hubName`` (``%setting%`` resolved), else the derived default."""
-    explicit = settings.get_str("extensions.durableTask.hubName")
-    if explicit:
-        return explicit
-    return sanitize_default_hub_name(settings.setting("WEBSITE_SITE_NAME"))
 
 
 class DurableClientProvider:

@@ -25,14 +25,13 @@ from host.durable.taskhub.names import (
     DEFAULT_PARTITION_COUNT,
     MAX_PARTITION_COUNT,
     TaskHubNames,
+    default_hub_name,
     validate_hub_name,
 )
 from host.durable.taskhub.rows import InstanceStatus
 from host.errors import ConfigError, DurableError
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp
-
     from host.runtime import HostRuntime
     from host.storage.interface import Storage
 
@@ -163,8 +162,6 @@ class ManagementResolver:
     def __init__(self, runtime: HostRuntime, *,
                  default_hub: TaskHub | Callable[[], TaskHub | None] | None = None,
                  default_name: str | None = None, ops_factory: OpsFactory = default_ops) -> None:
-        from host.durable.api.binding import default_hub_name
-
         self._runtime = runtime
         if isinstance(default_hub, TaskHub):
             fixed = default_hub
@@ -257,16 +254,3 @@ async def direct_backend(connection_string: str, hub: str | None, ops_factory: O
         yield HubBackend(task_hub, ops_factory(task_hub))
     finally:
         await storage.close()
-
-
-@asynccontextmanager
-async def direct_api(connection_string: str, hub: str | None,
-                     *, create: bool = False) -> AsyncIterator[ASGIApp]:
-    """The durable HTTP API as an in-process ASGI app over storage (no orchestrator checks)."""
-    from host.durable.api.routes import DurableApi
-
-    async with direct_backend(connection_string, hub, create=create) as backend:
-        async def resolve(task_hub: str | None, connection: str | None) -> ClientBackend:
-            return backend
-
-        yield DurableApi(lambda: None, resolve)

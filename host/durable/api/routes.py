@@ -10,7 +10,8 @@ Unknown routes get a 404 listing the valid routes and the registered orchestrato
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -20,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from host.durable.api import entities as api_entities
 from host.durable.api import instances as api_instances
-from host.durable.api.backend import BackendResolver
+from host.durable.api.backend import BackendResolver, ClientBackend
 from host.durable.api.instances import Target
 from host.durable.api.parsing import (
     BadRequest,
@@ -41,6 +42,8 @@ from host.errors import (
 from host.indexing.registry import ENTITY_TRIGGER, ORCHESTRATION_TRIGGER, Registry
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
     from host.runtime import HostRuntime
 
 log = logging.getLogger("host.durable.api")
@@ -210,3 +213,16 @@ def create_routes(runtime: HostRuntime, resolver: BackendResolver | None = None,
         routes.append(Route(base, api))
         routes.append(Route(base + "/{rest:path}", api))
     return routes
+
+
+@asynccontextmanager
+async def direct_api(connection_string: str, hub: str | None,
+                     *, create: bool = False) -> AsyncIterator[ASGIApp]:
+    """The durable HTTP API as an in-process ASGI app over storage (no orchestrator checks)."""
+    from host.durable.api.hub_backend import direct_backend
+
+    async with direct_backend(connection_string, hub, create=create) as backend:
+        async def resolve(task_hub: str | None, connection: str | None) -> ClientBackend:
+            return backend
+
+        yield DurableApi(lambda: None, resolve)

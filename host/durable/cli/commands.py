@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +23,8 @@ import httpx
 
 from host.durable.api.payloads import WEBHOOK_PATH
 from host.durable.cli import render as cli_render
-from host.errors import ConfigError, HostError
+from host.errors import HostError
+from host.storage.connection import resolve_connection
 
 DEFAULT_HOST_URL = "http://127.0.0.1:7071"
 CONTINUATION = "x-ms-continuation-token"
@@ -119,10 +119,10 @@ async def _run(args: argparse.Namespace) -> int:
 async def _client(args: argparse.Namespace) -> AsyncIterator[httpx.AsyncClient]:
     params = {"taskHub": args.hub} if args.hub else {}
     if args.connection:
-        from host.durable.api.hub_backend import direct_api
+        from host.durable.api.routes import direct_api
 
         create = args.durable_command == "start"  # as Core Tools' start-new, create the hub if new
-        async with direct_api(_connection_string(args.connection), args.hub, create=create) as app:
+        async with direct_api(resolve_connection(args.connection), args.hub, create=create) as app:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://direct",
                                          params=params, timeout=args.timeout) as client:
@@ -131,15 +131,6 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[httpx.AsyncClient]:
     url = (args.host_url or DEFAULT_HOST_URL).rstrip("/")
     async with httpx.AsyncClient(base_url=url, params=params, timeout=args.timeout) as client:
         yield client
-
-
-def _connection_string(value: str) -> str:
-    if "=" in value:
-        return value
-    found = os.environ.get(value) or os.environ.get(f"AzureWebJobs{value}")
-    if not found:
-        raise ConfigError(f"--connection {value!r} is neither a connection string nor a set app setting")
-    return found
 
 
 async def _call(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -268,7 +259,7 @@ async def _clean_entities(args: argparse.Namespace) -> int:
     from host.durable.entities.clean import clean_entity_storage
 
     conn = args.connection or "AzureWebJobsStorage"
-    async with direct_backend(_connection_string(conn), args.hub) as backend:
+    async with direct_backend(resolve_connection(conn), args.hub) as backend:
         removed = await clean_entity_storage(backend.hub, min_idle=timedelta(seconds=args.min_idle))
     noun = "entity" if len(removed) == 1 else "entities"
     return _emit(args, {"taskHub": backend.task_hub, "removed": removed},
@@ -279,7 +270,7 @@ async def _delete_hub(args: argparse.Namespace) -> int:
     from host.durable.api.hub_backend import direct_backend
 
     conn = args.connection or "AzureWebJobsStorage"
-    async with direct_backend(_connection_string(conn), args.hub) as backend:
+    async with direct_backend(resolve_connection(conn), args.hub) as backend:
         hub = backend.task_hub
         if not args.yes:
             answer = input(f"Delete task hub '{hub}' (queues, tables, blobs)? [y/N] ")

@@ -24,6 +24,7 @@ from typing import Any
 
 from host.durable.engine.activities import ActivityWorker, WorkItem
 from host.durable.engine.clock import Cancellable, Clock, WallClock
+from host.durable.engine.handover import Handover
 from host.durable.engine.options import EngineOptions
 from host.durable.engine.sessions import OrchestrationRunner, Session
 from host.durable.entities.runner import EntityRunner, entity_request_event
@@ -53,15 +54,6 @@ DRAIN_SECONDS = 30.0
 RECENT_TERMINAL_CAP = 10_000
 """How many finished instance ids the engine remembers for ``wait_terminal``."""
 EXECUTION_STARTED = int(EventType.ExecutionStarted)
-
-
-class Handover:
-    """Work produced by an episode that this host does itself once the checkpoint is written."""
-
-    def __init__(self) -> None:
-        self.activities: list[WorkItem] = []
-        self.local_messages: list[TaskMessage] = []
-        self.timers: list[tuple[datetime, TaskMessage]] = []
 
 
 class DurableEngine:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from host.durable.engine.handover import Handover
 from host.durable.entities.batch import EntityBatchResult, run_entity_batch
 from host.durable.entities.ids import EntityId, EntityIdError
 from host.durable.entities.inbox import receive_events
@@ -36,7 +37,7 @@ from host.durable.taskhub.rows import InstanceStatus
 from host.errors import ConflictError, NotFoundError, PreconditionFailedError
 
 if TYPE_CHECKING:
-    from host.durable.engine.dispatcher import DurableEngine, Handover
+    from host.durable.engine.dispatcher import DurableEngine
     from host.durable.engine.sessions import Session
 
 log = logging.getLogger("host.durable.entities")
@@ -121,8 +122,6 @@ class EntityRunner:
             f"entity {entity_id}: its state kept changing under this host; messages abandoned")
 
     async def _episode(self, session: Session, entity_id: EntityId, batch: list[TaskMessage]) -> None:
-        from host.durable.engine.dispatcher import Handover
-
         engine = self.engine
         cache: EntityCache = session.entity
         state = cache.state

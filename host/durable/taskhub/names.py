@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from host.errors import ConfigError
+
+if TYPE_CHECKING:
+    from host.config.settings import HostSettings
 
 DEFAULT_HUB_NAME = "TestHubName"
 DEFAULT_PARTITION_COUNT = 4
@@ -47,6 +51,14 @@ def sanitize_default_hub_name(raw: str | None) -> str:
     if len(kept) < 3:
         kept += "Hub"
     return kept
+
+
+def default_hub_name(settings: HostSettings) -> str:
+    """``extensions.durableTask.hubName`` (``%setting%`` resolved), else the derived default."""
+    explicit = settings.get_str("extensions.durableTask.hubName")
+    if explicit:
+        return explicit
+    return sanitize_default_hub_name(settings.setting("WEBSITE_SITE_NAME"))
 
 
 def validate_partition_count(
