@@ -27,6 +27,7 @@ from host.storage.interface import Storage
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
+    from host.http.auth import KeyStore
     from host.storage.azurite_share import AzuriteLease
 
 log = logging.getLogger("host.runtime")
@@ -87,6 +88,7 @@ class HostRuntime:
         self.started_at = time.monotonic()
         self.host_id = compute_host_id(settings)
         self._started: list[Service] = []
+        self._keys: KeyStore | None = None
 
     # -- shared state -------------------------------------------------------------------
     @property
@@ -102,6 +104,15 @@ class HostRuntime:
             raise ConfigError("Missing value for AzureWebJobsStorage in local.settings.json: it is "
                               "required for all triggers other than httpTrigger")
         return self._storage
+
+    @property
+    def keys(self) -> KeyStore | None:
+        """The app's keys with ``--enable-auth`` (generated on first use), else ``None``."""
+        if self._keys is None and self.settings.enable_auth:
+            from host.http.auth import load_keys
+
+            self._keys = load_keys(self.settings, self.registry)
+        return self._keys
 
     @property
     def has_storage(self) -> bool:

@@ -1,4 +1,7 @@
-"""Admin endpoints (spec §11): host status and ping, function metadata, invoking any function.
+"""Admin endpoints: host status and ping, function metadata, invoking any function.
+
+With ``--enable-auth`` every admin endpoint but ``/admin/host/ping`` (anonymous in Azure too)
+needs the master key, ``/admin/host/status`` included.
 
 ``POST /admin/functions/{name}`` with ``{"input": "<string>"}`` answers 202 at once and runs the
 function in the background; the trigger value is built by a converter the trigger's component
@@ -42,6 +45,11 @@ class RuntimeView(Protocol):
 
     @property
     def registry(self) -> Registry: ...
+
+    @property
+    def keys(self) -> KeyStore | None:
+        """The app's keys with ``--enable-auth``, else ``None``."""
+        ...
 
 
 async def default_trigger_value(fn: FunctionInfo, text: str, base_url: str) -> tuple[Any, dict[str, Any]]:
@@ -92,7 +100,7 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 def admin_routes(runtime: RuntimeView, keys: KeyStore | None = None) -> list[BaseRoute]:
-    """Starlette routes of the admin API; with keys, all but ping/status need the master key."""
+    """Starlette routes of the admin API; with keys, all but ping need the master key (as in Azure)."""
     background: set[asyncio.Task[Any]] = set()
 
     def denied(request: Request) -> bool:
@@ -101,6 +109,8 @@ def admin_routes(runtime: RuntimeView, keys: KeyStore | None = None) -> list[Bas
         return not keys.is_master(provided_key(dict(request.headers), dict(request.query_params)))
 
     async def status(request: Request) -> Response:
+        if denied(request):
+            return Response(status_code=401)
         state = str(getattr(runtime, "state", "Running"))
         uptime = getattr(runtime, "uptime_ms", 0)
         body: dict[str, Any] = {

@@ -2,7 +2,8 @@
 
 Order of matching: admin endpoints, the extra routes components added to ``runtime.routes``
 (e.g. the durable HTTP API), then the function dispatcher, which applies the host's own route
-rules (:mod:`host.http.routing`) to everything else. CORS wraps it all when origins are set.
+rules (:mod:`host.http.routing`) to everything else. CORS wraps it all when origins are set;
+without ``--enable-auth`` the local guard (:mod:`host.http.guard`) wraps that.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from host.http.admin import RuntimeView, admin_routes
-from host.http.auth import KeyStore
 from host.http.convert import to_response
 from host.http.dispatch import FunctionDispatcher
-from host.indexing.registry import HTTP_TRIGGER
+from host.http.guard import LocalGuard
 
 HOMEPAGE_SETTING = "AzureWebJobsDisableHomepage"
 
@@ -25,14 +25,14 @@ def build_app(runtime: RuntimeView) -> Starlette:
     settings = runtime.settings
     registry = runtime.registry
     runtime.invoker.add_output_encoder("http", to_response)
-    keys = None
-    if settings.enable_auth:
-        names = [f.name for f in registry if f.trigger_type == HTTP_TRIGGER]
-        keys = KeyStore.load(settings.script_root, names)
+    keys = runtime.keys
     homepage = (settings.setting(HOMEPAGE_SETTING) or "").strip().lower() != "true"
     dispatcher = FunctionDispatcher(registry, runtime.invoker, route_prefix=settings.route_prefix,
                                     keys=keys, homepage=homepage)
     middleware = []
+    if keys is None:
+        middleware.append(Middleware(LocalGuard, address=settings.address,
+                                     cors_origins=settings.cors_origins))
     if settings.cors_origins:
         middleware.append(Middleware(
             CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"],

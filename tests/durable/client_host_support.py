@@ -34,15 +34,19 @@ def unique_hub(prefix: str) -> str:
 
 @asynccontextmanager
 async def served_host(root: Path, code: str, connection: str, *, hub: str,
-                      durable: dict[str, Any] | None = None) -> AsyncIterator[tuple[str, HostRuntime]]:
-    """Write ``code`` as the app in ``root``, start and serve it; yields (base URL, runtime)."""
+                      durable: dict[str, Any] | None = None,
+                      **settings: Any) -> AsyncIterator[tuple[str, HostRuntime]]:
+    """Write ``code`` as the app in ``root``, start and serve it; yields (base URL, runtime).
+
+    ``settings`` go to ``load_settings`` (e.g. ``enable_auth=True``).
+    """
     root.mkdir(parents=True, exist_ok=True)
     (root / "function_app.py").write_text(code)
     (root / "host.json").write_text(json.dumps(
         {"version": "2.0", "extensions": {"durableTask": {"hubName": hub, **(durable or {})}}}))
     port = free_port()
     env = dict(os.environ, AzureWebJobsStorage=connection, FUNCTIONS_WORKER_RUNTIME="python")
-    runtime = HostRuntime(load_settings(root, port=port, azurite=False, environ=env))
+    runtime = HostRuntime(load_settings(root, port=port, azurite=False, environ=env, **settings))
     await runtime.start()
     server = uvicorn.Server(uvicorn.Config(build_app(runtime), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))

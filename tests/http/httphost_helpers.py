@@ -10,6 +10,7 @@ import azure.functions as func
 from starlette.routing import BaseRoute
 
 from host.config.settings import HostSettings
+from host.http.auth import load_keys
 from host.indexing.registry import Binding, FunctionInfo, Registry
 from host.invocation import Invoker
 
@@ -50,3 +51,4 @@ class Runtime:
         self.host_id = "testhost-1"
         self.errors: list[str] = []
         self.uptime_ms = 5
+        self.keys = load_keys(self.settings, self.registry)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 from typing import Any
 
 import azure.functions as func
 
-from host.http.auth import KeyStore
+from host.http.auth import DURABLE_SYSTEM_KEY, KeyStore, same_key
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -59,7 +60,9 @@ async def test_function_and_admin_levels(make_client: Any, tmp_path: Path) -> No
     assert (await client.get("/api/adminonly", params={"code": master})).text == "admin"
     assert (await client.get("/admin/functions")).status_code == 401
     assert (await client.get("/admin/functions", headers={"x-functions-key": master})).status_code == 200
-    assert (await client.get("/admin/host/status")).status_code == 200
+    assert (await client.get("/admin/host/status")).status_code == 401
+    assert (await client.get("/admin/host/status", params={"code": master})).json()["state"] == "Running"
+    assert (await client.get("/admin/host/ping")).status_code == 200  # anonymous in Azure too
 
 
 async def test_keys_persist_in_host_file_format(make_client: Any, tmp_path: Path) -> None:
@@ -72,3 +75,53 @@ async def test_keys_persist_in_host_file_format(make_client: Any, tmp_path: Path
     again = KeyStore.load(tmp_path, ["keyed"])
     assert again.master_key == host["masterKey"]["value"]
     assert again.default_function_key("keyed") == keyed["keys"][0]["value"]
+
+
+NON_ASCII = "schlüssel-ключ-鍵"
+
+
+async def test_odd_keys_are_just_wrong(make_client: Any, tmp_path: Path) -> None:
+    client, _ = make_client(app, enable_auth=True)
+    system = KeyStore.load(tmp_path, []).system_key(DURABLE_SYSTEM_KEY)
+    assert system
+    for path in ("/api/keyed", "/api/adminonly", "/admin/functions", "/admin/host/status"):
+        assert (await client.get(path, params={"code": NON_ASCII})).status_code == 401, path
+        r = await client.get(path, headers={"x-functions-key": NON_ASCII.encode()})
+        assert r.status_code == 401, path
+        assert (await client.get(path + "?code=%FF%00%ED%A0%80")).status_code == 401, path  # not UTF-8
+        # the system key opens webhooks only
+        assert (await client.get(path, params={"code": system})).status_code == 401, path
+
+
+def test_key_comparison_is_bytewise() -> None:
+    assert same_key("abc", "abc") and not same_key("abc", "abd")
+    assert not same_key(NON_ASCII, "abc") and same_key(NON_ASCII, NON_ASCII)
+    assert not same_key("\udcff", "abc")
+
+
+async def test_key_files_are_private(make_client: Any, tmp_path: Path) -> None:
+    make_client(app, enable_auth=True)
+    folder = tmp_path / ".funchost" / "secrets"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    files = sorted(folder.iterdir())
+    assert {"host.json", "keyed.json", "other.json"} <= {f.name for f in files}
+    for f in files:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+    host = json.loads((folder / "host.json").read_text())
+    assert [k["name"] for k in host["systemKeys"]] == [DURABLE_SYSTEM_KEY]
+
+
+async def test_system_key_is_added_to_an_existing_key_file(tmp_path: Path) -> None:
+    folder = tmp_path / ".funchost" / "secrets"
+    folder.mkdir(parents=True)
+    old = {"masterKey": {"name": "master", "value": "m" * 40, "encrypted": False},
+           "functionKeys": [{"name": "default", "value": "h" * 40, "encrypted": False}], "systemKeys": []}
+    (folder / "host.json").write_text(json.dumps(old))
+    keys = KeyStore.load(tmp_path, [])
+    assert keys.master_key == "m" * 40 and keys.host_keys == {"default": "h" * 40}
+    system = keys.system_key(DURABLE_SYSTEM_KEY)
+    assert system and keys.is_system(system, DURABLE_SYSTEM_KEY)
+    assert keys.is_system("m" * 40, DURABLE_SYSTEM_KEY)
+    assert not keys.is_system("h" * 40, DURABLE_SYSTEM_KEY) and not keys.is_system(None, DURABLE_SYSTEM_KEY)
+    assert KeyStore.load(tmp_path, []).system_key(DURABLE_SYSTEM_KEY) == system  # saved
+    assert stat.S_IMODE((folder / "host.json").stat().st_mode) == 0o600

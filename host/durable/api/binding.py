@@ -3,7 +3,9 @@
 The SDK builds its own ``DurableOrchestrationClient`` from it and then calls back into this
 host at ``rpcBaseUrl`` (served by :mod:`host.durable.api.routes`). A binding's ``task_hub`` and
 ``connection_name`` are honoured: the payload names them and its ``rpcBaseUrl`` routes to
-that hub and account.
+that hub and account. With ``--enable-auth`` the payload's URLs carry the ``durabletask_extension``
+system key (``code=`` in the management URLs, a path segment in ``rpcBaseUrl``), so the SDK's
+calls and the check-status URLs it hands out work.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from host.durable.api.payloads import binding_payload, rpc_base_url
 from host.durable.taskhub.names import default_hub_name
+from host.http.auth import DURABLE_SYSTEM_KEY
 from host.indexing.registry import DURABLE_CLIENT, Binding, FunctionInfo
 
 if TYPE_CHECKING:
@@ -38,7 +41,7 @@ class DurableClientProvider:
         if found is None:
             hub = task_hub or self._default_hub
             explicit_hub = task_hub if task_hub and task_hub != self._default_hub else None
-            rpc = rpc_base_url(self._base_url, explicit_hub, connection)
+            rpc = rpc_base_url(self._base_url, explicit_hub, connection, code=self._code)
             found = json.dumps(binding_payload(self._base_url, task_hub=hub, connection=connection,
                                                code=self._code, rpc_base=rpc))
             self._cache[key] = found
@@ -55,15 +58,16 @@ class DurableClientProvider:
         return self._resolve(text) if self._resolve is not None and "%" in text else text
 
 
-def install(runtime: HostRuntime, resolver: BackendResolver | None = None,
-            *, code: str | None = None) -> None:
+def install(runtime: HostRuntime, resolver: BackendResolver | None = None) -> None:
     """Register the ``durableClient`` provider on the invoker and add the HTTP API routes.
 
     Call once from the durable component's ``create_services(runtime)`` (the invoker exists then).
     """
     from host.durable.api.routes import create_routes
 
+    keys = runtime.keys
+    code = keys.system_key(DURABLE_SYSTEM_KEY) if keys is not None else None
     provider = DurableClientProvider(runtime.base_url, default_hub_name(runtime.settings), code=code,
                                      resolve=runtime.settings.resolve)
     runtime.invoker.add_input_provider(DURABLE_CLIENT, provider)
-    runtime.routes.extend(create_routes(runtime, resolver, code=code))
+    runtime.routes.extend(create_routes(runtime, resolver))

@@ -21,6 +21,8 @@ from host.durable.replay.ledger import pending_payload
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 RPC_PATH = "/durabletask"
+RPC_KEY_SEGMENT = "code"
+"""``/durabletask/code/{key}/…``: the RPC base of a binding under ``--enable-auth`` carries the key."""
 DEFAULT_CONNECTION = "Storage"
 INSTANCE_PLACEHOLDER = "INSTANCEID"
 
@@ -284,13 +286,17 @@ def check_status_payload(
     return urls
 
 
-def rpc_base_url(origin: str, task_hub: str | None = None, connection: str | None = None) -> str:
+def rpc_base_url(origin: str, task_hub: str | None = None, connection: str | None = None,
+                 *, code: str | None = None) -> str:
     """The ``rpcBaseUrl`` the SDK's client calls (always ending in ``/``).
 
     The SDK sends no ``taskHub`` on most calls, so a binding for another hub or account gets
-    a base that names them: ``…/durabletask/hubs/{hub}/{connection}/``.
+    a base that names them: ``…/durabletask/hubs/{hub}/{connection}/``. The SDK adds no key to
+    its requests either, so a ``code`` goes into the path: ``…/durabletask/code/{code}/…``.
     """
     base = f"{origin.rstrip('/')}{RPC_PATH}/"
+    if code:
+        base += f"{RPC_KEY_SEGMENT}/{quote(code, safe='')}/"
     if task_hub is None and connection is None:
         return base
     hub = quote(task_hub or "-", safe="")

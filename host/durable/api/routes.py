@@ -5,6 +5,10 @@ the SDK's client calls), as the extension's ``HttpApiHandler`` does. The RPC bas
 hub and connection (``/durabletask/hubs/{hub}/{connection}/…``) for bindings with
 ``task_hub``/``connection_name``; ``taskHub``/``connection`` query parameters work everywhere.
 Unknown routes get a 404 listing the valid routes and the registered orchestrators.
+
+With ``--enable-auth`` both bases need the ``durabletask_extension`` system key or the master key
+(``x-functions-key`` or ``code=``; 401 otherwise). The SDK appends nothing to ``rpcBaseUrl``, so
+the binding's RPC base carries the key as a path segment: ``/durabletask/code/{key}/…``.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from host.durable.api.parsing import (
     json_response,
     server_error,
 )
-from host.durable.api.payloads import RPC_PATH, WEBHOOK_PATH
+from host.durable.api.payloads import RPC_KEY_SEGMENT, RPC_PATH, WEBHOOK_PATH
 from host.errors import (
     DurableError,
     HostError,
@@ -39,6 +43,7 @@ from host.errors import (
     InstanceNotFoundError,
     InvalidInstanceStateError,
 )
+from host.http.auth import DURABLE_SYSTEM_KEY, KeyStore, provided_key
 from host.indexing.registry import ENTITY_TRIGGER, ORCHESTRATION_TRIGGER, Registry
 
 if TYPE_CHECKING:
@@ -72,10 +77,11 @@ class DurableApi:
     """The ASGI endpoint behind both base paths."""
 
     def __init__(self, registry: Callable[[], Registry | None], resolver: BackendResolver,
-                 *, code: str | None = None) -> None:
+                 *, keys: KeyStore | None = None) -> None:
         self._registry = registry
         self._resolver = resolver
-        self._code = code
+        self._keys = keys
+        self._code = keys.system_key(DURABLE_SYSTEM_KEY) if keys is not None else None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive)
@@ -85,8 +91,15 @@ class DurableApi:
     async def handle(self, request: Request) -> Response:
         """Route one request; every failure becomes the extension's status code and a JSON body."""
         base, parts = _split(request)
+        path_key = None
+        if base == RPC_PATH and len(parts) >= 2 and parts[0] == RPC_KEY_SEGMENT:
+            path_key, parts = parts[1], parts[2:]
+        if self._keys is not None and not self._keys.is_system(
+                path_key or provided_key(request.headers, request.query_params), DURABLE_SYSTEM_KEY):
+            return Response(status_code=401)
+        shown = "/".join([base, *parts])  # never the key
         try:
-            return await self._dispatch(request, base, parts)
+            return await self._dispatch(request, base, parts, shown)
         except BadRequest as e:
             return argument_error(str(e))
         except InstanceNotFoundError as e:
@@ -98,10 +111,10 @@ class DurableApi:
         except (DurableError, HostError) as e:
             return server_error(str(e), "System.Exception")
         except Exception as e:  # the extension answers 500 for any other exception
-            log.exception("durable HTTP API %s %s failed", request.method, request.url.path)
+            log.exception("durable HTTP API %s %s failed", request.method, shown)
             return server_error(f"{type(e).__name__}: {e}", "System.Exception")
 
-    async def _dispatch(self, request: Request, base: str, parts: list[str]) -> Response:
+    async def _dispatch(self, request: Request, base: str, parts: list[str], shown: str) -> Response:
         hub: str | None = None
         connection: str | None = None
         if base == RPC_PATH and len(parts) >= 3 and parts[0] == "hubs":
@@ -117,7 +130,7 @@ class DurableApi:
             return json_response(None, 200)
         handler = self._match(method, head, parts)
         if handler is None:
-            return self._not_found(request)
+            return self._not_found(request, shown)
         backend = await self._resolver(hub, connection)
         target = Target(backend, f"{request.url.scheme}://{request.url.netloc}", connection, self._code)
         return await handler(request, target)
@@ -152,7 +165,7 @@ class DurableApi:
             return _match_entities(method, parts)
         return None
 
-    def _not_found(self, request: Request) -> Response:
+    def _not_found(self, request: Request, shown: str) -> Response:
         orchestrators: list[str] = []
         entities: list[str] = []
         try:
@@ -164,7 +177,7 @@ class DurableApi:
             entities = sorted(f.durable_name for f in registry.by_trigger(ENTITY_TRIGGER))
         origin = f"{request.url.scheme}://{request.url.netloc}"
         return json_response({
-            "Message": f"No durable HTTP API route matches {request.method} {request.url.path}.",
+            "Message": f"No durable HTTP API route matches {request.method} {shown}.",
             "baseUrls": [f"{origin}{p}/" for p in (WEBHOOK_PATH, RPC_PATH)],
             "routes": [f"{m} {r}" for m, r in ROUTES],
             "orchestrators": orchestrators,
@@ -200,14 +213,13 @@ def _split(request: Request) -> tuple[str, list[str]]:
     return RPC_PATH, []
 
 
-def create_routes(runtime: HostRuntime, resolver: BackendResolver | None = None,
-                  *, code: str | None = None) -> list[BaseRoute]:
+def create_routes(runtime: HostRuntime, resolver: BackendResolver | None = None) -> list[BaseRoute]:
     """The Starlette routes of the durable HTTP API for ``runtime.routes``."""
     if resolver is None:
         from host.durable.api.hub_backend import ManagementResolver
 
         resolver = ManagementResolver(runtime)
-    api = DurableApi(lambda: runtime.registry, resolver, code=code)
+    api = DurableApi(lambda: runtime.registry, resolver, keys=runtime.keys)
     routes: list[BaseRoute] = []
     for base in (WEBHOOK_PATH, RPC_PATH):
         routes.append(Route(base, api))
