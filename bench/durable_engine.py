@@ -88,7 +88,7 @@ async def main() -> None:
         seq, conc = await raw_azurite_rate(conn)
         print(f"raw Azurite: {seq:.0f} table upserts/s sequential, {conc:.0f}/s with 8 in flight")
 
-        async with AppHost(APP, connection_string=conn) as host:
+        async with AppHost(APP, connection_string=conn, virtual_time=False) as host:
             stats = host.durable.hub.storage.stats
             await host.run("hello5")  # warm-up
             times = []

@@ -132,7 +132,7 @@ async def main() -> None:
         conn = azurite.connection_string
         seq, conc = await raw_azurite_rate(conn)
         print(f"raw Azurite: {seq:.0f} table upserts/s sequential, {conc:.0f}/s with 8 in flight")
-        async with AppHost(write_app(), connection_string=conn) as host:
+        async with AppHost(write_app(), connection_string=conn, virtual_time=False) as host:
             checkpoints = Checkpoints(host.durable.engine.entity_runner)
             warm = EntityId("counter", "warm-up")
             await run_case(host, "warm-up", [warm], 50, 8, checkpoints)

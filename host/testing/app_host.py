@@ -52,7 +52,7 @@ class AppHost:
     ``storage``: ``"memory"`` (default without ``connection_string``), ``"azurite"`` (the
     account of ``connection_string``, else ``AzureWebJobsStorage`` from the app's settings) or a
     :class:`Storage`. ``hub_name``: default a fresh name, so every app (test) has its own hub.
-    ``virtual_time``: run the engine, storage and timer triggers on a :class:`VirtualClock`;
+    ``virtual_time`` (default on): run the engine, storage and timer triggers on a :class:`VirtualClock`;
     ``auto_advance``: let waits skip time when only timers are pending.
     """
 
@@ -66,7 +66,7 @@ class AppHost:
         settings: Mapping[str, str] | None = None,
         host_json: Mapping[str, Any] | None = None,
         port: int = 7071,
-        virtual_time: bool = False,
+        virtual_time: bool = True,
         auto_advance: bool = True,
         start_time: datetime | None = None,
         partition_table: bool = False,

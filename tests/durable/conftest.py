@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from storages import open_test_storage  # type: ignore[import-not-found]
+from storages import open_test_storage
 
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.storage.interface import Storage

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from client_host_support import free_port  # type: ignore[import-not-found]
+from client_host_support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from client_host_support import SAMPLES, served_host, unique_hub  # type: ignore[import-not-found]
-from waiting import eventually  # type: ignore[import-not-found]
+from client_host_support import SAMPLES, served_host, unique_hub
+from waiting import eventually
 
 from host.http.auth import DURABLE_SYSTEM_KEY, KeyStore
 from host.runtime import HostRuntime

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
-from api_test_support import T0, registry, sent_events  # type: ignore[import-not-found]
+from api_test_support import T0, registry, sent_events
 from starlette.applications import Starlette
 from starlette.routing import Route
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from client_host_support import FLAKY_APP, unique_hub  # type: ignore[import-not-found]
-from host_process_support import REPO, host_env, host_process  # type: ignore[import-not-found]
+from client_host_support import FLAKY_APP, unique_hub
+from host_process_support import REPO, host_env, host_process
 
 from host.durable.taskhub.names import TaskHubNames
 from host.storage.factory import open_storage

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from api_test_support import T0, registry, sent_events  # type: ignore[import-not-found]
+from api_test_support import T0, registry, sent_events
 from starlette.applications import Starlette
 
 from host.durable.api.backend import ClientBackend

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from client_host_support import FLAKY_APP, served_host, unique_hub  # type: ignore[import-not-found]
+from client_host_support import FLAKY_APP, served_host, unique_hub
 
 APP = FLAKY_APP + '''
 

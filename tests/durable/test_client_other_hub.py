@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from client_host_support import served_host, unique_hub  # type: ignore[import-not-found]
+from client_host_support import served_host, unique_hub
 
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.storage.factory import open_storage

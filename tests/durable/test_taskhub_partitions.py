@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from waiting import eventually  # type: ignore[import-not-found]
+from waiting import eventually
 
 from host.durable.taskhub.hub import TaskHub
 from host.durable.taskhub.partitions import PartitionManager, PartitionTimings

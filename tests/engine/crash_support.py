@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from waiting import eventually  # type: ignore[import-not-found]
+from waiting import eventually
 
 from host.durable.management import Management
 from host.durable.taskhub.hub import TaskHub, TaskHubNames

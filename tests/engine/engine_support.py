@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, TypeVar
 
-from waiting import eventually  # type: ignore[import-not-found]
+from waiting import eventually
 
 from host.durable.taskhub.rows import InstanceStatus
 from host.testing.app_host import AppHost

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from engine_support import (  # type: ignore[import-not-found]
+from engine_support import (
     FEATURES,
     event_types,
     output,
@@ -20,11 +18,7 @@ from engine_support import (  # type: ignore[import-not-found]
 from host.durable.replay.history import parse_timestamp
 from host.testing.app_host import AppHost
 
-
-@pytest.fixture
-async def host(azurite_connection_string: str) -> AsyncIterator[AppHost]:
-    async with AppHost(FEATURES, connection_string=azurite_connection_string) as h:
-        yield h
+HOST_APP = FEATURES
 
 
 async def test_retry_succeeds_on_the_third_attempt(host: AppHost) -> None:

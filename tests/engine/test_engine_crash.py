@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from crash_support import (  # type: ignore[import-not-found]
+from crash_support import (
     HostProcess,
     HubView,
     executions_by_pid,
     wait_until,
 )
-from engine_support import APPS  # type: ignore[import-not-found]
+from engine_support import APPS
 
 pytestmark = pytest.mark.slow
 

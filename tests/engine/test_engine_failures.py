@@ -4,10 +4,8 @@ names, non-determinism after a code change."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
-import pytest
-from engine_support import (  # type: ignore[import-not-found]
+from engine_support import (
     APPS,
     FEATURES,
     event_types,
@@ -18,11 +16,7 @@ from engine_support import (  # type: ignore[import-not-found]
 
 from host.testing.app_host import AppHost
 
-
-@pytest.fixture
-async def host(azurite_connection_string: str) -> AsyncIterator[AppHost]:
-    async with AppHost(FEATURES, connection_string=azurite_connection_string) as h:
-        yield h
+HOST_APP = FEATURES
 
 
 async def test_activity_exception_message_reaches_the_orchestrator(host: AppHost) -> None:
@@ -57,10 +51,12 @@ async def test_unknown_activity_fails_with_a_clear_message(host: AppHost) -> Non
 async def test_changed_code_on_an_in_flight_instance_is_non_deterministic(
         azurite_connection_string: str) -> None:
     hub = f"nd{uuid.uuid4().hex[:12]}"
-    async with AppHost(APPS / "nondet_v1", connection_string=azurite_connection_string, hub_name=hub) as v1:
+    async with AppHost(APPS / "nondet_v1", connection_string=azurite_connection_string, hub_name=hub,
+                       virtual_time=False) as v1:
         iid = await v1.start("evolving")
         await until_custom_status(v1, iid, "waiting")
-    async with AppHost(APPS / "nondet_v2", connection_string=azurite_connection_string, hub_name=hub) as v2:
+    async with AppHost(APPS / "nondet_v2", connection_string=azurite_connection_string, hub_name=hub,
+                       virtual_time=False) as v2:
         await raise_event(v2, iid, "Go", True)
         status = await v2.wait(iid, 45)
         assert status.runtime_status == "Failed"

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import uvicorn
-from engine_support import FEATURES, output  # type: ignore[import-not-found]
+from engine_support import FEATURES, output
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -68,7 +68,7 @@ async def job_server() -> AsyncIterator[tuple[JobServer, str]]:
 async def test_call_http_plain_post_and_202_polling(azurite_connection_string: str,
                                                     job_server: tuple[JobServer, str]) -> None:
     jobs, base = job_server
-    async with AppHost(FEATURES, connection_string=azurite_connection_string) as host:
+    async with AppHost(FEATURES, connection_string=azurite_connection_string, virtual_time=False) as host:
         status = await host.run("http_calls", base, timeout=30)
     assert status.runtime_status == "Completed", status.output
     result = output(status)

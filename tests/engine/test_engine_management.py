@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from engine_support import (  # type: ignore[import-not-found]
+from engine_support import (
     FEATURES,
     event_types,
     output,
@@ -21,11 +20,7 @@ from engine_support import (  # type: ignore[import-not-found]
 from host.storage.interface import eq
 from host.testing.app_host import AppHost
 
-
-@pytest.fixture
-async def host(azurite_connection_string: str) -> AsyncIterator[AppHost]:
-    async with AppHost(FEATURES, connection_string=azurite_connection_string) as h:
-        yield h
+HOST_APP = FEATURES
 
 
 async def test_terminate_a_waiting_instance(host: AppHost) -> None:

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from engine_support import APPS, output  # type: ignore[import-not-found]
+from engine_support import APPS, output
 
 from host.testing.app_host import AppHost
 
-
-@pytest.fixture
-async def host(azurite_connection_string: str) -> AsyncIterator[AppHost]:
-    async with AppHost(APPS / "mistakes", connection_string=azurite_connection_string) as h:
-        yield h
+HOST_APP = APPS / "mistakes"
 
 
 async def test_async_def_orchestrator_is_explained(host: AppHost) -> None:

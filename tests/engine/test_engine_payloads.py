@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from azure.functions._durable_functions import df_dumps
-from engine_support import APPS  # type: ignore[import-not-found]
+from engine_support import APPS
 
 from host.testing.app_host import AppHost
 
@@ -20,7 +20,7 @@ PAYLOADS = APPS / "payloads"
 async def host(azurite_connection_string: str) -> AsyncIterator[AppHost]:
     sys.path.insert(0, str(PAYLOADS))  # the app's own module (shapes.py), as the worker does
     try:
-        async with AppHost(PAYLOADS, connection_string=azurite_connection_string) as h:
+        async with AppHost(PAYLOADS, connection_string=azurite_connection_string, virtual_time=False) as h:
             yield h
     finally:
         sys.path.remove(str(PAYLOADS))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_support import output, until  # type: ignore[import-not-found]
+from engine_support import output, until
 
 from host.durable.replay.history import parse_timestamp
 from host.testing.app_host import AppHost
@@ -21,7 +21,7 @@ STARTED: dict[str, dict[str, str]] = {}
 
 @pytest.fixture
 async def sample(azurite_connection_string: str) -> AsyncIterator[AppHost]:
-    async with AppHost(ROOT, connection_string=azurite_connection_string) as h:
+    async with AppHost(ROOT, connection_string=azurite_connection_string, virtual_time=False) as h:
         yield h
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
 
-import pytest
-from test_entities_support import (
+from entities_support import (
     ENTITIES_APP,
     deleted_and_alive,
     entity_row,
@@ -17,11 +15,7 @@ from test_entities_support import (
 
 from host.testing.app_host import AppHost
 
-
-@pytest.fixture
-async def host(azurite_connection_string: str) -> AsyncIterator[AppHost]:
-    async with AppHost(ENTITIES_APP, connection_string=azurite_connection_string) as h:
-        yield h
+HOST_APP = ENTITIES_APP
 
 
 async def test_clean_entities_command(host: AppHost, azurite_connection_string: str) -> None:

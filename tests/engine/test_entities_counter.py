@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
-from test_entities_support import (
+from entities_support import (
     ENTITIES_APP,
     deleted_and_alive,
     entity_row,
@@ -24,11 +22,7 @@ from host.durable.entities.clean import clean_entity_storage
 from host.durable.entities.ids import EntityId
 from host.testing.app_host import AppHost
 
-
-@pytest.fixture
-async def host(azurite_connection_string: str) -> AsyncIterator[AppHost]:
-    async with AppHost(ENTITIES_APP, connection_string=azurite_connection_string) as h:
-        yield h
+HOST_APP = ENTITIES_APP
 
 
 def key() -> str:

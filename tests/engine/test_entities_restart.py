@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_entities_support import ENTITIES_APP
+from entities_support import ENTITIES_APP
 
 from host.storage.azurite import free_port
 

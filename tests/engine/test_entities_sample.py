@@ -16,7 +16,7 @@ ROOT_APP = Path(__file__).resolve().parents[2]
 
 async def test_aggregator_feeds_resets_and_reads_the_counter(azurite_connection_string: str) -> None:
     key = uuid.uuid4().hex[:8]
-    async with AppHost(ROOT_APP, connection_string=azurite_connection_string) as host:
+    async with AppHost(ROOT_APP, connection_string=azurite_connection_string, virtual_time=False) as host:
         c = host.client
         assert c is not None
         assert (await c.get(f"/api/aggregator/{key}")).status_code == 404

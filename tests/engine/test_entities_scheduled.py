@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
-from test_entities_support import ENTITIES_APP, entity_row, entity_state, signal, wait_for, wait_state
+from entities_support import ENTITIES_APP, entity_row, entity_state, signal, wait_for, wait_state
 
 from host.durable.entities.ids import EntityId
 from host.durable.entities.requests import RequestMessage, input_from_value, request_event_name
@@ -17,11 +15,7 @@ from host.durable.entities.ticks import ticks_from_datetime
 from host.durable.replay import history as h
 from host.testing.app_host import AppHost
 
-
-@pytest.fixture
-async def host(azurite_connection_string: str) -> AsyncIterator[AppHost]:
-    async with AppHost(ENTITIES_APP, connection_string=azurite_connection_string) as h_:
-        yield h_
+HOST_APP = ENTITIES_APP
 
 
 async def test_scheduled_signals_are_not_applied_before_their_time(host: AppHost) -> None:

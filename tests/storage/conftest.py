@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from storages import open_test_storage  # type: ignore[import-not-found]
-from waiting import eventually as poll_until  # type: ignore[import-not-found]
+from storages import open_test_storage
+from waiting import eventually as poll_until
 
 from host.storage.interface import Storage
 

@@ -1,10 +1,12 @@
-"""The virtual clock (pure, on an event loop)."""
+"""The virtual clock (pure, on an event loop), and that the toolkit runs on it by default."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from host.testing import AppHost, function_app
 from host.testing.clock import VirtualClock
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
@@ -56,3 +58,10 @@ async def test_sleep_until_wakes_when_time_is_moved() -> None:
 def test_naive_start_is_utc_and_the_clock_is_callable_for_memory_storage() -> None:
     clock = VirtualClock(datetime(2030, 1, 1))
     assert clock() == T0 and clock.now().tzinfo is not None
+
+
+def test_app_host_and_function_app_both_default_to_virtual_time() -> None:
+    app_dir = Path(__file__).parent / "apps" / "toolkit"
+    assert AppHost(app_dir).clock is not None
+    assert function_app(app_dir).clock is not None
+    assert AppHost(app_dir, virtual_time=False).clock is None

@@ -74,7 +74,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("funchost_storage", ["azurite"])
 async def test_cli_exports_from_a_hub_and_replay_checks(azurite_connection_string: str, tmp_path: Path,
                                                         funchost_storage: str) -> None:
-    async with AppHost(V1, connection_string=azurite_connection_string) as app:
+    async with AppHost(V1, connection_string=azurite_connection_string, virtual_time=False) as app:
         status = await app.run("pipeline", "cli", expect="Completed")
         hub = app.hub_name
     out = tmp_path / "pipeline.json"

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from triggers_support import StartHost, app_globals, peek
-from waiting import eventually  # type: ignore[import-not-found]
+from waiting import eventually
 
 from host.http.app import build_app
 from host.runtime import HostRuntime

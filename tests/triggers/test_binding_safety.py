@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from triggers_support import StartHost, app_globals, peek
-from waiting import eventually  # type: ignore[import-not-found]
+from waiting import eventually
 
 from host.errors import IndexingError, InvocationError, NotFoundError, StorageError
 from host.indexing.registry import Binding, FunctionInfo

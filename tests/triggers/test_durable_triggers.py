@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from waiting import eventually  # type: ignore[import-not-found]
+from waiting import eventually
 
 from host.config.settings import load_settings
 from host.http.app import build_app

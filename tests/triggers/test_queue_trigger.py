@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 
 from triggers_support import StartHost, app_globals, peek
-from waiting import eventually  # type: ignore[import-not-found]
+from waiting import eventually
 
 from host.indexing.registry import Binding, FunctionInfo
 from host.invocation import Invoker

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from triggers_support import StartHost, app_globals
-from waiting import eventually  # type: ignore[import-not-found]
+from waiting import eventually
 
 from host.indexing.registry import Binding, FunctionInfo
 from host.invocation import Invoker

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from waiting import eventually  # type: ignore[import-not-found]
+from waiting import eventually
 
 from host.durable.entities.ids import EntityId
 from host.durable.entities.query import read_entity_state
