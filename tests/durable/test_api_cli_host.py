@@ -71,12 +71,12 @@ def served(tmp_path: Path, azurite_connection_string: str) -> Iterator[tuple[str
 def test_cli_commands_against_a_running_host(served: tuple[str, dict[str, str], str]) -> None:
     url, env, hub = served
     at = ["--host-url", url]
-    out = ok(env, "start", "hello_sequence", "--id", "c1", "--input", json.dumps('["A"]'), *at)
+    out = ok(env, "start", "hello_sequence", "--id", "c1", "--input", '["A"]', *at)
     assert out.splitlines()[0] == "Started hello_sequence: c1"
     assert f"{url}{WH}/instances/c1?taskHub={hub}" in out
-    assert ok_json(env, "start", "hello_sequence", "--id", "c2", "--input", json.dumps('["B"]'),
+    assert ok_json(env, "start", "hello_sequence", "--id", "c2", "--input", '["B"]',
                    "--wait", "20", *at) == ["Hello B!"]
-    started = ok_json(env, "start", "approval_workflow", "--id", "c3", "--input", '"300"', *at)
+    started = ok_json(env, "start", "approval_workflow", "--id", "c3", "--input", "300", *at)
     assert started["id"] == "c3" and started["sendEventPostUri"].startswith(url)
 
     text = ok(env, "show", "c2", *at)
@@ -96,7 +96,7 @@ def test_cli_commands_against_a_running_host(served: tuple[str, dict[str, str], 
     assert wait_status(env, at, "c3", "Completed")["output"] == {"approved": True, "by": "boss"}
     assert "410" in fails(env, "raise", "c3", "Approval", *at)
 
-    ok(env, "start", "approval_workflow", "--id", "c4", "--input", '"300"', *at)
+    ok(env, "start", "approval_workflow", "--id", "c4", "--input", "300", *at)
     assert ok_json(env, "terminate", "c4", "--reason", "stop", *at) == {"instanceId": "c4",
                                                                        "operation": "terminate"}
     assert wait_status(env, at, "c4", "Terminated")["output"] == "stop"
@@ -134,7 +134,7 @@ def test_cli_direct_mode_and_delete_hub(served: tuple[str, dict[str, str], str],
     url, env, hub = served
     # --connection with the host's hub: the running engine picks up what the CLI wrote
     direct = ["--connection", azurite_connection_string, "--hub", hub]
-    out = ok(env, "start", "hello_sequence", "--id", "d1", "--input", json.dumps('["D"]'), *direct)
+    out = ok(env, "start", "hello_sequence", "--id", "d1", "--input", '["D"]', *direct)
     assert out.startswith("Started hello_sequence: d1")
     assert wait_status(env, direct, "d1", "Completed")["output"] == ["Hello D!"]
     by_setting = ["--connection", "AzureWebJobsStorage", "--hub", hub]  # an app setting name

@@ -7,7 +7,6 @@ those objects and on the engine's effect (statuses, outputs, history, entity sta
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -279,8 +278,8 @@ async def test_http_api_start_waits_with_timeout_and_polling_interval(host: tupl
     async with httpx.AsyncClient(timeout=60) as c:
         t = time.monotonic()
         # a 5 s polling interval, yet the answer comes as soon as the engine finishes
-        # the input as the SDK sends it (JSON text of JSON text: a list would not reach get_input)
-        r = await c.post(f"{base}/hello_sequence?timeout=20&pollingInterval=5", json=json.dumps(["T"]))
+        # a plain JSON list reaches get_input() as the list (the host encodes it as the SDK's client)
+        r = await c.post(f"{base}/hello_sequence?timeout=20&pollingInterval=5", json=["T"])
         elapsed = time.monotonic() - t
         assert r.status_code == 200 and r.json() == ["Hello T!"], r.text
         assert elapsed < 4.5

@@ -18,6 +18,7 @@ from host.durable.api.parsing import (
     parse_json_body,
     raw_json_response,
 )
+from host.durable.api.payloads import client_input_text
 from host.durable.entities.ids import EntityId, EntityIdError
 
 
@@ -38,8 +39,15 @@ async def read_state(backend: ClientBackend, name: str, key: str) -> Response:
     return raw_json_response(json.dumps(state))
 
 
-async def signal(request: Request, backend: ClientBackend, name: str, key: str, op: str | None) -> Response:
-    """``POST entities/{name}/{key}?op=…`` (and ``DELETE`` = op ``delete``): 202."""
+async def signal(
+    request: Request, backend: ClientBackend, name: str, key: str, op: str | None, *, public: bool = True
+) -> Response:
+    """``POST entities/{name}/{key}?op=…`` (and ``DELETE`` = op ``delete``): 202.
+
+    A JSON body on the public path is a JSON value: the operation's ``get_input()`` returns it, as
+    when the SDK's client signals it (whose own body, on the RPC path, is already so encoded).
+    Any other content type is the input's JSON text, as the extension takes it.
+    """
     entity = entity_id(name, key)
     raw = await request.body()
     input_json: str | None = None
@@ -50,7 +58,7 @@ async def signal(request: Request, backend: ClientBackend, name: str, key: str, 
             raise BadRequest("The request body is not valid UTF-8.") from None
         if is_json_content_type(request.headers.get("content-type")):
             parse_json_body(text)
-            input_json = text.strip()
+            input_json = client_input_text(text) if public else text.strip()
         else:  # any other content type is passed as a string
             input_json = json.dumps(text)
     operation = op if op is not None else (Query(request).get("op") or "")

@@ -29,6 +29,7 @@ from host.durable.api.parsing import (
 from host.durable.api.payloads import (
     TERMINAL_STATUSES,
     check_status_payload,
+    client_input_text,
     parse_json_text,
     status_json,
     status_name,
@@ -48,6 +49,9 @@ class Target:
     origin: str
     connection: str | None
     code: str | None
+    public: bool = True
+    """Reached through the public webhook path (people, the CLI), not the SDK client's RPC base:
+    posted inputs are JSON values there, encoded here as the SDK's client would send them."""
 
     def payload(self, instance_id: str) -> dict[str, str]:
         return check_status_payload(self.origin, instance_id, task_hub=self.backend.task_hub,
@@ -100,7 +104,7 @@ async def start(request: Request, target: Target, registry: Registry | None, nam
     input_json: str | None = None
     if text.strip():
         parse_json_body(text)
-        input_json = text.strip()
+        input_json = client_input_text(text) if target.public else text.strip()
     q = Query(request)
     timeout, interval = q.seconds("timeout"), q.seconds("pollingInterval")
     await target.backend.start(name, instance_id, input_json, version=q.get("version"))

@@ -3,7 +3,8 @@
 * :func:`status_json` — an instance's status payload (``StatusResponsePayload``);
 * :func:`format_history` — the ``historyEvents`` of ``showHistory=true``;
 * :func:`management_urls` / :func:`check_status_payload` — the management URLs;
-* :func:`binding_payload` — the JSON string a ``durableClient`` binding receives.
+* :func:`binding_payload` — the JSON string a ``durableClient`` binding receives;
+* :func:`client_input_text` — a posted JSON value encoded as the SDK's client encodes an input.
 
 Spec: df-protocol.md §4.1 and §5.
 """
@@ -95,6 +96,19 @@ def parse_json_text(text: Any) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def client_input_text(json_text: str) -> str | None:
+    """A JSON value's text as the SDK's client sends an input: that text inside a JSON string.
+
+    SDK 1.x ``get_input()`` decodes this form for every JSON type; a bare number, array,
+    boolean or string (what the extension stores for a posted body) makes it raise. ``null``
+    (and an empty text) is no input, as when the client is given ``None``.
+    """
+    text = json_text.strip()
+    if not text or json.loads(text) is None:
+        return None
+    return json.dumps(text)
 
 
 def format_seconds(value: datetime | str | None) -> str | None:

@@ -132,7 +132,8 @@ class DurableApi:
         if handler is None:
             return self._not_found(request, shown)
         backend = await self._resolver(hub, connection)
-        target = Target(backend, f"{request.url.scheme}://{request.url.netloc}", connection, self._code)
+        target = Target(backend, f"{request.url.scheme}://{request.url.netloc}", connection, self._code,
+                        public=base == WEBHOOK_PATH)
         return await handler(request, target)
 
     def _match(self, method: str, head: str, parts: list[str]) -> Callable[[Request, Target], Any] | None:
@@ -192,9 +193,9 @@ def _match_entities(method: str, parts: list[str]) -> Callable[[Request, Target]
         if method == "GET":
             return lambda r, t: api_entities.read_state(t.backend, name, key)
         if method == "POST":
-            return lambda r, t: api_entities.signal(r, t.backend, name, key, None)
+            return lambda r, t: api_entities.signal(r, t.backend, name, key, None, public=t.public)
         if method == "DELETE":
-            return lambda r, t: api_entities.signal(r, t.backend, name, key, "delete")
+            return lambda r, t: api_entities.signal(r, t.backend, name, key, "delete", public=t.public)
         return None
     if method == "GET" and (n in (1, 2) or (n == 3 and not parts[2])):
         listed = parts[1] if n >= 2 and parts[1] else None

@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -48,7 +48,7 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p = cmds.add_parser("start", parents=[common], help="start an orchestration")
     p.add_argument("name", help="orchestrator function name")
     p.add_argument("--id", dest="instance_id", help="instance id (default: a new GUID)")
-    p.add_argument("--input", help="input as JSON")
+    p.add_argument("--input", help="input as JSON: 42, '[1,2]', '\"Tokyo\"', '{\"a\":1}'")
     p.add_argument("--wait", type=float, metavar="SECONDS", help="wait up to SECONDS for the result")
 
     p = cmds.add_parser("show", parents=[common], help="status, input, output (and history) of an instance")
@@ -67,6 +67,12 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("instance_id")
     p.add_argument("event")
     p.add_argument("--data", default="null", help="event data as JSON (default null)")
+
+    p = cmds.add_parser("signal", parents=[common], help="signal an entity operation (one-way)")
+    p.add_argument("entity", help="entity name")
+    p.add_argument("key", help="entity key")
+    p.add_argument("operation")
+    p.add_argument("--input", help="operation input as JSON (default: none)")
 
     for op in ("terminate", "suspend", "resume", "rewind"):
         p = cmds.add_parser(op, parents=[common], help=f"{op} an instance")
@@ -101,7 +107,34 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_run(args))
 
 
+def _json_argument(flag: str, value: str | None) -> int | None:
+    """Exit code 2 with a hint when ``value`` (of ``flag``) is not JSON; ``None`` when it is."""
+    if value is None:
+        return None
+    try:
+        json.loads(value)
+    except ValueError:
+        quoted = json.dumps(value).replace("'", "'\\''")
+        print(f"error: {flag} is not JSON: {value}\n"
+              f"  a string needs JSON quotes inside the shell's quotes: {flag} '{quoted}'\n"
+              f"  (numbers, true/false, null, [arrays] and {{\"objects\": 1}} are written as in JSON)",
+              file=sys.stderr)
+        return 2
+    return None
+
+
+_JSON_ARGUMENTS: dict[str, Callable[[argparse.Namespace], tuple[str, str | None]]] = {
+    "start": lambda a: ("--input", a.input),
+    "raise": lambda a: ("--data", a.data),
+    "signal": lambda a: ("--input", a.input),
+}
+
+
 async def _run(args: argparse.Namespace) -> int:
+    argument = _JSON_ARGUMENTS.get(args.durable_command)
+    refused = _json_argument(*argument(args)) if argument is not None else None
+    if refused is not None:
+        return refused
     if args.durable_command == "delete-hub":
         return await _delete_hub(args)
     if args.durable_command == "clean-entities":
@@ -223,6 +256,17 @@ async def _raise(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
                  f"Raised {args.event} to {args.instance_id}")
 
 
+async def _signal(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
+    path = f"/entities/{_q(args.entity)}/{_q(args.key)}"
+    content = args.input.encode() if args.input is not None else None
+    resp = await _call(client, "POST", path, params={"op": args.operation}, content=content,
+                       headers={"Content-Type": "application/json"})
+    if resp.status_code != 202:
+        return _fail(resp)
+    return _emit(args, {"entity": args.entity, "key": args.key, "operation": args.operation},
+                 f"Signalled {args.entity}/{args.key}: {args.operation}")
+
+
 async def _operation(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
     op = args.durable_command
     path = f"/instances/{_q(args.instance_id)}/{op}"
@@ -286,6 +330,7 @@ _COMMANDS = {
     "show": _show,
     "list": _list,
     "raise": _raise,
+    "signal": _signal,
     "terminate": _operation,
     "suspend": _operation,
     "resume": _operation,
