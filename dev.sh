@@ -2,6 +2,8 @@
 # Set up everything (virtualenv, Python deps, Azurite) and run the sample app or the test suite.
 #   ./dev.sh start [host options]   install, then `python -m host start` in this folder
 #   ./dev.sh test  [pytest options] install, then ruff, mypy and the whole pytest suite
+#   ./dev.sh lint                   install, then ruff check and mypy
+#   ./dev.sh unit  [pytest options] install, then the pure tests only (no Azurite, no processes; seconds)
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
@@ -30,8 +32,17 @@ case "$cmd" in
     .venv/bin/mypy
     exec .venv/bin/python -m pytest "$@"
     ;;
+  lint)
+    setup
+    .venv/bin/ruff check host tests bench samples function_app.py
+    exec .venv/bin/mypy
+    ;;
+  unit)
+    setup
+    exec .venv/bin/python -m pytest --unit -q "$@"
+    ;;
   *)
-    echo "usage: ./dev.sh start|test [args]" >&2
+    echo "usage: ./dev.sh start|test|lint|unit [args]" >&2
     exit 2
     ;;
 esac

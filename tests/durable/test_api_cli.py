@@ -115,6 +115,7 @@ def test_cli_commands_against_a_running_host(served: tuple[str, TaskHub],
     assert sent == sorted([(0, "new1", "Orch"), (15, "inst0", "Go"), (3, "inst0", "stop it")], key=repr)
 
 
+@pytest.mark.subprocess
 def test_cli_reports_an_unreachable_host() -> None:
     out = _cli("list", "--host-url", f"http://127.0.0.1:{free_port()}")
     assert out.returncode == 1 and "no host answers" in out.stderr

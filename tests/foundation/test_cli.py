@@ -33,6 +33,7 @@ def run_cli(*args: str, cwd: Path, timeout: float = 30.0) -> subprocess.Complete
                           text=True, timeout=timeout)
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(("host", "fragment"), [
     ({"version": "3.0"}, "'3.0' is an invalid value for host.json 'version'"),
     ({"logging": {}}, "missing the required 'version' property"),
@@ -47,6 +48,7 @@ def test_bad_host_json_is_one_line_and_exit_1(tmp_path: Path, host: dict, fragme
     assert "Traceback" not in result.stdout + result.stderr
 
 
+@pytest.mark.subprocess
 def test_indexing_error_is_one_line(tmp_path: Path, make_app: Callable[..., Path]) -> None:
     make_app(tmp_path, APP + "import not_installed_anywhere\n")
     result = run_cli("start", "--port", str(free_port()), "--script-root", str(tmp_path), cwd=REPO)
@@ -55,6 +57,7 @@ def test_indexing_error_is_one_line(tmp_path: Path, make_app: Callable[..., Path
         "error: function_app.py:7: <module>: ModuleNotFoundError: No module named 'not_installed_anywhere'"]
 
 
+@pytest.mark.subprocess
 def test_unreachable_storage_fails_fast(tmp_path: Path, make_app: Callable[..., Path]) -> None:
     port = free_port()
     conn = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
@@ -73,6 +76,7 @@ def test_unreachable_storage_fails_fast(tmp_path: Path, make_app: Callable[..., 
     assert "Traceback" not in result.stdout + result.stderr
 
 
+@pytest.mark.subprocess
 def test_port_in_use(tmp_path: Path, make_app: Callable[..., Path]) -> None:
     import socket
 

@@ -78,6 +78,7 @@ def test_http_only_app_starts_without_storage_sdks_or_components(
     assert sum(result["sent"].values()) >= 4  # the lazy storage shares the real one's counters
 
 
+@pytest.mark.subprocess
 def test_cli_start_does_not_import_plugin_commands() -> None:
     code = textwrap.dedent("""\
         import sys
@@ -145,6 +146,7 @@ async def test_connect_storage_reports_a_missing_service_clearly(
     await storage.close()
 
 
+@pytest.mark.subprocess
 async def test_auto_started_azurite_runs_through_the_launcher_without_telemetry(tmp_path: Path) -> None:
     plan = AzuritePlan("127.0.0.1", free_port(), free_port(), free_port(), tmp_path / ".azurite")
     proc = await asyncio.to_thread(start_azurite, plan)
