@@ -46,7 +46,7 @@ def served(azurite_connection_string: str) -> Iterator[tuple[str, TaskHub]]:
 
     backend = HubBackend(hub, Management(hub))
 
-    async def resolve(task_hub: str | None, connection: str | None) -> ClientBackend:
+    async def resolve(task_hub: str | None, connection: str | None, *, create: bool = False) -> ClientBackend:
         return backend
 
     api = DurableApi(registry, resolve)

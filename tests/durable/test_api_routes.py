@@ -53,7 +53,7 @@ async def env(azurite_connection_string: str) -> AsyncIterator[Env]:
     await hub.create()
     backend = HubBackend(hub, Management(hub))
 
-    async def resolve(task_hub: str | None, connection: str | None) -> ClientBackend:
+    async def resolve(task_hub: str | None, connection: str | None, *, create: bool = False) -> ClientBackend:
         return backend
 
     api = DurableApi(registry, resolve)

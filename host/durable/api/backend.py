@@ -15,6 +15,11 @@ from typing import Any, Protocol
 
 from host.durable.api.payloads import StatusLike
 from host.durable.entities.ids import EntityId
+from host.errors import DurableError
+
+
+class TaskHubNotFoundError(DurableError):
+    """A request names a task hub that does not exist (and would not create it): 404."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,11 @@ class ClientBackend(Protocol):
 
 
 class BackendResolver(Protocol):
-    """The backend of a task hub and connection (``None`` = the host's defaults)."""
+    """The backend of a task hub and connection (``None`` = the host's defaults).
 
-    async def __call__(self, task_hub: str | None, connection: str | None) -> ClientBackend: ...
+    Only with ``create`` (starting an orchestration, signalling an entity) may a hub that does not
+    exist yet be created; otherwise that is :class:`TaskHubNotFoundError`.
+    """
+
+    async def __call__(self, task_hub: str | None, connection: str | None,
+                       *, create: bool = False) -> ClientBackend: ...

@@ -15,7 +15,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from host.durable.api.backend import ClientBackend, EntityQuery, InstanceQuery
+from host.durable.api.backend import ClientBackend, EntityQuery, InstanceQuery, TaskHubNotFoundError
+from host.durable.api.parsing import BadRequest
 from host.durable.entities.ids import EntityId
 from host.durable.entities.query import EntityQuery as RowQuery
 from host.durable.entities.query import entity_key_range, query_entities, read_entity_state
@@ -29,7 +30,7 @@ from host.durable.taskhub.names import (
     validate_hub_name,
 )
 from host.durable.taskhub.rows import InstanceStatus
-from host.errors import ConfigError, DurableError
+from host.errors import ConfigError, DurableError, HostError
 
 if TYPE_CHECKING:
     from host.runtime import HostRuntime
@@ -174,20 +175,40 @@ class ManagementResolver:
         self._backends: dict[tuple[str, str | None], HubBackend] = {}
         self._storages: dict[str, Storage] = {}
 
-    async def __call__(self, task_hub: str | None, connection: str | None) -> ClientBackend:
-        name = validate_hub_name(task_hub, setting="taskHub") if task_hub else self._default_name
+    async def __call__(self, task_hub: str | None, connection: str | None,
+                       *, create: bool = False) -> ClientBackend:
+        try:
+            name = validate_hub_name(task_hub, setting="taskHub") if task_hub else self._default_name
+        except ConfigError as e:
+            raise BadRequest(str(e)) from None
         conn = None if (connection or "Storage") in ("Storage", "AzureWebJobsStorage") else connection
         key = (name.lower(), conn)
         found = self._backends.get(key)
         if found is None:
-            hub = None
-            if conn is None and name.lower() == self._default_name.lower() and self._default_hub:
-                hub = self._default_hub()  # the engine's own hub: its wake-ups see our messages
+            own = conn is None and name.lower() == self._default_name.lower()
+            hub = self._default_hub() if own and self._default_hub else None  # its wake-ups see us
             if hub is None:
-                hub = TaskHub(self._storage(conn), TaskHubNames(name))
-                await hub.create()
+                hub = await self._open(name, conn, create=create or own)
             found = self._backends[key] = HubBackend(hub, self._ops(hub))
         return found
+
+    async def _open(self, name: str, connection: str | None, *, create: bool) -> TaskHub:
+        """The hub ``name`` as it exists (a read creates nothing), or created when ``create``."""
+        storage = self._storage(connection)
+        try:
+            names, exists = await discover_hub(storage, name)
+        except HostError:
+            raise
+        except Exception as e:  # a client error may show the account's endpoint, never more
+            raise DurableError(f"connection '{connection or 'Storage'}': the storage account cannot be "
+                               f"reached ({type(e).__name__})") from None
+        hub = TaskHub(storage, names)
+        if not exists:
+            if not create:
+                raise TaskHubNotFoundError(f"Task hub '{name}' does not exist in the storage account of "
+                                           f"connection '{connection or 'Storage'}'.")
+            await hub.create()
+        return hub
 
     def _storage(self, connection: str | None) -> Storage:
         if connection is None:
@@ -196,11 +217,15 @@ class ManagementResolver:
         if found is None:
             from host.storage.factory import open_storage
 
+            problem = (f"connection '{connection}' is not an app setting holding a valid storage "
+                       f"connection string")
             text = self._runtime.settings.connection(connection)
             if not text:
-                raise ConfigError(f"connection '{connection}' is not an app setting holding a storage "
-                                  f"connection string")
-            found = self._storages[connection] = open_storage(text)
+                raise BadRequest(problem)
+            try:
+                found = self._storages[connection] = open_storage(text)
+            except ConfigError:  # its message may quote part of the setting's value
+                raise BadRequest(problem) from None
         return found
 
     async def close(self) -> None:

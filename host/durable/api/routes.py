@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from host.durable.api import entities as api_entities
 from host.durable.api import instances as api_instances
-from host.durable.api.backend import BackendResolver, ClientBackend
+from host.durable.api.backend import BackendResolver, ClientBackend, TaskHubNotFoundError
 from host.durable.api.instances import Target
 from host.durable.api.parsing import (
     BadRequest,
@@ -102,7 +102,7 @@ class DurableApi:
             return await self._dispatch(request, base, parts, shown)
         except BadRequest as e:
             return argument_error(str(e))
-        except InstanceNotFoundError as e:
+        except (InstanceNotFoundError, TaskHubNotFoundError) as e:
             return error_response(404, str(e))
         except InstanceAlreadyExistsError as e:
             return server_error(str(e))
@@ -131,7 +131,8 @@ class DurableApi:
         handler = self._match(method, head, parts)
         if handler is None:
             return self._not_found(request, shown)
-        backend = await self._resolver(hub, connection)
+        creates = method == "POST" and head in ("orchestrators", "entities")
+        backend = await self._resolver(hub, connection, create=creates)
         target = Target(backend, f"{request.url.scheme}://{request.url.netloc}", connection, self._code,
                         public=base == WEBHOOK_PATH)
         return await handler(request, target)
@@ -235,7 +236,8 @@ async def direct_api(connection_string: str, hub: str | None,
     from host.durable.api.hub_backend import direct_backend
 
     async with direct_backend(connection_string, hub, create=create) as backend:
-        async def resolve(task_hub: str | None, connection: str | None) -> ClientBackend:
+        async def resolve(task_hub: str | None, connection: str | None,
+                          *, create: bool = False) -> ClientBackend:
             return backend
 
         yield DurableApi(lambda: None, resolve)
