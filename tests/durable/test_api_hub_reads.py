@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from azure.storage.blob.aio import BlobServiceClient
-from client_host_support import SAMPLES, served_host, unique_hub  # type: ignore[import-not-found]
+from client_host_support import SAMPLES, served_host, unique_hub
 
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.storage.factory import open_storage
