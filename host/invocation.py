@@ -190,8 +190,13 @@ class Invoker:
     # -- invocation ---------------------------------------------------------------------
     async def invoke(self, fn: FunctionInfo, trigger_value: Any, *,
                      trigger_metadata: dict[str, Any] | None = None, invocation_id: str | None = None,
-                     reason: str = HTTP_REASON, retry: RetryInfo | None = None) -> InvocationResult:
-        """Call ``fn`` once. Raises what the function (or an input/output binding) raised."""
+                     reason: str = HTTP_REASON, retry: RetryInfo | None = None,
+                     encode_return: OutputEncoder | None = None) -> InvocationResult:
+        """Call ``fn`` once. Raises what the function (or an input/output binding) raised.
+
+        ``encode_return`` turns the return value into ``outputs["$return"]`` inside the
+        invocation: if it raises, the invocation failed (e.g. an activity result that is not JSON).
+        """
         inv_id = invocation_id or str(uuid.uuid4())
         with invocation_scope(fn.name, inv_id, reason=reason, log=self.log):
             plan = self.plan(fn)
@@ -217,6 +222,8 @@ class Invoker:
                 raise RuntimeError(
                     f"function '{fn.name}' without a $return binding returned a non-None value")
             outputs = self._encode(plan, outs, returned)
+            if encode_return is not None:
+                outputs[RETURN] = encode_return(returned)
             await self._write(plan, outputs, trigger_metadata)
             return InvocationResult(returned, outputs, inv_id)
 

@@ -15,13 +15,15 @@ from __future__ import annotations
 import logging
 import sys
 import time
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
+
+from host.errors import HostError
+from host.failures import exception_line, first_line, format_failure
 
 HTTP_REASON = "This function was programmatically called via the host APIs."
 """The ``Reason`` of HTTP- and admin-triggered invocations."""
@@ -46,15 +48,18 @@ class InvocationScope:
     started: float = field(default_factory=time.perf_counter)
     succeeded: bool | None = None
     error: BaseException | None = None
+    stack: str | None = None
+    """The failure's stack as printed (default: formatted from ``error``)."""
 
     @property
     def duration_ms(self) -> int:
         return round((time.perf_counter() - self.started) * 1000)
 
-    def fail(self, error: BaseException | None = None) -> None:
+    def fail(self, error: BaseException | None = None, *, stack: str | None = None) -> None:
         """Mark the invocation failed without raising through the scope."""
         self.succeeded = False
         self.error = error
+        self.stack = stack
 
 
 current_invocation: ContextVar[InvocationScope | None] = ContextVar("current_invocation", default=None)
@@ -100,9 +105,20 @@ def log_executed(scope: InvocationScope) -> None:
                scope.function_name, outcome, scope.invocation_id, scope.duration_ms)
     if not scope.succeeded and scope.error is not None:
         err = scope.error
-        stack = "".join(traceback.format_exception(type(err), err, err.__traceback__)).rstrip()
+        stack = scope.stack or format_failure(err, verbose=_verbose_tracebacks)
+        text = first_line(str(err)) if isinstance(err, HostError) else exception_line(err)
+        # Without frames (none of the user's code ran) the stack would only repeat the message.
+        frames = f"\nStack: {stack}" if "\n" in stack else ""
         logger.error("Exception while executing function: Functions.%s. Result: Failure\n"
-                     "Exception: %s: %s\nStack: %s", scope.function_name, type(err).__name__, err, stack)
+                     "Exception: %s%s", scope.function_name, text, frames)
+
+
+_verbose_tracebacks = False
+
+
+def verbose_tracebacks() -> bool:
+    """Whether failures are printed with host and library frames (``--verbose``)."""
+    return _verbose_tracebacks
 
 
 def level_from_name(name: str | None, default: int = logging.INFO) -> int:
@@ -147,7 +163,8 @@ _installed: logging.Handler | None = None
 def setup_logging(*, verbose: bool = False, level: str | None = None,
                   stream: TextIO | None = None) -> logging.Handler:
     """Install the console handler on the root logger (replacing a previous one of ours)."""
-    global _installed
+    global _installed, _verbose_tracebacks
+    _verbose_tracebacks = verbose
     root = logging.getLogger()
     if _installed is not None:
         root.removeHandler(_installed)

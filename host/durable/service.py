@@ -9,7 +9,7 @@ import logging
 import socket
 from typing import TYPE_CHECKING, Any
 
-from host.durable.api.binding import install
+from host.durable.api.binding import close_sdk_client_session, install
 from host.durable.api.hub_backend import ManagementResolver, default_ops
 from host.durable.engine.clock import Clock
 from host.durable.engine.dispatcher import DurableEngine
@@ -72,6 +72,7 @@ class DurableService:
         await self.engine.stop()
         if self.resolver is not None:
             await self.resolver.close()  # storage clients of other accounts named by bindings
+        await close_sdk_client_session()
 
 
 def create_services(runtime: HostRuntime) -> list[Any]:

@@ -37,5 +37,5 @@ def format_listing(registry: Registry, base_url: str, route_prefix: str, *, verb
             out += [line, ""]
     out += [f"Function {name} is disabled." for name in sorted(registry.disabled, key=str.lower)]
     if not verbose:
-        out.append("For detailed output, run func with --verbose flag.")
+        out.append("For detailed output, run python -m host start with --verbose flag.")
     return "\n".join(out) + "\n"

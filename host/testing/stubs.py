@@ -14,7 +14,7 @@ from typing import Any
 
 from host.errors import HostError
 from host.indexing.registry import ACTIVITY_TRIGGER, FunctionInfo, Registry
-from host.invocation import InvocationResult, Invoker
+from host.invocation import RETURN, InvocationResult, Invoker
 from host.testing.tracking import InFlight
 
 _UNSET: Any = object()
@@ -116,7 +116,8 @@ class TestingInvoker(Invoker):
         try:
             if stub is not None:
                 call.result = await stub(value)
-                return InvocationResult(call.result)
+                encode = kwargs.get("encode_return")
+                return InvocationResult(call.result, {RETURN: encode(call.result)} if encode else {})
             result = await super().invoke(fn, value, **kwargs)
             call.result = result.return_value
             return result

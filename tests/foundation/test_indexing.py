@@ -254,5 +254,6 @@ def tick(timer) -> None:
     assert listing_lines(reg, "http://localhost:7071", "")[0] == "\tGetItem: [GET] http://localhost:7071/items/{id:int}"
     text = format_listing(reg, "http://localhost:7071", "api")
     assert text.startswith("\nFunctions:\n\n\tGetItem: [GET] http://localhost:7071/api/items/{id:int}\n\n\thello")
-    assert text.endswith("\ttick: timerTrigger\n\nFor detailed output, run func with --verbose flag.\n")
+    assert text.endswith("\ttick: timerTrigger\n\n"
+                         "For detailed output, run python -m host start with --verbose flag.\n")
     assert "For detailed" not in format_listing(reg, "http://localhost:7071", "api", verbose=True)

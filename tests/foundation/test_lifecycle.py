@@ -107,3 +107,45 @@ def test_graceful_shutdown_lets_in_flight_requests_finish(
     assert host.proc.wait(15) == 0
     assert time.monotonic() - stopped_at < 12
     assert "Executed 'Functions.slow' (Succeeded" in host.output
+
+
+DURABLE_APP = """\
+import azure.functions as func
+import azure.durable_functions as df
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.activity_trigger(input_name="name")
+def greet(name: str) -> str:
+    return f"Hello {name}"
+
+
+@app.orchestration_trigger(context_name="context")
+def hello(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity("greet", "Tokyo"))
+
+
+@app.route(route="start")
+@app.durable_client_input(client_name="client")
+async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    iid = await client.start_new("hello")
+    return client.create_check_status_response(req, iid)
+"""
+
+
+def test_ctrl_c_after_a_durable_client_call_exits_0_without_noise(
+        tmp_path: Path, make_app: Callable[..., Path], start_host: Callable[..., Any],
+        azurite_connection_string: str) -> None:
+    app = make_app(tmp_path / "app", DURABLE_APP, values={"AzureWebJobsStorage": azurite_connection_string},
+                   host={"version": "2.0", "extensions": {"durableTask": {"hubName": f"CtrlC{free_port()}"}}})
+    port = free_port()
+    host = start_host(["--port", str(port), "--no-azurite"], app)
+    host.wait_for("For detailed output", timeout=60)
+    status, _ = get(f"http://127.0.0.1:{port}/api/start")
+    assert status == 202
+    host.wait_for("Executed 'Functions.hello' (Succeeded")
+    assert host.terminate(signal.SIGINT, timeout=15) == 0
+    host.proc.wait(15)
+    for noise in ("Unclosed client session", "Unclosed connector", "Logging error", "Traceback"):
+        assert noise not in host.output, host.output

@@ -71,3 +71,18 @@ def install(runtime: HostRuntime, resolver: BackendResolver | None = None) -> No
                                      resolve=runtime.settings.resolve)
     runtime.invoker.add_input_provider(DURABLE_CLIENT, provider)
     runtime.routes.extend(create_routes(runtime, resolver))
+
+
+async def close_sdk_client_session() -> None:
+    """Close the SDK client's shared aiohttp session (its calls back into this host use it).
+
+    The SDK never closes it (the real worker just exits); without this, stopping the host prints
+    "Unclosed client session" as the interpreter shuts down.
+    """
+    import sys
+
+    if "azure.durable_functions.models.utils.http_utils" not in sys.modules:
+        return  # no client call was ever made
+    from azure.durable_functions.models.utils import http_utils
+
+    await http_utils._close_session()

@@ -23,6 +23,8 @@ from host.durable.engine.http_activity import BUILTIN_HTTP_ACTIVITY, run_durable
 from host.durable.replay import history as h
 from host.durable.replay.completions import activity_failed, unknown_activity_failed
 from host.durable.taskhub.messages import TaskMessage
+from host.failures import not_serializable
+from host.invocation import RETURN
 
 if TYPE_CHECKING:
     from host.durable.engine.dispatcher import DurableEngine
@@ -51,6 +53,14 @@ def activity_input(event: dict[str, Any]) -> str | None:
         return parsed[0]
     return raw if isinstance(raw, str) else json.dumps(raw)
 
+
+def encode_activity_result(value: Any) -> str:
+    """The JSON text of an activity's return value; TypeError naming the type if it has none."""
+    try:
+        encoded = ActivityTriggerConverter.encode(value, expected_type=None)
+    except (TypeError, ValueError):
+        raise TypeError(not_serializable(type(value).__name__)) from None
+    return str(encoded.value) if encoded is not None else "null"
 
 class ActivityWorker:
     """Runs activities with at most ``max_concurrent_activities`` in flight."""
@@ -169,9 +179,9 @@ class ActivityWorker:
         try:
             value = ActivityTriggerConverter.decode(Datum(text if text is not None else "null", "string"),
                                                     trigger_metadata=None)
-            result = await self.engine.invoker.invoke(fn, value, reason="ActivityTrigger")
-            encoded = ActivityTriggerConverter.encode(result.return_value, expected_type=None)
-            return h.task_completed(now(), task_id, encoded.value if encoded is not None else "null")
+            result = await self.engine.invoker.invoke(fn, value, reason="ActivityTrigger",
+                                                      encode_return=encode_activity_result)
+            return h.task_completed(now(), task_id, result.outputs[RETURN])
         except Exception as exc:
             return activity_failed(now(), task_id, fn.name, exc)
 

@@ -26,7 +26,8 @@ from host.durable.replay.model import EpisodeResult, OrchestrationState
 from host.durable.taskhub.messages import TaskMessage
 from host.durable.taskhub.rows import InstanceStatus
 from host.errors import ConflictError, DurableError, PreconditionFailedError
-from host.logs import invocation_scope
+from host.failures import format_failure
+from host.logs import invocation_scope, verbose_tracebacks
 
 if TYPE_CHECKING:
     from host.durable.engine.dispatcher import DurableEngine
@@ -37,6 +38,13 @@ MAX_CHECKPOINT_RETRIES = 5
 ORCHESTRATION_REASON = "OrchestrationTrigger"
 EXECUTION_STARTED = int(EventType.ExecutionStarted)
 
+
+def failure_stack(result: EpisodeResult) -> str | None:
+    """What the console shows as the stack of a failed episode (the user's frames unless verbose)."""
+    if result.failure is not None:
+        return format_failure(result.failure, verbose=verbose_tracebacks())
+    stack = (result.failure_details or {}).get("StackTrace")
+    return str(stack) if stack else None
 
 @dataclass
 class Session:
@@ -153,7 +161,8 @@ class OrchestrationRunner:
                               log=handle is not None) as scope:
             result = run_episode(handle, state, events, now, engine.replay_options)
             if result.status == OrchestrationStatus.Failed and result.ran_code:
-                scope.fail(DurableError(result.output_text or "the orchestration failed"))
+                scope.fail(DurableError(result.output_text or "the orchestration failed"),
+                           stack=failure_stack(result))
         consumed = [m for m in batch if not any(e is m.event for e in result.deferred)]
         deferred = [m for m in batch if any(e is m.event for e in result.deferred)]
         if not result.appended and not result.rewritten and not fresh:

@@ -7,18 +7,18 @@ Wording follows the real system (df-protocol.md §1.15, §1.12): the orchestrato
 from __future__ import annotations
 
 import json
-import traceback
 from collections.abc import Mapping
 from datetime import datetime
 
 from host.durable.replay import history as h
 from host.durable.replay.decisions import unknown_function_message
+from host.failures import format_failure
 
 
 def activity_failed(now: datetime, task_id: int, name: str, exc: BaseException) -> h.Event:
     """TaskFailed for an activity that raised: ``Activity function 'X' failed: ValueError: msg``."""
     reason = f"Activity function '{name}' failed: {type(exc).__name__}: {exc}"
-    details = "".join(traceback.format_exception(exc)).rstrip()
+    details = format_failure(exc)  # the user's frames only: it ends up in the orchestration's output
     return h.task_failed(now, task_id, reason, details,
                          h.failure_details(type(exc).__name__, str(exc), details))
 

@@ -297,6 +297,7 @@ class _Work:
             self._fail(_divergence_text(rec.divergence), None, out, plain=True)
         elif outcome.error is not None or out.error is not None:
             self._fail(outcome.error or out.error or "", outcome.details, out)
+            self.result.failure = outcome.exception
         elif outcome.is_done and can is not None:
             self._append([h.orchestrator_completed(self.now)])
             self._continue_as_new(can.get("input"), externals, delivered)

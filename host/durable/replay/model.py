@@ -138,6 +138,8 @@ class EpisodeResult:
     output_text: str | None = None
     """JSON text of the output (Completed), the failure message (Failed) or the reason (Terminated)."""
     failure_details: dict[str, Any] | None = None
+    failure: BaseException | None = field(default=None, repr=False, compare=False)
+    """The exception the orchestrator raised (Failed by user code), for the console."""
     custom_status_text: str | None = None
     """JSON text of the custom status, ``None`` when unset."""
     input_text: str | None = None

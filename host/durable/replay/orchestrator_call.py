@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
@@ -20,10 +21,12 @@ from host.durable.replay.actions import Action, flatten
 from host.durable.replay.history import Event, EventType, etype, format_timespan
 from host.durable.replay.model import ReplayOptions
 from host.durable.replay.sdk_speedups import install as _install_sdk_speedups
+from host.failures import format_failure, is_user_frame, not_serializable
 
 OrchestratorHandle = Callable[[Any], str]
 
 _OOP_LABEL = "\n\n$OutOfProcData$:"
+_NOT_JSON = re.compile(r"Object of type (\w+) is not JSON serializable")
 
 _install_sdk_speedups()
 
@@ -77,7 +80,9 @@ class SdkOutcome:
     error: str | None = None
     """The failure message (user exception text or a host explanation); None on success."""
     details: str | None = None
-    """Stack trace or other details of the failure."""
+    """The user's frames of the failure (or other details), as stored in the instance."""
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+    """The exception the orchestrator raised (for a verbose log), when there was one."""
 
     @property
     def flat_actions(self) -> list[Action]:
@@ -111,10 +116,16 @@ def call_orchestrator(handle: OrchestratorHandle, context_json: str) -> SdkOutco
         return _outcome_of_exception(exc)
     out = SdkOutcome(state=state)
     if state.get("error"):
-        out.error = str(state["error"])
-        if "is not JSON serializable" in out.error:
-            out.details = "the orchestrator's return value must be JSON-serializable"
+        out.error = _return_not_json(str(state["error"])) or str(state["error"])
     return out
+
+
+def _return_not_json(message: str) -> str | None:
+    """The message for an orchestrator output the SDK could not serialize (None: not that)."""
+    found = _NOT_JSON.search(message)
+    if found is None:
+        return None
+    return not_serializable(found.group(1), "the orchestrator")
 
 
 def _orchestration_context(context_json: str) -> Any:
@@ -129,7 +140,7 @@ def _orchestration_context(context_json: str) -> Any:
 def _outcome_of_exception(exc: Exception) -> SdkOutcome:
     msg = str(exc)
     cause = exc.__cause__ or exc
-    details = "".join(traceback.format_exception(cause)).rstrip()
+    details = format_failure(cause)
     if _OOP_LABEL in msg:
         friendly, _, state_text = msg.rpartition(_OOP_LABEL)
         try:
@@ -137,7 +148,10 @@ def _outcome_of_exception(exc: Exception) -> SdkOutcome:
         except ValueError:
             state = {"isDone": False, "actions": []}
         error = state.get("error") or friendly or type(cause).__name__
-        return SdkOutcome(state=state, error=str(error), details=details)
+        user_code = any(is_user_frame(f.filename) for f in traceback.extract_tb(cause.__traceback__))
+        if not user_code:  # raised by the SDK itself: serializing the orchestrator's output
+            error = _return_not_json(str(cause)) or error
+        return SdkOutcome(state=state, error=str(error), details=details, exception=cause)
     if isinstance(exc, AttributeError) and "_is_scheduled" in msg:
         kind = msg.split("'")[1] if msg.count("'") >= 2 else "value"
         if kind == "generator":
@@ -146,6 +160,8 @@ def _outcome_of_exception(exc: Exception) -> SdkOutcome:
         else:
             error = (f"the orchestrator yielded a {kind!r} object; only tasks from the context "
                      "(call_activity, create_timer, task_all, ...) can be yielded")
-        return SdkOutcome(state={"isDone": False, "actions": []}, error=error, details=details)
+        return SdkOutcome(state={"isDone": False, "actions": []}, error=error, details=details,
+                          exception=cause)
     return SdkOutcome(state={"isDone": False, "actions": []},
-                      error=f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__, details=details)
+                      error=f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__, details=details,
+                      exception=cause)
