@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from waiting import eventually  # type: ignore[import-not-found]
+from waiting import eventually
 
 from host.storage.azurite import free_port
 
