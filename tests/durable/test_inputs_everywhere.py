@@ -167,6 +167,7 @@ async def test_every_json_type_arrives_as_sent(host: AppHost, path: str) -> None
 # ---------------------------------------------------------------------------- CLI: not JSON
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     "args",
     [
