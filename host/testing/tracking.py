@@ -90,7 +90,9 @@ class TrackingStorage:
         return sum(len(ids) for ids in self.unreceived.values())
 
     def _is_tracked(self, queue: str) -> bool:
-        return bool(self.tracked_prefix) and queue.lower().startswith(self.tracked_prefix)
+        # A poison queue is never received from: its messages are no pending work.
+        return bool(self.tracked_prefix) and queue.lower().startswith(self.tracked_prefix) \
+            and not queue.lower().endswith("-poison")
 
     def _changed(self) -> None:
         if self.on_change is not None:

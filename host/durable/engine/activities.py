@@ -23,6 +23,8 @@ from host.durable.engine.http_activity import BUILTIN_HTTP_ACTIVITY, run_durable
 from host.durable.replay import history as h
 from host.durable.replay.completions import activity_failed, unknown_activity_failed
 from host.durable.taskhub.messages import TaskMessage
+from host.durable.taskhub.poison import too_often_reason
+from host.errors import StorageError
 from host.failures import not_serializable
 from host.invocation import RETURN
 
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
     from host.durable.engine.dispatcher import DurableEngine
 
 log = logging.getLogger("host.durable")
+
+WORKITEMS = "workitems"
+TASK_SCHEDULED = int(h.EventType.TaskScheduled)
 
 
 @dataclass
@@ -71,7 +76,6 @@ class ActivityWorker:
         self.slots = asyncio.Semaphore(engine.options.max_concurrent_activities)
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self._poller: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._starved = False
         """True while the poller skips the queue because every slot is taken."""
@@ -79,13 +83,11 @@ class ActivityWorker:
 
     def start(self) -> None:
         self._running = True
-        self._poller = asyncio.create_task(self._poll(), name="workitems")
+        self.engine.pollers.start(WORKITEMS, self._poll, WORKITEMS)
 
     async def stop(self, timeout: float) -> None:
         self._running = False
-        if self._poller is not None:
-            self._poller.cancel()
-            await asyncio.gather(self._poller, return_exceptions=True)
+        await self.engine.pollers.stop(WORKITEMS)
         if self._tasks:
             _done, pending = await asyncio.wait(list(self._tasks), timeout=timeout)
             for task in pending:
@@ -114,13 +116,11 @@ class ActivityWorker:
             if free > 0:
                 try:
                     msgs = await self.hub.receive_workitem(min(free, 32), visibility=opts.lock_seconds)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as err:
+                except StorageError as err:  # anything else is a bug: the supervisor restarts the poller
                     log.warning("work-item queue: %s", err)
                     delay = opts.max_poll_interval
             for m in msgs:
-                self.submit(WorkItem(m, builtin_http=str(m.event.get("Name")) == BUILTIN_HTTP_ACTIVITY))
+                self._admit(m)
             if msgs:
                 delay = opts.min_poll_interval
                 continue
@@ -131,6 +131,26 @@ class ActivityWorker:
                 delay = opts.min_poll_interval
             else:
                 delay = min(delay * 2, opts.max_poll_interval)
+
+    def _admit(self, msg: TaskMessage) -> None:
+        """Run a received work item, or quarantine it when it can never be processed."""
+        limit = self.engine.options.max_dequeue_count
+        if msg.event_type != TASK_SCHEDULED:
+            self.engine.quarantine(msg, f"a work item must be a TaskScheduled event, not {msg.event_type}")
+        elif msg.dequeue_count > limit:
+            self.engine.spawn(self._give_up(msg, too_often_reason(msg.dequeue_count, limit)),
+                              name=f"poison-{msg.message_id}")
+        else:
+            self.submit(WorkItem(msg, builtin_http=str(msg.event.get("Name")) == BUILTIN_HTTP_ACTIVITY))
+
+    async def _give_up(self, msg: TaskMessage, reason: str) -> None:
+        """Fail the activity for its orchestration (so it does not wait for ever), then quarantine it."""
+        name = str(msg.event.get("Name") or "")
+        text = f"Activity function '{name}' was not run: its work item was {reason}"
+        failed = h.task_failed(self.engine.now(), int(msg.event.get("EventId", -1)), text, "",
+                               h.failure_details("PoisonMessage", text))
+        await self.engine.send_event(msg.instance_id, failed, execution_id=msg.execution_id)
+        await self.hub.quarantine(msg, reason)
 
     async def _run(self, item: WorkItem) -> None:
         try:

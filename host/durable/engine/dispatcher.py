@@ -8,6 +8,10 @@
   is put on the queue *locked* (invisible) and handed over in memory; the queue copy is only
   the crash-recovery record and is deleted when the work is done. Idle polling of the queues
   backs off from 50 ms to ``max_poll_interval``; a send from this process wakes the poller.
+* Poison-proof intake: a message that cannot be decoded is quarantined by the task hub; one
+  received more than ``max_dequeue_count`` times, or that cannot be dispatched, is quarantined
+  here. Pollers are supervised: one that dies is restarted, one that keeps dying gives its
+  partition up so another host can serve it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import functools
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Hashable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +31,7 @@ from host.durable.engine.clock import Cancellable, Clock, WallClock
 from host.durable.engine.handover import Handover
 from host.durable.engine.options import EngineOptions
 from host.durable.engine.sessions import OrchestrationRunner, Session
+from host.durable.engine.supervisor import PollerSupervisor
 from host.durable.entities.runner import EntityRunner, entity_request_event
 from host.durable.replay.history import EventType, OrchestrationStatus
 from host.durable.replay.model import (
@@ -43,7 +48,9 @@ from host.durable.replay.model import (
 from host.durable.taskhub.hub import TaskHub
 from host.durable.taskhub.messages import TaskMessage, new_message
 from host.durable.taskhub.partitions import PartitionManager, PartitionTimings
+from host.durable.taskhub.poison import too_often_reason
 from host.durable.taskhub.queues import abandon_backoff
+from host.errors import StorageError
 from host.indexing.registry import Registry
 from host.invocation import Invoker
 
@@ -54,6 +61,8 @@ DRAIN_SECONDS = 30.0
 RECENT_TERMINAL_CAP = 10_000
 """How many finished instance ids the engine remembers for ``wait_terminal``."""
 EXECUTION_STARTED = int(EventType.ExecutionStarted)
+GIVE_UP_PAUSE_SECONDS = 30.0
+"""How long a given-up poller rests when no other host can take its queue over."""
 
 
 class DurableEngine:
@@ -85,7 +94,7 @@ class DurableEngine:
         self.entity_runner = EntityRunner(self)
         self.activities = ActivityWorker(self)
         self.owned: set[int] = set()
-        self._pollers: dict[int, asyncio.Task[None]] = {}
+        self.pollers = PollerSupervisor(self._poller_given_up)
         self._wake: dict[int, asyncio.Event] = {}
         self._orchestration_slots = asyncio.Semaphore(self.options.max_concurrent_orchestrations)
         self._timers: set[Cancellable] = set()
@@ -125,11 +134,7 @@ class DurableEngine:
         for handle in list(self._timers):
             handle.cancel()
         self._timers.clear()
-        pollers = list(self._pollers.values())
-        self._pollers.clear()
-        for task in pollers:
-            task.cancel()
-        await asyncio.gather(*pollers, return_exceptions=True)
+        await self.pollers.stop_all()
         busy = [s.task for s in self.sessions.values() if s.task is not None and not s.task.done()]
         busy += [t for t in self._tasks if not t.done()]
         if busy:
@@ -148,16 +153,12 @@ class DurableEngine:
             return
         self.owned.add(partition)
         self._wake[partition] = asyncio.Event()
-        self._pollers[partition] = asyncio.create_task(self._poll_control(partition),
-                                                       name=f"control-{partition}")
+        self._start_poller(partition)
         log.debug("worker %s owns partition %d", self.worker_id, partition)
 
     async def _lost(self, partition: int) -> None:
         self.owned.discard(partition)
-        task = self._pollers.pop(partition, None)
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self.pollers.stop(partition)
         ids = [i for i in self.sessions if self.hub.names.partition_of(i) == partition]
         running = [t for i in ids if (t := self.sessions[i].task) is not None and not t.done()]
         if running:
@@ -167,6 +168,30 @@ class DurableEngine:
         for iid in ids:
             self.sessions.pop(iid, None)
         log.debug("worker %s released partition %d", self.worker_id, partition)
+
+    def _start_poller(self, partition: int) -> None:
+        poll = functools.partial(self._poll_control, partition)
+        self.pollers.start(partition, poll, f"control-{partition}")
+
+    async def _poller_given_up(self, key: Hashable, err: BaseException) -> None:
+        """A poller kept dying: release its partition to another host (or rest, then try again)."""
+        if not isinstance(key, int):  # the work-item poller: nobody else runs this host's activities
+            await asyncio.sleep(GIVE_UP_PAUSE_SECONDS)
+            if self._running:
+                self.activities.start()
+            return
+        if not self._running or key not in self.owned:
+            return
+        queue = self.hub.names.control_queue(key)
+        if self._partitions is not None:
+            log.error("control queue %s cannot be served by worker %s; releasing partition %d so another "
+                      "host can take it", queue, self.worker_id, key)
+            await self._partitions.release(key)
+            return
+        log.error("control queue %s cannot be served; trying again in %g s", queue, GIVE_UP_PAUSE_SECONDS)
+        await asyncio.sleep(GIVE_UP_PAUSE_SECONDS)
+        if self._running and key in self.owned:
+            self._start_poller(key)
 
     def busy_tasks(self) -> list[asyncio.Task[Any]]:
         """Work in progress: running episodes, activities and background jobs (for idle checks)."""
@@ -206,16 +231,14 @@ class DurableEngine:
             try:
                 msgs = await self.hub.receive_control(
                     partition, self.options.control_batch_size, visibility=self.options.lock_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:
+            except StorageError as err:  # anything else is a bug: the supervisor restarts the poller
                 log.warning("control queue %d: %s", partition, err)
                 msgs = []
                 delay = self.options.max_poll_interval
             if msgs:
                 delay = self.options.min_poll_interval
                 for m in msgs:
-                    self.deliver(m)
+                    self._admit(m)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=delay)
@@ -245,6 +268,21 @@ class DurableEngine:
         return sum(len(s.inbox) for s in self.sessions.values())
 
     # ------------------------------------------------------------------ dispatch
+    def _admit(self, msg: TaskMessage) -> None:
+        """Deliver a received control message, or quarantine it when it can never be processed."""
+        limit = self.options.max_dequeue_count
+        if msg.dequeue_count > limit:
+            self.quarantine(msg, too_often_reason(msg.dequeue_count, limit))
+            return
+        try:
+            self.deliver(msg)
+        except Exception as err:
+            self.quarantine(msg, f"it cannot be dispatched: {type(err).__name__}: {err}")
+
+    def quarantine(self, msg: TaskMessage, reason: str) -> None:
+        """Move a received message to the poison queue in the background (logged there)."""
+        self.spawn(self.hub.quarantine(msg, reason), name=f"poison-{msg.message_id}")
+
     @property
     def running(self) -> bool:
         return self._running

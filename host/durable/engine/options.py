@@ -31,6 +31,8 @@ class EngineOptions:
     partition_lease_seconds: float = 30.0
     partition_renew_seconds: float = 10.0
     max_buffered_messages: int = 256
+    max_dequeue_count: int = 20
+    """A message received more often than this is quarantined in the poison queue (``maxDequeueCount``)."""
 
     @classmethod
     def from_host_json(cls, durable: dict[str, Any], *, hub_override: str | None = None) -> EngineOptions:
@@ -87,6 +89,8 @@ class EngineOptions:
                 provider, "controlQueueBatchSize", base.control_batch_size, low=1, high=32)),
             max_buffered_messages=int(number(
                 provider, "controlQueueBufferThreshold", base.max_buffered_messages, low=1, high=10_000)),
+            max_dequeue_count=int(number(
+                provider, "maxDequeueCount", base.max_dequeue_count, low=1, high=10_000)),
             # DTFx AzureStorageOrchestrationServiceSettings.LeaseInterval / LeaseRenewInterval: how
             # soon the partitions of a host that died are taken over (short values suit tests).
             partition_lease_seconds=lease,

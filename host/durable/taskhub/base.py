@@ -4,17 +4,42 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from host.durable.taskhub.names import TaskHubNames
 from host.durable.taskhub.rows import MAX_INLINE_CHARS, Spill
-from host.errors import NotFoundError
+from host.errors import DurableError, NotFoundError
 from host.storage.interface import Storage
 
 LARGE_MESSAGE_BYTES = 45 * 1024
 """DTFx moves a queue message above 45 KiB (UTF-8) to a blob."""
+MAX_INFLATED_BYTES = 64 * 1024 * 1024
+"""A large-message blob that inflates past this is refused (a gzip bomb must not exhaust memory)."""
+
+
+class PayloadError(DurableError):
+    """A large-message blob cannot be read: corrupt gzip, not UTF-8, or inflating past the limit."""
+
+
+def inflate(data: bytes, blob_name: str, limit: int | None = MAX_INFLATED_BYTES) -> str:
+    """The UTF-8 text of a (possibly gzipped) blob, refusing more than ``limit`` bytes of it."""
+    if data[:2] == b"\x1f\x8b":
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            data = inflater.decompress(data) if limit is None else inflater.decompress(data, limit + 1)
+        except zlib.error as err:
+            raise PayloadError(f"blob {blob_name} is not valid gzip: {err}") from err
+        if limit is not None and (len(data) > limit or inflater.unconsumed_tail):
+            raise PayloadError(f"blob {blob_name} inflates past the limit of {limit:,} bytes")
+    elif limit is not None and len(data) > limit:
+        raise PayloadError(f"blob {blob_name} is larger than the limit of {limit:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise PayloadError(f"blob {blob_name} is not UTF-8 text: {err}") from err
 
 
 @dataclass(frozen=True)
@@ -59,12 +84,14 @@ class TaskHubBase:
             self.names.large_messages_container, blob_name, data, content_type="application/gzip"
         )
 
-    async def download_text(self, blob_name: str) -> str:
-        """The text of a large-message blob (NotFoundError when it is gone)."""
+    async def download_text(self, blob_name: str, *, limit: int | None = None) -> str:
+        """The text of a large-message blob (NotFoundError when it is gone).
+
+        ``limit``: refuse (PayloadError) a blob inflating past that many bytes — for blobs anyone
+        may have written, such as those queue messages point at.
+        """
         data, _ = await self.storage.download_blob(self.names.large_messages_container, blob_name)
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-        return data.decode("utf-8")
+        return inflate(data, blob_name, limit)
 
     async def upload_spills(self, spills: Iterable[Spill]) -> None:
         """Upload every spilled property (in parallel)."""

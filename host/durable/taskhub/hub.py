@@ -64,7 +64,7 @@ class TaskHub(QueueOps, InstanceOps):
     async def delete(self) -> None:
         """Delete every queue, table and container of the hub."""
         await asyncio.gather(
-            *(self.storage.delete_queue(q) for q in self.names.all_queues),
+            *(self.storage.delete_queue(q) for q in (*self.names.all_queues, self.names.poison_queue)),
             *(self.storage.delete_table(t) for t in self.names.all_tables),
             self.storage.delete_container(self.names.large_messages_container),
         )

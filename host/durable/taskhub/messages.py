@@ -211,8 +211,59 @@ def body_text(content: str) -> str:
         raise MessageFormatError(f"queue message is neither JSON nor Base64 JSON: {content[:60]!r}") from err
 
 
+# Members of events the engine relies on, and the JSON types each may have (None = null).
+_EVENT_MEMBER_TYPES: dict[str, tuple[type, ...]] = {
+    "EventId": (int,),
+    "IsPlayed": (bool,),
+    "Timestamp": (str,),
+    "Name": (str,),
+    "Version": (str,),
+    "Input": (str,),
+    "Result": (str,),
+    "Reason": (str,),
+    "Details": (str,),
+    "InstanceId": (str,),
+    "FireAt": (str,),
+    "ScheduledStartTime": (str,),
+    "TaskScheduledId": (int,),
+    "TimerId": (int,),
+    "Generation": (int,),
+    "OrchestrationInstance": (dict,),
+    "ParentInstance": (dict,),
+    "FailureDetails": (dict,),
+    "ParentTraceContext": (dict,),
+    "Tags": (dict,),
+}
+_JSON_NAMES = {int: "an integer", bool: "true or false", str: "a string", dict: "an object"}
+
+
+def _member(data: dict[str, Any], key: str, kinds: tuple[type, ...], where: str) -> Any:
+    """``data[key]`` if it is null or one of ``kinds`` (a bool is no integer), else MessageFormatError."""
+    value = data.get(key)
+    if value is None or (isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)):
+        return value
+    wanted = " or ".join(_JSON_NAMES[k] for k in kinds)
+    raise MessageFormatError(f"{where}{key} must be {wanted} or null, not {json.dumps(value)[:40]}")
+
+
+def _check_event(event: Any) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        raise MessageFormatError("TaskMessage.Event must be an object")
+    event_type = event.get("EventType")
+    if isinstance(event_type, bool) or not isinstance(event_type, int) or event_type not in _EVENT_CLASSES:
+        shown = json.dumps(event_type)[:40]
+        raise MessageFormatError(f"TaskMessage.Event.EventType must be a known event type, not {shown}")
+    for key, kinds in _EVENT_MEMBER_TYPES.items():
+        _member(event, key, kinds, "TaskMessage.Event.")
+    return event
+
+
 def decode_message(content: str) -> TaskMessage:
-    """Parse a ``MessageData`` body; a large-message wrapper comes back with an empty event."""
+    """Parse a ``MessageData`` body; a large-message wrapper comes back with an empty event.
+
+    Anything of the wrong shape (unknown ``EventType``, a member of the wrong JSON type) raises
+    :class:`MessageFormatError` naming the member, so it never reaches the dispatcher.
+    """
     text = body_text(content)
     try:
         data = json.loads(text)
@@ -220,28 +271,33 @@ def decode_message(content: str) -> TaskMessage:
         raise MessageFormatError(f"queue message is not valid JSON: {text[:60]!r}") from err
     if not isinstance(data, dict):
         raise MessageFormatError(f"queue message is not a JSON object: {text[:60]!r}")
-    sender = data.get("Sender") or {}
-    task = data.get("TaskMessage")
+    sender = _member(data, "Sender", (dict,), "") or {}
+    task = _member(data, "TaskMessage", (dict,), "")
+    sequence = _member(data, "SequenceNumber", (int,), "")
+    episode = _member(data, "Episode", (int,), "")
     msg = TaskMessage(
         event={},
         instance_id="",
-        sender_instance_id=sender.get("InstanceId") or "",
-        sender_execution_id=sender.get("ExecutionId") or "",
-        sequence_number=int(data.get("SequenceNumber") or 0),
-        episode=data.get("Episode"),
-        activity_id=data.get("ActivityId") or "",
-        compressed_blob_name=data.get("CompressedBlobName") or None,
+        sender_instance_id=_member(sender, "InstanceId", (str,), "Sender.") or "",
+        sender_execution_id=_member(sender, "ExecutionId", (str,), "Sender.") or "",
+        sequence_number=sequence or 0,
+        episode=episode,
+        activity_id=_member(data, "ActivityId", (str,), "") or "",
+        compressed_blob_name=_member(data, "CompressedBlobName", (str,), "") or None,
     )
     if task is None:
         if msg.compressed_blob_name is None:
             raise MessageFormatError("queue message has neither a TaskMessage nor a CompressedBlobName")
         return msg
-    event = task.get("Event")
-    if not isinstance(event, dict) or "EventType" not in event:
-        raise MessageFormatError("queue message has no Event with an EventType")
-    instance = task.get("OrchestrationInstance") or {}
+    if "Event" not in task:
+        raise MessageFormatError("queue message has no TaskMessage.Event")
+    event = _check_event(task.get("Event"))
+    instance = _member(task, "OrchestrationInstance", (dict,), "TaskMessage.") or {}
+    instance_id = _member(instance, "InstanceId", (str,), "TaskMessage.OrchestrationInstance.")
+    if not instance_id:
+        raise MessageFormatError("queue message has no TaskMessage.OrchestrationInstance.InstanceId")
     msg.event = strip_types(event)
-    msg.instance_id = instance.get("InstanceId") or ""
-    msg.execution_id = instance.get("ExecutionId") or None
+    msg.instance_id = instance_id
+    msg.execution_id = _member(instance, "ExecutionId", (str,), "TaskMessage.OrchestrationInstance.") or None
     msg.compressed_blob_name = None
     return msg

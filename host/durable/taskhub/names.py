@@ -109,6 +109,11 @@ class TaskHubNames:
         return f"{self.lower}-workitems"
 
     @property
+    def poison_queue(self) -> str:
+        """Where messages that can never be processed are quarantined (created on first use)."""
+        return f"{self.lower}-poison"
+
+    @property
     def history_table(self) -> str:
         return f"{self.hub}History"
 

@@ -58,6 +58,8 @@ class PartitionManager:
         self.owned: set[int] = set()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._held_off: dict[int, datetime] = {}
+        """Partitions this worker gave up, and until when it does not claim them again."""
 
     @property
     def table(self) -> str:
@@ -87,6 +89,25 @@ class PartitionManager:
                     await self._release(index, row)
         else:
             self.owned.clear()
+
+    async def release(self, index: int, hold_off: float | None = None) -> None:
+        """Give ``index`` up now (drained through ``on_lost``) and leave it to other workers for
+        ``hold_off`` seconds (default: two lease intervals); afterwards this worker may claim it again."""
+        wait = 2 * self.timings.lease_interval if hold_off is None else hold_off
+        self._held_off[index] = self.hub.now() + timedelta(seconds=wait)
+        row = (await self._read_rows()).get(self.hub.names.control_queue(index))
+        if row is not None and row.get("CurrentOwner") == self.worker_id:
+            await self._release(index, row)
+        elif index in self.owned:
+            self.owned.discard(index)
+            await _call(self.on_lost, index)
+
+    def _is_held_off(self, index: int, now: datetime) -> bool:
+        until = self._held_off.get(index)
+        if until is not None and now >= until:
+            del self._held_off[index]
+            return False
+        return until is not None
 
     def wake(self) -> None:
         """Run the next pass now."""
@@ -132,7 +153,7 @@ class PartitionManager:
                         self.owned.add(index)
                         await _call(self.on_acquired, index)
                 continue
-            if self._claimable(row, now):
+            if self._claimable(row, now) and not self._is_held_off(index, now):
                 if await self._write(row, self._claimed(row, now)):
                     self.owned.add(index)
                     log.info("partition manager %s: acquired %s", self.worker_id, name)
@@ -177,6 +198,9 @@ class PartitionManager:
                 break
             owner = row.get("CurrentOwner")
             if not owner or owner == self.worker_id or row.get("NextOwner"):
+                continue
+            index = self.hub.names.partition_of_queue(row.row_key)
+            if index is not None and self._is_held_off(index, now):
                 continue
             if counts.get(owner, 0) <= quota:
                 continue

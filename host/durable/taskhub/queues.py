@@ -1,4 +1,10 @@
-"""Control and work-item queues of a task hub: send (with large-message blobs), receive, settle."""
+"""Control and work-item queues of a task hub: send (with large-message blobs), receive, settle.
+
+A received message that can never be processed (not a ``MessageData``, a member of the wrong
+type, a large-message blob that is missing or unreadable) is quarantined: copied to the poison
+queue with the reason (:mod:`host.durable.taskhub.poison`), deleted from its queue and logged
+once. It never reaches the dispatcher and is never retried.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,11 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from host.durable.taskhub.base import TaskHubBase
+from host.durable.taskhub.base import MAX_INFLATED_BYTES, PayloadError, TaskHubBase
 from host.durable.taskhub.messages import (
     MessageFormatError,
     TaskMessage,
@@ -18,8 +25,16 @@ from host.durable.taskhub.messages import (
     encode_wrapper,
     new_message,
 )
+from host.durable.taskhub.poison import (
+    PoisonRecord,
+    decode_record,
+    encode_record,
+    fits_inline,
+    new_record,
+    poison_blob_name,
+)
 from host.durable.taskhub.rows import message_blob_name
-from host.errors import NotFoundError
+from host.errors import NotFoundError, StorageError
 from host.storage.interface import MAX_BATCH_RECEIVE, MAX_QUEUE_VISIBILITY_SECONDS, QueueMessage
 
 log = logging.getLogger(__name__)
@@ -111,7 +126,7 @@ class QueueOps(TaskHubBase):
         )
 
     async def receive(self, queue: str, max_messages: int, visibility: int) -> list[TaskMessage]:
-        """Receive and decode; large messages are fetched from their blobs, unreadable ones abandoned."""
+        """Receive and decode; large messages are fetched from their blobs, poison quarantined."""
         raw = await self.storage.receive_messages(
             queue, max_messages=min(max_messages, MAX_BATCH_RECEIVE), visibility_timeout=visibility
         )
@@ -121,20 +136,26 @@ class QueueOps(TaskHubBase):
         return [m for m in decoded if m is not None]
 
     async def _decode(self, queue: str, raw: QueueMessage) -> TaskMessage | None:
+        blob_name: str | None = None
         try:
             msg = decode_message(raw.content)
             if msg.is_large:
                 assert msg.compressed_blob_name is not None
                 blob_name = msg.compressed_blob_name
-                msg = decode_message(await self.download_text(blob_name))
+                msg = decode_message(await self.download_text(blob_name, limit=MAX_INFLATED_BYTES))
                 msg.compressed_blob_name = blob_name
         except NotFoundError:
-            log.warning("queue %s: message %s points at a missing blob (purged?); deleting it", queue, raw.id)
-            await self._delete_raw(queue, raw.id, raw.pop_receipt)
+            await self.quarantine_raw(queue, raw, f"its large-message blob {blob_name} is missing")
             return None
-        except MessageFormatError as err:
+        except (MessageFormatError, PayloadError) as err:
+            in_blob = blob_name is not None and isinstance(err, MessageFormatError)
+            reason = f"large-message blob {blob_name}: {err}" if in_blob else str(err)
+            await self.quarantine_raw(queue, raw, reason)
+            return None
+        except StorageError as err:  # the blob could not be read just now: try again later
             backoff = abandon_backoff(raw.dequeue_count)
-            log.warning("queue %s: unreadable message %s (%s); retrying in %d s", queue, raw.id, err, backoff)
+            log.warning("queue %s: message %s: reading blob %s failed (%s); retrying in %d s",
+                        queue, raw.id, blob_name, err, backoff)
             await self._update_raw(queue, raw.id, raw.pop_receipt, backoff)
             return None
         msg.queue = queue
@@ -144,6 +165,64 @@ class QueueOps(TaskHubBase):
         msg.inserted_on = raw.inserted_on
         msg.next_visible_on = raw.next_visible_on
         return msg
+
+    # poison ---------------------------------------------------------------
+    async def quarantine_raw(self, queue: str, raw: QueueMessage, reason: str) -> bool:
+        """Move a received message body to the poison queue (see :meth:`quarantine`)."""
+        record = new_record(queue, raw.id, raw.dequeue_count, reason, self.now(), raw.inserted_on,
+                            raw.content)
+        return await self._quarantine(record, raw.pop_receipt)
+
+    async def quarantine(self, msg: TaskMessage, reason: str) -> bool:
+        """Copy a received message to the poison queue with ``reason``, log it once, delete it.
+
+        ``False`` when the poison queue could not be written (the message then stays on its
+        queue and comes back after its visibility timeout).
+        """
+        assert msg.queue and msg.message_id and msg.pop_receipt, "quarantine needs a received message"
+        blob = msg.compressed_blob_name
+        content = encode_wrapper(msg, blob) if blob else encode_message(msg)
+        record = new_record(msg.queue, msg.message_id, msg.dequeue_count, reason, self.now(), msg.inserted_on,
+                            content)
+        return await self._quarantine(record, msg.pop_receipt)
+
+    async def _quarantine(self, record: PoisonRecord, pop_receipt: str) -> bool:
+        poison = self.names.poison_queue
+        try:
+            text = encode_record(record)
+            if not fits_inline(text):
+                blob = poison_blob_name(record.queue, record.message_id)
+                await self.upload_text(blob, record.content or "")
+                text = encode_record(replace(record, content=None, content_blob_name=blob))
+            try:
+                await self.storage.put_message(poison, text)
+            except NotFoundError:
+                await self.storage.create_queue(poison)
+                await self.storage.put_message(poison, text)
+        except StorageError as err:
+            log.warning("queue %s: message %s cannot be processed (%s) and could not be moved to %s (%s); "
+                        "it stays on its queue", record.queue, record.message_id, record.reason, poison, err)
+            return False
+        log.warning("queue %s: message %s moved to poison queue %s: %s",
+                    record.queue, record.message_id, poison, record.reason)
+        await self._delete_raw(record.queue, record.message_id, pop_receipt)
+        return True
+
+    async def poison_count(self) -> int:
+        """Approximate number of quarantined messages (0 while the poison queue does not exist)."""
+        try:
+            return await self.storage.queue_length(self.names.poison_queue)
+        except NotFoundError:
+            return 0
+
+    async def peek_poison(self, max_messages: int = MAX_BATCH_RECEIVE) -> list[PoisonRecord]:
+        """The oldest quarantined messages (at most 32), without taking them."""
+        try:
+            raw = await self.storage.peek_messages(self.names.poison_queue,
+                                                   max_messages=min(max_messages, MAX_BATCH_RECEIVE))
+        except NotFoundError:
+            return []
+        return [r for m in raw if (r := decode_record(m.content)) is not None]
 
     async def delete_message(self, msg: TaskMessage) -> bool:
         """Delete a received message; ``False`` when it was already gone (or its receipt is stale)."""
