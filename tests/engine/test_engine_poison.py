@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from engine_support import APPS, until  # type: ignore[import-not-found]
+from engine_support import APPS, until
 
 from host.durable.management import Management
 from host.durable.replay import history as h
