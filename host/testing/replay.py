@@ -52,11 +52,10 @@ class RecordedHistory:
         else:
             raise ConfigError(f"{source}: not an exported history (expected {{'history': [...]}})")
         started = h.find_execution_started(events) or {}
-        inst = started.get("OrchestrationInstance") or {}
-        return cls(instance_id=str(data.get("instanceId") or inst.get("InstanceId") or ""),
+        return cls(instance_id=str(data.get("instanceId") or h.instance_id_of(started) or ""),
                    name=str(data.get("name") or started.get("Name") or ""),
                    events=[dict(e) for e in events],
-                   execution_id=data.get("executionId") or inst.get("ExecutionId"))
+                   execution_id=data.get("executionId") or h.execution_id_of(started))
 
 
 @dataclass

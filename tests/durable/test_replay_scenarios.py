@@ -289,3 +289,16 @@ def test_entities_signal_call_and_error():
     assert json.loads(sent[1]["Input"])["id"] == reqs[1].request.id
     sim.run()
     assert sim.output(i) == [5, "entity says no"]
+
+
+def test_instance_accessors_read_started_events_and_their_parent():
+    parent = h.parent_instance(name="Outer", instance_id="outer", execution_id="e0", task_id=3)
+    child = h.execution_started(T0, instance_id="inner", execution_id="e1", name="Inner", input_text=None,
+                                parent=parent)
+    top = h.execution_started(T0, instance_id="top", execution_id="e2", name="Top", input_text=None)
+    def ids(e):
+        return h.instance_id_of(e), h.execution_id_of(e), h.parent_instance_id(e)
+
+    assert ids(child) == ("inner", "e1", "outer")
+    assert ids(top) == ("top", "e2", None)
+    assert h.instance_id_of(h.orchestrator_started(T0)) is None and h.execution_id_of({}) is None

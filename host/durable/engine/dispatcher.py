@@ -33,7 +33,7 @@ from host.durable.engine.options import EngineOptions
 from host.durable.engine.sessions import OrchestrationRunner, Session
 from host.durable.engine.supervisor import PollerSupervisor
 from host.durable.entities.runner import EntityRunner, entity_request_event
-from host.durable.replay.history import EventType, OrchestrationStatus
+from host.durable.replay.history import EventType, OrchestrationStatus, execution_id_of
 from host.durable.replay.model import (
     CallHttp,
     CompleteParent,
@@ -344,7 +344,7 @@ class DurableEngine:
             elif isinstance(out, ScheduleTimer):
                 jobs.append(self._send_timer(state, result, out, handover))
             elif isinstance(out, StartSubOrchestration):
-                child_exec = (out.event.get("OrchestrationInstance") or {}).get("ExecutionId")
+                child_exec = execution_id_of(out.event)
                 jobs.append(self.send_event(out.instance_id, out.event, handover, execution_id=child_exec,
                                             sender_instance_id=me, sender_execution_id=my_exec))
             elif isinstance(out, CompleteParent):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from host.durable.engine.start_check import StartVerdict, judge_start
 from host.durable.replay.episode import run_episode
-from host.durable.replay.history import EventType, OrchestrationStatus
+from host.durable.replay.history import EventType, OrchestrationStatus, execution_id_of, parent_instance_id
 from host.durable.replay.model import EpisodeResult, OrchestrationState
 from host.durable.taskhub.messages import TaskMessage
 from host.durable.taskhub.rows import InstanceStatus
@@ -197,15 +197,12 @@ class OrchestrationRunner:
         started = next((m for m in batch if m.event_type == EXECUTION_STARTED), None)
         current = session.state
         if started is not None:
-            exec_id = started.execution_id or (
-                (started.event.get("OrchestrationInstance") or {}).get("ExecutionId"))
+            exec_id = started.execution_id or execution_id_of(started.event)
             if current is None or current.execution_id != exec_id:
                 ev = started.event
-                parent = ev.get("ParentInstance") or {}
-                parent_id = (parent.get("OrchestrationInstance") or {}).get("InstanceId") if parent else None
                 state = OrchestrationState(
                     instance_id=session.instance_id, execution_id=str(exec_id), name=str(ev.get("Name", "")),
-                    input_text=ev.get("Input"), parent_instance_id=parent_id, history=[])
+                    input_text=ev.get("Input"), parent_instance_id=parent_instance_id(ev), history=[])
                 return state, True
         return current, False
 
@@ -266,12 +263,11 @@ def _state_from_history(instance_id: str, execution_id: str | None, history: lis
     started = next((e for e in history if e.get("EventType") == EXECUTION_STARTED), None)
     if started is None:
         return None
-    parent = started.get("ParentInstance") or {}
-    parent_id = (parent.get("OrchestrationInstance") or {}).get("InstanceId") if parent else None
-    exec_id = execution_id or (started.get("OrchestrationInstance") or {}).get("ExecutionId") or ""
+    exec_id = execution_id or execution_id_of(started) or ""
     return OrchestrationState(
         instance_id=instance_id, execution_id=str(exec_id), name=str(started.get("Name", "")),
-        input_text=started.get("Input"), parent_instance_id=parent_id, history=list(history))
+        input_text=started.get("Input"), parent_instance_id=parent_instance_id(started),
+        history=list(history))
 
 
 TERMINAL = {OrchestrationStatus.Completed, OrchestrationStatus.Failed, OrchestrationStatus.Terminated,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 
+from host.durable.replay.history import execution_id_of
 from host.durable.taskhub.messages import TaskMessage
 from host.durable.taskhub.rows import InstanceStatus
 
@@ -23,8 +24,7 @@ class StartVerdict(enum.Enum):
 
 
 def start_execution_id(msg: TaskMessage) -> str | None:
-    inst = msg.event.get("OrchestrationInstance") or {}
-    return msg.execution_id or inst.get("ExecutionId")
+    return msg.execution_id or execution_id_of(msg.event)
 
 
 def judge_start(msg: TaskMessage, row: InstanceStatus | None) -> StartVerdict:

@@ -117,13 +117,12 @@ class _Work:
         self._episodes(fresh_start, events)
 
     def _adopt_start(self, started: h.Event) -> None:
-        inst = started.get("OrchestrationInstance") or {}
-        if inst.get("ExecutionId"):
-            self.state.execution_id = self.result.execution_id = str(inst["ExecutionId"])
+        execution_id = h.execution_id_of(started)
+        if execution_id:
+            self.state.execution_id = self.result.execution_id = str(execution_id)
         self.state.name = str(started.get("Name") or self.state.name)
         self.state.input_text = self.result.input_text = started.get("Input")
-        parent = started.get("ParentInstance") or {}
-        self.state.parent_instance_id = (parent.get("OrchestrationInstance") or {}).get("InstanceId")
+        self.state.parent_instance_id = h.parent_instance_id(started)
 
     # ------------------------------------------------------------------------------ helpers
     def _append(self, events: list[h.Event]) -> None:
@@ -149,12 +148,11 @@ class _Work:
         parent = (started or {}).get("ParentInstance")
         if not parent:
             return
-        inst = parent.get("OrchestrationInstance") or {}
         tid = int(parent.get("TaskScheduleId", -1))
         ev = (h.sub_orchestration_completed(self.now, tid, result_text) if completed
               else h.sub_orchestration_failed(self.now, tid, reason or "", details or ""))
         self.result.messages.append(CompleteParent(
-            str(inst.get("InstanceId")), inst.get("ExecutionId"), tid, completed, result_text, reason,
+            str(h.instance_id_of(parent)), h.execution_id_of(parent), tid, completed, result_text, reason,
             details, ev))
 
     # ------------------------------------------------------------------------------ episodes

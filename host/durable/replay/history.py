@@ -259,6 +259,21 @@ def etype(e: Event) -> int:
     return int(e["EventType"])
 
 
+def instance_id_of(e: Event) -> str | None:
+    """``OrchestrationInstance.InstanceId`` of an ExecutionStarted or SubOrchestrationInstanceCreated."""
+    return (e.get("OrchestrationInstance") or {}).get("InstanceId")
+
+
+def execution_id_of(e: Event) -> str | None:
+    """``OrchestrationInstance.ExecutionId`` of an ExecutionStarted or SubOrchestrationInstanceCreated."""
+    return (e.get("OrchestrationInstance") or {}).get("ExecutionId")
+
+
+def parent_instance_id(started: Event) -> str | None:
+    """The parent's instance id of a sub-orchestration's ExecutionStarted (``None`` at top level)."""
+    return instance_id_of(started.get("ParentInstance") or {})
+
+
 def find_execution_started(history: Sequence[Event]) -> Event | None:
     """The ExecutionStarted of the (single) execution in ``history``."""
     return next((e for e in history if etype(e) == EventType.ExecutionStarted), None)
