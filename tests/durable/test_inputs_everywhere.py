@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from waiting import eventually  # type: ignore[import-not-found]
+from waiting import eventually
 
 from host.cli import main as cli_main
 from host.testing.app_host import AppHost
@@ -42,7 +42,7 @@ VALUES: dict[str, Any] = {
 
 @pytest.fixture
 async def host(azurite_connection_string: str) -> AsyncIterator[AppHost]:
-    async with AppHost(APP, connection_string=azurite_connection_string) as h:
+    async with AppHost(APP, connection_string=azurite_connection_string, virtual_time=False) as h:
         yield h
 
 

@@ -109,8 +109,8 @@ async def test_http_api_reads_signals_and_lists_entities(host: AppHost) -> None:
     k = key()
     base = "/runtime/webhooks/durabletask/entities"
     assert host.client is not None
-    # a Python entity's get_input() decodes twice: send JSON text, as the SDK's client does
-    r = await host.client.post(f"{base}/Counter/{k}?op=add", json=json.dumps(4))
+    # a plain JSON value reaches the operation's get_input() as that value
+    r = await host.client.post(f"{base}/Counter/{k}?op=add", json=4)
     assert r.status_code == 202
     await wait_state(host, EntityId("Counter", k), 4)
     got = await host.client.get(f"{base}/Counter/{k}")
