@@ -16,8 +16,9 @@ import inspect
 import os
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ from host.indexing.registry import (
     Registry,
 )
 from host.invocation_context import InvocationContext, RetryInfo, new_trace_context
-from host.logs import HTTP_REASON, invocation_scope
+from host.logs import HTTP_REASON, InvocationScope, invocation_scope
 
 if TYPE_CHECKING:
     from host.config.settings import HostSettings
@@ -188,6 +189,13 @@ class Invoker:
         return plan
 
     # -- invocation ---------------------------------------------------------------------
+    @contextmanager
+    def scope(self, fn: FunctionInfo, *, reason: str) -> Iterator[InvocationScope]:
+        """An invocation of ``fn`` that a component runs itself (an entity batch through the
+        SDK's handle): logged and attributed as :meth:`invoke` does."""
+        with invocation_scope(fn.name, str(uuid.uuid4()), reason=reason, log=self.log) as scope:
+            yield scope
+
     async def invoke(self, fn: FunctionInfo, trigger_value: Any, *,
                      trigger_metadata: dict[str, Any] | None = None, invocation_id: str | None = None,
                      reason: str = HTTP_REASON, retry: RetryInfo | None = None,

@@ -8,13 +8,15 @@ an :class:`ActivityCall` (name, input, result or error) in call order.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from host.errors import HostError
 from host.indexing.registry import ACTIVITY_TRIGGER, FunctionInfo, Registry
 from host.invocation import RETURN, InvocationResult, Invoker
+from host.logs import InvocationScope
 from host.testing.tracking import InFlight
 
 _UNSET: Any = object()
@@ -107,6 +109,12 @@ class TestingInvoker(Invoker):
             return await self._activity(self.stubs, fn, trigger_value, **kwargs)
         finally:
             self.in_flight.exit()
+
+    @contextmanager
+    def scope(self, fn: FunctionInfo, *, reason: str) -> Iterator[InvocationScope]:
+        self.invoked.append(fn.name)
+        with super().scope(fn, reason=reason) as scope:
+            yield scope
 
     async def _activity(self, stubs: ActivityStubs, fn: FunctionInfo, value: Any,
                         **kwargs: Any) -> InvocationResult:

@@ -115,6 +115,9 @@ async def test_entities_are_signalled_and_read(func_app: AppHost, durable_client
     await func_app.settle()
     assert await durable_client.read_entity_state("counter", "k1") == (True, 13)
     assert await durable_client.read_entity_state("counter", "nobody") == (False, None)
+    # entity batches are invocations of the entity function, like any trigger's
+    assert func_app.invocations("counter")
+    assert func_app.invocations().count("counter") == len(func_app.invocations("counter"))
 
 
 async def test_http_starter_uses_the_sdk_client_in_process(func_client: httpx.AsyncClient,

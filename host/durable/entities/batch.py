@@ -13,6 +13,7 @@ User code may block: the dispatcher should call :func:`run_entity_batch` in a wo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -54,6 +55,8 @@ class OperationOutcome:
     is_error: bool
     result: str
     duration_ms: int = 0
+    error: str | None = None
+    """``Type: message`` of what the operation raised (the SDK's result has the message only)."""
 
 
 @dataclass(frozen=True)
@@ -158,13 +161,18 @@ def _run(handle: EntityHandle, entity_id: EntityId, state: SchedulerState, ops: 
     user_fn = getattr(handle, "entity_function", None)
     if user_fn is None:
         return _run_one_by_one(handle, entity_id, state, ops)
+    raised: list[Exception | None] = []
     try:
         ctx, batch = DurableEntityContext.from_json(_batch_request(entity_id, state, ops))
         ctx.signal_entity = _signal_method(outbox)  # type: ignore[attr-defined]
-        response = json.loads(Entity(_guarded(user_fn, outbox)).handle(ctx, batch))
+        response = json.loads(Entity(_guarded(user_fn, outbox, raised)).handle(ctx, batch))
     except Exception as exc:
         raise EntityBatchError(f"entity {entity_id} failed to run a batch: {exc}") from exc
-    return _apply(response, entity_id, state, ops)
+    outcomes = _apply(response, entity_id, state, ops)
+    # the SDK calls the function once per operation, in order
+    errors = {i: e for i, e in enumerate(raised) if e is not None}
+    return [dataclasses.replace(o, error=f"{type(errors[i]).__name__}: {errors[i]}")
+            if o.is_error and i in errors else o for i, o in enumerate(outcomes)]
 
 
 def _run_one_by_one(handle: EntityHandle, entity_id: EntityId, state: SchedulerState,
@@ -211,7 +219,8 @@ def _signal_method(outbox: list[tuple[Any, str, Any, datetime | None]]) -> Calla
 
 
 def _guarded(user_fn: Callable[[DurableEntityContext], None],
-             outbox: list[tuple[Any, str, Any, datetime | None]]) -> Callable[[DurableEntityContext], None]:
+             outbox: list[tuple[Any, str, Any, datetime | None]],
+             raised: list[Exception | None]) -> Callable[[DurableEntityContext], None]:
     def run_operation(ctx: DurableEntityContext) -> None:
         saved_state, saved_raw, saved_exists = ctx._state, ctx._state_is_raw, ctx._exists
         ctx._result = None
@@ -221,10 +230,12 @@ def _guarded(user_fn: Callable[[DurableEntityContext], None],
             if saved_state is not None and not saved_raw:
                 saved_state, saved_raw = df_dumps(saved_state), True
             user_fn(ctx)
-        except Exception:
+        except Exception as exc:
             ctx._state, ctx._state_is_raw, ctx._exists = saved_state, saved_raw, saved_exists
             del outbox[mark:]
+            raised.append(exc)
             log.debug("entity operation failed after %.1f ms; state rolled back",
                       (time.perf_counter() - started) * 1000)
             raise
+        raised.append(None)
     return run_operation

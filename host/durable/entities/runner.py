@@ -16,9 +16,11 @@ sentinel eTag catches anyone else's write (then the state is reloaded and the ba
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import Coroutine
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("host.durable.entities")
 
+ENTITY_REASON = "EntityTrigger"
+"""The ``Reason`` of an entity batch's ``Executing`` line."""
 MAX_CHECKPOINT_RETRIES = 5
 MAX_MESSAGE_DELAY = timedelta(days=6)
 """Longest visibility delay of a re-sent scheduled signal (queues allow 7 days)."""
@@ -62,6 +66,14 @@ class EntityCache:
 def entity_request_event(out: EntityRequest, now: datetime) -> dict[str, Any]:
     """The ``EventRaised`` that carries an orchestration's request to the entity's control queue."""
     return h.event_raised(now, out.event_name, out.request.to_text())
+
+
+def _message(result_text: str) -> str:
+    """The error message in an operation's result (JSON text of a string, as the SDK writes it)."""
+    try:
+        return str(json.loads(result_text))
+    except ValueError:
+        return result_text
 
 
 def _order(batch: list[TaskMessage]) -> list[TaskMessage]:
@@ -153,7 +165,11 @@ class EntityRunner:
 
     async def _run_operations(self, entity_id: EntityId, state: SchedulerState,
                               now: datetime) -> list[EntityBatchResult]:
-        """Run every operation that may run now, ``max_entity_batch`` per call of the handle."""
+        """Run every operation that may run now, ``max_entity_batch`` per call of the handle.
+
+        Each call is an invocation of the entity function (``Executing``/``Executed`` lines, user
+        logs attributed to it); a failed operation is logged as the extension logs it.
+        """
         fn = self.engine.registry.entity(entity_id.name)
         handle = fn.func if fn is not None else None
         results: list[EntityBatchResult] = []
@@ -161,8 +177,25 @@ class EntityRunner:
             ops = state.take_batch(self.engine.options.max_entity_batch)
             if not ops:
                 return results
-            # user code may block: run the handle off the event loop
-            results.append(await asyncio.to_thread(run_entity_batch, handle, entity_id, state, ops, now))
+            scope: AbstractContextManager[object] = (
+                self.engine.invoker.scope(fn, reason=ENTITY_REASON) if fn is not None else nullcontext())
+            with scope:
+                # user code may block: run the handle off the event loop
+                result = await asyncio.to_thread(run_entity_batch, handle, entity_id, state, ops, now)
+                if fn is not None:
+                    self._log_failures(entity_id, result)
+            results.append(result)
+
+    def _log_failures(self, entity_id: EntityId, result: EntityBatchResult) -> None:
+        for outcome in result.outcomes:
+            if not outcome.is_error:
+                continue
+            request = outcome.request
+            error = outcome.error or _message(outcome.result)
+            log.error("%s: Function '%s (Entity)' failed '%s' operation %s after %dms with exception %s. "
+                      "Input: (Redacted %d characters). IsReplay: False. HubName: %s.",
+                      entity_id.instance_id, entity_id.name, request.operation, request.id,
+                      outcome.duration_ms, error, len(request.input or ""), self.hub.names.hub)
 
     # ------------------------------------------------------------------ sending
     def _resend(self, entity_id: EntityId, request: RequestMessage, now: datetime,
