@@ -8,7 +8,6 @@ through the invocation scope), a missing/wrong key with ``--enable-auth`` is 401
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from starlette.responses import HTMLResponse, Response
 
 from host.http.auth import KeyStore, provided_key
 from host.http.convert import build_request, join_headers, parse_query, request_url
+from host.http.limits import MAX_BODY, loads_bounded
 from host.http.routing import Router, build_router
 from host.indexing.registry import FunctionInfo, Registry
 
@@ -25,7 +25,6 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-MAX_BODY = 100 * 1024 * 1024
 HOMEPAGE = ("<!DOCTYPE html><html><head><title>Azure Functions</title></head><body>"
             "<h1>Your Functions 4.0 app is up and running</h1>"
             "<p>funchost, a pure-Python local host for Azure Functions.</p></body></html>")
@@ -71,8 +70,8 @@ def binding_data(route_params: dict[str, str], params: dict[str, str], headers: 
     data: dict[str, Any] = {}
     if body and "json" in headers.get("content-type", ""):
         try:
-            parsed = json.loads(body)
-        except ValueError:
+            parsed = loads_bounded(body)
+        except ValueError:  # not JSON, or nested too deep: no body values for binding expressions
             parsed = None
         if isinstance(parsed, dict):
             data.update(parsed)

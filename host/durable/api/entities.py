@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from host.durable.api.backend import ClientBackend, EntityQuery
+from host.durable.api.limits import check_name
 from host.durable.api.parsing import (
     CONTINUATION_HEADER,
     BadRequest,
@@ -62,6 +63,7 @@ async def signal(
         else:  # any other content type is passed as a string
             input_json = json.dumps(text)
     operation = op if op is not None else (Query(request).get("op") or "")
+    check_name("operation name", operation)
     await backend.signal_entity(entity, operation, input_json)
     return json_response(None, 202)
 

@@ -18,9 +18,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from host.durable.api.backend import ClientBackend, EntityQuery, InstanceQuery, TaskHubNotFoundError
 from host.durable.api.parsing import BadRequest
 from host.durable.entities.ids import EntityId
+from host.durable.entities.query import (
+    ContinuationTokenError,
+    entity_key_range,
+    query_entities,
+    read_entity_state,
+)
 from host.durable.entities.query import EntityQuery as RowQuery
-from host.durable.entities.query import entity_key_range, query_entities, read_entity_state
 from host.durable.taskhub.hub import TaskHub
+from host.durable.taskhub.instances import instance_filter
 from host.durable.taskhub.names import (
     DEFAULT_HUB_NAME,
     DEFAULT_PARTITION_COUNT,
@@ -35,6 +41,10 @@ from host.errors import ConfigError, DurableError, HostError
 if TYPE_CHECKING:
     from host.runtime import HostRuntime
     from host.storage.interface import Storage
+
+
+BAD_CONTINUATION = ("The continuation token (x-ms-continuation-token) is not one this host handed out: "
+                    "send back the header of the previous page unchanged.")
 
 
 class EngineOps(Protocol):
@@ -90,10 +100,22 @@ class HubBackend(ClientBackend):
         return (await self.hub.load_history(instance_id)).events
 
     async def query(self, query: InstanceQuery) -> tuple[list[Any], str | None]:
-        return await self.hub.query_instances(
-            query.statuses or None, query.created_from, query.created_to, query.prefix,
-            top=query.top, continuation=query.continuation, include_input_output=True,
-        )
+        if query.prefix:
+            try:  # the prefix becomes a key range in a storage filter
+                instance_filter(instance_id_prefix=query.prefix)
+                query.prefix.encode("utf-8")
+            except ValueError:
+                raise BadRequest(f"instanceIdPrefix {query.prefix[:60]!r} cannot be used in a storage "
+                                 f"query.") from None
+        try:
+            return await self.hub.query_instances(
+                query.statuses or None, query.created_from, query.created_to, query.prefix,
+                top=query.top, continuation=query.continuation, include_input_output=True,
+            )
+        except ValueError:  # the storage layer's word for a token it never handed out
+            if query.continuation:
+                raise BadRequest(BAD_CONTINUATION) from None
+            raise
 
     async def purge(self, instance_id: str) -> int:
         return await self.hub.purge_instance(instance_id)
@@ -110,10 +132,13 @@ class HubBackend(ClientBackend):
         low, _ = entity_key_range(query.name)
         rows, _ = await self.hub.query_instances(instance_id_prefix=low, include_input_output=True,
                                                  exclude_entities=False)
-        page = query_entities(rows, RowQuery(
-            name=query.name, fetch_state=query.fetch_state, top=query.top,
-            last_operation_from=query.last_operation_from, last_operation_to=query.last_operation_to,
-            continuation_token=query.continuation))
+        try:
+            page = query_entities(rows, RowQuery(
+                name=query.name, fetch_state=query.fetch_state, top=query.top,
+                last_operation_from=query.last_operation_from, last_operation_to=query.last_operation_to,
+                continuation_token=query.continuation))
+        except ContinuationTokenError:
+            raise BadRequest(BAD_CONTINUATION) from None
         return page.entities, page.continuation_token
 
     async def delete_hub(self) -> None:

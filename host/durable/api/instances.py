@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from host.durable.api.backend import ClientBackend, InstanceQuery
+from host.durable.api.limits import MAX_INSTANCE_ID_LENGTH
 from host.durable.api.parsing import (
     CONTINUATION_HEADER,
     BadRequest,
@@ -37,7 +38,6 @@ from host.durable.api.payloads import (
 from host.errors import InstanceNotFoundError, InvalidInstanceStateError
 from host.indexing.registry import Registry
 
-MAX_INSTANCE_ID_LENGTH = 256
 _FORBIDDEN_ID_CHARS = "/\\?#"
 
 

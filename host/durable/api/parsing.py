@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from host.durable.api.payloads import RUNTIME_STATUSES, parse_time
 from host.errors import DurableError
+from host.http.limits import MAX_JSON_DEPTH, JsonTooDeepError, loads_bounded
 
 JSON_TYPE = "application/json; charset=utf-8"
 CONTINUATION_HEADER = "x-ms-continuation-token"
@@ -148,6 +149,8 @@ def is_json_content_type(value: str | None) -> bool:
 def parse_json_body(text: str) -> Any:
     """The JSON value of a body (BadRequest when it is not JSON)."""
     try:
-        return json.loads(text)
+        return loads_bounded(text)
+    except JsonTooDeepError:
+        raise BadRequest(f"The request body is JSON nested more than {MAX_JSON_DEPTH} levels deep.") from None
     except ValueError as e:
         raise BadRequest(f"The request body is not valid JSON: {e}.") from None

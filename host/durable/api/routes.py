@@ -27,6 +27,14 @@ from host.durable.api import entities as api_entities
 from host.durable.api import instances as api_instances
 from host.durable.api.backend import BackendResolver, ClientBackend, TaskHubNotFoundError
 from host.durable.api.instances import Target
+from host.durable.api.limits import (
+    BodyTooLargeError,
+    bounded_receive,
+    check_entity_instance_id,
+    check_instance_id_length,
+    check_name,
+    too_large_message,
+)
 from host.durable.api.parsing import (
     BadRequest,
     Query,
@@ -36,6 +44,7 @@ from host.durable.api.parsing import (
     server_error,
 )
 from host.durable.api.payloads import RPC_KEY_SEGMENT, RPC_PATH, WEBHOOK_PATH
+from host.durable.entities.ids import is_entity_instance_id
 from host.errors import (
     DurableError,
     HostError,
@@ -44,6 +53,7 @@ from host.errors import (
     InvalidInstanceStateError,
 )
 from host.http.auth import DURABLE_SYSTEM_KEY, KeyStore, provided_key
+from host.http.limits import MAX_BODY
 from host.indexing.registry import ENTITY_TRIGGER, ORCHESTRATION_TRIGGER, Registry
 
 if TYPE_CHECKING:
@@ -77,15 +87,20 @@ class DurableApi:
     """The ASGI endpoint behind both base paths."""
 
     def __init__(self, registry: Callable[[], Registry | None], resolver: BackendResolver,
-                 *, keys: KeyStore | None = None) -> None:
+                 *, keys: KeyStore | None = None, max_body: int = MAX_BODY) -> None:
         self._registry = registry
         self._resolver = resolver
         self._keys = keys
         self._code = keys.system_key(DURABLE_SYSTEM_KEY) if keys is not None else None
+        self._max_body = max_body
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        request = Request(scope, receive)
-        response = await self.handle(request)
+        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self._max_body:
+            response = error_response(413, too_large_message(self._max_body))
+        else:
+            request = Request(scope, bounded_receive(receive, self._max_body))
+            response = await self.handle(request)
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
@@ -102,6 +117,8 @@ class DurableApi:
             return await self._dispatch(request, base, parts, shown)
         except BadRequest as e:
             return argument_error(str(e))
+        except BodyTooLargeError as e:
+            return error_response(413, str(e))
         except (InstanceNotFoundError, TaskHubNotFoundError) as e:
             return error_response(404, str(e))
         except InstanceAlreadyExistsError as e:
@@ -131,6 +148,8 @@ class DurableApi:
         handler = self._match(method, head, parts)
         if handler is None:
             return self._not_found(request, shown)
+        if method != "GET":
+            await request.body()  # read (bounded) before any storage is touched; handlers get it cached
         creates = method == "POST" and head in ("orchestrators", "entities")
         backend = await self._resolver(hub, connection, create=creates)
         target = Target(backend, f"{request.url.scheme}://{request.url.netloc}", connection, self._code,
@@ -141,6 +160,8 @@ class DurableApi:
         n = len(parts)
         if head == "orchestrators" and method == "POST" and n in (2, 3) and parts[1]:
             iid = parts[2] if n == 3 and parts[2] else None
+            if iid is not None:
+                check_instance_id_length(iid)
             return lambda r, t: api_instances.start(r, t, self._registry(), parts[1], iid)
         if head == "instances":
             if n == 1 or (n == 2 and not parts[1]):
@@ -150,6 +171,10 @@ class DurableApi:
                     return api_instances.purge_many
                 return None
             iid = parts[1]
+            if is_entity_instance_id(iid):
+                check_entity_instance_id(iid)
+            else:
+                check_instance_id_length(iid)
             if n == 2 and method == "GET":
                 return lambda r, t: api_instances.get_status(r, t, iid)
             if n == 2 and method == "DELETE":
@@ -157,6 +182,7 @@ class DurableApi:
             if method != "POST":
                 return None
             if n == 4 and parts[2] == "raiseEvent" and parts[3]:
+                check_name("event name", parts[3])
                 return lambda r, t: api_instances.raise_event(r, t, iid, parts[3])
             if n == 3 and parts[2] in _OPERATIONS:
                 return lambda r, t: api_instances.operation(r, t, iid, parts[2])
@@ -191,6 +217,7 @@ def _match_entities(method: str, parts: list[str]) -> Callable[[Request, Target]
     n = len(parts)
     if n == 3 and parts[1] and parts[2]:
         name, key = parts[1], parts[2]
+        check_entity_instance_id(api_entities.entity_id(name, key).instance_id)
         if method == "GET":
             return lambda r, t: api_entities.read_state(t.backend, name, key)
         if method == "POST":
