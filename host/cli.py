@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from host.errors import HostError
+from host.errors import ConfigError, HostError
 
 COMMAND_MODULES: tuple[str, ...] = ("host.durable.cli.commands", "host.azurite_cli")
 """Modules that add subcommands (e.g. ``durable``); skipped while they do not exist."""
@@ -41,6 +41,10 @@ def _start(args: argparse.Namespace) -> int:
     from host.logs import lean_log_records, setup_logging
     from host.serve import run
 
+    if not (Path(args.script_root) / "host.json").is_file():
+        # Core Tools' words: the app folder is the one with host.json.
+        raise ConfigError("Unable to find project root. Expecting to find one of host.json in project root.")
+
     settings = load_settings(
         Path(args.script_root),
         port=args.port,
@@ -59,10 +63,26 @@ def _start(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Version(argparse.Action):
+    """``--version``: computed only when asked (it scans sys.path)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        from host.version import version_line
+
+        print(version_line())
+        parser.exit()
+
+
 def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     """The argument parser with every available command (only ``start`` when not ``plugins``)."""
     parser = argparse.ArgumentParser(prog="funchost", description="Local host for Azure Functions "
                                      "Python apps (v2 model) with Durable Functions.")
+    parser.add_argument("--version", action=_Version, help="show the versions of funchost and the SDKs")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     _add_start(subparsers)

@@ -147,6 +147,7 @@ class HostRuntime:
             if self._registry is None:
                 self._registry = index_app(self.settings)
                 phase("indexed %d functions", len(self._registry))
+                _startup_notes(self.settings, self._registry)
             if azurite_future is not None:
                 self._warm_up()
                 phase("imported the rest while Azurite starts")
@@ -244,6 +245,18 @@ class _Phases:
         now = time.perf_counter()
         log.info(what + " (%dms)", *args, round((now - self.last) * 1000))
         self.last = now
+
+
+def _startup_notes(settings: HostSettings, registry: Registry) -> None:
+    """What Core Tools says at start about host.json and an app without functions."""
+    bundle = settings.get_path("extensionBundle")
+    if isinstance(bundle, dict):
+        log.info("host.json extensionBundle '%s' %s is not needed here: the bindings are built in",
+                 bundle.get("id", ""), bundle.get("version", ""))
+    if not len(registry):
+        log.warning("No job functions found. %s defines none that this host loads (decorate them with "
+                    "@app.route, @app.orchestration_trigger, @app.activity_trigger, ...).",
+                    settings.script_file)
 
 
 def binding_types(registry: Registry) -> set[str]:

@@ -10,11 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import os
-import re
 import signal
 import socket
-import sys
 import time
 from collections.abc import Iterator
 
@@ -25,6 +22,7 @@ from host.errors import ConfigError
 from host.indexing.listing import format_listing
 from host.logs import console
 from host.runtime import HostRuntime
+from host.version import installed_version, python_version
 
 GRACEFUL_TIMEOUT = 10
 """Seconds in-flight work gets to finish at shutdown (HTTP requests, then services)."""
@@ -38,32 +36,13 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _version(dist: str) -> str:
-    """``dist``'s installed version, from its ``*.dist-info`` folder name on ``sys.path``.
-
-    Cheaper than :mod:`importlib.metadata` (≈50 ms to import, which the host needs nowhere else).
-    """
-    prefix = re.sub(r"[-_.]+", "_", dist).lower() + "-"
-    for entry in sys.path:
-        try:
-            with os.scandir(entry or ".") as it:
-                for d in it:
-                    name = d.name.lower()
-                    if name.startswith(prefix) and name.endswith(".dist-info"):
-                        return d.name[len(prefix):-len(".dist-info")]
-        except OSError:
-            continue
-    return "unknown"
-
-
 def banner() -> str:
     """The lines func prints before starting (two blank lines, versions, a blank line)."""
-    py = ".".join(str(v) for v in sys.version_info[:3])
     return (
         "\n\nfunchost (pure-Python Azure Functions host)\n"
-        f"funchost Version:         {_version('funchost')} (Python {py})\n"
-        f"Function SDK Versions:    azure-functions {_version('azure-functions')}, "
-        f"azure-functions-durable {_version('azure-functions-durable')}\n"
+        f"funchost Version:         {installed_version('funchost')} (Python {python_version()})\n"
+        f"Function SDK Versions:    azure-functions {installed_version('azure-functions')}, "
+        f"azure-functions-durable {installed_version('azure-functions-durable')}\n"
     )
 
 

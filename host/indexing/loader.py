@@ -83,7 +83,17 @@ def _import_app(path: Path, root: Path, *, chdir: bool) -> ModuleType:
         raise IndexingError(f"{where}:{e.lineno or 0}: <module>: SyntaxError: {e.msg}") from None
     except (Exception, SystemExit) as e:
         sys.modules.pop(stem, None)
-        raise _error_from_traceback(e, path, root) from None
+        error = _error_from_traceback(e, path, root)
+        if isinstance(e, ModuleNotFoundError) and e.name and not _is_local_module(e.name, root):
+            error = IndexingError(f"{error}. Install the app's requirements into the environment this "
+                                  f"host runs in: {sys.executable} -m pip install -r requirements.txt")
+        raise error from None
+
+
+def _is_local_module(name: str, root: Path) -> bool:
+    """Whether ``name``'s top-level package is a file or folder of the app (not a dependency)."""
+    top = name.split(".", 1)[0]
+    return (root / f"{top}.py").is_file() or (root / top).is_dir()
 
 
 def _find_app(module: ModuleType, path: Path) -> Any:

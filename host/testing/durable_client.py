@@ -18,7 +18,8 @@ from host.durable.entities.query import read_entity_state
 from host.durable.management import Management
 from host.durable.replay.ledger import Divergence
 from host.durable.taskhub.rows import InstanceStatus
-from host.errors import HostError
+from host.errors import HostError, InvocationError
+from host.indexing.registry import ORCHESTRATION_TRIGGER, Registry
 from host.testing.events import HistoryEvent, typed
 
 if TYPE_CHECKING:
@@ -45,9 +46,23 @@ class DurableClient:
 
     # -- orchestrations -----------------------------------------------------------------
     async def start_new(self, name: str, instance_id: str | None = None, client_input: Any = None) -> str:
-        """Start orchestration ``name``; ``context.get_input()`` gives back ``client_input``."""
+        """Start orchestration ``name``; ``context.get_input()`` gives back ``client_input``.
+
+        Raises :class:`InvocationError` naming the app's orchestrators when it has none called ``name``.
+        """
+        self._check_orchestrator(name)
         text = None if client_input is None else json.dumps(json.dumps(client_input))
         return await self.management.start_orchestration(name, instance_id, text)
+
+    def _check_orchestrator(self, name: str) -> None:
+        if self.engine is None:
+            return  # a client of another hub: nothing known about its app
+        registry: Registry = self.engine.registry
+        if registry.orchestrator(name) is not None:
+            return
+        names = sorted(f.durable_name for f in registry if f.trigger_type == ORCHESTRATION_TRIGGER)
+        raise InvocationError(f"the app has no orchestrator function named '{name}'; its orchestrators: "
+                              f"{', '.join(names) or 'none'}")
 
     async def get_status(self, instance_id: str) -> InstanceStatus | None:
         """The instance's status row (``None`` when unknown)."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,8 +55,55 @@ def test_indexing_error_is_one_line(tmp_path: Path, make_app: Callable[..., Path
     make_app(tmp_path, APP + "import not_installed_anywhere\n")
     result = run_cli("start", "--port", str(free_port()), "--script-root", str(tmp_path), cwd=REPO)
     assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(
+        "error: function_app.py:7: <module>: ModuleNotFoundError: No module named 'not_installed_anywhere'")
+    # A missing package gets the hint to install the app's requirements into the host's environment.
+    assert f"{sys.executable} -m pip install -r requirements.txt" in lines[0]
+
+
+@pytest.mark.subprocess
+def test_missing_host_json_is_core_tools_error(tmp_path: Path, make_app: Callable[..., Path]) -> None:
+    make_app(tmp_path, APP)
+    (tmp_path / "host.json").unlink()
+    result = run_cli("start", "--port", str(free_port()), cwd=tmp_path)
+    assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "error: function_app.py:7: <module>: ModuleNotFoundError: No module named 'not_installed_anywhere'"]
+        "error: Unable to find project root. Expecting to find one of host.json in project root."]
+
+
+@pytest.mark.subprocess
+def test_version(tmp_path: Path) -> None:
+    result = run_cli("--version", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"funchost \S+ \(Python [\d.]+, azure-functions \S+, azure-functions-durable \S+\)\n",
+                        result.stdout), result.stdout
+
+
+@pytest.mark.subprocess
+def test_an_app_without_functions_says_no_job_functions_found(
+        tmp_path: Path, make_app: Callable[..., Path], start_host: Callable[..., Any]) -> None:
+    make_app(tmp_path, "import azure.functions as func\napp = func.FunctionApp()\n")
+    host = start_host(["--port", str(free_port())], tmp_path)
+    host.wait_for("No job functions found.", timeout=60)
+    assert host.terminate() == 0
+
+
+@pytest.mark.subprocess
+def test_extension_bundle_is_acknowledged_with_verbose(
+        tmp_path: Path, make_app: Callable[..., Path], start_host: Callable[..., Any]) -> None:
+    bundle = {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
+    make_app(tmp_path, APP, host={"version": "2.0", "extensionBundle": bundle})
+    quiet = start_host(["--port", str(free_port())], tmp_path)
+    quiet.wait_for("Host started", timeout=60)
+    assert "extensionBundle" not in quiet.output
+    assert quiet.terminate() == 0
+    verbose = start_host(["--port", str(free_port()), "--verbose"], tmp_path)
+    verbose.wait_for("Host started", timeout=60)
+    assert ("host.json extensionBundle 'Microsoft.Azure.Functions.ExtensionBundle' [4.*, 5.0.0) is not "
+            "needed here: the bindings are built in") in verbose.output
+    assert verbose.terminate() == 0
 
 
 @pytest.mark.subprocess

@@ -138,7 +138,15 @@ def test_syntax_error(tmp_path: Path) -> None:
 
 def test_import_error(tmp_path: Path) -> None:
     msg = index_error(tmp_path, HEADER + "import no_such_module_xyz\n")
-    assert msg == ("function_app.py:4: <module>: ModuleNotFoundError: No module named 'no_such_module_xyz'")
+    assert msg == ("function_app.py:4: <module>: ModuleNotFoundError: No module named 'no_such_module_xyz'. "
+                   "Install the app's requirements into the environment this host runs in: "
+                   f"{sys.executable} -m pip install -r requirements.txt")
+
+
+def test_a_missing_module_of_the_app_itself_gets_no_install_hint(tmp_path: Path) -> None:
+    (tmp_path / "helpers").mkdir()
+    msg = index_error(tmp_path, HEADER + "import helpers.nothing_here\n")
+    assert msg == "function_app.py:4: <module>: ModuleNotFoundError: No module named 'helpers.nothing_here'"
 
 
 def test_error_inside_a_helper_names_the_helper(tmp_path: Path) -> None:

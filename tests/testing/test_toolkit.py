@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from host.errors import InvocationError
 from host.testing import AppHost, DurableClient, activity_names
 
 APP = Path(__file__).parent / "apps" / "toolkit"
@@ -151,3 +152,11 @@ async def test_events_held_while_suspended_show_once_delivered(func_app: AppHost
     assert func_app.output(status) == "approved by carol"
     types = [e.type for e in await func_app.history(iid)]
     assert types.count("EventRaised") == 1 and "GenericEvent" not in types
+
+
+async def test_starting_an_unknown_orchestrator_names_the_ones_the_app_has(func_app: AppHost) -> None:
+    with pytest.raises(InvocationError, match="no orchestrator function named 'no_such'") as raised:
+        await func_app.start("no_such")
+    assert "approval" in str(raised.value) and "chain" in str(raised.value)
+    with pytest.raises(InvocationError, match="'no_such'"):
+        await func_app.durable_client.start_new("no_such")
