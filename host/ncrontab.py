@@ -276,7 +276,8 @@ def parse_timespan(expression: str) -> timedelta:
 def parse_schedule(expression: str) -> Schedule:
     """A cron schedule if ``expression`` parses as one, else a TimeSpan; else :class:`IndexingError`.
 
-    ``%Setting%`` references must be resolved first (:func:`host.triggers.bindexpr.resolve_settings`).
+    ``%Setting%`` references must be resolved first (indexing does it with
+    :meth:`host.config.settings.HostSettings.resolve`).
     """
     try:
         return parse_cron(expression)

@@ -115,8 +115,8 @@ _TIMESPAN = re.compile(r"^(?:(?P<days>\d+)\.)?(?P<h>\d+):(?P<m>\d+)(?::(?P<s>\d+
 def parse_timespan(value: Any) -> float | None:
     """Seconds of a .NET TimeSpan string (``hh:mm:ss[.fff]``, ``d.hh:mm:ss``); ``-1`` → ``None``.
 
-    A bare number is read as seconds would be surprising in .NET; we read it as milliseconds
-    (the documented v1 unit), which is the choice spec §15 leaves open.
+    A bare number is not a TimeSpan in .NET; it is read as milliseconds (the unit host.json v1
+    documented), the least surprising choice.
     """
     if isinstance(value, bool):
         raise ConfigError(f"'{value}' is not a valid time span")

@@ -1,7 +1,8 @@
 """Management operations at engine level: start, events, terminate, suspend/resume, rewind, restart.
 
-Every operation is a few storage requests in the crash-safe order of DTFx (§5.4/§7.3): read the
-Instances row, send the message to the instance's control queue, then write the row. Messages go
+Every operation is a few storage requests in a crash-safe order (docs/taskhub.md, "A client
+start"): read the Instances row, send the message to the instance's control queue, then write
+the row. Messages go
 through :meth:`TaskHub.send`, so an in-process dispatcher hears of them at once (``on_sent``).
 Reads, queries and purges are passthroughs to :class:`~host.durable.taskhub.hub.TaskHub`.
 """

@@ -1,6 +1,6 @@
 """The ASGI endpoint behind every HTTP trigger: route, authorize, build the request, invoke, respond.
 
-Status codes follow the host (spec §4.4): no matching route (path, method or constraint) is 404
+Status codes follow the Functions host: no matching route (path, method or constraint) is 404
 with an empty body, a failing function is 500 with an empty body (the traceback goes to the log
 through the invocation scope), a missing/wrong key with ``--enable-auth`` is 401, a body over
 100 MiB is 413. ``GET /`` without a matching function is the homepage.

@@ -1,4 +1,4 @@
-"""The ``Functions:`` listing that ``func start`` prints once the host runs (spec §10)."""
+"""The ``Functions:`` listing that ``func start`` prints once the host runs."""
 
 from __future__ import annotations
 

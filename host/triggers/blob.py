@@ -1,4 +1,4 @@
-"""Blob trigger (scan + receipts) and blob input/output bindings (spec §7).
+"""Blob trigger (scan + receipts) and blob input/output bindings.
 
 Each blob version fires a function once: a receipt blob
 ``azure-webjobs-hosts/blobreceipts/<hostId>/Host.Functions.<fn>/<ETag>/<container>/<blob>``

@@ -1,4 +1,4 @@
-"""Names and ids the real host derives for its storage artifacts (spec functions-host §12)."""
+"""Names and ids the real Functions host derives for its storage artifacts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Queue trigger listener and queue output binding (v5 storage extension behaviour, spec §5).
+"""Queue trigger listener and queue output binding (v5 storage extension behaviour).
 
 One :class:`QueueListener` per queue-triggered function: receives batches, runs messages
 concurrently (fetching more once in-flight ≤ ``newBatchThreshold``), keeps a slow function's

@@ -1,4 +1,4 @@
-"""Table input and output bindings (Tables extension behaviour, spec §8).
+"""Table input and output bindings (Tables extension behaviour).
 
 Input: with ``partitionKey`` and ``rowKey`` one entity as a JSON object string (``None`` when it
 does not exist — the friendlier of the behaviours real extension versions show); otherwise a

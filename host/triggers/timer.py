@@ -1,4 +1,4 @@
-"""Timer trigger listener with the storage schedule monitor (spec §6, webjobs ``TimerListener``).
+"""Timer trigger listener with the storage schedule monitor (as the WebJobs ``TimerListener``).
 
 With ``useMonitor`` (default true; off for schedules firing more than once a minute) the status
 ``{"Last", "Next", "LastUpdated"}`` lives in blob

@@ -1,4 +1,4 @@
-"""Handlers of ``entities/…``: read state, signal, delete, list and query (df-protocol.md §5)."""
+"""Handlers of ``entities/…``: read state, signal, delete, list and query (docs/protocol.md, "Routes")."""
 
 from __future__ import annotations
 

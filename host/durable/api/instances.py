@@ -1,6 +1,6 @@
 """Handlers of ``orchestrators/…`` and ``instances/…`` (start, status, query, operations, purge).
 
-Status codes and bodies follow the extension's ``HttpApiHandler`` (df-protocol.md §5).
+Status codes and bodies follow the extension's ``HttpApiHandler`` (docs/protocol.md, "Routes").
 """
 
 from __future__ import annotations

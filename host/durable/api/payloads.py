@@ -6,7 +6,7 @@
 * :func:`binding_payload` — the JSON string a ``durableClient`` binding receives;
 * :func:`client_input_text` — a posted JSON value encoded as the SDK's client encodes an input.
 
-Spec: df-protocol.md §4.1 and §5.
+See docs/protocol.md, "The durable client".
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 An activity's completion goes straight into its orchestration's session when this host owns
 the orchestration's partition (the work-item message is deleted after that session's next
 checkpoint); otherwise TaskCompleted/TaskFailed is sent to the control queue and the work item
-deleted, as the provider does (taskhub-azure-storage.md §7.2).
+deleted, as the provider does (docs/taskhub.md, "An activity").
 """
 
 from __future__ import annotations

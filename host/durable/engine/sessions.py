@@ -4,7 +4,7 @@ A session holds the instance's cached history (valid while this host owns the in
 partition: the sentinel eTag catches anyone else's write) and an inbox of messages not yet
 applied. Messages that arrive while an episode runs are batched into the next episode.
 
-One episode follows the provider's crash-safe order (taskhub-azure-storage.md §7.1):
+One episode follows the crash-safe order of docs/taskhub.md ("One orchestration episode"):
 send the outbound messages, write history under the sentinel eTag, update the Instances row,
 then delete the consumed messages. Work this host will do itself (activities, messages to
 partitions it owns) is handed over in memory after the checkpoint; the queue copies stay

@@ -1,4 +1,4 @@
-"""De-duplication of ExecutionStarted messages received from a queue (taskhub spec §5.1).
+"""De-duplication of ExecutionStarted messages received from a queue (docs/taskhub.md, "A client start").
 
 A client writes the start message *before* the Instances row, so a start message can arrive
 before its row exists (defer it), after the id was started again with another execution (drop

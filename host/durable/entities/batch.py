@@ -1,8 +1,8 @@
 """Running one batch of entity operations through the SDK's entity handle (pure, synchronous).
 
 The whole batch is one call of the SDK's ``Entity.handle`` with the batch request of
-df-protocol §3.1. The SDK itself does not roll back a failing operation (its state changes
-stay, check_08), so the user function is wrapped: before each operation the state is
+docs/protocol.md ("Entities"). The SDK itself does not roll back a failing operation (its state
+changes stay), so the user function is wrapped: before each operation the state is
 snapshotted (as JSON text, the form a new batch would see) and restored if the operation
 raises; the operation's outgoing signals are discarded too. The wrapper also clears the
 previous operation's result (the SDK leaks it into operations that do not call

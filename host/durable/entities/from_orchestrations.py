@@ -1,7 +1,7 @@
 """Entity requests sent by orchestrations and the responses they get back (pure).
 
 The message format itself lives in :mod:`host.durable.entities.requests` (shared with the
-entity engine); this module adds what the orchestration side needs (df-protocol.md §1.11):
+entity engine); this module adds what the orchestration side needs (docs/protocol.md, "Entities"):
 
 * a *deterministic* request id per (instance, execution, task id), so that an episode that is
   re-run after a crash sends the same id and a response to the first attempt still matches;

@@ -3,12 +3,13 @@
 An entity is stored as an orchestration instance with id ``@{name lower-case}@{key}``. The
 rest of the entity core lives in sibling modules:
 
-* ``entities_requests`` – request/response messages and the ``op``/``op@time`` events,
-* ``entities_state`` – the scheduler state (Instances ``Input``) and entity status
-  (``CustomStatus``), with the message sorter,
-* ``entities_inbox`` – accepting incoming requests (order, de-dup, scheduled signals),
-* ``entities_batch`` – running one batch through the SDK's entity handle,
-* ``entities_query`` – listing/paging entities and choosing rows for "clean storage".
+* ``requests.py`` – request/response messages and the ``op``/``op@time`` events,
+* ``state.py`` – the scheduler state (Instances ``Input``) and entity status
+  (``CustomStatus``), with the message sorter (``sorter.py``),
+* ``inbox.py`` – accepting incoming requests (order, de-dup, scheduled signals),
+* ``batch.py`` – running one batch through the SDK's entity handle,
+* ``query.py`` – listing/paging entities and choosing rows for "clean storage",
+* ``runner.py`` – entity episodes in the engine.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The SDK's orchestrator actions: parsing, flattening, describing, matching history (pure).
 
-The orchestrator state JSON (df-protocol.md §1.5) carries the *cumulative* action list. Under
+The orchestrator state JSON (docs/protocol.md, "The state JSON") carries the *cumulative* action list. Under
 schema V2/V3 it is one inner list with WhenAll/WhenAny compounds; flattened depth-first, every
-action except WaitForExternalEvent owns the next sequence id (§1.6). With-retry actions arrive
+action except WaitForExternalEvent owns the next sequence id. With-retry actions arrive
 wrapped in a one-child WhenAll, so flattening removes the wrapper too.
 """
 

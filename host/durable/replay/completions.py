@@ -1,6 +1,6 @@
 """Completion events the dispatcher sends back to orchestrations (pure builders).
 
-Wording follows the real system (df-protocol.md §1.15, §1.12): the orchestrator sees
+Wording follows the real system (docs/protocol.md, "Failed tasks"): the orchestrator sees
 ``Exception(f"{Reason} \\n {Details}")`` for a failed task.
 """
 

@@ -1,7 +1,7 @@
 """Turning new orchestrator actions into decision events and outbound messages (pure).
 
 One function per action kind; all take the sequence id the action owns. See
-df-protocol.md §1.7 for the history each action leaves and §1.8 for retries.
+docs/protocol.md ("The state JSON") for the history each action leaves, "Sequence ids" for retries.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 messages, the new status/output/custom status, and which events to defer or drop. It touches
 no storage and no clock; the dispatcher persists and sends what it returns.
 
-Rules (df-protocol.md §1, §7, §8):
+Rules (docs/protocol.md, "Orchestrator episodes"):
 
 * Every episode appends ``OrchestratorStarted``, the accepted new events, the decision events
   of the new actions, terminal events, ``OrchestratorCompleted``.

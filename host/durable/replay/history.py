@@ -4,7 +4,7 @@ Every event is the dict Newtonsoft would produce for a DurableTask.Core ``Histor
 PascalCase keys, ``EventType`` as an int, ``EventId`` (the sequence id of scheduling events,
 ``-1`` otherwise), ``IsPlayed`` and ``Timestamp`` (ISO-8601 UTC, 7 fraction digits, ``Z``).
 This is exactly what the Python Durable SDK reads from the orchestrator context
-(df-protocol.md §1.3) and what the task hub stores (taskhub-azure-storage.md §4.2).
+(docs/protocol.md, "History events") and what the task hub stores (docs/taskhub.md, "History").
 
 Constructors take the event time as an aware ``datetime``; nothing here reads a clock.
 """

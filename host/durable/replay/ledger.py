@@ -8,7 +8,7 @@ Two levels:
   event to the action that produced it, finds the first divergence, and reconstructs the
   with-retry chains.
 
-Id rule (df-protocol.md §1.6): every action but WaitForExternalEvent owns the next id in
+Id rule (docs/protocol.md, "Sequence ids"): every action but WaitForExternalEvent owns the next id in
 flattened order; with-retry chains take *hidden* ids when the SDK processes an attempt's
 failure (the retry timer) and the retry timer's firing (the next attempt, if any remain).
 This host always delivers such a retry event as the first completion of its episode, so the

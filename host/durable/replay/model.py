@@ -1,7 +1,8 @@
 """Data types of the replay core: instance state, options, outbound messages, episode result.
 
-All plain dataclasses; the dispatcher (``host/durable/engine.py``) turns outbound messages
-into queue messages and the episode result into history rows and an Instances row.
+All plain dataclasses; the engine (``host/durable/engine/``: ``dispatcher.py`` sends the outbound
+messages as queue messages, ``sessions.py`` checkpoints the episode result as history rows and an
+Instances row).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Calling the SDK's orchestrator handle once (pure: no I/O, no clock).
 
 :func:`build_context_json` builds the context the Durable extension would send
-(df-protocol.md §1.2); :func:`call_orchestrator` invokes the handle and turns whatever comes
+(docs/protocol.md, "The context JSON"); :func:`call_orchestrator` invokes the handle and turns whatever comes
 back (state JSON, an exception carrying ``$OutOfProcData$``, a plain exception) into an
 :class:`SdkOutcome`, with clear messages for the common authoring mistakes.
 """

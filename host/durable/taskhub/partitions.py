@@ -1,4 +1,4 @@
-"""Partition ownership through the ``{Hub}Partitions`` table (DTFx table partition manager, §4.3).
+"""Partition ownership through the ``{Hub}Partitions`` table (docs/taskhub.md, "Partitions").
 
 One row per control queue (PartitionKey ``""``, RowKey = queue name) with ``CurrentOwner``,
 ``NextOwner``, ``OwnedSince``, ``LastRenewal``, ``ExpiresAt`` and ``IsDraining``; every update is

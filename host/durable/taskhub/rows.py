@@ -1,6 +1,6 @@
 """History and Instances table rows ↔ events and instance statuses (pure).
 
-Column conventions follow DurableTask.AzureStorage (§4 of the task-hub spec): ``EventType`` and
+Column conventions follow DurableTask.AzureStorage (docs/taskhub.md, "Tables"): ``EventType`` and
 ``OrchestrationStatus`` as enum *names* (integers in the event dicts), ``Timestamp`` as
 ``_Timestamp``, complex members as JSON text (``"null"`` when null), DateTime columns as
 datetimes. Properties longer than 30,720 characters are "spilled": the column becomes ``""``,
