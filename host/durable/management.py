@@ -10,10 +10,11 @@ Reads, queries and purges are passthroughs to :class:`~host.durable.taskhub.hub.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from host.durable.entities.ids import EntityId
 from host.durable.entities.requests import RequestMessage, input_from_value, request_event_name
@@ -30,6 +31,8 @@ from host.errors import (
     NotFoundError,
     PreconditionFailedError,
 )
+
+log = logging.getLogger("host.durable.management")
 
 
 class Management:
@@ -123,13 +126,18 @@ class Management:
         """Send an external event (``data_json`` = JSON text); refused for finished instances."""
         if check:
             status = await self._existing(instance_id)
-            self._refuse_finished(status, "receive events")
+            if status.is_terminal:
+                state = status.runtime_status
+                self._refuse(status, f"Cannot raise event for instance in {state} state",
+                             f"Cannot raise event {name} for orchestration instance {instance_id} because "
+                             f"instance is in {state} state")
         await self.hub.send(None, h.event_raised(self.hub.now(), name, data_json), instance_id=instance_id)
 
     async def terminate(self, instance_id: str, reason: str | None = None) -> None:
         """Terminate a running instance; one that never started is marked Terminated at once."""
         status = await self._existing(instance_id)
-        self._refuse_finished(status, "be terminated")
+        if status.is_terminal:
+            self._refuse_operation(status, "terminate")
         now = self.hub.now()
         await self.hub.send(None, h.execution_terminated(now, reason), instance_id=instance_id)
         if status.runtime_status == "Pending":
@@ -143,19 +151,15 @@ class Management:
     async def suspend(self, instance_id: str, reason: str | None = None) -> None:
         """Suspend a running or pending instance."""
         status = await self._existing(instance_id)
-        self._refuse_finished(status, "be suspended")
-        if status.runtime_status == "Suspended":
-            raise InvalidInstanceStateError(f"instance {instance_id!r} is already Suspended")
+        if status.is_terminal or status.runtime_status == "Suspended":
+            self._refuse_operation(status, "suspend")
         await self.hub.send(None, h.execution_suspended(self.hub.now(), reason), instance_id=instance_id)
 
     async def resume(self, instance_id: str, reason: str | None = None) -> None:
         """Resume a suspended instance."""
         status = await self._existing(instance_id)
         if status.runtime_status != "Suspended":
-            raise InvalidInstanceStateError(
-                f"instance {instance_id!r} is {status.runtime_status}: "
-                f"only Suspended instances can be resumed"
-            )
+            self._refuse_operation(status, "resume")
         await self.hub.send(None, h.execution_resumed(self.hub.now(), reason), instance_id=instance_id)
 
     async def signal_entity(self, entity: EntityId, operation: str, input_json: str | None,
@@ -172,12 +176,18 @@ class Management:
         delay = scheduled_time - now if scheduled_time is not None and scheduled_time > now else None
         await self.hub.send(None, event, instance_id=entity.instance_id, delay=delay)
 
-    @staticmethod
-    def _refuse_finished(status: InstanceStatus, what: str) -> None:
-        if status.is_terminal:
-            raise InvalidInstanceStateError(
-                f"instance {status.instance_id!r} is {status.runtime_status} and can no longer {what}"
-            )
+    def _refuse_operation(self, status: InstanceStatus, verb: str) -> NoReturn:
+        state = status.runtime_status
+        self._refuse(status, f"Cannot {verb} orchestration instance in the {state} state",
+                     f"Cannot {verb} the orchestration instance {status.instance_id} because instance is "
+                     f"in the {state} state.")
+
+    def _refuse(self, status: InstanceStatus, warning: str, error: str) -> NoReturn:
+        """Log ``warning`` as the extension does (its wording, then instance, function and hub) and
+        raise :class:`InvalidInstanceStateError` with ``error`` (its exception's message)."""
+        log.warning("%s. InstanceId: %s. Function: %s. HubName: %s.", warning, status.instance_id,
+                    status.name, self.hub.names.hub)
+        raise InvalidInstanceStateError(error)
 
     # rewind ---------------------------------------------------------------
     async def rewind(self, instance_id: str, reason: str | None = None) -> None:

@@ -3,6 +3,7 @@ the HTTP API (``create_services(runtime)`` is called by :mod:`host.runtime`)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import logging
@@ -14,8 +15,10 @@ from host.durable.api.hub_backend import ManagementResolver, default_ops
 from host.durable.engine.clock import Clock
 from host.durable.engine.dispatcher import DurableEngine
 from host.durable.engine.fast_start import EngineManagement
+from host.durable.engine.foreign import warn_about_foreign_instances
 from host.durable.engine.options import EngineOptions
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
+from host.errors import HostError
 from host.indexing.registry import (
     ACTIVITY_TRIGGER,
     DURABLE_CLIENT,
@@ -62,13 +65,26 @@ class DurableService:
                                     worker_id=stable_worker_id(runtime))
         self.management = EngineManagement(self.engine)
         self.resolver: ManagementResolver | None = None
+        self._foreign_check: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.engine.start()
         log.info("Durable task hub %s: %d partitions, worker %s", self.options.hub_name,
                  self.options.partition_count, self.engine.worker_id)
+        self._foreign_check = asyncio.create_task(self._check_foreign(), name="foreign-instances")
+
+    async def _check_foreign(self) -> None:
+        """Warn about other apps' unfinished instances in the hub (off the start-up path)."""
+        try:
+            await warn_about_foreign_instances(self.hub, self.runtime.registry)
+        except (HostError, OSError) as err:  # a check, not a duty: storage trouble shows elsewhere
+            log.debug("could not look for other apps' instances in task hub %s: %s",
+                      self.options.hub_name, err)
 
     async def stop(self) -> None:
+        if self._foreign_check is not None:
+            self._foreign_check.cancel()
+            await asyncio.gather(self._foreign_check, return_exceptions=True)
         await self.engine.stop()
         if self.resolver is not None:
             await self.resolver.close()  # storage clients of other accounts named by bindings

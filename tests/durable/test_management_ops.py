@@ -103,13 +103,13 @@ async def test_events_suspend_resume_state_checks(hub: TaskHub) -> None:
     await hub.create_instance(InstanceStatus("s1", name="O", runtime_status="Running", created_time=T0))
     await ops.raise_event("s1", "go", '{"x": 1}')
     await ops.suspend("s1", "pause")
-    with pytest.raises(InvalidInstanceStateError, match="only Suspended"):
+    with pytest.raises(InvalidInstanceStateError, match="in the Running state"):
         await ops.resume("s1", "nope")
     msgs = await take(hub, "s1")
     assert [m.event_type for m in msgs] == [h.EventType.EventRaised, h.EventType.ExecutionSuspended]
     assert msgs[0].event["Name"] == "go" and msgs[0].event["Input"] == '{"x": 1}'
     await hub.write_instance(InstanceStatus("s1", runtime_status="Suspended"))
-    with pytest.raises(InvalidInstanceStateError, match="already Suspended"):
+    with pytest.raises(InvalidInstanceStateError, match="in the Suspended state"):
         await ops.suspend("s1", None)
     await ops.resume("s1", "go on")
     [resumed] = await take(hub, "s1")

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from host.durable.engine.foreign import unknown_orchestrator_message
 from host.durable.engine.start_check import StartVerdict, judge_start
 from host.durable.replay.episode import run_episode
 from host.durable.replay.history import EventType, OrchestrationStatus, execution_id_of, parent_instance_id
@@ -163,6 +164,9 @@ class OrchestrationRunner:
             if result.status == OrchestrationStatus.Failed and result.ran_code:
                 scope.fail(DurableError(result.output_text or "the orchestration failed"),
                            stack=failure_stack(result))
+        if handle is None and result.status == OrchestrationStatus.Failed:
+            log.warning("%s", unknown_orchestrator_message(state.name, session.instance_id,
+                                                           self.hub.names.hub, engine.registry))
         consumed = [m for m in batch if not any(e is m.event for e in result.deferred)]
         deferred = [m for m in batch if any(e is m.event for e in result.deferred)]
         if not result.appended and not result.rewritten and not fresh:
