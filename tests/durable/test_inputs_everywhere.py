@@ -24,7 +24,6 @@ from host.testing.app_host import AppHost
 
 APP = Path(__file__).parent / "apps" / "inputs"
 WH = "/runtime/webhooks/durabletask"
-JSON = {"Content-Type": "application/json"}
 
 VALUES: dict[str, Any] = {
     "number": 42,
@@ -75,38 +74,39 @@ async def _waiting(host: AppHost) -> str:
 # ---------------------------------------------------------------------------- the paths
 
 
-async def api_start(host: AppHost, key: str, value: Any) -> Any:
+async def _post(host: AppHost, path: str, value: Any, content_type: str = "application/json") -> Any:
+    """POST ``value`` as JSON text; the 202 answer's JSON body (or None)."""
     assert host.client is not None
-    r = await host.client.post(
-        f"{WH}/orchestrators/echo_input/{key}", content=json.dumps(value), headers=JSON
-    )
+    r = await host.client.post(path, content=json.dumps(value), headers={"Content-Type": content_type})
     assert r.status_code == 202, r.text
+    return r.json() if r.content else None
+
+
+async def api_start(host: AppHost, key: str, value: Any) -> Any:
+    await _post(host, f"{WH}/orchestrators/echo_input/{key}", value)
     return await _output(host, key)
 
 
 async def api_entity(host: AppHost, key: str, value: Any) -> Any:
-    assert host.client is not None
-    r = await host.client.post(f"{WH}/entities/Box/{key}?op=put", content=json.dumps(value), headers=JSON)
-    assert r.status_code == 202, r.text
+    await _post(host, f"{WH}/entities/Box/{key}?op=put", value)
+    return await _entity(host, key)
+
+
+async def api_entity_text(host: AppHost, key: str, value: Any) -> Any:
+    """text/plain: the body is the input's JSON text, as the extension takes it."""
+    await _post(host, f"{WH}/entities/Box/{key}?op=put", value, "text/plain")
     return await _entity(host, key)
 
 
 async def api_raise(host: AppHost, key: str, value: Any) -> Any:
-    assert host.client is not None
     instance_id = await _waiting(host)
-    r = await host.client.post(
-        f"{WH}/instances/{instance_id}/raiseEvent/E", content=json.dumps(value), headers=JSON
-    )
-    assert r.status_code == 202, r.text
+    await _post(host, f"{WH}/instances/{instance_id}/raiseEvent/E", value)
     return await _output(host, instance_id)
 
 
 async def sdk_start(host: AppHost, key: str, value: Any) -> Any:
     """An HTTP starter calling the SDK's ``client.start_new(name, None, req.get_json())``."""
-    assert host.client is not None
-    r = await host.client.post("/api/start/echo_input", content=json.dumps(value), headers=JSON)
-    assert r.status_code == 202, r.text
-    return await _output(host, r.json()["id"])
+    return await _output(host, (await _post(host, "/api/start/echo_input", value))["id"])
 
 
 async def toolkit_start(host: AppHost, key: str, value: Any) -> Any:
@@ -139,6 +139,7 @@ PATHS: dict[str, Callable[[AppHost, str, Any], Awaitable[Any]]] = {
     for f in (
         api_start,
         api_entity,
+        api_entity_text,
         api_raise,
         sdk_start,
         toolkit_start,

@@ -40,3 +40,23 @@ async def test_entity_batches_and_failed_operations_are_logged(
         line.getMessage(),
     ), line.getMessage()
     await wait_state(host, EntityId("counter", "k1"), 2)  # rolled back, the entity lives on
+
+
+async def test_text_that_is_not_json_fails_the_operation_visibly(
+    host: AppHost, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As the extension takes it, a text/plain body is the input's JSON text: "hello" is not JSON.
+    caplog.set_level(logging.INFO)
+    assert host.client is not None
+    r = await host.client.post(
+        "/runtime/webhooks/durabletask/entities/Counter/t1?op=add",
+        content=b"hello",
+        headers={"Content-Type": "text/plain"},
+    )
+    assert r.status_code == 202
+    [line] = await eventually(
+        lambda: [r for r in caplog.records if "failed 'add' operation" in r.getMessage()],
+        what="the failure line",
+    )
+    assert "@counter@t1" in line.getMessage() and "JSONDecodeError" in line.getMessage()
+    assert "Input: (Redacted 7 characters)" in line.getMessage()  # "hello" as a JSON string
