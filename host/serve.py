@@ -96,9 +96,10 @@ async def serve(settings: HostSettings, *, runtime: HostRuntime | None = None) -
     try:
         await runtime.start()
         from host.http.app import build_app
+        from host.http.server import server_config
 
-        config = uvicorn.Config(build_app(runtime), log_config=None, access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=GRACEFUL_TIMEOUT, server_header=False)
+        config = server_config(build_app(runtime), log_config=None, access_log=False, lifespan="off",
+                               timeout_graceful_shutdown=GRACEFUL_TIMEOUT, server_header=False)
         server = _Server(config)
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started and not serving.done():

@@ -3,11 +3,12 @@
 Status codes follow the Functions host: no matching route (path, method or constraint) is 404
 with an empty body, a failing function is 500 with an empty body (the traceback goes to the log
 through the invocation scope), a missing/wrong key with ``--enable-auth`` is 401, a body over
-100 MiB is 413. ``GET /`` without a matching function is the homepage.
+100 MiB is 413, a body that stalls for 30 s is 408. ``GET /`` without a matching function is the homepage.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 
 from host.http.auth import KeyStore, provided_key
 from host.http.convert import build_request, join_headers, parse_query, request_url
-from host.http.limits import MAX_BODY, loads_bounded
+from host.http.limits import BODY_IDLE_TIMEOUT, MAX_BODY, loads_bounded
 from host.http.routing import Router, build_router
 from host.indexing.registry import FunctionInfo, Registry
 
@@ -45,12 +46,17 @@ def _target(fn: FunctionInfo) -> _Target:
     return _Target(fn, http_out, str(fn.trigger.get("authLevel") or "function").lower(), bool(others))
 
 
-async def read_body(receive: Receive, limit: int = MAX_BODY) -> bytes | None:
-    """The whole request body, or None when it exceeds ``limit``."""
+async def read_body(receive: Receive, limit: int = MAX_BODY,
+                    idle_timeout: float = BODY_IDLE_TIMEOUT) -> bytes | None:
+    """The whole request body, or None when it exceeds ``limit``.
+
+    Raises ``TimeoutError`` when the client sends nothing for ``idle_timeout`` seconds mid-body.
+    """
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        async with asyncio.timeout(idle_timeout):
+            message = await receive()
         if message["type"] == "http.disconnect":
             break
         chunk = message.get("body", b"")
@@ -85,8 +91,10 @@ class FunctionDispatcher:
     """ASGI app serving HTTP-triggered functions through the host's routing rules."""
 
     def __init__(self, registry: Registry, invoker: Any, *, route_prefix: str = "api",
-                 keys: KeyStore | None = None, homepage: bool = True) -> None:
+                 keys: KeyStore | None = None, homepage: bool = True,
+                 body_timeout: float = BODY_IDLE_TIMEOUT) -> None:
         self.router: Router = build_router(registry, route_prefix)
+        self.body_timeout = body_timeout
         self.targets = {f.name: _target(f) for f in registry}
         self.invoker = invoker
         self.keys = keys
@@ -123,7 +131,10 @@ class FunctionDispatcher:
         length = headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY:
             return Response(status_code=413)
-        body = await read_body(receive)
+        try:
+            body = await read_body(receive, idle_timeout=self.body_timeout)
+        except TimeoutError:
+            return Response(status_code=408)
         if body is None:
             return Response(status_code=413)
         host = headers.get("host") or _server_host(scope)

@@ -1,6 +1,7 @@
 """Input bounds shared by every HTTP surface of the host (HTTP triggers, the durable HTTP API).
 
 * :data:`MAX_BODY` — a request body past it is 413 (read in chunks, never buffered whole);
+* :data:`BODY_IDLE_TIMEOUT` — a body that stalls that long between two chunks is 408;
 * :data:`MAX_JSON_DEPTH` — JSON nested deeper is refused, as Json.NET's default ``MaxDepth``
   refuses it in the real extension (and so a parse never ends in a ``RecursionError``).
 """
@@ -11,6 +12,7 @@ import json
 from typing import Any
 
 MAX_BODY = 100 * 1024 * 1024
+BODY_IDLE_TIMEOUT = 30.0
 MAX_JSON_DEPTH = 64
 
 

@@ -20,6 +20,7 @@ import uvicorn
 
 from host.config.settings import load_settings
 from host.http.app import build_app
+from host.http.server import server_config
 from host.runtime import HostRuntime
 from host.storage.azurite import free_port
 
@@ -48,7 +49,7 @@ async def served_host(root: Path, code: str, connection: str, *, hub: str,
     env = dict(os.environ, AzureWebJobsStorage=connection, FUNCTIONS_WORKER_RUNTIME="python")
     runtime = HostRuntime(load_settings(root, port=port, azurite=False, environ=env, **settings))
     await runtime.start()
-    server = uvicorn.Server(uvicorn.Config(build_app(runtime), host="127.0.0.1", port=port,
+    server = uvicorn.Server(server_config(build_app(runtime), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))
     serving = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 20

@@ -10,6 +10,7 @@ message that can never be stored.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -26,6 +27,10 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 class BodyTooLargeError(DurableError):
     """A request body is larger than the API takes (answered with 413)."""
+
+
+class BodyStalledError(DurableError):
+    """The client stopped sending a request body midway (answered with 408)."""
 
 
 def key_bytes(instance_id: str) -> int:
@@ -60,13 +65,19 @@ def too_large_message(limit: int) -> str:
     return f"The request body is larger than {limit} bytes, the most this API accepts."
 
 
-def bounded_receive(receive: Receive, limit: int) -> Receive:
-    """``receive`` that raises :class:`BodyTooLargeError` once the body passes ``limit`` bytes."""
+def bounded_receive(receive: Receive, limit: int, idle_timeout: float) -> Receive:
+    """``receive`` that raises :class:`BodyTooLargeError` once the body passes ``limit`` bytes and
+    :class:`BodyStalledError` when no chunk arrives for ``idle_timeout`` seconds."""
     seen = 0
 
     async def wrapped() -> MutableMapping[str, Any]:
         nonlocal seen
-        message = await receive()
+        try:
+            async with asyncio.timeout(idle_timeout):
+                message = await receive()
+        except TimeoutError:
+            raise BodyStalledError(f"The request body stalled: nothing arrived for {idle_timeout:g} s.") \
+                from None
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:

@@ -28,6 +28,7 @@ from host.durable.api import instances as api_instances
 from host.durable.api.backend import BackendResolver, ClientBackend, TaskHubNotFoundError
 from host.durable.api.instances import Target
 from host.durable.api.limits import (
+    BodyStalledError,
     BodyTooLargeError,
     bounded_receive,
     check_entity_instance_id,
@@ -53,7 +54,7 @@ from host.errors import (
     InvalidInstanceStateError,
 )
 from host.http.auth import DURABLE_SYSTEM_KEY, KeyStore, provided_key
-from host.http.limits import MAX_BODY
+from host.http.limits import BODY_IDLE_TIMEOUT, MAX_BODY
 from host.indexing.registry import ENTITY_TRIGGER, ORCHESTRATION_TRIGGER, Registry
 
 if TYPE_CHECKING:
@@ -87,19 +88,21 @@ class DurableApi:
     """The ASGI endpoint behind both base paths."""
 
     def __init__(self, registry: Callable[[], Registry | None], resolver: BackendResolver,
-                 *, keys: KeyStore | None = None, max_body: int = MAX_BODY) -> None:
+                 *, keys: KeyStore | None = None, max_body: int = MAX_BODY,
+                 body_timeout: float = BODY_IDLE_TIMEOUT) -> None:
         self._registry = registry
         self._resolver = resolver
         self._keys = keys
         self._code = keys.system_key(DURABLE_SYSTEM_KEY) if keys is not None else None
         self._max_body = max_body
+        self._body_timeout = body_timeout
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         length = dict(scope.get("headers") or []).get(b"content-length", b"")
         if length.isdigit() and int(length) > self._max_body:
             response = error_response(413, too_large_message(self._max_body))
         else:
-            request = Request(scope, bounded_receive(receive, self._max_body))
+            request = Request(scope, bounded_receive(receive, self._max_body, self._body_timeout))
             response = await self.handle(request)
         await response(scope, receive, send)
 
@@ -119,6 +122,8 @@ class DurableApi:
             return argument_error(str(e))
         except BodyTooLargeError as e:
             return error_response(413, str(e))
+        except BodyStalledError as e:
+            return error_response(408, str(e))
         except (InstanceNotFoundError, TaskHubNotFoundError) as e:
             return error_response(404, str(e))
         except InstanceAlreadyExistsError as e:
