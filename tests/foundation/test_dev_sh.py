@@ -25,8 +25,10 @@ echo "python $*" >> "$CALLS"
 if [ "$1 $2" = "-m venv" ]; then
   mkdir -p "$3/bin"
   cp "$0" "$3/bin/python"
-  for tool in ruff mypy; do printf '#!/usr/bin/env bash\\necho "%s $*" >> "$CALLS"\\n' "$tool" > "$3/bin/$tool"
-    chmod +x "$3/bin/$tool"; done
+  for tool in ruff mypy; do
+    printf '#!/usr/bin/env bash\\necho "%s $*" >> "$CALLS"\\n' "$tool" > "$3/bin/$tool"
+    chmod +x "$3/bin/$tool"
+  done
 fi
 if [ "$1 $2 $3" = "-m host start" ]; then echo "Functions:"; fi
 exit 0
@@ -34,7 +36,8 @@ exit 0
 
 FAKE_NPM = """#!/usr/bin/env bash
 echo "npm $*" >> "$CALLS"
-mkdir -p node_modules/.bin && printf '#!/bin/sh\\n' > node_modules/.bin/azurite && chmod +x node_modules/.bin/azurite
+mkdir -p node_modules/.bin
+printf '#!/bin/sh\\n' > node_modules/.bin/azurite && chmod +x node_modules/.bin/azurite
 """
 
 
