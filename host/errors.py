@@ -31,6 +31,11 @@ class NotFoundError(StorageError):
     """A queue message, table entity, blob or container does not exist."""
 
 
+class InvalidRequestError(StorageError):
+    """The storage service refused a request as invalid (HTTP 400/413: a value or entity too large,
+    a bad key): retrying the same request cannot succeed."""
+
+
 class ConflictError(StorageError):
     """An entity or resource already exists (HTTP 409)."""
 

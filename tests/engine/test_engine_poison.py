@@ -27,7 +27,7 @@ POISON_APP = APPS / "poison"
 
 @pytest.fixture
 async def host(azurite_connection_string: str) -> AsyncIterator[AppHost]:
-    async with AppHost(POISON_APP, connection_string=azurite_connection_string) as h:
+    async with AppHost(POISON_APP, connection_string=azurite_connection_string, virtual_time=False) as h:
         yield h
 
 
@@ -142,7 +142,11 @@ async def test_a_message_dequeued_too_often_is_quarantined(
         await storage.close()
     settings = {"AzureFunctionsJobHost__extensions__durableTask__storageProvider__maxDequeueCount": "2"}
     async with AppHost(
-        POISON_APP, connection_string=azurite_connection_string, hub_name=names.hub, settings=settings
+        POISON_APP,
+        connection_string=azurite_connection_string,
+        hub_name=names.hub,
+        settings=settings,
+        virtual_time=False,
     ) as app:
         hub = app.durable.hub
 
@@ -219,6 +223,7 @@ async def test_a_partition_whose_poller_keeps_dying_goes_to_another_host(
             partition_table=True,
             host_json=lease,
             port=port,
+            virtual_time=False,
         )
 
     async with app(7301) as first:
@@ -250,7 +255,11 @@ async def test_an_activity_whose_work_item_keeps_coming_back_fails_for_its_orche
     hub_name = f"t{uuid.uuid4().hex[:16]}"
     short_lock = {"extensions": {"durableTask": {"storageProvider": {"controlQueueVisibilityTimeout": 5}}}}
     async with AppHost(
-        POISON_APP, connection_string=azurite_connection_string, hub_name=hub_name, host_json=short_lock
+        POISON_APP,
+        connection_string=azurite_connection_string,
+        hub_name=hub_name,
+        host_json=short_lock,
+        virtual_time=False,
     ) as first:
         started = asyncio.Event()
 
@@ -274,7 +283,11 @@ async def test_an_activity_whose_work_item_keeps_coming_back_fails_for_its_orche
             await hub.storage.update_message(queue, item.id, item.pop_receipt, visibility_timeout=0)
     settings = {"AzureFunctionsJobHost__extensions__durableTask__storageProvider__maxDequeueCount": "2"}
     async with AppHost(
-        POISON_APP, connection_string=azurite_connection_string, hub_name=hub_name, settings=settings
+        POISON_APP,
+        connection_string=azurite_connection_string,
+        hub_name=hub_name,
+        settings=settings,
+        virtual_time=False,
     ) as second:
         status = await second.wait(iid, 30)
         assert status.runtime_status == "Failed"

@@ -50,7 +50,7 @@ from host.durable.taskhub.messages import TaskMessage, new_message
 from host.durable.taskhub.partitions import PartitionManager, PartitionTimings
 from host.durable.taskhub.poison import too_often_reason
 from host.durable.taskhub.queues import abandon_backoff
-from host.errors import StorageError
+from host.errors import InvalidRequestError, StorageError
 from host.indexing.registry import Registry
 from host.invocation import Invoker
 
@@ -317,6 +317,12 @@ class DurableEngine:
                         await self.runner.run_batch(session, batch)
                 except asyncio.CancelledError:
                     raise
+                except InvalidRequestError as err:  # an entity whose state storage refuses for good
+                    session.forget()
+                    reason = f"the host cannot store instance {session.instance_id!r}: {err}"
+                    for msg in batch:
+                        if msg.queue and msg.message_id and msg.pop_receipt:
+                            self.quarantine(msg, reason)
                 except Exception:
                     log.exception("instance %s: episode failed; its messages will be retried",
                                   session.instance_id)

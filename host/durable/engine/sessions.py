@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from host.durable.engine.foreign import unknown_orchestrator_message
+from host.durable.engine.refusal import fail_unstorable
 from host.durable.engine.start_check import StartVerdict, judge_start
 from host.durable.replay.episode import run_episode
 from host.durable.replay.history import EventType, OrchestrationStatus, execution_id_of, parent_instance_id
 from host.durable.replay.model import EpisodeResult, OrchestrationState
 from host.durable.taskhub.messages import TaskMessage
 from host.durable.taskhub.rows import InstanceStatus
-from host.errors import ConflictError, DurableError, PreconditionFailedError
+from host.errors import ConflictError, DurableError, InvalidRequestError, PreconditionFailedError
 from host.failures import format_failure
 from host.logs import invocation_scope, verbose_tracebacks
 
@@ -114,10 +115,13 @@ class OrchestrationRunner:
             # (rewind rewrites it in place): never drop messages against a stale cached copy.
             session.forget()
         for attempt in range(MAX_CHECKPOINT_RETRIES):
-            if not session.loaded:
-                await self.load(session)
             try:
+                if not session.loaded:
+                    await self.load(session)
                 await self._episode(session, batch)
+                return
+            except InvalidRequestError as err:  # retrying the same write cannot succeed
+                await fail_unstorable(self, session, batch, err)
                 return
             except (PreconditionFailedError, ConflictError) as err:
                 log.info("instance %s: %s; reloading history (attempt %d)",

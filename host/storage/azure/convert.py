@@ -17,6 +17,7 @@ from azure.data.tables import EdmType, EntityProperty
 
 from host.errors import (
     ConflictError,
+    InvalidRequestError,
     NotFoundError,
     PreconditionFailedError,
     StorageError,
@@ -57,6 +58,8 @@ def raise_http(status: int, code: str, what: str, detail: str = "", *,
         if lease_conflict or code.startswith("Lease"):
             raise PreconditionFailedError(text)
         raise ConflictError(text)
+    if status in (400, 413):
+        raise InvalidRequestError(f"{text}: {detail}" if detail else text)
     raise StorageError(f"{text}: {detail}" if detail else text)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from host.errors import ConflictError, NotFoundError, PreconditionFailedError, StorageError
+from host.errors import ConflictError, InvalidRequestError, NotFoundError, PreconditionFailedError
 from host.storage.interface import BlobInfo
 from host.storage.memory.base import MemoryBase
 
@@ -129,7 +129,7 @@ class MemoryBlobs(MemoryBase):
         what = f"acquire lease on blob {container}/{name}"
         await self._request("blob.lease")
         if duration != -1 and not 15 <= duration <= 60:
-            raise StorageError(f"{what}: 400 InvalidHeaderValue (lease duration must be 15-60 s or -1)")
+            raise InvalidRequestError(f"{what}: 400 InvalidHeaderValue (lease must be 15-60 s or -1)")
         blob = self._blob(container, name, what)
         if self._lease_active(blob) and lease_id != blob.lease_id:
             raise PreconditionFailedError(f"{what}: 409 LeaseAlreadyPresent")

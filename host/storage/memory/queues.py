@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from host.errors import NotFoundError, StorageError
+from host.errors import InvalidRequestError, NotFoundError
 from host.storage.interface import (
     MAX_BATCH_RECEIVE,
     MAX_QUEUE_VISIBILITY_SECONDS,
@@ -35,7 +35,7 @@ class _Message:
 
 def _check_visibility(seconds: int, what: str) -> None:
     if not 0 <= seconds <= MAX_QUEUE_VISIBILITY_SECONDS:
-        raise StorageError(
+        raise InvalidRequestError(
             f"{what}: visibility timeout must be 0..{MAX_QUEUE_VISIBILITY_SECONDS} s, got {seconds}"
         )
 
@@ -63,7 +63,7 @@ class MemoryQueues(MemoryBase):
     async def create_queue(self, queue: str) -> None:
         await self._request("queue.create")
         if not (3 <= len(queue) <= 63) or queue != queue.lower():
-            raise StorageError(f"create queue {queue}: 400 OutOfRangeInput (invalid queue name)")
+            raise InvalidRequestError(f"create queue {queue}: 400 OutOfRangeInput (invalid queue name)")
         self._queues.setdefault(queue, {})
 
     async def delete_queue(self, queue: str) -> None:
@@ -82,7 +82,7 @@ class MemoryQueues(MemoryBase):
         messages = self._queue(queue, what)
         _check_visibility(visibility_timeout, what)
         if len(content.encode("utf-8")) > 64 * 1024:
-            raise StorageError(f"{what}: 413 RequestBodyTooLarge (messages are at most 64 KiB)")
+            raise InvalidRequestError(f"{what}: 413 RequestBodyTooLarge (messages are at most 64 KiB)")
         now = self.now()
         expires = NEVER if time_to_live == -1 else now + timedelta(seconds=time_to_live)
         m = _Message(self.new_id(), content, self._receipt(), 0, now, expires,

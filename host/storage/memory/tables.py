@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from host.errors import ConflictError, NotFoundError, PreconditionFailedError, StorageError
+from host.errors import ConflictError, InvalidRequestError, NotFoundError, PreconditionFailedError
 from host.storage.interface import Filter, Page, Row, TableOp, WriteMode
 from host.storage.limits import check_transaction
 from host.storage.memory.base import MemoryBase
@@ -56,9 +56,9 @@ def _clean(entity: Mapping[str, Any], what: str) -> dict[str, Any]:
         if not isinstance(value, _TYPES):
             raise TypeError(f"{what}: property {name} has unsupported type {type(value).__name__}")
         if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
-            raise StorageError(f"{what}: property {name} does not fit in Int64")
+            raise InvalidRequestError(f"{what}: property {name} does not fit in Int64")
         if isinstance(value, str) and len(value) > MAX_STRING_CHARS:
-            raise StorageError(f"{what}: 400 PropertyValueTooLarge (property {name})")
+            raise InvalidRequestError(f"{what}: 400 PropertyValueTooLarge (property {name})")
         if isinstance(value, datetime):
             value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         out[name] = value
@@ -68,10 +68,11 @@ def _clean(entity: Mapping[str, Any], what: str) -> dict[str, Any]:
 def _key(entity: Mapping[str, Any], what: str) -> Key:
     pk, rk = entity.get("PartitionKey"), entity.get("RowKey")
     if not isinstance(pk, str) or not isinstance(rk, str):
-        raise StorageError(f"{what}: PartitionKey and RowKey must be strings")
+        raise InvalidRequestError(f"{what}: PartitionKey and RowKey must be strings")
     for value in (pk, rk):
         if _BAD_KEY_CHARS.search(value) or len(value) > 1024:
-            raise StorageError(f"{what}: 400 invalid key {value[:40]!r} (no / \\ # ? or control chars)")
+            raise InvalidRequestError(f"{what}: 400 InvalidInput: invalid key {value[:40]!r} "
+                                      "(at most 1 KiB; no / \\ # ? or control chars)")
     return pk, rk
 
 
@@ -92,7 +93,7 @@ class MemoryTables(MemoryBase):
     async def create_table(self, table: str) -> None:
         await self._request("table.create")
         if not _TABLE_NAME.match(table):
-            raise StorageError(f"create table {table}: 400 InvalidResourceName")
+            raise InvalidRequestError(f"create table {table}: 400 InvalidResourceName")
         self._tables.setdefault(table, _Table())
 
     async def delete_table(self, table: str) -> None:

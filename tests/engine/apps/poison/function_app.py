@@ -24,3 +24,9 @@ def huge_custom_status(context: df.DurableOrchestrationContext):
 @app.activity_trigger(input_name="name")
 def greet(name: str) -> str:
     return f"Hello {name}!"
+
+
+@app.orchestration_trigger(context_name="context")
+def child_with_huge_id(context: df.DurableOrchestrationContext):
+    # A PartitionKey may hold at most 1 KiB: storage refuses this child's rows (400 InvalidInput).
+    return (yield context.call_sub_orchestrator("greet_three", "x", instance_id="c" * 1100))
