@@ -143,9 +143,15 @@ async def test_operations_status_codes(env: Env) -> None:
     assert (await c.post(f"{WH}/instances/run/terminate?reason=no+more")).status_code == 202
     assert (await c.post(f"{WH}/instances/done/terminate")).status_code == 410
     assert (await c.post(f"{WH}/instances/run/suspend?reason=pause")).status_code == 202
-    assert (await c.post(f"{WH}/instances/sus/suspend")).status_code == 500
+    r = await c.post(f"{WH}/instances/sus/suspend")
+    assert r.status_code == 500
+    assert r.json()["ExceptionMessage"] == (
+        "Cannot suspend the orchestration instance sus because instance is in the Suspended state.")
     assert (await c.post(f"{WH}/instances/sus/resume?reason=go")).status_code == 202
-    assert (await c.post(f"{WH}/instances/run/resume")).status_code == 500
+    r = await c.post(f"{WH}/instances/run/resume")
+    assert r.status_code == 500
+    assert r.json()["ExceptionMessage"] == (
+        "Cannot resume the orchestration instance run because instance is in the Running state.")
     assert (await c.post(f"{WH}/instances/bad/rewind?reason=fix+it")).status_code == 202
     assert (await c.post(f"{WH}/instances/done/rewind")).status_code == 410
     r = await c.post(f"{WH}/instances/run/rewind")

@@ -248,9 +248,8 @@ async def _refused(target: Target, instance_id: str, op: str) -> Response:
         return server_error("The rewind operation is only supported on failed orchestration instances.")
     if runtime in TERMINAL_STATUSES:
         return _gone(instance_id, runtime, f"it cannot {op} any more")
-    if op == "suspend":
-        return server_error(f"Instance '{instance_id}' is already Suspended.")
-    return server_error(f"Instance '{instance_id}' is {runtime}: only Suspended instances can be resumed.")
+    return server_error(f"Cannot {op} the orchestration instance {instance_id} because instance is in the "
+                        f"{runtime} state.")
 
 
 async def restart(request: Request, target: Target, instance_id: str) -> Response:
