@@ -81,3 +81,13 @@ def test_poison_record_round_trip() -> None:
 
 def test_inflate_without_a_limit_takes_everything() -> None:
     assert inflate(gzip.compress(b"y" * 100), "b", limit=None) == "y" * 100
+
+
+def test_max_dequeue_count_comes_from_host_json() -> None:
+    from host.durable.engine.options import EngineOptions
+    from host.errors import ConfigError
+
+    assert EngineOptions().max_dequeue_count == 20
+    assert EngineOptions.from_host_json({"storageProvider": {"MaxDequeueCount": 3}}).max_dequeue_count == 3
+    with pytest.raises(ConfigError, match="maxDequeueCount"):
+        EngineOptions.from_host_json({"storageProvider": {"maxDequeueCount": 0}})

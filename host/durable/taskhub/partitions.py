@@ -120,6 +120,9 @@ class PartitionManager:
             except StorageError as err:
                 log.warning("partition manager %s: %s", self.worker_id, err)
                 interval = self.timings.waiting_interval
+            except Exception:  # a bug in a pass must not stop the renewals of every partition
+                log.exception("partition manager %s: a pass failed; trying again", self.worker_id)
+                interval = self.timings.waiting_interval
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
             except TimeoutError:
