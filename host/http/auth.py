@@ -160,6 +160,16 @@ class KeyStore:
         return any(same_key(key, c) for c in candidates)
 
 
+def read_keys(script_root: Path) -> KeyStore | None:
+    """The master and system keys saved under ``script_root`` (``None`` if none); generates nothing."""
+    host = _read(script_root / SECRETS_DIR / "host.json")
+    master = (host or {}).get("masterKey") or {}
+    if host is None or not isinstance(master, dict) or not master.get("value"):
+        return None
+    return KeyStore(str(master["value"]), _named(host.get("functionKeys")), {},
+                    _named(host.get("systemKeys")))
+
+
 def provided_key(headers: Mapping[str, str], params: Mapping[str, str]) -> str | None:
     """The key of a request: the ``x-functions-key`` header, else the ``code`` query parameter."""
     return headers.get(KEY_HEADER) or params.get(KEY_QUERY)

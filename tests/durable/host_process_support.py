@@ -6,12 +6,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 from client_host_support import free_port
+
+from host.http.auth import KEY_HEADER, read_keys
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,21 +25,28 @@ def host_env(connection: str, hub: str) -> dict[str, str]:
 
 
 @contextmanager
-def host_process(script_root: Path, env: dict[str, str], *, startup: float = 60.0) -> Iterator[str]:
-    """Start a host serving ``script_root``; yields its base URL; SIGTERM and wait at the end."""
+def host_process(script_root: Path, env: dict[str, str], *, startup: float = 60.0,
+                 args: Sequence[str] = ()) -> Iterator[str]:
+    """Start a host serving ``script_root``; yields its base URL; SIGTERM and wait at the end.
+
+    ``args`` are more ``host start`` options; with ``--enable-auth`` the start-up probe sends the
+    master key the host saved (``/admin/host/status`` needs it then).
+    """
     port = free_port()
     log = script_root / f"host-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "host", "start", "--script-root", str(script_root), "--port", str(port),
-             "--no-azurite"], cwd=str(REPO), env=env, stdout=out, stderr=subprocess.STDOUT)
+             "--no-azurite", *args], cwd=str(REPO), env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup
         while True:
             assert proc.poll() is None, f"host exited:\n{log.read_text()}"
             try:
-                r = httpx.get(f"{url}/admin/host/status", timeout=2)
+                keys = read_keys(script_root)
+                headers = {KEY_HEADER: keys.master_key} if keys is not None else {}
+                r = httpx.get(f"{url}/admin/host/status", headers=headers, timeout=2)
                 if r.status_code == 200 and r.json().get("state") == "Running":
                     break
             except httpx.TransportError:

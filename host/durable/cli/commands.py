@@ -2,8 +2,10 @@
 
 Works against a running host over its HTTP API (``--host-url``, default
 http://127.0.0.1:7071) or straight against the task hub in storage (``--connection`` with a
-connection string or the name of an app setting holding one, ``--hub``). Both paths speak the
-same HTTP API (the direct one in-process), so answers and errors are identical. Output is
+connection string or the name of an app setting holding one, ``--hub``). A host run with
+``--enable-auth`` needs its ``durabletask_extension`` system key (or the master key): ``--key``,
+else ``$FUNCHOST_KEY``, else, for a host on loopback, the key saved in ``./.funchost/secrets``.
+Both paths speak the same HTTP API (the direct one in-process), so answers and errors are identical. Output is
 human-readable; ``--json`` prints the API's JSON instead.
 """
 
@@ -12,22 +14,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from host.durable.api.payloads import WEBHOOK_PATH
 from host.durable.cli import render as cli_render
 from host.errors import HostError
+from host.http.auth import DURABLE_SYSTEM_KEY, KEY_HEADER, read_keys
+from host.http.guard import is_loopback_name
 from host.storage.connection import resolve_connection
 
 DEFAULT_HOST_URL = "http://127.0.0.1:7071"
 CONTINUATION = "x-ms-continuation-token"
+KEY_ENV = "FUNCHOST_KEY"
 
 
 def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,6 +45,9 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     where.add_argument("--connection", default=None,
                        help="work straight against storage: a connection string or an app setting name")
     where.add_argument("--hub", default=None, help="task hub name (default: the host's, TestHubName)")
+    where.add_argument("--key", default=None,
+                       help="the system or master key of a host run with --enable-auth (default: "
+                            "$FUNCHOST_KEY, else the key in ./.funchost/secrets for a host on loopback)")
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
     common.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an answer")
 
@@ -162,8 +172,21 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[httpx.AsyncClient]:
                 yield client
         return
     url = (args.host_url or DEFAULT_HOST_URL).rstrip("/")
-    async with httpx.AsyncClient(base_url=url, params=params, timeout=args.timeout) as client:
+    key = _host_key(args.key, url)
+    headers = {KEY_HEADER: key} if key else {}
+    async with httpx.AsyncClient(base_url=url, params=params, headers=headers,
+                                 timeout=args.timeout) as client:
         yield client
+
+
+def _host_key(given: str | None, url: str) -> str | None:
+    """``--key``, else ``$FUNCHOST_KEY``, else the saved system key when ``url`` is on loopback."""
+    if given or os.environ.get(KEY_ENV):
+        return given or os.environ.get(KEY_ENV)
+    if not is_loopback_name(urlsplit(url).hostname or ""):
+        return None  # never send this app's key to another machine unasked
+    keys = read_keys(Path.cwd())
+    return keys.system_key(DURABLE_SYSTEM_KEY) or keys.master_key if keys is not None else None
 
 
 async def _call(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -185,6 +208,9 @@ def _fail(resp: httpx.Response) -> int:
         message = body.get("ExceptionMessage") or body.get("Message") or json.dumps(body)
     else:
         message = str(body) or resp.reason_phrase
+    if resp.status_code == 401:
+        message += (" (the host runs with --enable-auth: pass its durabletask_extension system key or "
+                    f"master key with --key or ${KEY_ENV}, or run this from the app folder)")
     print(f"error: {resp.status_code} {message}", file=sys.stderr)
     return 1
 
