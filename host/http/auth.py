@@ -51,9 +51,11 @@ def _entry(name: str, value: str) -> dict[str, Any]:
     return {"name": name, "value": value, "encrypted": False}
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def _read(path: Path, *, tighten: bool = False) -> dict[str, Any] | None:
     if not path.is_file():
         return None
+    if tighten and path.stat().st_mode & 0o077:  # a key file from an older host, or copied in
+        os.chmod(path, 0o600)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
@@ -99,8 +101,10 @@ class KeyStore:
     def load(cls, script_root: Path, function_names: Iterable[str]) -> KeyStore:
         """Read the keys under ``script_root``, generating and saving any that are missing."""
         folder = script_root / SECRETS_DIR
+        if folder.is_dir() and folder.stat().st_mode & 0o077:
+            os.chmod(folder, 0o700)
         host_path = folder / "host.json"
-        host = _read(host_path)
+        host = _read(host_path, tighten=True)
         changed = False
         if host is None or not (host.get("masterKey") or {}).get("value"):
             host = {"masterKey": _entry("master", new_key()),
@@ -117,7 +121,7 @@ class KeyStore:
         functions: dict[str, dict[str, str]] = {}
         for name in function_names:
             path = folder / f"{name.lower()}.json"
-            data = _read(path)
+            data = _read(path, tighten=True)
             if data is None or not _named(data.get("keys")):
                 data = {"keys": [_entry("default", new_key())]}
                 _write(path, data)

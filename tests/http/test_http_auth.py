@@ -113,11 +113,18 @@ async def test_key_files_are_private(make_client: Any, tmp_path: Path) -> None:
 
 async def test_system_key_is_added_to_an_existing_key_file(tmp_path: Path) -> None:
     folder = tmp_path / ".funchost" / "secrets"
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, mode=0o755)
+    (folder / "keyed.json").write_text(json.dumps({"keys": [{"name": "default", "value": "f" * 40}]}))
+    (folder / "keyed.json").chmod(0o644)
     old = {"masterKey": {"name": "master", "value": "m" * 40, "encrypted": False},
            "functionKeys": [{"name": "default", "value": "h" * 40, "encrypted": False}], "systemKeys": []}
     (folder / "host.json").write_text(json.dumps(old))
-    keys = KeyStore.load(tmp_path, [])
+    (folder / "host.json").chmod(0o644)
+    keys = KeyStore.load(tmp_path, ["keyed"])
+    assert keys.default_function_key("keyed") == "f" * 40
+    for path in (folder / "host.json", folder / "keyed.json"):  # an older host's files are tightened
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert keys.master_key == "m" * 40 and keys.host_keys == {"default": "h" * 40}
     system = keys.system_key(DURABLE_SYSTEM_KEY)
     assert system and keys.is_system(system, DURABLE_SYSTEM_KEY)
