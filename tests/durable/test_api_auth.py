@@ -19,6 +19,9 @@ import pytest
 from client_host_support import SAMPLES, served_host, unique_hub
 from waiting import eventually
 
+from host.durable.api.backend import TaskHubNotFoundError
+from host.durable.api.payloads import rpc_base_url
+from host.durable.api.routes import DurableApi
 from host.http.auth import DURABLE_SYSTEM_KEY, KeyStore
 from host.runtime import HostRuntime
 
@@ -159,9 +162,7 @@ async def test_check_status_urls_and_the_sdk_client_work_under_auth(host: tuple[
     assert system and fkey
     async with httpx.AsyncClient(timeout=30) as client:
         assert (await client.post(f"{url}/api/start/hello_sequence")).status_code == 401
-        r = await client.post(
-            f"{url}/api/start/hello_sequence", params={"code": fkey}, json=["Oslo", "Lima"]
-        )
+        r = await client.post(f"{url}/api/start/hello_sequence", params={"code": fkey}, json=["Oslo", "Lima"])
         assert r.status_code == 202, r.text
         payload = r.json()
         for name, link in payload.items():
@@ -204,3 +205,28 @@ async def test_check_status_urls_and_the_sdk_client_work_under_auth(host: tuple[
         followed = await client.get(mgmt["statusQueryGetUri"])
         assert followed.status_code == 200 and followed.json()["runtimeStatus"] == "Completed"
         assert system[:20] not in json.dumps(out).replace(quote(system, safe=""), "")  # no other copy
+
+
+async def test_the_rpc_base_of_another_hub_carries_key_hub_and_connection(tmp_path: Path) -> None:
+    keys = KeyStore.load(tmp_path, [])
+    system = keys.system_key(DURABLE_SYSTEM_KEY)
+    assert system
+    base = rpc_base_url("http://127.0.0.1:7071", "OtherHub", "OtherConn", code=system)
+    assert base == f"http://127.0.0.1:7071/durabletask/code/{quote(system, safe='')}/hubs/OtherHub/OtherConn/"
+    seen: list[tuple[str | None, str | None]] = []
+
+    async def resolve(task_hub: str | None, connection: str | None, *, create: bool = False) -> Any:
+        seen.append((task_hub, connection))
+        raise TaskHubNotFoundError(f"Task hub '{task_hub}' does not exist.")
+
+    api = DurableApi(lambda: None, resolve, keys=keys)
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:7071") as client:
+        r = await client.get(base.removeprefix("http://127.0.0.1:7071") + "instances/x")
+        assert r.status_code == 404 and seen == [("OtherHub", "OtherConn")]
+        assert system not in r.text
+        wrong = base.replace(quote(system, safe=""), "nope")
+        assert (
+            await client.get(wrong.removeprefix("http://127.0.0.1:7071") + "instances/x")
+        ).status_code == 401
+        assert len(seen) == 1
