@@ -23,7 +23,13 @@ from host.durable.engine.foreign import unknown_orchestrator_message
 from host.durable.engine.refusal import fail_unstorable
 from host.durable.engine.start_check import StartVerdict, judge_start
 from host.durable.replay.episode import run_episode
-from host.durable.replay.history import EventType, OrchestrationStatus, execution_id_of, parent_instance_id
+from host.durable.replay.history import (
+    EventType,
+    OrchestrationStatus,
+    execution_id_of,
+    parent_instance_id,
+    parse_timestamp,
+)
 from host.durable.replay.model import EpisodeResult, OrchestrationState
 from host.durable.taskhub.messages import TaskMessage
 from host.durable.taskhub.rows import InstanceStatus
@@ -174,6 +180,8 @@ class OrchestrationRunner:
         consumed = [m for m in batch if not any(e is m.event for e in result.deferred)]
         deferred = [m for m in batch if any(e is m.event for e in result.deferred)]
         if not result.appended and not result.rewritten and not fresh:
+            if _ended(state):
+                await self._repair_terminal_row(session, state)
             await engine.settle(consumed, deferred)
             return
         sent = await engine.send_outbound(state, result)
@@ -194,10 +202,15 @@ class OrchestrationRunner:
         # The history is durable: hand the follow-up work over at once; the Instances row (a
         # projection) and the deletes of consumed messages go out while that work runs.
         engine.hand_over(sent)
-        await asyncio.gather(self._write_instance(session, state, result, first=fresh),
-                             engine.settle(consumed, deferred))
         if result.is_terminal:
+            # The consumed messages are what brings a finished instance back if its row write is
+            # lost (see _repair_terminal_row): delete them only once the row says it ended.
+            await self._write_instance(session, state, result, first=fresh)
+            await engine.settle(consumed, deferred)
             engine.notify_terminal(session.instance_id, result.status)
+        else:
+            await asyncio.gather(self._write_instance(session, state, result, first=fresh),
+                                 engine.settle(consumed, deferred))
 
     def _state_for(self, session: Session, batch: list[TaskMessage]
                    ) -> tuple[OrchestrationState | None, bool]:
@@ -213,6 +226,37 @@ class OrchestrationRunner:
                     input_text=ev.get("Input"), parent_instance_id=parent_instance_id(ev), history=[])
                 return state, True
         return current, False
+
+    async def _repair_terminal_row(self, session: Session, state: OrchestrationState) -> None:
+        """Make the Instances row say how the execution ended when only its history does.
+
+        A host that stopped (or lost its storage) between the history append with
+        ExecutionCompleted and the row write leaves the row Running; the undeleted messages of that
+        episode come back here.
+        """
+        if session.status is not None and session.status.is_terminal:
+            return
+        end = next((e for e in reversed(state.history)
+                    if e.get("EventType") == int(EventType.ExecutionCompleted)), None)
+        if end is None:
+            return  # ended by continue-as-new: the next execution's episodes write the row
+        row = await self.hub.get_instance(session.instance_id, fetch_large=False)
+        if row is not None and (row.is_terminal or row.execution_id not in (None, "", state.execution_id)):
+            session.status = row if row.is_terminal else None
+            return
+        status = OrchestrationStatus(int(end.get("OrchestrationStatus") or 0))
+        ended_at = parse_timestamp(str(end["Timestamp"]))
+        repaired = InstanceStatus(
+            instance_id=session.instance_id, execution_id=state.execution_id, runtime_status=status.name,
+            last_updated_time=ended_at, completed_time=ended_at,
+            output=end.get("Result") if end.get("Result") is not None else "null")
+        if row is None:
+            repaired.name, repaired.version, repaired.input = state.name, "", state.input_text
+        log.warning("instance %s: its history ended %s but the Instances row said %s; row repaired",
+                    session.instance_id, status.name, row.runtime_status if row else "nothing")
+        await self.hub.write_instance(repaired)
+        session.status = repaired
+        self.engine.notify_terminal(session.instance_id, status)
 
     async def _discard_without_instance(self, session: Session, batch: list[TaskMessage]) -> None:
         terminate = any(m.event_type == int(EventType.ExecutionTerminated) for m in batch)
@@ -248,7 +292,6 @@ class OrchestrationRunner:
             row.version = ""
             row.input = state.input_text if state.input_text is not None else None
             if started is not None:
-                from host.durable.replay.history import parse_timestamp
                 row.created_time = parse_timestamp(started["Timestamp"])
                 row.generation = int(started.get("Generation") or 0)
         if result.is_terminal:
