@@ -147,7 +147,8 @@ class PartitionManager:
                 await _call(self.on_lost, index)
                 continue
             if owner == self.worker_id:
-                if next_owner and next_owner != self.worker_id:
+                # A partition this worker gave up whose release lost a race is released again.
+                if (next_owner and next_owner != self.worker_id) or self._is_held_off(index, now):
                     await self._release(index, row)
                 else:
                     renewed = await self._write(row, self._renewed(row, now))
