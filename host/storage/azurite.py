@@ -47,8 +47,8 @@ def find_azurite(start: Path | None = None) -> str:
     if found:
         return found
     raise AzuriteError(
-        "Azurite is not installed: run `npm ci` in the host's folder (package.json pins it), "
-        "or start your own Azurite and pass --no-azurite"
+        "Azurite is not installed: `npm install -g azurite` puts it on PATH (or `npm ci` in the "
+        "funchost repository, whose package.json pins it); or start your own Azurite and pass --no-azurite"
     )
 
 

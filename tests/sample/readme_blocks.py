@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+REPO = Path(__file__).resolve().parents[2]
+README = REPO / "README.md"
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
 
 
@@ -56,3 +58,12 @@ def _strip_comment(line: str) -> str:
         elif ch == "#" and (i == 0 or line[i - 1].isspace()):
             return line[:i]
     return line
+
+
+def copy_sample_app(target: Path) -> Path:
+    """The sample app's files (function_app.py, host.json, local.settings.json, samples/) in ``target``."""
+    target.mkdir(parents=True)
+    for name in ("function_app.py", "host.json", "local.settings.json"):
+        shutil.copy2(REPO / name, target / name)
+    shutil.copytree(REPO / "samples", target / "samples", ignore=shutil.ignore_patterns("__pycache__"))
+    return target

@@ -5,26 +5,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from readme_blocks import blocks
+from readme_blocks import blocks, copy_sample_app
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def copy_sample_app(target: Path) -> Path:
-    """The sample app's files (function_app.py, host.json, local.settings.json, samples/) in ``target``."""
-    target.mkdir(parents=True)
-    for name in ("function_app.py", "host.json", "local.settings.json"):
-        shutil.copy2(REPO / name, target / name)
-    shutil.copytree(REPO / "samples", target / "samples", ignore=shutil.ignore_patterns("__pycache__"))
-    return target
 
 
 def test_the_readme_example_passes_without_warnings(tmp_path: Path, azurite_connection_string: str) -> None:

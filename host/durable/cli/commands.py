@@ -27,6 +27,7 @@ import httpx
 
 from host.durable.api.payloads import WEBHOOK_PATH
 from host.durable.cli import render as cli_render
+from host.durable.cli.app_defaults import apply_app_defaults
 from host.errors import HostError
 from host.http.auth import DURABLE_SYSTEM_KEY, KEY_HEADER, read_keys
 from host.http.guard import is_loopback_name
@@ -35,6 +36,8 @@ from host.storage.connection import resolve_connection
 DEFAULT_HOST_URL = "http://127.0.0.1:7071"
 CONTINUATION = "x-ms-continuation-token"
 KEY_ENV = "FUNCHOST_KEY"
+PURGE_FROM_START = "1970-01-01T00:00:00Z"
+"""``createdTimeFrom`` of a purge given only ``--to``/``--status`` (the HTTP API requires one)."""
 
 
 def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -141,6 +144,7 @@ _JSON_ARGUMENTS: dict[str, Callable[[argparse.Namespace], tuple[str, str | None]
 
 
 async def _run(args: argparse.Namespace) -> int:
+    apply_app_defaults(args)
     argument = _JSON_ARGUMENTS.get(args.durable_command)
     refused = _json_argument(*argument(args)) if argument is not None else None
     if refused is not None:
@@ -307,11 +311,10 @@ async def _purge(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
     if args.instance_id:
         resp = await _call(client, "DELETE", f"/instances/{_q(args.instance_id)}")
     else:
-        if not args.created_from:
-            print("error: purge needs an instance id or --from (with optional --to and --status)",
-                  file=sys.stderr)
+        if not (args.created_from or args.created_to or args.status):
+            print("error: purge needs an instance id, or --from, --to and/or --status", file=sys.stderr)
             return 2
-        params = {k: v for k, v in (("createdTimeFrom", args.created_from),
+        params = {k: v for k, v in (("createdTimeFrom", args.created_from or PURGE_FROM_START),
                                     ("createdTimeTo", args.created_to),
                                     ("runtimeStatus", ",".join(args.status))) if v}
         resp = await _call(client, "DELETE", "/instances/", params=params)
