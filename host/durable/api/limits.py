@@ -41,24 +41,30 @@ def key_bytes(instance_id: str) -> int:
 def check_instance_id_length(instance_id: str) -> None:
     """BadRequest for an orchestration instance id longer than :data:`MAX_INSTANCE_ID_LENGTH`."""
     if len(instance_id) > MAX_INSTANCE_ID_LENGTH:
-        raise BadRequest(f"Instance ID '{instance_id[:60]}…' is {len(instance_id)} characters long: it must "
-                         f"not be longer than {MAX_INSTANCE_ID_LENGTH} characters.")
+        raise BadRequest(
+            f"Instance ID '{instance_id[:60]}…' is {len(instance_id)} characters long: it must "
+            f"not be longer than {MAX_INSTANCE_ID_LENGTH} characters."
+        )
 
 
 def check_entity_instance_id(instance_id: str) -> None:
     """BadRequest for an entity whose ``@name@key`` id does not fit an Azure Storage table key."""
     size = key_bytes(instance_id)
     if size > MAX_KEY_BYTES:
-        raise BadRequest(f"The entity id '{instance_id[:60]}…' takes {size} bytes as an Azure Storage table "
-                         f"key; at most {MAX_KEY_BYTES} bytes (512 UTF-16 code units) fit: use a shorter "
-                         f"entity name or key.")
+        raise BadRequest(
+            f"The entity id '{instance_id[:60]}…' takes {size} bytes as an Azure Storage table "
+            f"key; at most {MAX_KEY_BYTES} bytes (512 UTF-16 code units) fit: use a shorter "
+            f"entity name or key."
+        )
 
 
 def check_name(what: str, name: str) -> None:
     """BadRequest for an event or operation name longer than :data:`MAX_NAME_LENGTH`."""
     if len(name) > MAX_NAME_LENGTH:
-        raise BadRequest(f"The {what} '{name[:60]}…' is {len(name)} characters long: it must not be longer "
-                         f"than {MAX_NAME_LENGTH} characters.")
+        raise BadRequest(
+            f"The {what} '{name[:60]}…' is {len(name)} characters long: it must not be longer "
+            f"than {MAX_NAME_LENGTH} characters."
+        )
 
 
 def too_large_message(limit: int) -> str:
@@ -76,8 +82,9 @@ def bounded_receive(receive: Receive, limit: int, idle_timeout: float) -> Receiv
             async with asyncio.timeout(idle_timeout):
                 message = await receive()
         except TimeoutError:
-            raise BodyStalledError(f"The request body stalled: nothing arrived for {idle_timeout:g} s.") \
-                from None
+            raise BodyStalledError(
+                f"The request body stalled: nothing arrived for {idle_timeout:g} s."
+            ) from None
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
