@@ -21,6 +21,7 @@ import uvicorn
 
 from host.config.settings import load_settings
 from host.http.app import build_app
+from host.http.server import server_config
 from host.runtime import HostRuntime
 from host.storage.azurite import free_port
 
@@ -72,8 +73,8 @@ async def host_url(tmp_path: Path, azurite_connection_string: str) -> AsyncItera
     settings = load_settings(tmp_path, port=port, azurite=False, environ=env)
     runtime = HostRuntime(settings)
     await runtime.start()
-    config = uvicorn.Config(build_app(runtime), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off")
+    config = server_config(build_app(runtime), host="127.0.0.1", port=port, log_level="warning",
+                           lifespan="off")
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 20
