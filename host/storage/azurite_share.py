@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -46,6 +47,8 @@ def pid_alive(pid: int) -> bool:
     """Whether a process with this id exists (and, where /proc tells, is not a zombie)."""
     if pid <= 0:
         return False
+    if sys.platform == "win32":  # os.kill(pid, 0) would send CTRL_C_EVENT there
+        return _windows_pid_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -59,6 +62,23 @@ def pid_alive(pid: int) -> bool:
         if stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
             return False
     return True
+
+
+def _windows_pid_alive(pid: int) -> bool:
+    if sys.platform != "win32":
+        return False
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return False
+    code = ctypes.c_ulong()
+    try:
+        kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+    finally:
+        kernel32.CloseHandle(handle)
+    return code.value == 259  # STILL_ACTIVE
 
 
 def _is_azurite(pid: int) -> bool:
