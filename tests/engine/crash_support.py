@@ -29,7 +29,8 @@ REPO = Path(__file__).resolve().parents[2]
 class HostProcess:
     """One ``python -m host start`` child process serving ``app`` on a task hub."""
 
-    def __init__(self, app: Path, hub: str, connection_string: str, log_dir: Path, name: str) -> None:
+    def __init__(self, app: Path, hub: str, connection_string: str, log_dir: Path, name: str,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.name = name
         self.output = log_dir / f"{name}-{self.port}.out"
@@ -40,6 +41,7 @@ class HostProcess:
             "CRASH_LOG_DIR": str(log_dir),
             "PYTHONUNBUFFERED": "1",
         })
+        env.update(extra_env or {})  # e.g. AzureFunctionsJobHost__... host.json overrides
         with self.output.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "host", "start", "--script-root", str(app), "--port", str(self.port),

@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from azure.functions.durable_functions import ActivityTriggerConverter
@@ -101,6 +100,9 @@ class ActivityWorker:
         self._wake.set()
 
     def submit(self, item: WorkItem) -> None:
+        # Locked from now until its completion is checkpointed (or sent on): while it waits for a
+        # slot, runs, and while its completion waits for the orchestration's session.
+        self.engine.locks.hold(item.message)
         self._in_flight += 1
         task = asyncio.create_task(self._run(item), name=f"activity-{item.message.event.get('Name')}")
         self._tasks.add(task)
@@ -154,36 +156,19 @@ class ActivityWorker:
 
     async def _run(self, item: WorkItem) -> None:
         try:
-            # Keep the work item locked while it waits for a slot too: if the lock lapsed, another
-            # poller (this host's or another's) would run the activity a second time.
-            renewer = asyncio.create_task(self._keep_locked(item.message))
-            try:
-                async with self.slots:
-                    completion = await self._execute(item)
-            finally:
-                renewer.cancel()
-                await asyncio.gather(renewer, return_exceptions=True)
+            async with self.slots:
+                completion = await self._execute(item)
             await self._complete(item.message, completion)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("activity work item %s could not be completed; it will be retried",
                           item.message.message_id)
+            self.engine.locks.drop([item.message])
         finally:
             self._in_flight -= 1
             if self._starved:  # the poller waits for a free slot: there is one now
                 self._wake.set()
-
-    async def _keep_locked(self, msg: TaskMessage) -> None:
-        lock = self.engine.options.lock_seconds
-        # The lock runs from the put/receive, not from now: a busy host may hand the item over
-        # late, so the first renewal is due at half of what is left of it.
-        visible_at = msg.next_visible_on
-        left = (visible_at - datetime.now(UTC)).total_seconds() if visible_at is not None else lock
-        while True:
-            await asyncio.sleep(max(left / 2, 0.2))
-            await self.hub.renew_message(msg, lock)
-            left = lock
 
     async def _execute(self, item: WorkItem) -> h.Event:
         event = item.message.event
@@ -208,8 +193,9 @@ class ActivityWorker:
     async def _complete(self, workitem: TaskMessage, completion: h.Event) -> None:
         engine = self.engine
         target = workitem.instance_id
-        if engine.owns(target):
-            # Straight into the session; the work item is deleted after its checkpoint.
+        if engine.running and engine.owns(target):
+            # Straight into the session (which takes over the work item's lock); the work item is
+            # deleted after the session's checkpoint.
             local = TaskMessage(
                 event=completion, instance_id=target, execution_id=workitem.execution_id,
                 queue=workitem.queue, message_id=workitem.message_id, pop_receipt=workitem.pop_receipt,
@@ -218,5 +204,6 @@ class ActivityWorker:
             engine.deliver(local)
             return
         await engine.send_event(target, completion, execution_id=workitem.execution_id)
+        await engine.locks.release(workitem)
         await self.hub.delete_message(workitem)
 

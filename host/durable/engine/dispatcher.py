@@ -29,6 +29,7 @@ from typing import Any
 from host.durable.engine.activities import ActivityWorker, WorkItem
 from host.durable.engine.clock import Cancellable, Clock, WallClock
 from host.durable.engine.handover import Handover
+from host.durable.engine.locks import MessageLocks
 from host.durable.engine.options import EngineOptions
 from host.durable.engine.sessions import OrchestrationRunner, Session
 from host.durable.engine.supervisor import PollerSupervisor
@@ -58,6 +59,9 @@ log = logging.getLogger("host.durable")
 
 DRAIN_SECONDS = 30.0
 """How long a partition hand-over waits for its running episodes."""
+STOP_SECONDS = 6.0
+"""How long a graceful stop waits for running work before it releases the partitions (the host
+gives all its services 10 s)."""
 RECENT_TERMINAL_CAP = 10_000
 """How many finished instance ids the engine remembers for ``wait_terminal``."""
 EXECUTION_STARTED = int(EventType.ExecutionStarted)
@@ -104,7 +108,8 @@ class DurableEngine:
         self._running = False
         self._locked: set[int] = set()
         self._recent_terminal: OrderedDict[str, OrchestrationStatus] = OrderedDict()
-        self._lock_keeper: asyncio.Task[None] | None = None
+        self.locks = MessageLocks(hub, self.options.lock_seconds)
+        """Messages held in memory (inboxes, activities) stay locked until settled."""
         self.hub.on_sent = self._on_sent
 
     # ------------------------------------------------------------------ life cycle
@@ -113,11 +118,11 @@ class DurableEngine:
         await self.hub.create()
         self._running = True
         self.activities.start()
-        self._lock_keeper = asyncio.create_task(self._keep_locked(), name="control-locks")
+        self.locks.start()
         if self.options.use_partition_table:
             timings = PartitionTimings(
                 renew_interval=self.options.partition_renew_seconds,
-                acquire_interval=self.options.partition_renew_seconds,
+                acquire_interval=self.options.partition_acquire_seconds,
                 lease_interval=self.options.partition_lease_seconds,
             )
             self._partitions = PartitionManager(self.hub, self.worker_id, self._acquired, self._lost, timings)
@@ -126,11 +131,15 @@ class DurableEngine:
             for p in range(self.hub.names.partition_count):
                 self._acquired(p)
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking work, let running episodes and activities finish (bounded), release partitions."""
+    async def stop(self, timeout: float = STOP_SECONDS) -> None:
+        """Stop taking work, let running episodes and activities finish (bounded), then release the
+        partitions at once: work still waiting in memory goes back to the queues for the next owner."""
         self._running = False
-        if self._lock_keeper is not None:
-            self._lock_keeper.cancel()
+        deadline = asyncio.get_running_loop().time() + timeout
+
+        def left() -> float:
+            return max(0.1, deadline - asyncio.get_running_loop().time())
+
         for handle in list(self._timers):
             handle.cancel()
         self._timers.clear()
@@ -138,13 +147,14 @@ class DurableEngine:
         busy = [s.task for s in self.sessions.values() if s.task is not None and not s.task.done()]
         busy += [t for t in self._tasks if not t.done()]
         if busy:
-            _done, pending = await asyncio.wait(busy, timeout=timeout)
+            _done, pending = await asyncio.wait(busy, timeout=left())
             for task in pending:
                 task.cancel()
-        await self.activities.stop(timeout)
+        await self.activities.stop(left())
         if self._partitions is not None:
             with contextlib.suppress(Exception):
                 await self._partitions.stop(release=True)
+        await self.locks.stop()
         self.owned.clear()
 
     # ------------------------------------------------------------------ partitions
@@ -165,8 +175,8 @@ class DurableEngine:
             # Let running episodes checkpoint, but not forever: past the cap the new owner may start
             # too, and the sentinel eTag lets only one of the two checkpoints win.
             await asyncio.wait(running, timeout=DRAIN_SECONDS)
-        for iid in ids:
-            self.sessions.pop(iid, None)
+        waiting = [m for iid in ids if (s := self.sessions.pop(iid, None)) is not None for m in s.take()]
+        await self._hand_back(waiting)
         log.debug("worker %s released partition %d", self.worker_id, partition)
 
     def _start_poller(self, partition: int) -> None:
@@ -192,6 +202,18 @@ class DurableEngine:
         await asyncio.sleep(GIVE_UP_PAUSE_SECONDS)
         if self._running and key in self.owned:
             self._start_poller(key)
+
+    async def _hand_back(self, msgs: list[TaskMessage]) -> None:
+        """Messages waiting for instances this host no longer runs go back for the next owner at once
+        (an activity's completion is sent to the control queue and its work item deleted)."""
+        workitems = self.hub.names.workitem_queue
+        jobs = [self._forward_completion(m) for m in msgs if m.queue == workitems]
+        jobs.append(self.locks.unlock([m for m in msgs if m.queue != workitems]))
+        await asyncio.gather(*jobs, return_exceptions=True)
+
+    async def _forward_completion(self, msg: TaskMessage) -> None:
+        await self.send_event(msg.instance_id, msg.event, execution_id=msg.execution_id)
+        await self._delete(msg)
 
     def busy_tasks(self) -> list[asyncio.Task[Any]]:
         """Work in progress: running episodes, activities and background jobs (for idle checks)."""
@@ -248,22 +270,6 @@ class DurableEngine:
             else:
                 delay = min(delay * 2, self.options.max_poll_interval)
 
-    async def _keep_locked(self) -> None:
-        """Renew the locks of messages waiting in session inboxes before they run out."""
-        lock = self.options.lock_seconds
-        while self._running:
-            await asyncio.sleep(max(lock / 3, 1.0))
-            horizon = self.now() + timedelta(seconds=lock / 2)
-            due = [m for s in list(self.sessions.values()) for m in list(s.inbox.values())
-                   if m.message_id and m.pop_receipt and m.next_visible_on is not None
-                   and m.next_visible_on < horizon]
-            for msg in due:
-                try:
-                    if await self.hub.renew_message(msg, lock):
-                        msg.next_visible_on = self.now() + timedelta(seconds=lock)
-                except Exception as err:  # a failed renewal only risks a duplicate delivery
-                    log.debug("renewing message %s: %s", msg.message_id, err)
-
     def _buffered(self) -> int:
         return sum(len(s.inbox) for s in self.sessions.values())
 
@@ -281,7 +287,12 @@ class DurableEngine:
 
     def quarantine(self, msg: TaskMessage, reason: str) -> None:
         """Move a received message to the poison queue in the background (logged there)."""
-        self.spawn(self.hub.quarantine(msg, reason), name=f"poison-{msg.message_id}")
+        self.spawn(self.quarantine_now(msg, reason), name=f"poison-{msg.message_id}")
+
+    async def quarantine_now(self, msg: TaskMessage, reason: str) -> bool:
+        """Move a received message to the poison queue (after releasing its lock: newest receipt)."""
+        await self.locks.release(msg)
+        return await self.hub.quarantine(msg, reason)
 
     @property
     def running(self) -> bool:
@@ -303,6 +314,7 @@ class DurableEngine:
         if msg.event_type == EXECUTION_STARTED:
             self._recent_terminal.pop(iid, None)
         session.add(msg)
+        self.locks.hold(msg)
         if session.task is None or session.task.done():
             session.task = asyncio.create_task(self._run_session(session), name=f"session-{iid}")
 
@@ -427,18 +439,22 @@ class DurableEngine:
     async def settle(self, consumed: Iterable[TaskMessage], deferred: Iterable[TaskMessage]) -> None:
         """Delete consumed messages; make deferred ones visible again after a back-off."""
         jobs: list[Coroutine[Any, Any, Any]] = [
-            self.hub.delete_message(m) for m in consumed if m.message_id and m.pop_receipt]
-        jobs += [self._defer(m) for m in deferred]
+            self._delete(m) for m in consumed if m.message_id and m.pop_receipt]
+        jobs += [self._abandon(m, min(abandon_backoff(m.dequeue_count), 5)) for m in deferred]
         if jobs:
             await asyncio.gather(*jobs, return_exceptions=True)
 
-    async def _defer(self, msg: TaskMessage) -> None:
+    async def _delete(self, msg: TaskMessage) -> None:
+        await self.locks.release(msg)
+        await self.hub.delete_message(msg)
+
+    async def _abandon(self, msg: TaskMessage, seconds: int) -> None:
         if msg.message_id and msg.pop_receipt:
-            await self.hub.abandon_message(msg, timedelta(seconds=min(abandon_backoff(msg.dequeue_count), 5)))
+            await self.locks.release(msg)
+            await self.hub.abandon_message(msg, timedelta(seconds=seconds))
 
     async def abandon(self, batch: Iterable[TaskMessage]) -> None:
-        jobs = [self.hub.abandon_message(m, timedelta(seconds=abandon_backoff(m.dequeue_count)))
-                for m in batch if m.message_id and m.pop_receipt]
+        jobs = [self._abandon(m, abandon_backoff(m.dequeue_count)) for m in batch]
         if jobs:
             await asyncio.gather(*jobs, return_exceptions=True)
 

@@ -28,8 +28,14 @@ class EngineOptions:
     """How long a message this host works on stays invisible to others (its crash-recovery delay)."""
     control_batch_size: int = 32
     use_partition_table: bool = True
-    partition_lease_seconds: float = 30.0
-    partition_renew_seconds: float = 10.0
+    partition_lease_seconds: float = 8.0
+    """How long a partition stays a host's without renewal (DTFx ``LeaseInterval``, 30 s there): a
+    host that died without releasing its partitions loses them after this."""
+    partition_renew_seconds: float = 2.0
+    """How often the owned partitions are renewed (DTFx ``LeaseRenewInterval``, 10 s there)."""
+    partition_acquire_seconds: float = 2.0
+    """How often free, expired or unevenly spread partitions are looked for (DTFx
+    ``LeaseAcquireInterval``, 10 s there). Failover takes at most lease + acquire interval."""
     max_buffered_messages: int = 256
     max_dequeue_count: int = 20
     """A message received more often than this is quarantined in the poison queue (``maxDequeueCount``)."""
@@ -84,19 +90,22 @@ class EngineOptions:
             max_poll_interval=number(
                 provider, "maxQueuePollingInterval", base.max_poll_interval, low=0.05, high=3600),
             lock_seconds=int(number(
-                provider, "controlQueueVisibilityTimeout", base.lock_seconds, low=5, high=3600)),
+                provider, "controlQueueVisibilityTimeout", base.lock_seconds, low=1, high=3600)),
             control_batch_size=int(number(
                 provider, "controlQueueBatchSize", base.control_batch_size, low=1, high=32)),
             max_buffered_messages=int(number(
                 provider, "controlQueueBufferThreshold", base.max_buffered_messages, low=1, high=10_000)),
             max_dequeue_count=int(number(
                 provider, "maxDequeueCount", base.max_dequeue_count, low=1, high=10_000)),
-            # DTFx AzureStorageOrchestrationServiceSettings.LeaseInterval / LeaseRenewInterval: how
-            # soon the partitions of a host that died are taken over (short values suit tests).
+            # DTFx's LeaseInterval / LeaseRenewInterval / LeaseAcquireInterval: how soon the
+            # partitions of a host that died are taken over (short values suit tests).
             partition_lease_seconds=lease,
             partition_renew_seconds=number(
                 provider, "leaseRenewInterval", min(base.partition_renew_seconds, lease / 2),
                 low=0.1, high=lease),
+            partition_acquire_seconds=number(
+                provider, "leaseAcquireInterval", min(base.partition_acquire_seconds, lease / 2),
+                low=0.1, high=3600),
         )
 
 

@@ -45,7 +45,7 @@ async def fail_unstorable(
     if state is None and started is None:
         for msg in batch:
             if msg.queue and msg.message_id and msg.pop_receipt:
-                await hub.quarantine(msg, f"the host cannot store instance {iid!r}: {err}")
+                await engine.quarantine_now(msg, f"the host cannot store instance {iid!r}: {err}")
         return
     name = state.name if state is not None else str((started or {}).get("Name") or "")
     text = f"Orchestrator function '{name}' failed: the host cannot store its state: {err}"
@@ -103,5 +103,5 @@ async def fail_unstorable(
     else:
         for msg in batch:
             if msg.queue and msg.message_id and msg.pop_receipt:
-                await hub.quarantine(msg, text)
+                await engine.quarantine_now(msg, text)
     engine.notify_terminal(iid, OrchestrationStatus.Failed)

@@ -27,3 +27,13 @@ def slow_step(work: dict) -> int:
         with open(os.path.join(log_dir, f"{os.getpid()}.log"), "a", encoding="utf-8") as f:
             f.write(f"{work['n']} {work['step']}\n")
     return work["n"] * 10 + work["step"]
+
+
+@app.orchestration_trigger(context_name="context")
+def await_go(context: df.DurableOrchestrationContext):
+    go = yield context.wait_for_external_event("go")
+    if not context.is_replaying:
+        time.sleep(context.get_input()["think"])  # a slow episode: keeps the one orchestrator slot busy
+    context.set_custom_status("got go")
+    yield context.wait_for_external_event("stop")
+    return go
