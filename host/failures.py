@@ -8,7 +8,6 @@ goes to the console and into an instance's failure details.
 from __future__ import annotations
 
 import site
-import sys
 import sysconfig
 import traceback
 from functools import cache
@@ -26,8 +25,6 @@ def _library_dirs() -> tuple[str, ...]:
         dirs.add(site.getusersitepackages())
     except AttributeError:  # pragma: no cover - some virtualenv layouts lack these
         pass
-    dirs.add(sys.prefix)
-    dirs.add(sys.base_prefix)
     resolved = {str(Path(d).resolve()) for d in dirs if d}
     return (_HOST_DIR, *sorted(resolved, key=len, reverse=True))
 

@@ -76,3 +76,20 @@ async def test_records_carry_the_invocation_across_tasks_and_threads() -> None:
         user.removeHandler(handler)
     assert sorted(seen, key=str) == sorted([("async a", "a"), ("thread a", "a"), ("async b", "b"),
                                             ("thread b", "b"), ("outside", None)], key=str)
+
+
+def test_user_frames_are_those_outside_the_host_stdlib_and_packages(tmp_path) -> None:
+    import concurrent.futures
+    import sysconfig
+
+    import azure.functions
+
+    import host.invocation
+    from host.failures import is_user_frame
+
+    assert is_user_frame(str(tmp_path / "function_app.py"))
+    assert is_user_frame("/usr/src/app/function_app.py")  # an app under the interpreter's prefix
+    for library in (host.invocation.__file__, concurrent.futures.__file__, azure.functions.__file__,
+                    sysconfig.get_paths()["purelib"] + "/x.py"):
+        assert not is_user_frame(library), library
+    assert not is_user_frame("<frozen runpy>")
