@@ -37,7 +37,10 @@ async def test_orchestrator_exception_fails_the_instance_with_its_message(host: 
 
 
 async def test_unknown_orchestrator_fails_with_a_clear_message(host: AppHost) -> None:
-    status = await host.run("no_such_orchestrator", timeout=20)
+    # Started as any client can (the toolkit's own start refuses unknown names up front).
+    client = host.durable_client
+    instance_id = await client.management.start_orchestration("no_such_orchestrator", None, None)
+    status = await client.wait_for_completion(instance_id, timeout=20)
     assert status.runtime_status == "Failed"
     assert "no_such_orchestrator" in (status.output or "")
 
