@@ -9,8 +9,9 @@ What the test changes, and why:
 * ``./dev.sh start`` is the host the test already started (dev.sh is tested on its own);
 * ``<statusQueryGetUri>`` is the URL the previous command printed; ``/path/to/my-app`` and
   ``/path/to/funchost`` are the app copy and this repository;
-* the storage is the session's Azurite and the task hub a fresh one (environment variables, which
-  win over local.settings.json and host.json as in ``func``).
+* the storage is the session's Azurite (``AzureWebJobsStorage`` in the copy's local.settings.json,
+  where the CLI's default ``--connection AzureWebJobsStorage`` finds it) and the task hub a fresh
+  one (an ``AzureFunctionsJobHost__`` variable, which wins over host.json as in ``func``).
 """
 
 from __future__ import annotations
@@ -38,18 +39,20 @@ def prepare_app(folder: Path, port: int, connection: str) -> Path:
     app = copy_sample_app(folder)
     settings = json.loads((app / "local.settings.json").read_text())
     settings["Host"] = {"LocalHttpPort": port}
+    settings["Values"]["AzureWebJobsStorage"] = connection  # the CLI must find it here too
     (app / "local.settings.json").write_text(json.dumps(settings))
     return app
 
 
-def environment(tmp_path: Path, connection: str, hub: str, python: str = sys.executable) -> dict[str, str]:
+def environment(tmp_path: Path, hub: str, python: str = sys.executable) -> dict[str, str]:
     """``python`` on PATH is ``python`` (a wrapper script: a venv interpreter must not be a symlink)."""
     shim = tmp_path / f"shim-{hub}"
     shim.mkdir()
     (shim / "python").write_text(f'#!/bin/sh\nexec "{python}" "$@"\n')
     (shim / "python").chmod(0o755)
-    return {**os.environ, "PATH": f"{shim}:{os.environ['PATH']}", "PYTHONPATH": str(REPO),
-            "AzureWebJobsStorage": connection, "AzureFunctionsJobHost__extensions__durableTask__hubName": hub}
+    env = {k: v for k, v in os.environ.items() if k != "AzureWebJobsStorage"}  # local.settings.json's
+    return {**env, "PATH": f"{shim}:{os.environ['PATH']}", "PYTHONPATH": str(REPO),
+            "AzureFunctionsJobHost__extensions__durableTask__hubName": hub}
 
 
 def sh(command: str, cwd: Path, env: dict[str, str]) -> str:
@@ -95,7 +98,7 @@ def sample_host(tmp_path: Path, azurite_connection_string: str) -> Iterator[tupl
     """The sample app served by ``python -m host start`` in its folder (what ./dev.sh start runs)."""
     port = free_port()
     app = prepare_app(tmp_path / "sample", port, azurite_connection_string)
-    env = environment(tmp_path, azurite_connection_string, f"Readme{port}")
+    env = environment(tmp_path, f"Readme{port}")
     host = Host("python -m host start", app, env, tmp_path / "host.log")
     try:
         yield app, port, env
@@ -136,7 +139,7 @@ async def test_run_your_own_app_commands(tmp_path: Path, azurite_connection_stri
     (app / "requirements.txt").write_text("azure-functions\nazure-functions-durable\n")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    env = environment(tmp_path, azurite_connection_string, f"Own{port}", python=str(venv / "bin" / "python"))
+    env = environment(tmp_path, f"Own{port}", python=str(venv / "bin" / "python"))
     env.pop("PYTHONPATH")  # the host must come from what the commands install
     lines = [line.replace("/path/to/my-app", str(app)).replace("/path/to/funchost", str(REPO))
              for line in commands("Run your own app")]
