@@ -129,10 +129,9 @@ class MessageLocks:
         horizon = time.monotonic() + self.lock_seconds * RENEW_WHEN_LEFT
         for entry in list(self._held.values()):
             if entry.renewing is None and entry.locked_until <= horizon:
-                entry.renewing = asyncio.create_task(self._renew(entry))
+                entry.renewing = asyncio.create_task(self._renew(entry, entry.msg))
 
-    async def _renew(self, entry: _Held) -> None:
-        target = entry.msg
+    async def _renew(self, entry: _Held, target: TaskMessage) -> None:
         try:
             async with self._slots:
                 started = time.monotonic()

@@ -1,0 +1,67 @@
+"""MessageLocks on a real queue (Azurite and in-memory): held messages stay invisible; settles get
+the newest pop receipt."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from waiting import eventually  # type: ignore[import-not-found]
+
+from host.durable.engine.locks import MessageLocks
+from host.durable.replay import history as h
+from host.durable.taskhub.hub import TaskHub
+from host.durable.taskhub.messages import TaskMessage
+
+
+async def received(hub: TaskHub, visibility: int) -> TaskMessage:
+    """Send one event to instance ``i1``'s control queue and receive it (locked ``visibility`` s)."""
+    await hub.send(None, h.event_raised(hub.now(), "go", "1"), instance_id="i1")
+    queue = hub.names.control_queue_for("i1")
+    [msg] = await hub.receive(queue, 1, visibility)
+    return msg
+
+
+async def test_a_held_message_stays_invisible_past_its_lock(hub: TaskHub) -> None:
+    msg = await received(hub, 1)
+    locks = MessageLocks(hub, 1)
+    locks.hold(msg)
+    locks.start()
+    try:
+        receipts = {msg.pop_receipt}
+
+        def renewed_twice() -> bool:
+            receipts.add(msg.pop_receipt)
+            return len(receipts) >= 3
+
+        await eventually(renewed_twice, 10, "two lock renewals", interval=0.02)
+        assert await hub.receive(msg.queue or "", 1, 1) == []  # still locked: nobody else gets it
+        await locks.release(msg)
+        assert await hub.delete_message(msg)  # the newest receipt
+    finally:
+        await locks.stop()
+
+
+async def test_release_waits_for_a_renewal_in_flight(hub: TaskHub) -> None:
+    msg = await received(hub, 1)
+    locks = MessageLocks(hub, 30)  # a 1 s lock left of 30: due for renewal at once
+    locks.hold(msg)
+    before = msg.pop_receipt
+    locks.renew_due()
+    await locks.release(msg)
+    assert msg.pop_receipt != before
+    assert await hub.delete_message(msg)
+
+
+async def test_a_copy_takes_over_the_hold_and_the_renewed_receipt(hub: TaskHub) -> None:
+    work_item = await received(hub, 1)
+    locks = MessageLocks(hub, 30)
+    locks.hold(work_item)
+    locks.renew_due()  # a renewal of the original is in flight ...
+    completion = dataclasses.replace(
+        work_item, event=h.event_raised(hub.now(), "done", "2"), next_visible_on=None
+    )
+    locks.hold(completion)  # ... when its completion stands in for it
+    await locks.release(work_item)  # not the holder any more: no effect
+    await locks.release(completion)
+    assert completion.pop_receipt == work_item.pop_receipt
+    assert await hub.delete_message(completion)
