@@ -27,6 +27,11 @@ class StorageUnreachableError(StorageError):
     """The storage account (or Azurite) does not answer."""
 
 
+class StorageBusyError(StorageError):
+    """The storage service answered with a transient failure (408, 429, 500, 502, 503, 504) that
+    outlasted the retries."""
+
+
 class NotFoundError(StorageError):
     """A queue message, table entity, blob or container does not exist."""
 

@@ -24,6 +24,7 @@ from typing import TextIO
 
 from host.errors import HostError
 from host.failures import exception_line, first_line, format_failure
+from host.log_limits import StorageOutageFilter
 
 HTTP_REASON = "This function was programmatically called via the host APIs."
 """The ``Reason`` of HTTP- and admin-triggered invocations."""
@@ -172,6 +173,7 @@ def setup_logging(*, verbose: bool = False, level: str | None = None,
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(FuncFormatter())
     handler.addFilter(ConsoleFilter(verbose=verbose, function_level=function_level))
+    handler.addFilter(StorageOutageFilter())  # after the level filter: only shown lines count
     root.addHandler(handler)
     root.setLevel(min(function_level, logging.DEBUG if verbose else logging.INFO))
     for name in _QUIET:

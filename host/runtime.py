@@ -119,6 +119,12 @@ class HostRuntime:
         return self._storage is not None
 
     @property
+    def storage_problem(self) -> str | None:
+        """What is wrong with the ``AzureWebJobsStorage`` account right now (``None`` while it answers)."""
+        storage = self._storage
+        return storage.health.problem if isinstance(storage, LazyAzureStorage) else None
+
+    @property
     def ready(self) -> bool:
         """True once indexing, storage, services and (when served) the HTTP listener are up."""
         return self.state == "Running"

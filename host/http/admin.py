@@ -51,6 +51,11 @@ class RuntimeView(Protocol):
         """The app's keys with ``--enable-auth``, else ``None``."""
         ...
 
+    @property
+    def storage_problem(self) -> str | None:
+        """What is wrong with the host's storage account right now (``None`` while it answers)."""
+        ...
+
 
 async def default_trigger_value(fn: FunctionInfo, text: str, base_url: str) -> tuple[Any, dict[str, Any]]:
     """The trigger value of an admin invocation when no component registered a converter."""
@@ -122,6 +127,10 @@ def admin_routes(runtime: RuntimeView, keys: KeyStore | None = None) -> list[Bas
             "functionAppContentEditingState": "NotAllowed",
         }
         errors = list(getattr(runtime, "errors", []) or [])
+        problem = runtime.storage_problem
+        if problem is not None:  # the host runs on; what it cannot do until storage is back
+            body["storage"] = {"state": "Unavailable", "error": problem}
+            errors.append(problem)
         if errors:
             body["errors"] = errors
         return JSONResponse(body)

@@ -28,7 +28,8 @@ def build_app(runtime: RuntimeView) -> Starlette:
     keys = runtime.keys
     homepage = (settings.setting(HOMEPAGE_SETTING) or "").strip().lower() != "true"
     dispatcher = FunctionDispatcher(registry, runtime.invoker, route_prefix=settings.route_prefix,
-                                    keys=keys, homepage=homepage)
+                                    keys=keys, homepage=homepage,
+                                    storage_problem=lambda: runtime.storage_problem)
     middleware = []
     if keys is None:
         middleware.append(Middleware(LocalGuard, address=settings.address,

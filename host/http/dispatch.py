@@ -2,8 +2,10 @@
 
 Status codes follow the Functions host: no matching route (path, method or constraint) is 404
 with an empty body, a failing function is 500 with an empty body (the traceback goes to the log
-through the invocation scope), a missing/wrong key with ``--enable-auth`` is 401, a body over
-100 MiB is 413, a body that stalls for 30 s is 408. ``GET /`` without a matching function is the homepage.
+through the invocation scope) — or 503 with a JSON body naming the problem while the host's
+storage account does not answer (an HTTP starter can then be retried), a missing/wrong key with
+``--enable-auth`` is 401, a body over 100 MiB is 413, a body that stalls for 30 s is 408. ``GET /``
+without a matching function is the homepage.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from host.http.auth import KeyStore, provided_key
 from host.http.convert import build_request, join_headers, parse_query, request_url
@@ -92,7 +94,10 @@ class FunctionDispatcher:
 
     def __init__(self, registry: Registry, invoker: Any, *, route_prefix: str = "api",
                  keys: KeyStore | None = None, homepage: bool = True,
-                 body_timeout: float = BODY_IDLE_TIMEOUT) -> None:
+                 body_timeout: float = BODY_IDLE_TIMEOUT,
+                 storage_problem: Callable[[], str | None] | None = None) -> None:
+        self.storage_problem = storage_problem
+        """What is wrong with the host's storage right now (a failure then answers 503, not 500)."""
         self.router: Router = build_router(registry, route_prefix)
         self.body_timeout = body_timeout
         self.targets = {f.name: _target(f) for f in registry}
@@ -144,6 +149,10 @@ class FunctionDispatcher:
         try:
             result = await self.invoker.invoke(target.fn, request, trigger_metadata=metadata)
         except Exception:
+            problem = self.storage_problem() if self.storage_problem is not None else None
+            if problem is not None:  # e.g. an HTTP starter whose start failed: try again later
+                return JSONResponse({"error": "Storage unavailable", "detail": problem}, status_code=503,
+                                    headers={"Retry-After": "5"})
             return Response(status_code=500)  # the invocation scope logged the failure
         response = result.outputs.get(target.http_output) if target.http_output else None
         if not isinstance(response, Response):

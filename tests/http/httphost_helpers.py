@@ -50,5 +50,6 @@ class Runtime:
         self.state = "Running"
         self.host_id = "testhost-1"
         self.errors: list[str] = []
+        self.storage_problem: str | None = None
         self.uptime_ms = 5
         self.keys = load_keys(self.settings, self.registry)

@@ -243,6 +243,22 @@ async def test_status_reports_runtime_state_and_errors(make_client: Any) -> None
     assert body["processUptime"] == 5
 
 
+async def test_storage_outage_shows_in_status_and_turns_failures_into_503(make_client: Any) -> None:
+    client, runtime = make_client(app)
+    runtime.storage_problem = "Storage account acct is unreachable since 2026-12-06T14:00:00Z (3 failures)"
+    body = (await client.get("/admin/host/status")).json()
+    assert body["state"] == "Running"
+    assert body["storage"] == {"state": "Unavailable", "error": runtime.storage_problem}
+    assert body["errors"] == [runtime.storage_problem]
+    r = await client.get("/api/boom")
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert r.json() == {"error": "Storage unavailable", "detail": runtime.storage_problem}
+    assert (await client.get("/api/hello/Ann")).status_code == 200  # what does not fail is served
+    runtime.storage_problem = None
+    assert (await client.get("/api/boom")).status_code == 500
+    assert "storage" not in (await client.get("/admin/host/status")).json()
+
+
 async def test_trailing_slash_and_encoded_route_values(make_client: Any) -> None:
     client, _ = make_client(app)
     assert (await client.get("/api/hello/Ann/")).text == "Hello, Ann!"

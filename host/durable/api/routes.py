@@ -52,6 +52,8 @@ from host.errors import (
     InstanceAlreadyExistsError,
     InstanceNotFoundError,
     InvalidInstanceStateError,
+    StorageBusyError,
+    StorageUnreachableError,
 )
 from host.http.auth import DURABLE_SYSTEM_KEY, KeyStore, provided_key
 from host.http.limits import BODY_IDLE_TIMEOUT, MAX_BODY
@@ -130,6 +132,8 @@ class DurableApi:
             return server_error(str(e))
         except InvalidInstanceStateError as e:
             return error_response(410, str(e))
+        except (StorageUnreachableError, StorageBusyError) as e:  # an outage: the client may retry
+            return error_response(503, f"Storage unavailable: {e}", str(e), "System.Exception")
         except (DurableError, HostError) as e:
             return server_error(str(e), "System.Exception")
         except Exception as e:  # the extension answers 500 for any other exception

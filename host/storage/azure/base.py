@@ -1,8 +1,9 @@
 """Shared plumbing of :class:`host.storage.azure.storage.AzureStorage`: one transport, cached clients.
 
 All service clients share one aiohttp transport (one connection pool per endpoint) created on
-first use inside the running event loop. Retries are short so an unreachable account is
-reported within a second or two instead of the SDKs' default minutes.
+first use inside the running event loop. Retries follow :data:`host.storage.retry.DEFAULT_POLICY`
+(bounded exponential back-off with jitter), so an unreachable account is reported within a
+second or two instead of the SDKs' default minutes.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ from azure.core.exceptions import AzureError
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.data.tables.aio import TableClient, TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
-from azure.storage.blob.aio import LinearRetry as BlobLinearRetry
-from azure.storage.queue._shared.policies_async import LinearRetry as QueueLinearRetry
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from host.errors import StorageUnreachableError
 from host.storage.azure.convert import raise_mapped
 from host.storage.azure.rest_client import RestClient
+from host.storage.azure.sdk_retry import BlobRetry, QueueRetry, table_service_client
 from host.storage.connection import StorageAccount
+from host.storage.health import StorageHealth
 from host.storage.interface import StorageStats
+from host.storage.retry import DEFAULT_POLICY, RetryPolicy
 
 LOCAL_API_VERSION = "2021-12-02"
 """x-ms-version pinned for Azurite/loopback accounts. The queue/blob SDKs default to a version newer
@@ -32,15 +34,16 @@ since 3.16, so a user's own Azurite started without --skipApiVersionCheck works 
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
-RETRY_TOTAL = 2
-RETRY_BACKOFF: Any = 0.2  # seconds; the storage SDKs annotate it as int but accept floats
 
 
 class AzureBase:
     """Clients and counters shared by the queue, table and blob parts."""
 
-    def __init__(self, account: StorageAccount) -> None:
+    def __init__(self, account: StorageAccount, retry: RetryPolicy = DEFAULT_POLICY,
+                 health: StorageHealth | None = None) -> None:
         self.account = account
+        self.retry = retry
+        self.health = health if health is not None else StorageHealth(account.account_name)
         self.stats = StorageStats()
         self._transport: AioHttpTransport | None = None
         self._queue_service: QueueServiceClient | None = None
@@ -85,8 +88,7 @@ class AzureBase:
             if self._queue_service is None:
                 self._queue_service = QueueServiceClient(
                     self.account.endpoint("queue"), credential=self._credential(),
-                    retry_policy=QueueLinearRetry(backoff=RETRY_BACKOFF, retry_total=RETRY_TOTAL,
-                                                  random_jitter_range=0),
+                    retry_policy=QueueRetry(self.retry, self.health),
                     **self._api_version(), **self._common(),
                 )
             client = self._queues[queue] = self._queue_service.get_queue_client(queue)
@@ -94,10 +96,9 @@ class AzureBase:
 
     def table_service(self) -> TableServiceClient:
         if self._table_service is None:
-            self._table_service = TableServiceClient(
-                self.account.endpoint("table"), credential=self._credential(),
-                retry_total=RETRY_TOTAL, retry_backoff_factor=RETRY_BACKOFF, retry_backoff_max=1,
-                **self._common(),
+            self._table_service = table_service_client(
+                self.account.endpoint("table"), self.retry, self.health,
+                credential=self._credential(), **self._common(),
             )
         return self._table_service
 
@@ -111,8 +112,7 @@ class AzureBase:
         if self._blob_service is None:
             self._blob_service = BlobServiceClient(
                 self.account.endpoint("blob"), credential=self._credential(),
-                retry_policy=BlobLinearRetry(backoff=RETRY_BACKOFF, retry_total=RETRY_TOTAL,
-                                             random_jitter_range=0),
+                retry_policy=BlobRetry(self.retry, self.health),
                 **self._api_version(), **self._common(),
             )
         return self._blob_service

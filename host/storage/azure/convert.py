@@ -20,11 +20,13 @@ from host.errors import (
     InvalidRequestError,
     NotFoundError,
     PreconditionFailedError,
+    StorageBusyError,
     StorageError,
     StorageUnreachableError,
 )
 from host.storage.interface import Row
 from host.storage.odata import INT32_MAX, INT32_MIN
+from host.storage.retry import is_retryable_status
 
 _UNREACHABLE_HINT = "is the storage account (Azurite) running and reachable?"
 
@@ -60,6 +62,8 @@ def raise_http(status: int, code: str, what: str, detail: str = "", *,
         raise ConflictError(text)
     if status in (400, 413):
         raise InvalidRequestError(f"{text}: {detail}" if detail else text)
+    if is_retryable_status(status):
+        raise StorageBusyError(f"{text}: {detail}" if detail else text)
     raise StorageError(f"{text}: {detail}" if detail else text)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from host.storage.connection import StorageAccount, parse_connection_string
+from host.storage.health import StorageHealth
 from host.storage.interface import StorageStats
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ class LazyAzureStorage:
     def __init__(self, account: StorageAccount) -> None:
         self.account = account
         self.stats = StorageStats()
+        self.health = StorageHealth(account.account_name)
+        """Shared with the real storage: whether the account answers (no SDK needed to read it)."""
         self._real: AzureStorage | None = None
 
     @classmethod
@@ -46,7 +49,7 @@ class LazyAzureStorage:
         if real is None:
             from host.storage.azure.storage import AzureStorage
 
-            real = AzureStorage(self.account)
+            real = AzureStorage(self.account, health=self.health)
             real.stats = self.stats
             self._real = real
         return real

@@ -1,4 +1,4 @@
-"""The lean REST path's HTTP client: one aiohttp session, signed requests, short retries.
+"""The lean REST path's HTTP client: one aiohttp session, signed requests, the storage retry policy.
 
 Used by :class:`host.storage.azure.storage.AzureStorage` for the hot queue and table operations (the
 Azure SDKs' pipelines cost several ms of CPU per request; this costs a fraction of one).
@@ -19,17 +19,16 @@ from yarl import URL
 from host.errors import StorageUnreachableError
 from host.storage.azure.rest_auth import HttpDate, queue_string_to_sign, sign, table_string_to_sign
 from host.storage.connection import StorageAccount
+from host.storage.health import StorageHealth
+from host.storage.retry import DEFAULT_POLICY, RetryPolicy, is_retryable_status
 
 QUEUE_API_VERSION = "2021-12-02"
 TABLE_API_VERSION = "2019-02-02"
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
-RETRY_TOTAL = 2
-RETRY_BACKOFF = 0.2
 KEEPALIVE = 4.0
 """Idle connections are dropped after this long: below Node's (Azurite's) 5 s keep-alive, so a
 request is never sent on a connection the server is closing at that moment."""
-_RETRY_STATUS = frozenset((408, 500, 502, 503, 504))
 _UNREACHABLE_HINT = "is the storage account (Azurite) running and reachable?"
 
 
@@ -45,8 +44,11 @@ class RestResponse:
 class RestClient:
     """Signed requests to the queue and table endpoints of one account."""
 
-    def __init__(self, account: StorageAccount) -> None:
+    def __init__(self, account: StorageAccount, retry: RetryPolicy = DEFAULT_POLICY,
+                 health: StorageHealth | None = None) -> None:
         self.account = account
+        self.retry = retry
+        self.health = health if health is not None else StorageHealth(account.account_name)
         self._key = base64.b64decode(account.account_key) if account.account_key else None
         self._sas = (account.sas_token or "").lstrip("?")
         self._bases = {s: account.endpoint(s).rstrip("/") for s in ("queue", "table")}
@@ -98,9 +100,10 @@ class RestClient:
     async def send(self, service: str, method: str, tail: str, what: str, *,
                    query: list[tuple[str, str]] | None = None, headers: dict[str, str] | None = None,
                    body: bytes | None = None) -> RestResponse:
-        """One request (``tail`` percent-encoded, after the account path); retries transport
-        failures and 408/5xx twice. StorageUnreachableError naming ``what`` if it never gets an
-        answer; any HTTP status is returned for the caller to map."""
+        """One request (``tail`` percent-encoded, after the account path); connection errors,
+        timeouts and retryable statuses are retried per ``self.retry``. StorageUnreachableError
+        naming ``what`` if it never gets an answer; any other HTTP status (or the last retryable
+        one) is returned for the caller to map."""
         q = query or []
         attempt = 0
         while True:
@@ -112,15 +115,20 @@ class RestClient:
                     data = await r.read()
                     response = RestResponse(r.status, r.headers, data)
             except (aiohttp.ClientError, OSError, TimeoutError) as err:
-                if attempt >= RETRY_TOTAL:
+                if attempt >= self.retry.retries:
+                    self.health.failed("unreachable", _short(err))
                     raise StorageUnreachableError(
                         f"{what}: storage did not answer ({_short(err)}); {_UNREACHABLE_HINT}"
                     ) from err
             else:
-                if response.status not in _RETRY_STATUS or attempt >= RETRY_TOTAL:
+                if not is_retryable_status(response.status):
+                    self.health.succeeded()
+                    return response
+                if attempt >= self.retry.retries:
+                    self.health.failed("busy", f"{what}: {response.status}")
                     return response
             attempt += 1
-            await asyncio.sleep(RETRY_BACKOFF)
+            await asyncio.sleep(self.retry.delay(attempt))
 
 
 def _short(err: BaseException) -> str:

@@ -1,0 +1,300 @@
+"""A :class:`~host.storage.interface.Storage` that injects failures, for tests.
+
+``FaultyStorage(inner, rate=0.1, seed=7)`` fails about ``rate`` of the calls it forwards, with a
+seedable random choice among the fault kinds:
+
+* ``busy`` — 503 ServerBusy, the request never reached storage;
+* ``internal`` — 500 InternalError, the request never reached storage;
+* ``reset`` — the connection was reset before the request was sent;
+* ``timeout`` — the request *was* carried out, but its answer was lost (the caller cannot tell
+  whether it happened: the hard case for idempotency);
+* ``conflict`` — 412 on a conditional write (an eTag or blob condition), as if somebody else had
+  written first; other calls are never given this one.
+
+The errors are the ones the real storage raises after its retries gave up
+(:class:`~host.errors.StorageBusyError`, :class:`~host.errors.StorageUnreachableError`,
+:class:`~host.errors.PreconditionFailedError`), so code above cannot tell them from real ones.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from host.errors import PreconditionFailedError, StorageBusyError, StorageError, StorageUnreachableError
+from host.storage.interface import (
+    BlobInfo,
+    Filter,
+    Page,
+    QueueMessage,
+    Row,
+    SentMessage,
+    Storage,
+    StorageStats,
+    TableOp,
+)
+
+FAULT_KINDS = ("busy", "internal", "reset", "timeout", "conflict")
+T = TypeVar("T")
+
+
+class FaultyStorage:
+    """Forwards every call to ``inner``, failing about ``rate`` of them (see the module docstring)."""
+
+    def __init__(
+        self,
+        inner: Storage,
+        *,
+        rate: float = 0.1,
+        seed: int | None = None,
+        kinds: Sequence[str] = FAULT_KINDS,
+    ) -> None:
+        unknown = set(kinds) - set(FAULT_KINDS)
+        if unknown or not kinds or not 0 <= rate <= 1:
+            raise ValueError(f"FaultyStorage: bad rate {rate!r} or fault kinds {sorted(unknown) or kinds!r}")
+        self.inner = inner
+        self.rate = rate
+        """The fault rate; set it to 0 to let everything through."""
+        self.kinds = tuple(kinds)
+        self.injected: Counter[str] = Counter()
+        """Faults injected so far, by kind."""
+        self._rng = random.Random(seed)
+
+    @property
+    def stats(self) -> StorageStats:
+        return self.inner.stats
+
+    @property
+    def account_name(self) -> str:
+        return self.inner.account_name
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def ping(self, timeout: float = 5.0) -> None:
+        await self.inner.ping(timeout)
+
+    # ------------------------------------------------------------------ the injection
+
+    def _draw(self, conditional: bool) -> str | None:
+        if self.rate <= 0 or self._rng.random() >= self.rate:
+            return None
+        kinds = [k for k in self.kinds if conditional or k != "conflict"]
+        return self._rng.choice(kinds) if kinds else None
+
+    async def _call(self, what: str, call: Callable[[], Awaitable[T]], *, conditional: bool = False) -> T:
+        kind = self._draw(conditional)
+        if kind is None:
+            return await call()
+        self.injected[kind] += 1
+        if kind == "timeout":
+            await call()  # carried out; the answer is lost
+            raise StorageUnreachableError(f"{what}: storage did not answer (timed out; injected fault)")
+        raise _error(kind, what)
+
+    # ------------------------------------------------------------------ queues
+
+    async def create_queue(self, queue: str) -> None:
+        await self._call(f"create queue {queue}", lambda: self.inner.create_queue(queue))
+
+    async def delete_queue(self, queue: str) -> None:
+        await self._call(f"delete queue {queue}", lambda: self.inner.delete_queue(queue))
+
+    async def list_queues(self, prefix: str = "") -> list[str]:
+        return await self._call("list queues", lambda: self.inner.list_queues(prefix))
+
+    async def put_message(
+        self, queue: str, content: str, *, visibility_timeout: int = 0, time_to_live: int = -1
+    ) -> SentMessage:
+        return await self._call(
+            f"put message on queue {queue}",
+            lambda: self.inner.put_message(
+                queue, content, visibility_timeout=visibility_timeout, time_to_live=time_to_live
+            ),
+        )
+
+    async def receive_messages(
+        self, queue: str, *, max_messages: int = 1, visibility_timeout: int = 300
+    ) -> list[QueueMessage]:
+        return await self._call(
+            f"receive from queue {queue}",
+            lambda: self.inner.receive_messages(
+                queue, max_messages=max_messages, visibility_timeout=visibility_timeout
+            ),
+        )
+
+    async def peek_messages(self, queue: str, *, max_messages: int = 32) -> list[QueueMessage]:
+        return await self._call(
+            f"peek queue {queue}", lambda: self.inner.peek_messages(queue, max_messages=max_messages)
+        )
+
+    async def update_message(
+        self,
+        queue: str,
+        message_id: str,
+        pop_receipt: str,
+        *,
+        visibility_timeout: int,
+        content: str | None = None,
+    ) -> str:
+        return await self._call(
+            f"update message {message_id} on queue {queue}",
+            lambda: self.inner.update_message(
+                queue, message_id, pop_receipt, visibility_timeout=visibility_timeout, content=content
+            ),
+        )
+
+    async def delete_message(self, queue: str, message_id: str, pop_receipt: str) -> None:
+        await self._call(
+            f"delete message {message_id} from queue {queue}",
+            lambda: self.inner.delete_message(queue, message_id, pop_receipt),
+        )
+
+    async def queue_length(self, queue: str) -> int:
+        return await self._call(f"length of queue {queue}", lambda: self.inner.queue_length(queue))
+
+    # ------------------------------------------------------------------ tables
+
+    async def create_table(self, table: str) -> None:
+        await self._call(f"create table {table}", lambda: self.inner.create_table(table))
+
+    async def delete_table(self, table: str) -> None:
+        await self._call(f"delete table {table}", lambda: self.inner.delete_table(table))
+
+    async def list_tables(self, prefix: str = "") -> list[str]:
+        return await self._call("list tables", lambda: self.inner.list_tables(prefix))
+
+    async def get_row(self, table: str, partition_key: str, row_key: str) -> Row | None:
+        return await self._call(
+            f"read table {table}", lambda: self.inner.get_row(table, partition_key, row_key)
+        )
+
+    async def query_rows(
+        self,
+        table: str,
+        where: Filter | None = None,
+        *,
+        select: Sequence[str] | None = None,
+        top: int | None = None,
+        continuation: str | None = None,
+    ) -> Page:
+        return await self._call(
+            f"query table {table}",
+            lambda: self.inner.query_rows(table, where, select=select, top=top, continuation=continuation),
+        )
+
+    async def iter_rows(
+        self, table: str, where: Filter | None = None, *, select: Sequence[str] | None = None
+    ) -> AsyncIterator[Row]:
+        continuation: str | None = None
+        while True:
+            page = await self.query_rows(table, where, select=select, continuation=continuation)
+            for row in page.rows:
+                yield row
+            continuation = page.continuation
+            if continuation is None:
+                return
+
+    async def write_row(self, table: str, op: TableOp) -> str | None:
+        return await self._call(
+            f"write table {table}", lambda: self.inner.write_row(table, op), conditional=_conditional(op)
+        )
+
+    async def transact(self, table: str, ops: Sequence[TableOp]) -> list[str | None]:
+        return await self._call(
+            f"transaction on table {table}",
+            lambda: self.inner.transact(table, ops),
+            conditional=any(_conditional(op) for op in ops),
+        )
+
+    # ------------------------------------------------------------------ blobs
+
+    async def create_container(self, container: str) -> None:
+        await self._call(f"create container {container}", lambda: self.inner.create_container(container))
+
+    async def delete_container(self, container: str) -> None:
+        await self._call(f"delete container {container}", lambda: self.inner.delete_container(container))
+
+    async def upload_blob(
+        self,
+        container: str,
+        name: str,
+        data: bytes,
+        *,
+        overwrite: bool = True,
+        if_match: str | None = None,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+        lease_id: str | None = None,
+    ) -> BlobInfo:
+        return await self._call(
+            f"upload blob {container}/{name}",
+            lambda: self.inner.upload_blob(
+                container,
+                name,
+                data,
+                overwrite=overwrite,
+                if_match=if_match,
+                metadata=metadata,
+                content_type=content_type,
+                lease_id=lease_id,
+            ),
+            conditional=if_match is not None,
+        )
+
+    async def download_blob(self, container: str, name: str) -> tuple[bytes, BlobInfo]:
+        return await self._call(
+            f"download blob {container}/{name}", lambda: self.inner.download_blob(container, name)
+        )
+
+    async def get_blob_info(self, container: str, name: str) -> BlobInfo | None:
+        return await self._call(
+            f"read properties of blob {container}/{name}", lambda: self.inner.get_blob_info(container, name)
+        )
+
+    async def delete_blob(self, container: str, name: str, *, lease_id: str | None = None) -> None:
+        await self._call(
+            f"delete blob {container}/{name}",
+            lambda: self.inner.delete_blob(container, name, lease_id=lease_id),
+        )
+
+    async def list_blobs(self, container: str, prefix: str = "") -> list[BlobInfo]:
+        return await self._call(
+            f"list blobs in {container}", lambda: self.inner.list_blobs(container, prefix)
+        )
+
+    async def acquire_lease(
+        self, container: str, name: str, *, duration: int, lease_id: str | None = None
+    ) -> str:
+        return await self._call(
+            f"acquire lease on blob {container}/{name}",
+            lambda: self.inner.acquire_lease(container, name, duration=duration, lease_id=lease_id),
+        )
+
+    async def renew_lease(self, container: str, name: str, lease_id: str) -> None:
+        await self._call(
+            f"renew lease on blob {container}/{name}",
+            lambda: self.inner.renew_lease(container, name, lease_id),
+        )
+
+    async def release_lease(self, container: str, name: str, lease_id: str) -> None:
+        await self._call(
+            f"release lease on blob {container}/{name}",
+            lambda: self.inner.release_lease(container, name, lease_id),
+        )
+
+
+def _conditional(op: TableOp) -> bool:
+    return op.etag is not None and op.etag != "*"
+
+
+def _error(kind: str, what: str) -> StorageError:
+    if kind == "busy":
+        return StorageBusyError(f"{what}: 503 ServerBusy (injected fault)")
+    if kind == "internal":
+        return StorageBusyError(f"{what}: 500 InternalError (injected fault)")
+    if kind == "reset":
+        return StorageUnreachableError(f"{what}: storage did not answer (connection reset; injected fault)")
+    return PreconditionFailedError(f"{what}: 412 ConditionNotMet (injected fault)")
