@@ -60,6 +60,8 @@ class FaultyStorage:
         self.kinds = tuple(kinds)
         self.injected: Counter[str] = Counter()
         """Faults injected so far, by kind."""
+        self.exposed = 0
+        """Calls made while the rate was above 0 (those that could fail)."""
         self._rng = random.Random(seed)
 
     @property
@@ -79,7 +81,10 @@ class FaultyStorage:
     # ------------------------------------------------------------------ the injection
 
     def _draw(self, conditional: bool) -> str | None:
-        if self.rate <= 0 or self._rng.random() >= self.rate:
+        if self.rate <= 0:
+            return None
+        self.exposed += 1
+        if self._rng.random() >= self.rate:
             return None
         kinds = [k for k in self.kinds if conditional or k != "conflict"]
         return self._rng.choice(kinds) if kinds else None

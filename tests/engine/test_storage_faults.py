@@ -80,4 +80,4 @@ async def test_ten_percent_storage_faults_lose_nothing(azurite_connection_string
         await real.close()
     # the run really was under fire, with every kind of fault
     assert set(faulty.injected) == set(FAULT_KINDS), faulty.injected
-    assert sum(faulty.injected.values()) >= INSTANCES
+    assert 0.07 <= sum(faulty.injected.values()) / faulty.exposed <= 0.13, (faulty.injected, faulty.exposed)
