@@ -71,3 +71,8 @@ class InvalidInstanceStateError(DurableError):
 
 class InvocationError(HostError):
     """A user function could not be invoked (bad arguments, unknown function)."""
+
+
+class BindingInputError(InvocationError):
+    """A binding expression resolved to a value the binding refuses (a blob path leaving its
+    container): the request's input is bad, not the function (an HTTP trigger answers 400)."""

@@ -3,9 +3,10 @@
 Status codes follow the Functions host: no matching route (path, method or constraint) is 404
 with an empty body, a failing function is 500 with an empty body (the traceback goes to the log
 through the invocation scope) — or 503 with a JSON body naming the problem while the host's
-storage account does not answer (an HTTP starter can then be retried), a missing/wrong key with
-``--enable-auth`` is 401, a body over 100 MiB is 413, a body that stalls for 30 s is 408. ``GET /``
-without a matching function is the homepage.
+storage account does not answer (an HTTP starter can then be retried), a binding refusing a value
+from the request (a blob path leaving its container) is 400 with a JSON body naming it, a
+missing/wrong key with ``--enable-auth`` is 401, a body over 100 MiB is 413, a body that stalls
+for 30 s is 408. ``GET /`` without a matching function is the homepage.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from host.errors import BindingInputError
 from host.http.auth import KeyStore, provided_key
 from host.http.convert import build_request, join_headers, parse_query, request_url
 from host.http.limits import BODY_IDLE_TIMEOUT, MAX_BODY, loads_bounded
@@ -148,6 +150,8 @@ class FunctionDispatcher:
         metadata = binding_data(match.params, params, headers, body) if target.needs_metadata else None
         try:
             result = await self.invoker.invoke(target.fn, request, trigger_metadata=metadata)
+        except BindingInputError as e:  # e.g. a route value that leads a blob path out of its container
+            return JSONResponse({"error": str(e)}, status_code=400)
         except Exception:
             problem = self.storage_problem() if self.storage_problem is not None else None
             if problem is not None:  # e.g. an HTTP starter whose start failed: try again later

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from host.errors import InvocationError
+from host.errors import BindingInputError, InvocationError
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTAINER = re.compile(r"\$?[A-Za-z0-9][A-Za-z0-9-]*")
@@ -34,13 +34,14 @@ def blob_path_problem(container: str, name: str) -> str | None:
 
 
 def split_blob_path(path: str) -> tuple[str, str]:
-    """``container/name`` of a substituted binding path; InvocationError if it is not a safe one."""
+    """``container/name`` of a substituted binding path; InvocationError if it has no blob name,
+    BindingInputError if it is not a safe one."""
     container, _, name = path.strip().lstrip("/").partition("/")
     if not container or not name:
         raise InvocationError(f"Invalid blob path {path!r}: expected 'container/blob'")
     problem = blob_path_problem(container, name)
     if problem is not None:
-        raise InvocationError(
+        raise BindingInputError(
             f"Invalid blob path {path!r}: {problem}; a binding's blob path must stay inside its container"
         )
     return container, name

@@ -259,6 +259,21 @@ async def test_storage_outage_shows_in_status_and_turns_failures_into_503(make_c
     assert "storage" not in (await client.get("/admin/host/status")).json()
 
 
+async def test_a_binding_refusing_the_request_input_is_a_400_naming_it(make_client: Any) -> None:
+    from host.errors import BindingInputError
+
+    refusing = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+    @refusing.route(route="blob/{name}")
+    def read(req: func.HttpRequest) -> func.HttpResponse:
+        raise BindingInputError(f"Invalid blob path 'images/{req.route_params['name']}': a '..' segment")
+
+    client, _ = make_client(refusing)
+    r = await client.get("/api/blob/..%2Fsecret")
+    assert r.status_code == 400
+    assert r.json() == {"error": "Invalid blob path 'images/../secret': a '..' segment"}
+
+
 async def test_trailing_slash_and_encoded_route_values(make_client: Any) -> None:
     client, _ = make_client(app)
     assert (await client.get("/api/hello/Ann/")).text == "Hello, Ann!"
