@@ -13,7 +13,11 @@ Prints the raw Azurite rate of the same run, then:
 * lost: instances not Completed (with the right output) by the deadline;
 * duplicates: TaskScheduled events with more than one completion in the History table (and
   activity executions beyond the scheduled count: activities are at-least-once);
-* recovery p50/max: from a kill until every partition the killed host owned ran an episode again.
+* recovery p50/max: from a kill until every partition the killed host owned ran an episode again
+  (kills of a host whose partitions had nothing pending do not count).
+
+Every other killed host is started again on its own port (same worker id: it takes its
+partitions back at once), the others are replaced by a host on a new port.
 """
 
 from __future__ import annotations
@@ -95,7 +99,7 @@ async def main() -> int:
     if rec:
         print(
             f"recovery after a kill: p50 {statistics.median(rec):.1f} s, max {max(rec):.1f} s "
-            f"(over {len(rec)} kills whose host owned partitions)"
+            f"(over the {len(rec)} kills whose host's partitions had instances pending)"
         )
     print(f"counters: {report.counters} (expected {report.expected_counters})")
     print(f"kills: {describe(report.kills)}")

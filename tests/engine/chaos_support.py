@@ -77,6 +77,8 @@ class Kill:
     at: float
     worker: str
     partitions: set[int]
+    pending: int = 0
+    """Instances of those partitions not Completed at the kill."""
     recovery: float | None = None
 
 
@@ -172,10 +174,9 @@ class ChaosRun:
         assert self.view is not None, "start() first"
         return self.view
 
-    def spawn(self) -> HostProcess:
-        proc = HostProcess(
-            APP, self.hub_name, self.azurite.connection_string, self.workdir, f"host{len(self.hosts)}"
-        )
+    def spawn(self, port: int | None = None) -> HostProcess:
+        name = f"host{len(self.hosts)}"
+        proc = HostProcess(APP, self.hub_name, self.azurite.connection_string, self.workdir, name, port=port)
         self.hosts.append(proc)
         return proc
 
@@ -238,15 +239,25 @@ class ChaosRun:
                 await self.restart_azurite()
 
     async def kill_one(self) -> None:
-        """SIGKILL a random live host (noting the partitions it owned), then start a new one."""
+        """SIGKILL a random live host (noting the partitions it owned), then start one in its place."""
         owning = await self.owners_by_port()
         # Hosts that own partitions are the interesting victims; a fresh one may own none yet.
         victim = self.rng.choice([h for h in self.alive() if h.port in owning] or self.alive())
         worker, owned = owning.get(victim.port, (f"port {victim.port}", set()))
+        done = await self.hub_view.completed()
+        names = self.hub_view.hub.names
+        pending = sum(
+            1
+            for i in self.instances
+            if i.instance_id not in done and names.partition_of(i.instance_id) in owned
+        )
         victim.kill()  # returns once the process is gone: later episodes are another host's
         at = time.time()
-        self.kills.append(Kill(at, worker, owned))
-        await self.spawn().ready(60)
+        self.kills.append(Kill(at, worker, owned, pending))
+        # Every other replacement comes back on the victim's port, as a restarted `func start`
+        # would: the same worker id, which takes its partitions back at once; the others are new
+        # workers that wait for the victim's leases to expire.
+        await self.spawn(victim.port if len(self.kills) % 2 == 0 else None).ready(60)
 
     async def restart_azurite(self) -> None:
         self.azurite.stop()
@@ -402,7 +413,7 @@ def _stamp(event: dict[str, Any]) -> float | None:
 
 def describe(kills: list[Kill]) -> str:
     return "; ".join(
-        f"{k.worker} owning {sorted(k.partitions)}"
+        f"{k.worker} owning {sorted(k.partitions)} ({k.pending} pending)"
         + (f" recovered in {k.recovery:.1f} s" if k.recovery is not None else "")
         for k in kills
     )

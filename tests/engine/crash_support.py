@@ -30,8 +30,8 @@ class HostProcess:
     """One ``python -m host start`` child process serving ``app`` on a task hub."""
 
     def __init__(self, app: Path, hub: str, connection_string: str, log_dir: Path, name: str,
-                 extra_env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+                 extra_env: dict[str, str] | None = None, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.name = name
         self.output = log_dir / f"{name}-{self.port}.out"
         env = dict(os.environ)
