@@ -1,9 +1,10 @@
 """Table input and output bindings (Tables extension behaviour).
 
 Input: with ``partitionKey`` and ``rowKey`` one entity as a JSON object string (``None`` when it
-does not exist — the friendlier of the behaviours real extension versions show); otherwise a
-JSON array string of the entities matching ``PartitionKey eq <pk>`` and/or ``filter``, at most
-``take``. Binding properties may use ``{param}`` expressions of the trigger's binding data.
+or its table does not exist — the friendlier of the behaviours real extension versions show; any
+other storage error fails the invocation); otherwise a JSON array string of the entities matching
+``PartitionKey eq <pk>`` and/or ``filter``, at most ``take``. Binding properties may use
+``{param}`` expressions of the trigger's binding data.
 
 Output: a JSON object (or array of them; ``str``, ``dict`` or ``list``) inserted after the
 function succeeded; ``PartitionKey``/``RowKey`` come from the object (case-insensitively) or the
@@ -21,7 +22,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from host.errors import InvocationError
+from host.errors import InvocationError, NotFoundError
 from host.indexing.registry import Binding, FunctionInfo
 from host.storage.accounts import StorageAccounts
 from host.storage.interface import Row, TableOp, WriteMode, all_of, eq
@@ -80,7 +81,10 @@ class TableInput:
         pk = _bound(binding, "partitionKey", metadata)
         rk = _bound(binding, "rowKey", metadata)
         if pk is not None and rk is not None:
-            row = await storage.get_row(table, pk, rk)
+            try:
+                row = await storage.get_row(table, pk, rk)
+            except NotFoundError:  # no such table: as no such entity (any other error raises)
+                return None
             return None if row is None else json.dumps(row_json(row))
         text_filter = _bound(binding, "filter", metadata)
         where = all_of(eq("PartitionKey", pk) if pk is not None else None,

@@ -261,3 +261,28 @@ async def test_unknown_connection_is_a_clear_error(storage: Storage) -> None:
         accounts.get("Nowhere")
     assert accounts.get(None) is storage and accounts.get("") is storage
     assert accounts.get("AzureWebJobsStorage") is storage
+
+
+async def test_table_input_404_is_none_other_errors_raise(
+    storage: Storage, wrong_key_connection: str, unique: Any
+) -> None:
+    from host.triggers.table import TableInput
+
+    accounts = StorageAccounts(storage, {"Denied": wrong_key_connection}.get)
+    table = unique("tblin")
+    await storage.create_table(table)
+    missing_table = Binding(
+        "row", "table", "in", {"tableName": unique("nosuch"), "partitionKey": "p", "rowKey": "r"}
+    )
+    missing_row = Binding("row", "table", "in", {"tableName": table, "partitionKey": "p", "rowKey": "r"})
+    denied = Binding(
+        "row", "table", "in", {"tableName": table, "partitionKey": "p", "rowKey": "r", "connection": "Denied"}
+    )
+    try:
+        assert await TableInput(accounts)(missing_table, _fn(missing_table), {}) is None
+        assert await TableInput(accounts)(missing_row, _fn(missing_row), {}) is None
+        with pytest.raises(StorageError, match="403") as caught:
+            await TableInput(accounts)(denied, _fn(denied), {})
+        assert not isinstance(caught.value, NotFoundError)
+    finally:
+        await accounts.close()
