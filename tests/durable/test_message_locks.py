@@ -65,3 +65,21 @@ async def test_a_copy_takes_over_the_hold_and_the_renewed_receipt(hub: TaskHub) 
     await locks.release(completion)
     assert completion.pop_receipt == work_item.pop_receipt
     assert await hub.delete_message(completion)
+
+
+async def test_a_copy_does_not_postpone_the_renewal_it_takes_over(hub: TaskHub) -> None:
+    # The chaos bench found it: a completion waiting in a busy session stood in for its work item
+    # with a fresh 'lock ends in lock_seconds' estimate, the real lock ran out first, and another
+    # host ran the activity again.
+    work_item = await received(hub, 1)  # 1 s left of its lock
+    locks = MessageLocks(hub, 30)
+    locks.hold(work_item)
+    completion = dataclasses.replace(
+        work_item, event=h.event_raised(hub.now(), "done", "2"), next_visible_on=None
+    )
+    locks.hold(completion)
+    before = completion.pop_receipt
+    locks.renew_due()  # 1 s left of 30: due now, whoever holds it
+    await locks.release(completion)
+    assert completion.pop_receipt != before
+    assert await hub.delete_message(completion)

@@ -74,19 +74,19 @@ class MessageLocks:
         key = _key(msg)
         if key is None:
             return
-        until = self._lock_end(msg)
         entry = self._held.get(key)
         if entry is None:
-            self._held[key] = _Held(msg, until)
+            self._held[key] = _Held(msg, self._lock_end(msg))
         else:
             entry.msg = msg
-            entry.locked_until = max(entry.locked_until, until)
+            if msg.next_visible_on is not None:  # received again; a copy keeps the original's end
+                entry.locked_until = max(entry.locked_until, self._lock_end(msg))
 
     def _lock_end(self, msg: TaskMessage) -> float:
         """When ``msg``'s lock ends (monotonic), from its ``next_visible_on`` when known."""
         now = time.monotonic()
         if msg.next_visible_on is None:
-            return now + self.lock_seconds  # a copy: takes over the lock end of the held original
+            return now + self.lock_seconds
         return now + (msg.next_visible_on - self.hub.now()).total_seconds()
 
     async def release(self, msg: TaskMessage) -> None:
