@@ -1,18 +1,20 @@
 """Chaos benchmark: host processes on one hub are SIGKILLed and Azurite restarted during a run.
 
-    .venv/bin/python bench/chaos.py [--chains 800] [--fans 100] [--width 5] [--hosts 3]
+    .venv/bin/python bench/chaos.py [--chains 800] [--fans 100] [--width 5] [--nested 100] [--hosts 3]
                                     [--kills 8] [--azurite-restarts 2] [--seed 1]
 
 Starts its own on-disk Azurite (free loopback ports, restarted on the same ports) and
 ``python -m host start`` processes of tests/engine/apps/chaos (chains of 3 activities, fan-outs,
-counter entities signalled by every instance). At random points of the work a random host is
+a durable timer then a chain as a sub-orchestration; counter entities signalled by every chain
+and fan-out). At random points of the work a random host is
 SIGKILLed (a new one is started in its place) or Azurite is stopped for a moment and restarted.
 Prints the raw Azurite rate of the same run, then:
 
 * instances, kills, Azurite restarts;
 * lost: instances not Completed (with the right output) by the deadline;
-* duplicates: TaskScheduled events with more than one completion in the History table (and
-  activity executions beyond the scheduled count: activities are at-least-once);
+* duplicates: TaskScheduled events with more than one completion in the History table (likewise
+  sub-orchestrations and timers), and activity executions beyond the scheduled count (activities
+  are at-least-once);
 * recovery p50/max: from a kill until every partition the killed host owned ran an episode again
   (kills of a host whose partitions had nothing pending do not count).
 
@@ -47,6 +49,7 @@ async def main() -> int:
     parser.add_argument("--chains", type=int, default=800)
     parser.add_argument("--fans", type=int, default=100)
     parser.add_argument("--width", type=int, default=5)
+    parser.add_argument("--nested", type=int, default=100, help="timer + sub-orchestration instances")
     parser.add_argument("--seconds", type=float, default=0.1, help="how long one activity sleeps")
     parser.add_argument("--hosts", type=int, default=3)
     parser.add_argument("--kills", type=int, default=8)
@@ -59,6 +62,7 @@ async def main() -> int:
     plan = ChaosPlan(
         chains=args.chains,
         fans=args.fans,
+        nested=args.nested,
         width=args.width,
         seconds=args.seconds,
         hosts=args.hosts,
@@ -85,7 +89,8 @@ async def main() -> int:
     finally:
         await run.aclose()
     print(
-        f"{report.instances} instances ({args.chains} chains of 3, {args.fans} fan-outs of {args.width}), "
+        f"{report.instances} instances ({args.chains} chains of 3, {args.fans} fan-outs of {args.width}, "
+        f"{args.nested} timer + sub-orchestration), "
         f"{args.hosts} hosts, {len(report.kills)} kills, {len(report.azurite_restarts)} Azurite restarts, "
         f"seed {args.seed}: everything done in {elapsed:.0f} s"
     )

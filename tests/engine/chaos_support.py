@@ -33,8 +33,16 @@ APP = Path(__file__).parent / "apps" / "chaos"
 PARTITIONS = 4
 COUNTERS = 4
 SCHEDULED = int(EventType.TaskScheduled)
-COMPLETIONS = (int(EventType.TaskCompleted), int(EventType.TaskFailed))
 EPISODE = int(EventType.OrchestratorStarted)
+PAIRS: dict[int, tuple[str, set[int]]] = {
+    SCHEDULED: ("TaskScheduledId", {int(EventType.TaskCompleted), int(EventType.TaskFailed)}),
+    int(EventType.SubOrchestrationInstanceCreated): (
+        "TaskScheduledId",
+        {int(EventType.SubOrchestrationInstanceCompleted), int(EventType.SubOrchestrationInstanceFailed)},
+    ),
+    int(EventType.TimerCreated): ("TimerId", {int(EventType.TimerFired)}),
+}
+"""What each scheduling event's outcome is, and the field of the outcome naming it."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,8 @@ class ChaosPlan:
     chains: int = 160
     fans: int = 40
     width: int = 5
+    nested: int = 0
+    """Instances that wait on a durable timer, then run a chain as a sub-orchestration."""
     seconds: float = 0.1
     """How long one activity sleeps."""
     hosts: int = 3
@@ -55,19 +65,33 @@ class ChaosPlan:
 
     @property
     def activities(self) -> int:
-        return self.chains * 3 + self.fans * self.width
+        return (self.chains + self.nested) * 3 + self.fans * self.width
 
 
 @dataclass
 class Instance:
     instance_id: str
     orchestrator: str
+    """``chain``, ``fan`` or ``nested``."""
     n: int
     width: int
 
     def expected(self) -> int:
-        steps = 3 if self.orchestrator == "chain" else self.width
+        steps = self.width if self.orchestrator == "fan" else 3
         return sum(self.n * 10 + step for step in range(steps))
+
+    def input(self, seconds: float) -> dict[str, Any]:
+        return {"n": self.n, "seconds": seconds, "width": self.width}
+
+    def histories(self) -> dict[str, dict[int, int]]:
+        """Instance id -> how many of each scheduling event its history must have (a nested
+        instance's sub-orchestration included)."""
+        if self.orchestrator == "fan":
+            return {self.instance_id: {SCHEDULED: self.width}}
+        if self.orchestrator == "chain":
+            return {self.instance_id: {SCHEDULED: 3}}
+        timer, sub = int(EventType.TimerCreated), int(EventType.SubOrchestrationInstanceCreated)
+        return {self.instance_id: {timer: 1, sub: 1}, f"{self.instance_id}-child": {SCHEDULED: 3}}
 
 
 @dataclass
@@ -147,6 +171,7 @@ class ChaosRun:
         p = self.plan
         out = [Instance(f"chain{n:04d}", "chain", n, 3) for n in range(p.chains)]
         out += [Instance(f"fan{n:04d}", "fan", p.chains + n, p.width) for n in range(p.fans)]
+        out += [Instance(f"nest{n:04d}", "nested", p.chains + p.fans + n, 3) for n in range(p.nested)]
         return out
 
     def expected_counters(self) -> dict[str, int]:
@@ -206,22 +231,11 @@ class ChaosRun:
     async def run(self) -> None:
         """Start every instance, then kill hosts and restart Azurite at random points of the work."""
         self.started_at = time.time()
-        await self.hub_view.start_many(
-            "chain",
-            {
-                i.instance_id: {"n": i.n, "seconds": self.plan.seconds}
-                for i in self.instances
-                if i.orchestrator == "chain"
-            },
-        )
-        await self.hub_view.start_many(
-            "fan",
-            {
-                i.instance_id: {"n": i.n, "seconds": self.plan.seconds, "width": i.width}
-                for i in self.instances
-                if i.orchestrator == "fan"
-            },
-        )
+        for kind in ("chain", "fan", "nested"):
+            await self.hub_view.start_many(
+                kind,
+                {i.instance_id: i.input(self.plan.seconds) for i in self.instances if i.orchestrator == kind},
+            )
         events = ["kill"] * self.plan.kills + ["azurite"] * self.plan.azurite_restarts
         self.rng.shuffle(events)
         points = sorted(self.rng.uniform(0.1, 0.8) for _ in events)
@@ -318,7 +332,10 @@ class ChaosRun:
             async with slots:
                 histories[iid] = await view.management.get_history(iid)
 
-        await asyncio.gather(*(load(i.instance_id) for i in self.instances))
+        expectations = {
+            iid: (i.instance_id, counts) for i in self.instances for iid, counts in i.histories().items()
+        }
+        await asyncio.gather(*(load(iid) for iid in expectations))
         for inst in self.instances:
             if inst.instance_id not in done:
                 problems.append(await self._describe_lost(inst.instance_id, histories[inst.instance_id]))
@@ -326,21 +343,12 @@ class ChaosRun:
                 problems.append(
                     f"{inst.instance_id}: output {done[inst.instance_id]!r}, expected {inst.expected()}"
                 )
-            history = histories[inst.instance_id]
-            ids = [int(e["EventId"]) for e in history if e["EventType"] == SCHEDULED]
-            completions = Counter(int(e["TaskScheduledId"]) for e in history if e["EventType"] in COMPLETIONS)
-            scheduled += len(ids)
-            if len(ids) != len(set(ids)):
-                problems.append(f"{inst.instance_id}: a task was scheduled twice: {sorted(ids)}")
-            for task in ids:
-                if completions[task] > 1:
-                    duplicates += 1
-                    problems.append(f"{inst.instance_id}: task {task} completed {completions[task]} times")
-                elif completions[task] == 0 and inst.instance_id in done:
-                    missing += 1
-                    problems.append(f"{inst.instance_id}: task {task} has no completion")
-            if inst.instance_id in done and len(ids) != (3 if inst.orchestrator == "chain" else inst.width):
-                problems.append(f"{inst.instance_id}: {len(ids)} tasks scheduled")
+        for iid, (top, counts) in expectations.items():
+            outcome = check_history(iid, histories[iid], counts, finished=top in done)
+            scheduled += outcome.scheduled
+            duplicates += outcome.duplicates
+            missing += outcome.missing
+            problems += outcome.problems
         counters = await self.counters()
         if counters != self.expected_counters():
             problems.append(f"counters {counters}, expected {self.expected_counters()}")
@@ -401,6 +409,41 @@ class ChaosRun:
             if stamps:
                 firsts.append(min(stamps))
         return max(firsts) - kill.at if firsts else None
+
+
+@dataclass
+class HistoryCheck:
+    scheduled: int = 0
+    """Activities scheduled (TaskScheduled events)."""
+    duplicates: int = 0
+    missing: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def check_history(
+    instance_id: str, history: list[dict[str, Any]], expected: dict[int, int], *, finished: bool
+) -> HistoryCheck:
+    """Every scheduled task, sub-orchestration and timer has exactly one outcome (none missing
+    only while unfinished), and a finished instance scheduled ``expected`` of each kind."""
+    out = HistoryCheck()
+    for kind, (field_name, outcomes) in PAIRS.items():
+        ids = [int(e["EventId"]) for e in history if e["EventType"] == kind]
+        seen = Counter(int(e[field_name]) for e in history if e["EventType"] in outcomes)
+        what = EventType(kind).name
+        if kind == SCHEDULED:
+            out.scheduled += len(ids)
+        if len(ids) != len(set(ids)):
+            out.problems.append(f"{instance_id}: {what} twice with one id: {sorted(ids)}")
+        if finished and len(ids) != expected.get(kind, 0):
+            out.problems.append(f"{instance_id}: {len(ids)} {what}, expected {expected.get(kind, 0)}")
+        for task in ids:
+            if seen[task] > 1:
+                out.duplicates += 1
+                out.problems.append(f"{instance_id}: {what} {task} has {seen[task]} outcomes")
+            elif seen[task] == 0 and finished:
+                out.missing += 1
+                out.problems.append(f"{instance_id}: {what} {task} has no outcome")
+    return out
 
 
 def _stamp(event: dict[str, Any]) -> float | None:

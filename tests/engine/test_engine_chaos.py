@@ -1,9 +1,11 @@
 """Chaos: three host processes on one hub, SIGKILLs and an Azurite restart while 200 instances run.
 
-Nothing stalls (every instance Completes with the right output), nothing is lost or doubled
-(every TaskScheduled in the History table has exactly one completion; activities themselves are
-at-least-once), entity signals count exactly once (counter sums). The run uses its own on-disk
-Azurite (fixed ports, restarted in the middle), not the session's. bench/chaos.py runs longer.
+Chains, fan-outs and sub-orchestrations after a durable timer. Nothing stalls (every instance
+Completes with the right output), nothing is lost or doubled (every TaskScheduled in the History
+table has exactly one completion, every sub-orchestration and timer exactly one outcome;
+activities themselves are at-least-once), entity signals count exactly once (counter sums). The
+run uses its own on-disk Azurite (fixed ports, restarted in the middle), not the session's.
+bench/chaos.py runs longer.
 """
 
 from __future__ import annotations
@@ -22,9 +24,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 async def chaos(tmp_path: Path) -> AsyncIterator[ChaosRun]:
     seed = int(os.environ.get("CHAOS_SEED", "0")) or int.from_bytes(os.urandom(2), "big")
     print(f"chaos seed {seed} (CHAOS_SEED={seed} repeats this run)")
-    run = ChaosRun(
-        tmp_path, ChaosPlan(chains=160, fans=40, width=5, hosts=3, kills=3, azurite_restarts=1, seed=seed)
-    )
+    plan = ChaosPlan(chains=140, fans=40, nested=20, width=5, hosts=3, kills=3, azurite_restarts=1, seed=seed)
+    run = ChaosRun(tmp_path, plan)
     try:
         yield run
     finally:

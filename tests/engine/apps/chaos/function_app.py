@@ -1,8 +1,10 @@
-"""Test app for the chaos test: chains, fan-outs and a counter entity; every activity execution is
-logged with the pid and the time, so re-executions and recovery can be measured."""
+"""Test app for the chaos test: chains, fan-outs, sub-orchestrations after a timer and a counter
+entity; every activity execution is logged with the pid and the time, so re-executions and
+recovery can be measured."""
 
 import os
 import time
+from datetime import timedelta
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -42,6 +44,14 @@ def fan(context: df.DurableOrchestrationContext):
     )
     context.signal_entity(counter_of(spec["n"]), "add", spec["n"])
     return sum(results)
+
+
+@app.orchestration_trigger(context_name="context")
+def nested(context: df.DurableOrchestrationContext):
+    """A short durable timer, then ``chain`` as a sub-orchestration (which signals the counter)."""
+    spec = context.get_input()
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=3 * spec["seconds"]))
+    return (yield context.call_sub_orchestrator("chain", spec, f"{context.instance_id}-child"))
 
 
 @app.entity_trigger(context_name="context", entity_name="Counter")
