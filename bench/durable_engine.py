@@ -61,6 +61,12 @@ async def raw_azurite_rate(conn: str, n: int = 300) -> tuple[float, float]:
     return seq, conc
 
 
+def per_op(before: dict[str, int], after: dict[str, int], per: int) -> str:
+    """``op n, ...`` of the requests sent between two snapshots, divided by ``per``."""
+    diff = {op: (n - before.get(op, 0)) / per for op, n in after.items() if n != before.get(op, 0)}
+    return ", ".join(f"{op} {n:.2f}" for op, n in sorted(diff.items(), key=lambda kv: -kv[1]))
+
+
 def rss_mb() -> float:
     with open("/proc/self/status") as f:
         for line in f:
@@ -80,6 +86,8 @@ async def main() -> None:
     parser.add_argument("--fanout", type=int, default=1000)
     parser.add_argument("--idle", type=int, default=1000)
     parser.add_argument("--single", type=int, default=20)
+    parser.add_argument("--idle-window", type=float, default=0,
+                        help="also count the storage requests of an idle host over this many seconds")
     args = parser.parse_args()
 
     azurite = start_azurite_on_free_ports(Path(tempfile.mkdtemp(prefix="bench-azurite-")))
@@ -101,7 +109,7 @@ async def main() -> None:
             print(f"one 5-activity chain: p50 {statistics.median(times):.0f} ms, "
                   f"p90 {times[int(len(times) * 0.9) - 1]:.0f} ms (n={args.single})")
 
-            before = stats.total
+            before, ops_before = stats.total, stats.snapshot()
             t0 = time.perf_counter()
             ids = await asyncio.gather(*(host.start("hello5") for _ in range(args.chains)))
             done = await wait_all(host, list(ids), timeout=600)
@@ -111,6 +119,7 @@ async def main() -> None:
             print(f"{args.chains} concurrent 5-activity chains: {args.chains / elapsed:.1f} chains/s "
                   f"({elapsed:.1f} s), {requests / args.chains:.1f} storage requests per chain "
                   f"({requests / elapsed:.0f} requests/s)")
+            print("  per chain by operation: " + per_op(ops_before, stats.snapshot(), args.chains))
 
             t0 = time.perf_counter()
             status = await host.run("fan_out", args.fanout, timeout=600)
@@ -118,6 +127,15 @@ async def main() -> None:
             expected = sum(i * i for i in range(args.fanout))
             assert status.runtime_status == "Completed" and status.output == str(expected), status
             print(f"fan-out/fan-in of {args.fanout} activities: {elapsed:.1f} s")
+
+            if args.idle_window > 0:
+                await asyncio.sleep(5)  # let the pollers back off to their idle interval
+                ops_before = stats.snapshot()
+                await asyncio.sleep(args.idle_window)
+                idle = sum(stats.snapshot().values()) - sum(ops_before.values())
+                print(f"idle host: {idle} storage requests in {args.idle_window:.0f} s "
+                      f"({idle * 3600 / args.idle_window:.0f} per hour): "
+                      + per_op(ops_before, stats.snapshot(), 1))
 
             base = rss_mb()
             ids = await asyncio.gather(*(host.start("wait_for_approval") for _ in range(args.idle)))

@@ -14,7 +14,6 @@ import asyncio
 import contextvars
 import inspect
 import os
-import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import azure.functions as func
 from azure.functions.meta import get_binding_registry
 
 from host.errors import ConfigError, InvocationError
@@ -35,8 +33,10 @@ from host.indexing.registry import (
     FunctionInfo,
     Registry,
 )
-from host.invocation_context import InvocationContext, RetryInfo, new_trace_context
+from host.invocation_context import InvocationContext, Out, RetryInfo, new_trace_context
+from host.invocation_context import thread_local as _thread_local
 from host.logs import HTTP_REASON, InvocationScope, invocation_scope
+from host.worker_pool import CallSpec, WorkerPool, runs_in_worker, worker_process_count
 
 if TYPE_CHECKING:
     from host.config.settings import HostSettings
@@ -53,22 +53,6 @@ TriggerConverter = Callable[[FunctionInfo, str], Awaitable[tuple[Any, "dict[str,
 RETURN = "$return"
 THREADPOOL_SETTING = "PYTHON_THREADPOOL_THREAD_COUNT"
 _DURABLE_TRIGGERS = frozenset({ORCHESTRATION_TRIGGER, ACTIVITY_TRIGGER, ENTITY_TRIGGER})
-_thread_local = threading.local()
-
-
-class Out(func.Out[Any]):
-    """An output binding value holder (same as the worker's ``bindings.out.Out``)."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self) -> None:
-        self._value: Any = None
-
-    def set(self, val: Any) -> None:
-        self._value = val
-
-    def get(self) -> Any:
-        return self._value
 
 
 @dataclass
@@ -156,6 +140,10 @@ class Invoker:
         self.function_directory = function_directory if function_directory is not None else (
             str(settings.script_root) if settings is not None else os.getcwd())
         self._pool: ThreadPoolExecutor | None = None
+        count = worker_process_count(settings)
+        self.workers: WorkerPool | None = (
+            WorkerPool(settings, count) if settings is not None and count > 1 else None)
+        """The language worker processes (``None``: every function runs in this process)."""
         self._plans: dict[int, tuple[Callable[..., Any], _Plan]] = {}
         self._providers: dict[str, InputProvider] = {}
         self._handlers: dict[str, OutputHandler] = {}
@@ -214,18 +202,10 @@ class Invoker:
             for binding in plan.inputs:
                 kwargs[binding.name] = await self._input(binding, fn, trigger_metadata)
             outs = {b.name: Out() for b in plan.outputs}
-            kwargs.update(outs)
-            if plan.wants_context:
-                kwargs["context"] = InvocationContext(
-                    inv_id, fn.name, self.function_directory, new_trace_context(), retry or RetryInfo(),
-                    _thread_local)
-            if plan.is_async:
-                _thread_local.invocation_id = inv_id
-                returned = await fn.func(**kwargs)
+            if self.workers is not None and runs_in_worker(fn, plan.is_async):
+                returned = await self._run_in_worker(self.workers, fn, plan, kwargs, outs, inv_id, retry)
             else:
-                returned = await self._run_sync(fn.func, kwargs, inv_id)
-                if inspect.isawaitable(returned):  # a sync wrapper around a coroutine function
-                    returned = await returned
+                returned = await self._run_here(fn, plan, kwargs, outs, inv_id, retry)
             if returned is not None and not plan.may_return:
                 raise RuntimeError(
                     f"function '{fn.name}' without a $return binding returned a non-None value")
@@ -234,6 +214,31 @@ class Invoker:
                 outputs[RETURN] = encode_return(returned)
             await self._write(plan, outputs, trigger_metadata)
             return InvocationResult(returned, outputs, inv_id)
+
+    async def _run_here(self, fn: FunctionInfo, plan: _Plan, kwargs: dict[str, Any], outs: dict[str, Out],
+                        inv_id: str, retry: RetryInfo | None) -> Any:
+        kwargs.update(outs)
+        if plan.wants_context:
+            kwargs["context"] = InvocationContext(
+                inv_id, fn.name, self.function_directory, new_trace_context(), retry or RetryInfo(),
+                _thread_local)
+        if plan.is_async:
+            _thread_local.invocation_id = inv_id
+            return await fn.func(**kwargs)
+        returned = await self._run_sync(fn.func, kwargs, inv_id)
+        if inspect.isawaitable(returned):  # a sync wrapper around a coroutine function
+            returned = await returned
+        return returned
+
+    async def _run_in_worker(self, workers: WorkerPool, fn: FunctionInfo, plan: _Plan, kwargs: dict[str, Any],
+                             outs: dict[str, Out], inv_id: str, retry: RetryInfo | None) -> Any:
+        retry = retry or RetryInfo()
+        context = ((self.function_directory, new_trace_context().trace_parent, retry.count, retry.max_count)
+                   if plan.wants_context else None)
+        returned, values = await workers.call(CallSpec(fn.name, inv_id, kwargs, tuple(outs), context))
+        for name, value in values.items():
+            outs[name].set(value)
+        return returned
 
     async def _input(self, binding: Binding, fn: FunctionInfo, metadata: dict[str, Any] | None) -> Any:
         provider = self._providers.get(binding.type)
@@ -276,7 +281,10 @@ class Invoker:
                 await handler(binding, outputs[binding.name], metadata)
 
     async def aclose(self) -> None:
-        """Wait for running sync functions and release the thread pool."""
+        """Wait for running sync functions and release the thread pool and the worker processes."""
         pool, self._pool = self._pool, None
+        loop = asyncio.get_running_loop()
         if pool is not None:
-            await asyncio.get_running_loop().run_in_executor(None, pool.shutdown, True)
+            await loop.run_in_executor(None, pool.shutdown, True)
+        if self.workers is not None:
+            await loop.run_in_executor(None, self.workers.close)

@@ -11,6 +11,25 @@ import azure.functions as func
 from azure.functions._abc import RetryContext, TraceContext
 
 
+class Out(func.Out[Any]):
+    """An output binding value holder (same as the worker's ``bindings.out.Out``)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self) -> None:
+        self._value: Any = None
+
+    def set(self, val: Any) -> None:
+        self._value = val
+
+    def get(self) -> Any:
+        return self._value
+
+
+thread_local = threading.local()
+"""The worker's thread-local storage: ``invocation_id`` of the invocation running on the thread."""
+
+
 class TraceInfo(TraceContext):
     """W3C trace context of one invocation (``trace_parent``, ``trace_state``, ``attributes``)."""
 
