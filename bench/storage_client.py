@@ -29,7 +29,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from host.storage.azure.storage import AzureStorage  # noqa: E402
+from host.storage.azure.storage import AzureSdkStorage, AzureStorage  # noqa: E402
 from host.storage.azurite import start_azurite_on_free_ports  # noqa: E402
 from host.storage.connection import StorageAccount, parse_connection_string  # noqa: E402
 from host.storage.interface import QueueMessage, TableOp, WriteMode, eq  # noqa: E402
@@ -59,8 +59,8 @@ async def measure(n: int, conc: int, op: Op) -> tuple[float, float]:
     return n / wall, cpu / n * 1000
 
 
-def make_storage(account: StorageAccount, impl: str) -> AzureStorage:
-    return AzureStorage(account) if impl == "default" else AzureStorage(account, impl=impl)
+def make_storage(account: StorageAccount, impl: str) -> AzureSdkStorage:
+    return AzureSdkStorage(account) if impl == "sdk" else AzureStorage(account)
 
 
 async def client_ops(s: AzureStorage, n: int) -> dict[str, tuple[int, Op]]:
@@ -278,7 +278,7 @@ if __name__ == "__main__":
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--impl", default="default", help="AzureStorage implementation (default, lean, sdk)")
+    parser.add_argument("--impl", default="default", help="lean: AzureStorage; sdk: AzureSdkStorage")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         azurite = start_azurite_on_free_ports(Path(folder), in_memory=True)

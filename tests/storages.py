@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from host.storage.azure.storage import AzureStorage
+from host.storage.azure.storage import AzureSdkStorage, AzureStorage
 from host.storage.connection import parse_connection_string
 from host.storage.interface import Storage
 from host.storage.memory import MemoryStorage
@@ -15,5 +15,5 @@ def open_test_storage(kind: str, request: pytest.FixtureRequest) -> Storage:
     if kind == "memory":
         return MemoryStorage()
     azurite = request.getfixturevalue("azurite")
-    return AzureStorage(parse_connection_string(azurite.connection_string),
-                        impl="sdk" if kind == "azure_sdk" else "lean")
+    kind_class = AzureSdkStorage if kind == "azure_sdk" else AzureStorage
+    return kind_class(parse_connection_string(azurite.connection_string))

@@ -9,17 +9,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from host.errors import ConflictError, NotFoundError, PreconditionFailedError
-from host.storage.azure.storage import AzureStorage
+from host.storage.azure.storage import AzureSdkStorage, AzureStorage
 from host.storage.azurite import AzuriteProcess
 from host.storage.connection import StorageAccount, parse_connection_string
 from host.storage.interface import TableOp, WriteMode, eq
 
 
 @pytest.fixture
-async def pair(azurite: AzuriteProcess) -> AsyncIterator[tuple[AzureStorage, AzureStorage]]:
+async def pair(azurite: AzuriteProcess) -> AsyncIterator[tuple[AzureStorage, AzureSdkStorage]]:
     """(lean, sdk) AzureStorage on the session Azurite."""
     account = parse_connection_string(azurite.connection_string)
-    lean, sdk = AzureStorage(account), AzureStorage(account, impl="sdk")
+    lean, sdk = AzureStorage(account), AzureSdkStorage(account)
     try:
         yield lean, sdk
     finally:
@@ -38,7 +38,7 @@ ROW: dict[str, object] = {"PartitionKey": PK, "RowKey": RK, "big": 2**40, "small
 
 
 async def test_rows_written_by_one_path_read_identically_by_the_other(
-    pair: tuple[AzureStorage, AzureStorage],
+    pair: tuple[AzureStorage, AzureSdkStorage],
 ) -> None:
     lean, sdk = pair
     t = _name("tl")
@@ -54,7 +54,7 @@ async def test_rows_written_by_one_path_read_identically_by_the_other(
     assert [r.row_key for r in page.rows] == ["2", RK] and page.rows[0]["big"] == -(2**50)
 
 
-async def test_continuations_are_interchangeable(pair: tuple[AzureStorage, AzureStorage]) -> None:
+async def test_continuations_are_interchangeable(pair: tuple[AzureStorage, AzureSdkStorage]) -> None:
     lean, sdk = pair
     t = _name("tc")
     await lean.create_table(t)
@@ -68,7 +68,7 @@ async def test_continuations_are_interchangeable(pair: tuple[AzureStorage, Azure
     assert [r.row_key async for r in lean.iter_rows(t)] == ["0", "1", "2", "3", "4"]
 
 
-async def test_transaction_failure_names_the_operation(pair: tuple[AzureStorage, AzureStorage]) -> None:
+async def test_transaction_failure_names_the_operation(pair: tuple[AzureStorage, AzureSdkStorage]) -> None:
     lean, _ = pair
     t = _name("tf")
     await lean.create_table(t)
@@ -87,7 +87,7 @@ async def test_transaction_failure_names_the_operation(pair: tuple[AzureStorage,
                             [TableOp(WriteMode.INSERT, {"PartitionKey": "p", "RowKey": "a"})])
 
 
-async def test_queue_errors_and_stats(pair: tuple[AzureStorage, AzureStorage]) -> None:
+async def test_queue_errors_and_stats(pair: tuple[AzureStorage, AzureSdkStorage]) -> None:
     lean, sdk = pair
     q = _name("qs")
     await lean.create_queue(q)

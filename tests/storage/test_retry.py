@@ -13,7 +13,7 @@ import pytest
 from fault_proxy import FaultProxy  # type: ignore[import-not-found]
 
 from host.errors import PreconditionFailedError, StorageBusyError
-from host.storage.azure.storage import AzureStorage
+from host.storage.azure.storage import AzureSdkStorage, AzureStorage
 from host.storage.azurite import DEV_ACCOUNT, DEV_KEY, AzuriteProcess
 from host.storage.connection import parse_connection_string
 from host.storage.interface import TableOp, WriteMode
@@ -60,11 +60,12 @@ async def proxies(azurite: AzuriteProcess) -> AsyncIterator[dict[str, FaultProxy
             await proxy.stop()
 
 
-def _through(proxies: dict[str, FaultProxy], impl: str) -> AzureStorage:
+def _through(proxies: dict[str, FaultProxy], impl: str) -> AzureSdkStorage:
     text = f"AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};" + "".join(
         f"{s.capitalize()}Endpoint={p.endpoint(DEV_ACCOUNT)};" for s, p in proxies.items()
     )
-    return AzureStorage(parse_connection_string(text), impl=impl, retry=FAST)
+    kind = AzureStorage if impl == "lean" else AzureSdkStorage
+    return kind(parse_connection_string(text), retry=FAST)
 
 
 @pytest.mark.parametrize("impl", ["lean", "sdk"])

@@ -20,7 +20,6 @@ from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from host.errors import StorageUnreachableError
 from host.storage.azure.convert import raise_mapped
-from host.storage.azure.rest_client import RestClient
 from host.storage.azure.sdk_retry import BlobRetry, QueueRetry, table_service_client
 from host.storage.connection import StorageAccount
 from host.storage.health import StorageHealth
@@ -52,8 +51,6 @@ class AzureBase:
         self._queues: dict[str, QueueClient] = {}
         self._tables: dict[str, TableClient] = {}
         self._containers: dict[str, ContainerClient] = {}
-        # The lean REST path of the hot operations; None = everything through the SDKs.
-        self._rest: RestClient | None = None
 
     @property
     def account_name(self) -> str:
@@ -131,9 +128,7 @@ class AzureBase:
     # ------------------------------------------------------------------ lifecycle
 
     async def close(self) -> None:
-        """Close the shared transport and the REST session (the clients hold nothing else)."""
-        if self._rest is not None:
-            await self._rest.close()
+        """Close the shared transport (the clients hold nothing else)."""
         transport, self._transport = self._transport, None
         self._queue_service = self._table_service = self._blob_service = None
         self._queues.clear()

@@ -1,7 +1,7 @@
 """The hot queue operations over the lean REST path (put, receive, update, delete).
 
-Everything else (create/delete/list queues, peek, length) stays on the SDK (:mod:`azure_queues`).
-With no REST client (``AzureStorage(impl="sdk")``) every operation goes through the SDK.
+Everything else (create/delete/list queues, peek, length) is inherited from the SDK-backed
+:class:`~host.storage.azure.queues.AzureQueues`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from urllib.parse import quote
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
+from host.storage.azure.lean_base import LeanBase
 from host.storage.azure.queues import AzureQueues
 from host.storage.azure.rest_errors import raise_response
 from host.storage.azure.rest_values import parse_http_date
@@ -49,21 +50,17 @@ def parse_messages(body: bytes) -> list[QueueMessage]:
     return out
 
 
-class LeanQueues(AzureQueues):
+class LeanQueues(LeanBase, AzureQueues):
     """:class:`AzureQueues` with put/receive/update/delete as bare signed requests."""
 
     async def put_message(
         self, queue: str, content: str, *, visibility_timeout: int = 0, time_to_live: int = -1
     ) -> SentMessage:
-        rest = self._rest
-        if rest is None:
-            return await super().put_message(queue, content, visibility_timeout=visibility_timeout,
-                                             time_to_live=time_to_live)
         self.stats.add("queue.put")
         what = f"put message on queue {queue}"
         query = [("visibilitytimeout", str(visibility_timeout))] if visibility_timeout else []
         query.append(("messagettl", str(time_to_live)))
-        r = await rest.send("queue", "POST", f"{queue}/messages", what, query=query,
+        r = await self._rest.send("queue", "POST", f"{queue}/messages", what, query=query,
                             headers=dict(_XML), body=_body(content))
         if r.status != 201:
             raise_response(r, what)
@@ -73,14 +70,10 @@ class LeanQueues(AzureQueues):
     async def receive_messages(
         self, queue: str, *, max_messages: int = 1, visibility_timeout: int = 300
     ) -> list[QueueMessage]:
-        rest = self._rest
-        if rest is None:
-            return await super().receive_messages(queue, max_messages=max_messages,
-                                                  visibility_timeout=visibility_timeout)
         count = max(1, min(max_messages, MAX_BATCH_RECEIVE))
         self.stats.add("queue.receive")
         what = f"receive from queue {queue}"
-        r = await rest.send("queue", "GET", f"{queue}/messages", what, query=[
+        r = await self._rest.send("queue", "GET", f"{queue}/messages", what, query=[
             ("numofmessages", str(count)), ("visibilitytimeout", str(visibility_timeout))])
         if r.status != 200:
             raise_response(r, what)
@@ -95,15 +88,11 @@ class LeanQueues(AzureQueues):
         visibility_timeout: int,
         content: str | None = None,
     ) -> str:
-        rest = self._rest
-        if rest is None:
-            return await super().update_message(queue, message_id, pop_receipt,
-                                                visibility_timeout=visibility_timeout, content=content)
         self.stats.add("queue.update")
         what = f"update message {message_id} on queue {queue}"
         # An empty body, typed, so no header that is signed is left to aiohttp to choose.
         body = b"" if content is None else _body(content)
-        r = await rest.send("queue", "PUT", f"{queue}/messages/{quote(message_id, safe='')}", what,
+        r = await self._rest.send("queue", "PUT", f"{queue}/messages/{quote(message_id, safe='')}", what,
                             query=[("popreceipt", pop_receipt),
                                    ("visibilitytimeout", str(visibility_timeout))],
                             headers=dict(_XML), body=body)
@@ -112,12 +101,9 @@ class LeanQueues(AzureQueues):
         return str(r.headers.get("x-ms-popreceipt", ""))
 
     async def delete_message(self, queue: str, message_id: str, pop_receipt: str) -> None:
-        rest = self._rest
-        if rest is None:
-            return await super().delete_message(queue, message_id, pop_receipt)
         self.stats.add("queue.delete")
         what = f"delete message {message_id} from queue {queue}"
-        r = await rest.send("queue", "DELETE", f"{queue}/messages/{quote(message_id, safe='')}", what,
+        r = await self._rest.send("queue", "DELETE", f"{queue}/messages/{quote(message_id, safe='')}", what,
                             query=[("popreceipt", pop_receipt)])
         if r.status != 204:
             raise_response(r, what)

@@ -1,7 +1,7 @@
 """The hot table operations over the lean REST path (get, query, write, transaction).
 
-Table management (create/delete/list) stays on the SDK (:mod:`azure_tables`). With no REST
-client (``AzureStorage(impl="sdk")``) every operation goes through the SDK.
+Table management (create/delete/list) is inherited from the SDK-backed
+:class:`~host.storage.azure.tables.AzureTables`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from host.errors import NotFoundError
 from host.storage.azure.convert import decode_continuation, encode_continuation, raise_http
+from host.storage.azure.lean_base import LeanBase
 from host.storage.azure.rest_batch import SubRequest, build_batch, parse_batch
 from host.storage.azure.rest_client import json_headers
 from host.storage.azure.rest_errors import error_code, json_error, raise_response
@@ -51,16 +52,13 @@ def _failed_index(message: str, count: int) -> int | None:
     return int(head) if head.isdigit() and int(head) < count else None
 
 
-class LeanTables(AzureTables):
+class LeanTables(LeanBase, AzureTables):
     """:class:`AzureTables` with row reads, queries and writes as bare signed requests."""
 
     async def get_row(self, table: str, partition_key: str, row_key: str) -> Row | None:
-        rest = self._rest
-        if rest is None:
-            return await super().get_row(table, partition_key, row_key)
         self.stats.add("table.get")
         what = f"read table {table} row ({partition_key!r}, {row_key!r})"
-        r = await rest.send("table", "GET", entity_key_path(table, partition_key, row_key), what,
+        r = await self._rest.send("table", "GET", entity_key_path(table, partition_key, row_key), what,
                             headers=json_headers())
         if r.status == 200:
             return decode_entity(json.loads(r.body), r.headers.get("ETag"))
@@ -79,10 +77,6 @@ class LeanTables(AzureTables):
         top: int | None = None,
         continuation: str | None = None,
     ) -> Page:
-        rest = self._rest
-        if rest is None:
-            return await super().query_rows(table, where, select=select, top=top,
-                                            continuation=continuation)
         query: list[tuple[str, str]] = []
         text = render_filter(where)
         if text:
@@ -96,7 +90,7 @@ class LeanTables(AzureTables):
             query += [(f"Next{k}", str(v)) for k, v in token.items() if v is not None]
         self.stats.add("table.query")
         what = f"query table {table}"
-        r = await rest.send("table", "GET", f"{table}()", what, query=query, headers=json_headers())
+        r = await self._rest.send("table", "GET", f"{table}()", what, query=query, headers=json_headers())
         if r.status != 200:
             raise_response(r, what)
         rows = [decode_entity(e) for e in json.loads(r.body).get("value", [])]
@@ -105,25 +99,19 @@ class LeanTables(AzureTables):
         return Page(rows, encode_continuation(nxt))
 
     async def write_row(self, table: str, op: TableOp) -> str | None:
-        rest = self._rest
-        if rest is None:
-            return await super().write_row(table, op)
         method, tail, headers, body = op_request(table, op)
         self.stats.add("table.write")
         what = f"{op.mode.value} {_row_name(table, op.entity)}"
-        r = await rest.send("table", method, tail, what, headers=headers, body=body)
+        r = await self._rest.send("table", method, tail, what, headers=headers, body=body)
         if r.status >= 300:
             raise_response(r, what)
         return None if op.mode is WriteMode.DELETE else r.headers.get("ETag")
 
     async def transact(self, table: str, ops: Sequence[TableOp]) -> list[str | None]:
-        rest = self._rest
-        if rest is None:
-            return await super().transact(table, ops)
         check_transaction(table, ops)
         if not ops:
             return []
-        base = rest.base("table")
+        base = self._rest.base("table")
         subs = []
         for op in ops:
             method, tail, headers, body = op_request(table, op)
@@ -131,7 +119,7 @@ class LeanTables(AzureTables):
         body, content_type = build_batch(subs)
         self.stats.add("table.transact")
         what = f"transaction on table {table} ({len(ops)} operations)"
-        r = await rest.send("table", "POST", "$batch", what, body=body, headers={
+        r = await self._rest.send("table", "POST", "$batch", what, body=body, headers={
             "content-type": content_type, "accept": "application/json;odata=minimalmetadata"})
         if r.status >= 300:
             raise_response(r, what)

@@ -37,37 +37,38 @@ async def _observed(health: StorageHealth, send: Callable[[Any], Awaitable[Any]]
     return response
 
 
-class BlobRetry(BlobExponentialRetry):
+class _Observed:
+    """Mixed in before an SDK retry policy: its ``send`` reports the final outcome to ``health``."""
+
+    policy: RetryPolicy
+    health: StorageHealth
+
+    async def send(self, request: Any) -> Any:
+        # super() is the SDK's async retry policy that follows this mixin in the MRO.
+        return await _observed(self.health, super().send, request)  # type: ignore[misc]
+
+
+class _StorageExponential(_Observed):
+    """The blob and queue SDKs' ExponentialRetry (two copies of one class) with our back-off."""
+
+    def __init__(self, policy: RetryPolicy, health: StorageHealth) -> None:
+        super().__init__(retry_total=policy.retries, random_jitter_range=0)  # type: ignore[call-arg]
+        self.policy = policy
+        self.health = health
+
+    def get_backoff_time(self, settings: dict[str, Any]) -> float:
+        return self.policy.delay(int(settings["count"]))
+
+
+class BlobRetry(_StorageExponential, BlobExponentialRetry):  # type: ignore[misc]  # async send
     """The blob SDK's retry with our back-off."""
 
-    def __init__(self, policy: RetryPolicy, health: StorageHealth) -> None:
-        super().__init__(retry_total=policy.retries, random_jitter_range=0)
-        self.policy = policy
-        self.health = health
 
-    def get_backoff_time(self, settings: dict[str, Any]) -> float:
-        return self.policy.delay(int(settings["count"]))
-
-    async def send(self, request: Any) -> Any:  # type: ignore[override]  # the SDK's async policy
-        return await _observed(self.health, super().send, request)
-
-
-class QueueRetry(QueueExponentialRetry):
+class QueueRetry(_StorageExponential, QueueExponentialRetry):  # type: ignore[misc]  # async send
     """The queue SDK's retry with our back-off."""
 
-    def __init__(self, policy: RetryPolicy, health: StorageHealth) -> None:
-        super().__init__(retry_total=policy.retries, random_jitter_range=0)
-        self.policy = policy
-        self.health = health
 
-    def get_backoff_time(self, settings: dict[str, Any]) -> float:
-        return self.policy.delay(int(settings["count"]))
-
-    async def send(self, request: Any) -> Any:  # type: ignore[override]  # the SDK's async policy
-        return await _observed(self.health, super().send, request)
-
-
-class TablesRetry(AsyncTablesRetryPolicy):
+class TablesRetry(_Observed, AsyncTablesRetryPolicy):
     """The tables SDK's (azure-core) retry with our back-off."""
 
     def __init__(self, policy: RetryPolicy, health: StorageHealth) -> None:
@@ -79,9 +80,6 @@ class TablesRetry(AsyncTablesRetryPolicy):
 
     def get_backoff_time(self, settings: dict[str, Any]) -> float:
         return self.policy.delay(max(1, len(settings["history"])))
-
-    async def send(self, request: Any) -> Any:
-        return await _observed(self.health, super().send, request)
 
 
 def table_service_client(
