@@ -1,0 +1,136 @@
+"""CPU-bound fan-out with 1 and 2 language worker processes in one host (FUNCTIONS_WORKER_PROCESS_COUNT).
+
+    .venv/bin/python bench/cpu_fanout.py [--activities 200] [--ms 50] [--processes 1,2]
+
+Starts its own Azurite and runs bench/apps/cpu_bench in-process: one orchestration fans out N
+activities of ~M ms of pure-Python CPU each (calibrated on this machine first), once per worker
+process count, after a warm-up fan-out (so process start and app import are not timed). Prints the
+raw Azurite rate of the same run, what a bare process pool gets from this (shared) machine right
+now with the same work, the load average before and after, and the speed-up.
+
+Two hosts on one hub are not measured here: an orchestration's activities all run on the host that
+owns its partition until activities are spread over the hosts of a hub.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from durable_engine import raw_azurite_rate  # noqa: E402
+
+from host.storage.azurite import start_azurite_on_free_ports  # noqa: E402
+from host.testing.app_host import AppHost  # noqa: E402
+
+APP = Path(__file__).parent / "apps" / "cpu_bench"
+sys.path.insert(0, str(APP))
+
+
+def calibrate(ms: float) -> int:
+    """Loop count of ``burn`` that takes about ``ms`` milliseconds here (best of 5)."""
+    from function_app import burn  # the app's own activity, so the work is the same
+
+    loops = 100_000
+    best = min(_timed(burn, loops) for _ in range(5))
+    return max(1, round(loops * ms / 1000 / best))
+
+
+def _timed(fn: object, loops: int) -> float:
+    t0 = time.perf_counter()
+    fn(loops)  # type: ignore[operator]
+    return time.perf_counter() - t0
+
+
+def _burn(loops: int) -> int:
+    total = 0
+    for i in range(loops):
+        total += i * i % 7
+    return total
+
+
+def raw_pool_seconds(processes: int, count: int, loops: int) -> float:
+    """Seconds a bare spawn process pool (no host) takes for ``count`` × ``_burn(loops)``."""
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_burn, [1] * processes * 2))
+        t0 = time.perf_counter()
+        list(pool.map(_burn, [loops] * count))
+        return time.perf_counter() - t0
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def run(conn: str, processes: int, count: int, loops: int) -> tuple[float, list[int]]:
+    settings = {"FUNCTIONS_WORKER_PROCESS_COUNT": str(processes)}
+    async with AppHost(APP, connection_string=conn, virtual_time=False, settings=settings) as host:
+        await host.run("burn_fan_out", [max(4, processes * 2), loops], timeout=120)  # warm-up
+        t0 = time.perf_counter()
+        status = await host.run("burn_fan_out", [count, loops], timeout=600)
+        elapsed = time.perf_counter() - t0
+        assert status.runtime_status == "Completed", status
+        return elapsed, list(host.output(status))
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--activities", type=int, default=200)
+    parser.add_argument("--ms", type=float, default=50.0)
+    parser.add_argument("--processes", default="1,2", help="worker process counts to compare")
+    args = parser.parse_args()
+    counts = [int(p) for p in args.processes.split(",")]
+
+    print(f"load average before: {load()} ({os.cpu_count()} cores)")
+    loops = calibrate(args.ms)
+    print(
+        f"calibrated: {loops} loops ≈ {args.ms:.0f} ms of CPU per activity "
+        f"({args.activities * args.ms / 1000:.1f} s of CPU in all)"
+    )
+    azurite = start_azurite_on_free_ports(Path(tempfile.mkdtemp(prefix="bench-azurite-")))
+    try:
+        conn = azurite.connection_string
+        seq, conc = await raw_azurite_rate(conn)
+        print(f"raw Azurite: {seq:.0f} table upserts/s sequential, {conc:.0f}/s with 8 in flight")
+        raw = {p: raw_pool_seconds(p, args.activities // 4, loops) for p in counts}
+        print(
+            f"bare process pool, {args.activities // 4} of the same activities: "
+            + ", ".join(f"{p} process(es) {t:.2f} s" for p, t in raw.items())
+            + (
+                f" ({raw[1] / raw[2]:.2f}x: what this machine gives two processes right now)"
+                if 1 in raw and 2 in raw
+                else ""
+            )
+        )
+        results: dict[int, float] = {}
+        for processes in counts:
+            elapsed, pids = await run(conn, processes, args.activities, loops)
+            results[processes] = elapsed
+            print(
+                f"FUNCTIONS_WORKER_PROCESS_COUNT={processes}: fan-out of {args.activities} CPU-bound "
+                f"activities {elapsed:.2f} s ({args.activities / elapsed:.1f} activities/s, "
+                f"run by {len(pids)} process(es){', the host among them' if os.getpid() in pids else ''})"
+            )
+        base = results.get(1)
+        for processes, elapsed in results.items():
+            if base is not None and processes != 1:
+                print(f"speed-up with {processes} worker processes: {base / elapsed:.2f}x")
+        print("two hosts on one hub: not measured (activities are not spread over hosts yet)")
+    finally:
+        azurite.stop()
+    print(f"load average after: {load()}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
