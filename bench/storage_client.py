@@ -63,7 +63,7 @@ def make_storage(account: StorageAccount, impl: str) -> AzureSdkStorage:
     return AzureSdkStorage(account) if impl == "sdk" else AzureStorage(account)
 
 
-async def client_ops(s: AzureStorage, n: int) -> dict[str, tuple[int, Op]]:
+async def client_ops(s: AzureSdkStorage, n: int) -> dict[str, tuple[int, Op]]:
     """Operation name -> (count, op); prepares the queue/table state each one needs, lazily."""
     q, t = f"bq{uuid.uuid4().hex[:10]}", f"bt{uuid.uuid4().hex[:10]}"
     await s.create_queue(q)
@@ -117,7 +117,7 @@ async def client_ops(s: AzureStorage, n: int) -> dict[str, tuple[int, Op]]:
             "_cleanup": (0, _cleanup(s, q, t))}
 
 
-def _cleanup(s: AzureStorage, q: str, t: str) -> Op:
+def _cleanup(s: AzureSdkStorage, q: str, t: str) -> Op:
     async def run(_: int) -> None:
         await s.delete_queue(q)
         await s.delete_table(t)

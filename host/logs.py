@@ -188,7 +188,7 @@ def lean_log_records() -> None:
 
     Process-wide, so only the CLI calls it (tests keep file:line in pytest's log capture).
     """
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False

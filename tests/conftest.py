@@ -61,7 +61,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.getoption("--unit"):
         return
-    pure, impure = [], []
+    pure: list[pytest.Item] = []
+    impure: list[pytest.Item] = []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         needs_azurite = "azurite" in getattr(item, "fixturenames", ()) or any(
@@ -72,7 +73,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = pure
 
 
-class _NoProcesses(subprocess.Popen):  # type: ignore[type-arg]
+class _NoProcesses(subprocess.Popen):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise AssertionError("a --unit test started a process: mark it pytest.mark.subprocess")
 

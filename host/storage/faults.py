@@ -66,7 +66,12 @@ class FaultyStorage:
 
     @property
     def stats(self) -> StorageStats:
+        """The wrapped storage's counters (settable, as the Storage protocol requires)."""
         return self.inner.stats
+
+    @stats.setter
+    def stats(self, value: StorageStats) -> None:
+        self.inner.stats = value
 
     @property
     def account_name(self) -> str:

@@ -38,7 +38,7 @@ class RetryPolicy:
 
     def delay(self, retry: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (1-based)."""
-        base = min(self.maximum, self.initial * 2 ** max(0, retry - 1))
+        base = min(self.maximum, self.initial * 2.0 ** max(0, retry - 1))
         spread = (rng or random).uniform(1 - self.jitter, 1 + self.jitter)
         return min(self.maximum, base * spread)
 
@@ -46,7 +46,7 @@ class RetryPolicy:
     def worst_case(self) -> float:
         """The longest total wait of one call that fails every attempt."""
         return sum(
-            min(self.maximum, self.initial * 2 ** (n - 1) * (1 + self.jitter))
+            min(self.maximum, self.initial * 2.0 ** (n - 1) * (1 + self.jitter))
             for n in range(1, self.retries + 1)
         )
 

@@ -147,7 +147,7 @@ class AppHost:
             registry = self._registry or index_app(settings, chdir=False)
             inner = await self._open_storage(settings)
             self.storage = TrackingStorage(inner, tracked_prefix=self.hub_name)
-            runtime = TestingRuntime(settings, storage=self.storage, registry=registry,  # type: ignore[arg-type]
+            runtime = TestingRuntime(settings, storage=self.storage, registry=registry,
                                      clock=self.clock, durable_overrides=self._overrides)
             self.runtime = runtime
             await runtime.start()

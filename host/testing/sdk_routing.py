@@ -56,8 +56,9 @@ async def post_async_request(url: str, data: Any = None, trace_parent: str | Non
                              function_invocation_id: str | None = None) -> list[Any]:
     client = _client_for(url)
     if client is None:
-        return await _originals["post_async_request"](url, data, trace_parent, trace_state,
-                                                      function_invocation_id)
+        return await _originals["post_async_request"](  # type: ignore[no-any-return]
+            url, data, trace_parent, trace_state, function_invocation_id
+        )
     resp = await client.post(url, json=data,
                              headers=_headers(function_invocation_id, trace_parent, trace_state))
     return _answer(resp)

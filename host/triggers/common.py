@@ -80,7 +80,7 @@ class Backoff:
         if self._empty == 1:
             return self.minimum
         exponent = min(self._empty - 2, 30)
-        delay = self.minimum + random.uniform(0.8, 1.2) * (2**exponent) * self.minimum
+        delay = self.minimum + random.uniform(0.8, 1.2) * (2.0**exponent) * self.minimum
         return min(delay, self.maximum)
 
 

@@ -111,7 +111,7 @@ async def test_deep_json_is_400(client: httpx.AsyncClient) -> None:
 )
 async def test_junk_continuation_tokens_are_400(client: httpx.AsyncClient, token: str) -> None:
     for path in (f"{WH}/instances/", f"{WH}/entities/", f"{WH}/entities/counter"):
-        r = await client.get(path, headers={"x-ms-continuation-token": token.encode("latin-1")})
+        r = await client.get(path, headers={b"x-ms-continuation-token": token.encode("latin-1")})
         _rejected(r, "continuation token")
 
 

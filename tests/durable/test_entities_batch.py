@@ -96,7 +96,7 @@ def test_raising_operation_rolls_back_and_later_ops_apply() -> None:
         s["log"].append(context.operation_name)  # in-place mutation before raising
         if context.operation_name == "boom":
             context.set_state({"n": -1, "log": []})
-            context.signal_entity(df.EntityId("Other", "x"), "never")  # type: ignore[attr-defined]
+            context.signal_entity(df.EntityId("Other", "x"), "never")
             raise RuntimeError("kaboom")
         s["n"] += context.get_input()
         context.set_state(s)
@@ -138,8 +138,8 @@ def test_unknown_entity_fails_calls_and_drops_signals(caplog: pytest.LogCaptureF
 
 def test_entity_signals_other_entities_labelled_in_order() -> None:
     def forwarder(context: df.DurableEntityContext) -> None:
-        context.signal_entity(df.EntityId("Counter", "total"), "add", context.get_input())  # type: ignore[attr-defined]
-        context.signal_entity(EntityId("Counter", "later"), "add", 1,  # type: ignore[attr-defined]
+        context.signal_entity(df.EntityId("Counter", "total"), "add", context.get_input())
+        context.signal_entity(EntityId("Counter", "later"), "add", 1,
                               scheduled_time=datetime(2030, 1, 1, tzinfo=UTC))
 
     state = SchedulerState()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from waiting import eventually  # type: ignore[import-not-found]
+from waiting import eventually
 
 from host.durable.engine.locks import MessageLocks
 from host.durable.replay import history as h

@@ -10,7 +10,7 @@ import azure.durable_functions as df
 from host.durable.replay import history as h
 from host.durable.replay.episode import run_episode
 from host.durable.replay.history import EventType, OrchestrationStatus
-from host.durable.replay.model import OrchestrationState, ReplayOptions, ScheduleActivity
+from host.durable.replay.model import CompleteParent, OrchestrationState, ReplayOptions, ScheduleActivity
 from host.durable.replay.rewind import rewind_history
 from host.durable.replay.simulator import T0, Simulator
 
@@ -64,6 +64,7 @@ def test_orchestrator_exception_fails_with_message_and_details():
     inst = sim.instances[i]
     assert inst.status == OrchestrationStatus.Failed
     assert inst.output_text == "Orchestrator function 'Main' failed: 'missing thing'"
+    assert inst.last is not None
     assert "KeyError" in (inst.last.failure_details or {}).get("StackTrace", "")
     assert inst.state.history[-2]["OrchestrationStatus"] == OrchestrationStatus.Failed
 
@@ -77,8 +78,8 @@ def test_non_determinism_renamed_activity():
 
     res = run_episode(orch(renamed), st, [h.task_completed(T0, 0, "1")], T0)
     assert res.status == OrchestrationStatus.Failed
-    assert "expected call_activity('Hello')" in res.output_text
-    assert "now calls call_activity('Howdy')" in res.output_text
+    assert "expected call_activity('Hello')" in (res.output_text or "")
+    assert "now calls call_activity('Howdy')" in (res.output_text or "")
 
 
 def test_non_determinism_order_swapped_and_check_replay():
@@ -104,7 +105,7 @@ def test_unknown_orchestrator_and_unknown_activity():
     st = OrchestrationState("i1", "e1", "Nope")
     res = run_episode(None, st, [start_event("Nope")], T0)
     assert res.status == OrchestrationStatus.Failed
-    assert "'Nope' doesn't exist" in res.output_text
+    assert "'Nope' doesn't exist" in (res.output_text or "")
     opts = ReplayOptions(known_activities={"hello"})
     _, res2 = first(orch(two_calls), options=ReplayOptions(known_activities={"other"}))
     assert res2.status == OrchestrationStatus.Failed
@@ -154,6 +155,7 @@ def test_terminate_and_parent_notified():
     res = run_episode(orch(main), st, [h.execution_terminated(T0, "enough")], T0)
     assert res.status == OrchestrationStatus.Terminated and res.output_text == "enough"
     msg = res.messages[0]
+    assert isinstance(msg, CompleteParent)
     assert msg.parent_instance_id == "p1" and msg.task_id == 4 and not msg.completed
     assert msg.event["EventType"] == EventType.SubOrchestrationInstanceFailed
 
@@ -210,4 +212,4 @@ def test_terminal_instance_drops_events():
     sim.run()
     res = run_episode(orch(two_calls), sim.instances[i].state, [h.event_raised(T0, "x", "1")], T0)
     assert len(res.dropped) == 1 and res.appended == []
-    assert json.loads(res.output_text) == [1, 2]
+    assert json.loads(res.output_text or "") == [1, 2]

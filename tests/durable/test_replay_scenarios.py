@@ -9,6 +9,7 @@ import azure.durable_functions as df
 
 from host.durable.replay import history as h
 from host.durable.replay.history import EventType, OrchestrationStatus
+from host.durable.replay.model import EntityRequest
 from host.durable.replay.simulator import T0, Simulator
 
 
@@ -282,7 +283,7 @@ def test_entities_signal_call_and_error():
     sim = Simulator({"Main": orch(main)}, {}, entities={"counter": df.Entity.create(counter)})
     i = sim.start("Main")
     first = sim.episode(i)
-    reqs = [m for m in first.messages if type(m).__name__ == "EntityRequest"]
+    reqs = [m for m in first.messages if isinstance(m, EntityRequest)]
     assert [r.request.is_signal for r in reqs] == [True, False]
     assert reqs[0].instance_id == "@counter@c1" and reqs[0].request.input == json.dumps("5")
     sent = [e for e in first.appended if e["EventType"] == EventType.EventSent]

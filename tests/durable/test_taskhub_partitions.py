@@ -95,7 +95,7 @@ async def test_partition_handed_to_a_worker_that_died_is_claimed_after_expiry(hu
         a.manager.owned.discard(0)
         a.listening.discard(0)
         await wait_for(lambda: 0 in a.listening, timeout=FAST.lease_interval + 3)
-        row = await hub.storage.get_row(hub.names.partitions_table, "", hub.names.control_queue(0))
-        assert row is not None and row["CurrentOwner"] == "worker-a" and "NextOwner" not in row
+        taken = await hub.storage.get_row(hub.names.partitions_table, "", hub.names.control_queue(0))
+        assert taken is not None and taken["CurrentOwner"] == "worker-a" and "NextOwner" not in taken
     finally:
         await a.manager.stop()

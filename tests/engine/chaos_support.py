@@ -241,8 +241,12 @@ class ChaosRun:
         points = sorted(self.rng.uniform(0.1, 0.8) for _ in events)
         for what, point in zip(events, points, strict=True):
             target = int(point * self.plan.activities)
+
+            def reached(t: int = target) -> bool:
+                return len(self.executions()) >= t
+
             await eventually(
-                lambda t=target: len(self.executions()) >= t,
+                reached,
                 300,
                 f"{target} activity executions",
                 interval=0.1,

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crash_support import HostProcess, HubView, wait_until  # type: ignore[import-not-found]
-from engine_support import APPS  # type: ignore[import-not-found]
+from crash_support import HostProcess, HubView, wait_until
+from engine_support import APPS
 
 pytestmark = pytest.mark.slow
 

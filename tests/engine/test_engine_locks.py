@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from crash_support import HostProcess, HubView, wait_until  # type: ignore[import-not-found]
-from engine_support import APPS  # type: ignore[import-not-found]
+from crash_support import HostProcess, HubView, wait_until
+from engine_support import APPS
 
 from host.durable.replay.history import EventType
 from host.durable.replay.ledger import pending_payload

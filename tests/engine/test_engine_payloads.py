@@ -28,7 +28,7 @@ async def host(azurite_connection_string: str) -> AsyncIterator[AppHost]:
 
 
 async def test_user_classes_round_trip_through_inputs_and_activities(host: AppHost) -> None:
-    from shapes import Box  # type: ignore[import-not-found]
+    from shapes import Box
 
     # As the SDK's client sends it: JSON text (with the class envelope) of the JSON text.
     input_text = json.dumps(df_dumps(Box(3, "small")))

@@ -13,7 +13,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from waiting import eventually  # type: ignore[import-not-found]
+from waiting import eventually
 
 from host.errors import InstanceAlreadyExistsError, StorageError
 from host.storage.azure.storage import AzureStorage

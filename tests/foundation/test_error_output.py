@@ -146,9 +146,9 @@ async def test_failures_show_the_users_frames_in_a_few_lines(error_host: Callabl
     broken = await run_to_end(base, "broken")
     assert broken["runtimeStatus"] == "Failed"
     assert "no customer" in str(broken["output"])
-    block = "\n".join(failure_block(host.output, "broken"))
-    assert f'line {line_of("raise KeyError")}, in broken' in block, block
-    assert 'raise KeyError("no customer")' in block and "KeyError: 'no customer'" in block, block
+    text = "\n".join(failure_block(host.output, "broken"))
+    assert f'line {line_of("raise KeyError")}, in broken' in text, text
+    assert 'raise KeyError("no customer")' in text and "KeyError: 'no customer'" in text, text
 
 
 async def test_verbose_shows_host_frames_too(error_host: Callable[..., Any]) -> None:

@@ -70,7 +70,8 @@ def on_msg(msg: func.QueueMessage) -> None:
                                                                 ("http", "out")]
     assert start.trigger.get("route") == "orchestrators/{functionName}" and start.is_async
     assert reg.orchestrator("myorch") is reg.get("orch")
-    assert reg.get("on_msg").trigger.get("queueName") == "work"  # %AppSetting% resolved
+    on_msg = reg.get("on_msg")
+    assert on_msg is not None and on_msg.trigger.get("queueName") == "work"  # %AppSetting% resolved
     hello = reg.activity("hello")
     assert hello is not None and hello.func("Tokyo") == "Tokyo"
     # the line where the definition (its first decorator) starts
@@ -98,7 +99,8 @@ def a(req):
     return "a"
 """, name="main.py", env={"PYTHON_SCRIPT_FILE_NAME": "main.py"})
     assert sorted(f.name for f in reg) == ["a", "tick"]
-    assert reg.get("tick").source_file == "helpers.py"
+    tick = reg.get("tick")
+    assert tick is not None and tick.source_file == "helpers.py"
 
 
 def test_functions_filter_and_disabled(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ def registry_from(app: func.FunctionApp) -> Registry:
             btype, name = str(data.pop("type")), str(data.pop("name"))
             bindings.append(Binding(name, btype, str(data.pop("direction", "IN")).lower(), data))
         trigger = next(b for b in bindings if b.type.endswith("Trigger"))
-        infos.append(FunctionInfo(fn.get_function_name(), trigger, bindings, fn.get_user_function(),
+        infos.append(FunctionInfo(str(fn.get_function_name()), trigger, bindings, fn.get_user_function(),
                                   sdk_function=fn))
     registry = Registry(infos)
     _INDEXED[id(app)] = (app, registry)

@@ -25,7 +25,9 @@ _lock = threading.Lock()
 @app.queue_output(arg_name="out", queue_name="out", connection="AzureWebJobsStorage")
 def copy(msg: str, row: str, out: func.Out[str], context: func.Context) -> None:
     _seen.update(thread=threading.current_thread().name, ctx=context.function_name,
-                 tls=context.thread_local_storage.invocation_id, inv=context.invocation_id,
+                 # azure-functions types thread_local_storage as a class, not the threading.local it is.
+                 tls=context.thread_local_storage.invocation_id,  # type: ignore[attr-defined]
+                 inv=context.invocation_id,
                  retry=context.retry_context.retry_count)
     out.set(f"{msg}+{row}")
 

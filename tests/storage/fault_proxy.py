@@ -36,7 +36,7 @@ class FaultProxy:
         await site.start()
         server = site._server
         assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]  # an asyncio.Server
         self._session = aiohttp.ClientSession(auto_decompress=False)
         return self
 

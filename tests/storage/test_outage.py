@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from waiting import eventually  # type: ignore[import-not-found]
+from waiting import eventually
 
 from host.storage.azurite import AzuriteProcess, free_port, start_azurite_on_free_ports
 
@@ -176,12 +176,12 @@ async def test_host_rides_out_a_storage_outage(app_dir: Path, own_azurite: Azuri
     assert "answers again" in output
 
 
-async def _state_is(status, state: str) -> bool:  # type: ignore[no-untyped-def]
+async def _state_is(status, state: str) -> bool:
     body = await status()
     return body is not None and body["state"] == state
 
 
-async def _storage_failures(status, count: int) -> dict | None:  # type: ignore[no-untyped-def]
+async def _storage_failures(status, count: int) -> dict | None:
     body = await status()
     if body is None or "storage" not in body:
         return None
@@ -189,6 +189,6 @@ async def _storage_failures(status, count: int) -> dict | None:  # type: ignore[
     return body if m and int(m.group(1)) >= count else None
 
 
-async def _storage_ok(status) -> bool:  # type: ignore[no-untyped-def]
+async def _storage_ok(status) -> bool:
     body = await status()
     return body is not None and "storage" not in body

@@ -10,7 +10,7 @@ import random
 from collections.abc import AsyncIterator
 
 import pytest
-from fault_proxy import FaultProxy  # type: ignore[import-not-found]
+from fault_proxy import FaultProxy
 
 from host.errors import PreconditionFailedError, StorageBusyError
 from host.storage.azure.storage import AzureSdkStorage, AzureStorage

@@ -14,8 +14,9 @@ from host.triggers.timezones import resolve_timezone, zone_by_name
 NY = ZoneInfo("America/New_York")
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, micro: int = 0,
+        ) -> datetime:
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
 
 
 def iso_list(expr: str, after: datetime, count: int, tz=UTC) -> list[str]:

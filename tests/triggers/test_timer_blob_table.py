@@ -48,7 +48,7 @@ async def test_run_on_startup_and_status_blob(start_host: StartHost, storage: St
 
 
 def _timer_fn(schedule: str, runs: list) -> FunctionInfo:
-    async def tick(timer) -> None:  # type: ignore[no-untyped-def]
+    async def tick(timer) -> None:
         runs.append(timer)
 
     trigger = Binding("timer", "timerTrigger", "in", {"schedule": schedule})
@@ -152,7 +152,7 @@ async def test_blob_trigger_receipts_and_bindings(start_host: StartHost, storage
     assert app_globals(runtime2, "on_upload")["SEEN"] == []
 
 
-async def _download(storage: Storage, container: str, name: str):  # type: ignore[no-untyped-def]
+async def _download(storage: Storage, container: str, name: str):
     from host.errors import NotFoundError
 
     try:

@@ -163,7 +163,8 @@ class DurableApi:
         backend = await self._resolver(hub, connection, create=creates)
         target = Target(backend, f"{request.url.scheme}://{request.url.netloc}", connection, self._code,
                         public=base == WEBHOOK_PATH)
-        return await handler(request, target)
+        response: Response = await handler(request, target)
+        return response
 
     def _match(self, method: str, head: str, parts: list[str]) -> Callable[[Request, Target], Any] | None:
         n = len(parts)

@@ -20,7 +20,7 @@ def apply_app_defaults(args: argparse.Namespace, root: Path | None = None) -> No
     if not ((folder / "host.json").is_file() or (folder / "local.settings.json").is_file()):
         return
     from host.config.settings import load_settings
-    from host.durable.api.binding import default_hub_name
+    from host.durable.taskhub.names import default_hub_name
 
     try:
         settings = load_settings(folder)

@@ -164,7 +164,7 @@ def _run(handle: EntityHandle, entity_id: EntityId, state: SchedulerState, ops: 
     raised: list[Exception | None] = []
     try:
         ctx, batch = DurableEntityContext.from_json(_batch_request(entity_id, state, ops))
-        ctx.signal_entity = _signal_method(outbox)  # type: ignore[attr-defined]
+        ctx.signal_entity = _signal_method(outbox)
         response = json.loads(Entity(_guarded(user_fn, outbox, raised)).handle(ctx, batch))
     except Exception as exc:
         raise EntityBatchError(f"entity {entity_id} failed to run a batch: {exc}") from exc

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from host.durable.entities.from_orchestrations import looks_like_response
 from host.durable.replay import history as h
@@ -309,7 +310,7 @@ class _Work:
             self._append([h.orchestrator_completed(self.now)])
             self.result.status = h.OrchestrationStatus.Running
 
-    def _remember_waiters(self, flat: list[dict], sc: Scan, batch: list[h.Event]) -> None:
+    def _remember_waiters(self, flat: list[dict[str, Any]], sc: Scan, batch: list[h.Event]) -> None:
         delivered = [e for e in batch if h.etype(e) == h.EventType.EventRaised and not sc.is_response(e)]
         waiters = {n: c for n, c in _open_waiters(flat, sc, delivered).items() if c > 0}
         self.state.cache.update({"len": len(self.history) + 1, "waiters": waiters})
@@ -371,7 +372,7 @@ def _pick(externals: list[h.Event], waiters: Counter[str]) -> list[h.Event]:
     return out
 
 
-def _open_waiters(flat: list[dict], sc: Scan, delivered: list[h.Event]) -> Counter[str]:
+def _open_waiters(flat: list[dict[str, Any]], sc: Scan, delivered: list[h.Event]) -> Counter[str]:
     waits = Counter(str(a.get("externalEventName")) for a in flat
                     if atype(a) == ActionType.WaitForExternalEvent)
     waits.subtract(sc.raised)
@@ -379,7 +380,9 @@ def _open_waiters(flat: list[dict], sc: Scan, delivered: list[h.Event]) -> Count
     return waits
 
 
-def _order_for_retries(completions: list[h.Event], chains: dict) -> tuple[list[h.Event], list[h.Event]]:
+def _order_for_retries(
+    completions: list[h.Event], chains: dict[int, Any]
+) -> tuple[list[h.Event], list[h.Event]]:
     """At most one retry-relevant event, placed first; the other ones wait for later episodes."""
     retry = [e for e in completions if is_retry_event(chains, e)]
     if not retry:

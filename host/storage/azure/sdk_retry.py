@@ -72,7 +72,7 @@ class TablesRetry(_Observed, AsyncTablesRetryPolicy):
     """The tables SDK's (azure-core) retry with our back-off."""
 
     def __init__(self, policy: RetryPolicy, health: StorageHealth) -> None:
-        super().__init__(
+        super().__init__(  # type: ignore[no-untyped-call]  # azure-core's policy is unannotated
             retry_total=policy.retries, retry_backoff_factor=policy.initial, retry_backoff_max=policy.maximum
         )
         self.policy = policy
