@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -49,14 +48,16 @@ class HostProcess:
 
     async def ready(self, timeout: float = 30.0) -> None:
         """Wait until the host says ``Host started`` (its services, the durable engine included, run)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def started() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"host {self.name} exited with {self.proc.returncode}:\n{self.tail()}")
-            if b"Host started" in self.output.read_bytes():
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"host {self.name} did not start within {timeout:g} s:\n{self.tail()}")
+            return b"Host started" in self.output.read_bytes()
+
+        try:
+            await eventually(started, timeout, f"host {self.name} to start", interval=0.1)
+        except AssertionError as err:
+            raise AssertionError(f"{err}:\n{self.tail()}") from None
 
     def kill(self) -> None:
         """SIGKILL: no graceful shutdown, no partition release."""

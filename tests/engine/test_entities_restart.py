@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from entities_support import ENTITIES_APP
+from waiting import eventually
 
 from host.storage.azurite import free_port
 
@@ -36,17 +36,16 @@ class HostProcess:
              str(self.port), "--no-azurite"], cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
         async with httpx.AsyncClient() as c:
-            while time.monotonic() < deadline:
+
+            async def up() -> bool:
                 assert self.proc.poll() is None, "the host exited"
                 try:
-                    if (await c.get(f"{self.url}/admin/host/status")).status_code == 200:
-                        return
+                    return (await c.get(f"{self.url}/admin/host/status")).status_code == 200
                 except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise TimeoutError("the host did not start")
+                    return False
+
+            await eventually(up, timeout, "the host to start", interval=0.1)
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
@@ -83,14 +82,10 @@ async def read_value(url: str, key: str) -> object:
 
 
 async def wait_value(url: str, key: str, expected: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        last = await read_value(url, key)
-        if last == expected:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"Counter/{key} is {last!r}, expected {expected!r}")
+    async def reached() -> bool:
+        return await read_value(url, key) == expected
+
+    await eventually(reached, timeout, f"Counter/{key} to be {expected!r}")
 
 
 async def feed(url: str, key: str, amounts: list[int]) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from pathlib import Path
+
+from waiting import eventually
 
 from host.testing.app_host import AppHost
 
@@ -31,10 +32,10 @@ async def test_aggregator_feeds_resets_and_reads_the_counter(azurite_connection_
             return r.json()["value"] if r.status_code == 200 else None
 
         async def until(expected: int) -> None:
-            deadline = time.monotonic() + 20
-            while (seen := await value()) != expected:
-                assert time.monotonic() < deadline, f"counter is {seen!r}, expected {expected}"
-                await asyncio.sleep(0.02)
+            async def reached() -> bool:
+                return await value() == expected
+
+            await eventually(reached, 20, f"the counter to be {expected}", interval=0.02)
 
         await until(155)
         assert (await c.post(f"/api/aggregator/{key}/reset")).status_code == 202
