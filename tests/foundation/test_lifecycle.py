@@ -97,7 +97,6 @@ def test_graceful_shutdown_lets_in_flight_requests_finish(
     caller = threading.Thread(target=call)
     caller.start()
     host.wait_for("slow started", timeout=10)
-    stopped_at = time.monotonic()
     host.proc.send_signal(signal.SIGTERM)
     # It stops taking work at once, while the in-flight request still runs.
     wait_until(lambda: not accepts(port), 2.0, "the listener to close")
@@ -105,7 +104,6 @@ def test_graceful_shutdown_lets_in_flight_requests_finish(
     caller.join(15)
     assert result.get("response") == (200, "slow done"), result
     assert host.proc.wait(15) == 0
-    assert time.monotonic() - stopped_at < 12
     assert "Executed 'Functions.slow' (Succeeded" in host.output
 
 

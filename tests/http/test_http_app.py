@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import threading
-import time
 from typing import Any
 
 import azure.functions as func
@@ -157,10 +156,9 @@ async def test_context_parameter(make_client: Any) -> None:
 
 async def test_sync_functions_run_concurrently(make_client: Any) -> None:
     client, _ = make_client(app)
-    started = time.monotonic()
+    # The barrier in the function breaks (a 500) unless both requests are inside it at once.
     a, b = await asyncio.gather(client.get("/api/slowsync"), client.get("/api/slowsync"))
     assert (a.status_code, b.status_code) == (200, 200) and a.text == "synced"
-    assert time.monotonic() - started < 4
 
 
 async def test_async_functions_run_concurrently(make_client: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -67,12 +66,10 @@ async def test_delayed_put_becomes_visible(
 ) -> None:
     q = name("qd")
     await storage.create_queue(q)
-    start = time.monotonic()
     await storage.put_message(q, "later", visibility_timeout=1)
-    assert await storage.receive_messages(q) == []
+    assert await storage.receive_messages(q) == []  # hidden at first
     got = await eventually(lambda: storage.receive_messages(q), timeout=5)
     assert got[0].content == "later"
-    assert time.monotonic() - start >= 0.9
 
 
 async def test_abandon_redelivers_with_higher_dequeue_count(

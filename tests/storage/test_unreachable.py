@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from host.errors import StorageUnreachableError
@@ -21,26 +19,24 @@ def _dead_account() -> str:
 
 async def test_ping_unreachable_fails_fast() -> None:
     storage = open_storage(_dead_account())
-    start = time.monotonic()
     try:
-        with pytest.raises(StorageUnreachableError, match="did not answer"):
-            await storage.ping(timeout=5)
+        # Refused at once (retries bounded by the policy), long before the ping's own 10-minute deadline.
+        with pytest.raises(StorageUnreachableError, match="storage did not answer") as caught:
+            await storage.ping(timeout=600)
     finally:
         await storage.close()
-    assert time.monotonic() - start < 4
+    assert "within" not in str(caught.value)
 
 
 async def test_operations_on_unreachable_account_raise_unreachable() -> None:
     storage = open_storage(_dead_account())
-    start = time.monotonic()
     try:
-        with pytest.raises(StorageUnreachableError):
+        with pytest.raises(StorageUnreachableError, match="is the storage account"):
             await storage.put_message("somequeue", "x")
-        with pytest.raises(StorageUnreachableError):
+        with pytest.raises(StorageUnreachableError, match="is the storage account"):
             await storage.get_row("sometable", "p", "r")
     finally:
         await storage.close()
-    assert time.monotonic() - start < 6
 
 
 async def test_ping_reachable(azurite_connection_string: str) -> None:

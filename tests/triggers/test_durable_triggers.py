@@ -8,7 +8,6 @@ import asyncio
 import base64
 import json
 import os
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -114,11 +113,9 @@ async def test_queue_trigger_starts_an_orchestration(serve: Callable[..., Any], 
     queue = unique("dq")
     url = await serve(queue, "start_from_queue")
     await storage.create_queue(queue)
-    t0 = time.monotonic()
     await storage.put_message(queue, base64.b64encode(b'{"id": 42, "amount": 5}').decode())
     [status] = await eventually(lambda: _completed(url, "order-42"), timeout=30)
     assert status["name"] == "process_order" and status["output"] == "charged order 42"
-    assert time.monotonic() - t0 < 30
     async with httpx.AsyncClient(timeout=10) as c:  # the queue message was consumed
         assert (await c.get(f"{url}{WH}/instances/")).json()[0]["instanceId"] == "order-42"
     assert await storage.peek_messages(queue) == []
