@@ -25,3 +25,17 @@ async def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {value!r})")
         await asyncio.sleep(interval)
+
+
+def eventually_sync(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition", *,
+                    interval: float = 0.05) -> Any:
+    """:func:`eventually` for synchronous code (fixtures on threads, CLI subprocesses): ``check`` is
+    called (never awaited) until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {value!r})")
+        time.sleep(interval)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from waiting import eventually
 
 from host.config.settings import load_settings
 from host.http.app import build_app
@@ -52,10 +52,12 @@ async def served_host(root: Path, code: str, connection: str, *, hub: str,
     server = uvicorn.Server(server_config(build_app(runtime), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))
     serving = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and not serving.done(), "server did not start"
-        await asyncio.sleep(0.01)
+
+    def started() -> bool:
+        assert not serving.done(), "the server stopped while starting"
+        return bool(server.started)
+
+    await eventually(started, 20, "the server to start", interval=0.01)
     runtime.mark_running()
     try:
         yield f"http://127.0.0.1:{port}", runtime

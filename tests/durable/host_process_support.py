@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 from client_host_support import free_port
+from waiting import eventually_sync
 
 from host.http.auth import KEY_HEADER, read_keys
 
@@ -40,19 +40,21 @@ def host_process(script_root: Path, env: dict[str, str], *, startup: float = 60.
              "--no-azurite", *args], cwd=str(REPO), env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + startup
-        while True:
+
+        def running() -> bool:
             assert proc.poll() is None, f"host exited:\n{log.read_text()}"
             try:
                 keys = read_keys(script_root)
                 headers = {KEY_HEADER: keys.master_key} if keys is not None else {}
                 r = httpx.get(f"{url}/admin/host/status", headers=headers, timeout=2)
-                if r.status_code == 200 and r.json().get("state") == "Running":
-                    break
             except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"host did not start:\n{log.read_text()}"
-            time.sleep(0.1)
+                return False
+            return r.status_code == 200 and r.json().get("state") == "Running"
+
+        try:
+            eventually_sync(running, startup, "the host to start", interval=0.1)
+        except AssertionError as err:
+            raise AssertionError(f"{err}:\n{log.read_text()}") from None
         yield url
     finally:
         proc.terminate()

@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -16,6 +15,7 @@ import uvicorn
 from api_test_support import T0, registry, sent_events
 from starlette.applications import Starlette
 from starlette.routing import Route
+from waiting import eventually_sync
 
 from host.durable.api.backend import ClientBackend
 from host.durable.api.hub_backend import HubBackend
@@ -62,10 +62,7 @@ def served(azurite_connection_string: str) -> Iterator[tuple[str, TaskHub]]:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
+    eventually_sync(lambda: server.started, 20, "the server to start", interval=0.02)
     yield f"http://127.0.0.1:{port}", hub
     server.should_exit = True
     thread.join(10)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import httpx
 import pytest
 from client_host_support import FLAKY_APP, unique_hub
 from host_process_support import REPO, host_env, host_process
+from waiting import eventually_sync
 
 from host.durable.taskhub.names import TaskHubNames
 from host.storage.factory import open_storage
@@ -49,13 +49,13 @@ def fails(env: dict[str, str], *args: str) -> str:
 def wait_status(env: dict[str, str], where: list[str], instance_id: str, status: str,
                 timeout: float = 30.0) -> dict[str, Any]:
     """Poll ``show --json`` until the instance has ``status``."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def reached() -> dict[str, Any] | None:
         body: dict[str, Any] = ok_json(env, "show", instance_id, *where)
-        if body["runtimeStatus"] == status:
-            return body
-        assert time.monotonic() < deadline, f"{instance_id} stayed {body['runtimeStatus']}, wanted {status}"
-        time.sleep(0.1)
+        return body if body["runtimeStatus"] == status else None
+
+    found: dict[str, Any] = eventually_sync(reached, timeout, f"{instance_id} to be {status}", interval=0.1)
+    return found
 
 
 @pytest.fixture
@@ -192,21 +192,22 @@ def test_root_sample_app_check_status_flow(tmp_path: Path, azurite_connection_st
         status_url = r.json()["statusQueryGetUri"]
         assert status_url.startswith(f"{url}{WH}/instances/") and r.headers["Location"] == status_url
         seen = []
-        deadline = time.monotonic() + 30
-        while True:
+
+        def finished() -> httpx.Response | None:
             s = c.get(status_url)
             seen.append((s.status_code, s.json()["runtimeStatus"]))
-            if s.status_code == 200 or time.monotonic() > deadline:
-                break
-            time.sleep(0.02)
+            return s if s.status_code == 200 else None
+
+        s = eventually_sync(finished, 30, "the instance to complete", interval=0.02)
         assert seen[-1] == (200, "Completed")
         assert s.json()["output"] == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
         assert set(seen[:-1]) <= {(202, "Pending"), (202, "Running")}
         r = c.post(f"{url}/api/orchestrators/approval_workflow")
-        running = c.get(r.json()["statusQueryGetUri"])
-        deadline = time.monotonic() + 30
-        while running.json()["runtimeStatus"] != "Running" and time.monotonic() < deadline:
-            time.sleep(0.02)
+
+        def is_running() -> httpx.Response | None:
             running = c.get(r.json()["statusQueryGetUri"])
+            return running if running.json()["runtimeStatus"] == "Running" else None
+
+        running = eventually_sync(is_running, 30, "the instance to run", interval=0.02)
         assert running.status_code == 202 and running.json()["customStatus"] == "waiting for approval"
         assert c.post(r.json()["terminatePostUri"].replace("{text}", "done")).status_code == 202

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from waiting import eventually
 
 from host.config.settings import load_settings
 from host.http.app import build_app
@@ -77,10 +77,12 @@ async def host_url(tmp_path: Path, azurite_connection_string: str) -> AsyncItera
                            lifespan="off")
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and not serving.done(), "server did not start"
-        await asyncio.sleep(0.01)
+
+    def started() -> bool:
+        assert not serving.done(), "the server stopped while starting"
+        return bool(server.started)
+
+    await eventually(started, 20, "the server to start", interval=0.01)
     runtime.mark_running()
     try:
         yield f"http://127.0.0.1:{port}"
@@ -102,13 +104,13 @@ async def test_check_status_flow_on_a_non_default_port(host_url: str) -> None:
         assert body["statusQueryGetUri"].startswith(f"{host_url}/runtime/webhooks/durabletask/instances/")
         assert r.headers["Location"] == body["statusQueryGetUri"]
         codes = []
-        deadline = time.monotonic() + 20
-        while True:
+
+        async def finished() -> httpx.Response | None:
             s = await c.get(body["statusQueryGetUri"])
             codes.append(s.status_code)
-            if s.status_code == 200 or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.05)
+            return s if s.status_code == 200 else None
+
+        s = await eventually(finished, 20, "the instance to complete")
         assert s.status_code == 200 and s.json()["runtimeStatus"] == "Completed"
         assert s.json()["output"] == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
         assert set(codes[:-1]) <= {202}
