@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from waiting import eventually
 
 from host.durable.replay import history as h
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
@@ -24,13 +25,11 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 async def receive_until(hub: TaskHub, queue: str, *, timeout: float = 5.0) -> list[TaskMessage]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        got = await hub.receive(queue, 32, 30)
-        if got or loop.time() > deadline:
-            return got
-        await asyncio.sleep(0.05)
+    """The first non-empty receive from ``queue`` (fails the test after ``timeout``)."""
+    got: list[TaskMessage] = await eventually(
+        lambda: hub.receive(queue, 32, 30), timeout, f"a message on {queue}"
+    )
+    return got
 
 
 def orchestration(n_tasks: int, instance_id: str, execution_id: str) -> list[dict[str, Any]]:

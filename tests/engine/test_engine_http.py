@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from waiting import eventually
 
 from host.storage.azurite import free_port
 from host.testing.app_host import AppHost
@@ -55,10 +56,7 @@ async def job_server() -> AsyncIterator[tuple[JobServer, str]]:
     server = uvicorn.Server(uvicorn.Config(jobs.app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="off"))
     task = asyncio.create_task(server.serve())
-    deadline = asyncio.get_running_loop().time() + 10
-    while not server.started:
-        assert asyncio.get_running_loop().time() < deadline, "test server did not start"
-        await asyncio.sleep(0.02)
+    await eventually(lambda: server.started, 10, "the test server to start", interval=0.02)
     yield jobs, f"http://127.0.0.1:{port}"
     server.should_exit = True
     with contextlib.suppress(Exception):

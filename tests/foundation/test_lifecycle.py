@@ -6,13 +6,13 @@ import os
 import signal
 import socket
 import threading
-import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import eventually_sync
 
 from host.storage.azurite import DEV_ACCOUNT, DEV_KEY, free_port, is_listening
 
@@ -53,11 +53,7 @@ def accepts(port: int) -> bool:
 
 
 def wait_until(cond: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    eventually_sync(cond, timeout, what, interval=0.02)
 
 
 def test_azurite_auto_start_and_stop(tmp_path: Path, make_app: Callable[..., Path],
