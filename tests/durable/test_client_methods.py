@@ -7,7 +7,6 @@ those objects and on the engine's effect (statuses, outputs, history, entity sta
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -266,8 +265,8 @@ async def test_wait_for_completion_both_paths(host: tuple[str, str]) -> None:
     out = await _run(host[0], "wait")
     code, body, _ = out["done"]
     assert [code, body] == [200, ["Hello W!"]]
-    code, body, headers, elapsed = out["late"]
-    assert code == 202 and 0.5 <= elapsed < 5
+    code, body, headers, _ = out["late"]
+    assert code == 202  # the 600 ms timeout ran out: the instance waits 300 s for an approval
     assert body["statusQueryGetUri"].startswith(f"{host[0]}/runtime/webhooks/durabletask/instances/")
     assert headers["Location"] == body["statusQueryGetUri"]
 
@@ -276,19 +275,16 @@ async def test_http_api_start_waits_with_timeout_and_polling_interval(host: tupl
     url, hub = host
     base = f"{url}/runtime/webhooks/durabletask/orchestrators"
     async with httpx.AsyncClient(timeout=60) as c:
-        t = time.monotonic()
-        # a 5 s polling interval, yet the answer comes as soon as the engine finishes
+        # a 10-minute polling interval, yet the answer comes as soon as the engine finishes (a wait
+        # for the next poll would run into the client's 60 s timeout)
         # a plain JSON list reaches get_input() as the list (the host encodes it as the SDK's client)
-        r = await c.post(f"{base}/hello_sequence?timeout=20&pollingInterval=5", json=["T"])
-        elapsed = time.monotonic() - t
+        r = await c.post(f"{base}/hello_sequence?timeout=1200&pollingInterval=600", json=["T"])
         assert r.status_code == 200 and r.json() == ["Hello T!"], r.text
-        assert elapsed < 4.5
         r = await c.post(f"{base}/flaky/fails-once?timeout=20&pollingInterval=5")
         assert r.status_code == 200 and r.json()["runtimeStatus"] == "Failed"
-        t = time.monotonic()
+        # the instance waits 300 s for an approval: the 0.4 s timeout runs out first
         r = await c.post(f"{base}/approval_workflow/waits?timeout=0.4&pollingInterval=0.1", json="300")
-        elapsed = time.monotonic() - t
-        assert r.status_code == 202 and 0.4 <= elapsed < 3
+        assert r.status_code == 202
         assert r.json()["id"] == "waits" and r.headers["Location"] == r.json()["statusQueryGetUri"]
         assert f"taskHub={hub}" in r.headers["Location"]
         r = await c.get(r.headers["Location"])

@@ -6,7 +6,6 @@ approval's 72-hour timer are skipped on the virtual clock, so the whole file tak
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,24 +67,21 @@ async def test_monitor_gives_up_at_its_expiry(func_app: AppHost) -> None:
     assert func_app.calls("notify") == []
 
 
-async def test_approval_received_in_time(func_app: AppHost, funchost_storage: str) -> None:
-    began = time.perf_counter()
+async def test_approval_received_in_time(func_app: AppHost) -> None:
     iid = await func_app.start("approval_request", {"subject": "laptop", "amount": 900})
     await func_app.advance(hours=48)
     await func_app.raise_event(iid, "Approval", "alice")
     status = await func_app.wait(iid)
     assert func_app.output(status) == {"approved": True, "by": "alice"}
     assert func_app.calls("escalate") == []
-    assert time.perf_counter() - began < (1.0 if funchost_storage == "memory" else 5.0)
 
 
-async def test_approval_escalates_after_72_hours(func_app: AppHost, funchost_storage: str) -> None:
-    began, virtual_start = time.perf_counter(), func_app.now()
+async def test_approval_escalates_after_72_hours(func_app: AppHost) -> None:
+    virtual_start = func_app.now()  # 72 virtual hours; how fast that runs is bench/testing_toolkit.py's
     status = await func_app.run("approval_request", {"subject": "laptop", "amount": 900}, expect="Completed")
     assert func_app.output(status) == {"approved": False, "escalated_to": "manager"}
     assert func_app.now() - virtual_start >= timedelta(hours=72)
     assert [c.name for c in func_app.calls()] == ["request_approval", "escalate"]
-    assert time.perf_counter() - began < (1.0 if funchost_storage == "memory" else 5.0)
 
 
 async def test_approval_history_replays_against_the_current_code(func_app: AppHost) -> None:

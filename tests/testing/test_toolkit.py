@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -37,15 +36,12 @@ async def test_history_reads_as_typed_events(func_app: AppHost) -> None:
     assert [e.input for e in history if e.type == "TaskScheduled"] == ["X", "Y"]
 
 
-async def test_approval_times_out_after_72_virtual_hours_in_well_under_a_second(
-        func_app: AppHost, funchost_storage: str) -> None:
-    began, virtual_start = time.perf_counter(), func_app.now()
+async def test_approval_times_out_after_72_virtual_hours(func_app: AppHost) -> None:
+    virtual_start = func_app.now()  # how fast 72 virtual hours run is measured in bench/testing_toolkit.py
     status = await func_app.run("approval", expect="Completed")
-    elapsed = time.perf_counter() - began
     assert func_app.output(status) == "escalated: no answer in 72 hours"
     assert func_app.now() - virtual_start >= timedelta(hours=72)
     assert [c.name for c in func_app.calls()] == ["escalate"]
-    assert elapsed < (1.0 if funchost_storage == "memory" else 5.0)
 
 
 async def test_approval_in_time_takes_the_approved_path(func_app: AppHost) -> None:
