@@ -130,6 +130,17 @@ def test_async_def_and_yielded_generator_messages():
     _, res = first(orch(bad))
     assert res.status == OrchestrationStatus.Failed and "yield from" in res.output_text
 
+    def returning_helper(ctx):
+        return (yield ctx.call_activity("Hello", 1))
+
+    def good(ctx):
+        return (yield from returning_helper(ctx))
+
+    sim = Simulator({"Main": orch(good)}, {"Hello": lambda v: v})
+    i = sim.start("Main")
+    sim.run()
+    assert sim.instances[i].status == OrchestrationStatus.Completed and sim.output(i) == 1
+
 
 def test_duplicate_dropped_and_out_of_order_deferred():
     st, res = first(orch(two_calls))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import azure.durable_functions as df
 
@@ -224,6 +224,23 @@ def test_continue_as_new_with_event_carried_over():
     assert res.status == OrchestrationStatus.Completed
     assert sim.output(i) == [2, "c"]
     assert types(res.history)[:2] == [EventType.OrchestratorStarted, EventType.ExecutionStarted]
+
+
+def test_uuid_and_time_recorded_in_the_first_episode_are_recomputed_alike_at_the_end():
+    def main(ctx):
+        u1, t1 = str(ctx.new_uuid()), ctx.current_utc_datetime.isoformat()
+        seen = yield ctx.call_activity("Echo", [u1, t1])  # recorded in episode 1
+        u2 = str(ctx.new_uuid())
+        yield ctx.call_activity("Echo", "second")
+        return {"first": [u1, t1], "seen": seen, "u2": u2, "replaying_at_end": ctx.is_replaying}
+
+    sim = Simulator({"Main": orch(main)}, {"Echo": lambda v: v})
+    i = sim.start("Main")
+    sim.run()
+    out = sim.output(i)
+    assert out["seen"] == out["first"]  # recomputed in the last episode exactly as first recorded
+    assert out["u2"] != out["first"][0] and out["replaying_at_end"] is False
+    assert datetime.fromisoformat(out["first"][1]) == T0  # the orchestration's start time
 
 
 def test_long_timer_is_split():

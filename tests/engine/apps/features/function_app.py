@@ -121,13 +121,6 @@ def short_timer(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
-def long_timer(context: df.DurableOrchestrationContext):
-    context.set_custom_status("sleeping")
-    yield context.create_timer(context.current_utc_datetime + timedelta(days=7))
-    return "woke up"
-
-
-@app.orchestration_trigger(context_name="context")
 def wait_event(context: df.DurableOrchestrationContext):
     """Waits for one ``Go`` event after an activity (events may arrive before the wait)."""
     yield context.call_activity("echo", "warm-up")
