@@ -15,7 +15,8 @@ from pathlib import Path
 
 from host.errors import ConfigError, HostError
 
-COMMAND_MODULES: tuple[str, ...] = ("host.durable.cli.commands", "host.azurite_cli")
+COMMAND_MODULES: tuple[str, ...] = ("host.durable.cli.commands", "host.azurite_cli", "host.scaffold.cli",
+                                     "host.doctor_cli")
 """Modules that add subcommands (e.g. ``durable``); skipped while they do not exist."""
 
 
@@ -33,6 +34,9 @@ def _add_start(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help="never start Azurite (expect storage to be running)")
     p.add_argument("--enable-auth", "--enableAuth", dest="enable_auth", action="store_true",
                    help="require function/admin keys as Azure does")
+    p.add_argument("--debug", nargs="?", type=int, const=5678, default=None, metavar="PORT",
+                   help="listen for a debugger (debugpy) on 127.0.0.1:PORT (default 5678)")
+    p.add_argument("--debug-wait", action="store_true", help="with --debug: wait for the debugger to attach")
     p.set_defaults(handler=_start)
 
 
@@ -55,6 +59,10 @@ def _start(args: argparse.Namespace) -> int:
         azurite=not args.no_azurite,
         enable_auth=args.enable_auth,
     )
+    if args.debug is not None or args.debug_wait:
+        from host.debug import DEFAULT_DEBUG_PORT, listen
+
+        listen(DEFAULT_DEBUG_PORT if args.debug is None else args.debug, wait=args.debug_wait)
     setup_logging(verbose=settings.verbose, level=settings.log_level)
     lean_log_records()
     for message in settings.messages:

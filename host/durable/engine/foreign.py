@@ -46,10 +46,15 @@ def unknown_orchestrator_message(name: str, instance_id: str, hub: str, registry
     )
 
 
+async def find_foreign_instances(hub: TaskHub, registry: Registry) -> tuple[Counter[str], bool]:
+    """Unfinished instances per orchestrator name not in ``registry``, and whether more may exist."""
+    rows, more = await hub.query_instances(UNFINISHED, top=MAX_SCANNED)
+    return Counter(r.name for r in rows if r.name and registry.orchestrator(r.name) is None), bool(more)
+
+
 async def warn_about_foreign_instances(hub: TaskHub, registry: Registry) -> None:
     """Log one warning when the hub holds unfinished instances of orchestrators not in ``registry``."""
-    rows, more = await hub.query_instances(UNFINISHED, top=MAX_SCANNED)
-    foreign = Counter(r.name for r in rows if r.name and registry.orchestrator(r.name) is None)
+    foreign, more = await find_foreign_instances(hub, registry)
     if not foreign:
         return
     listed = ", ".join(f"{name} ({n} instance{'s' if n != 1 else ''})" for name, n in sorted(foreign.items()))
