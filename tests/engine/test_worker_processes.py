@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -11,6 +12,7 @@ import pytest
 from waiting import eventually
 
 from host.errors import ConfigError
+from host.logs import setup_logging
 from host.testing.app_host import AppHost
 from host.worker_pool import WorkerPool, worker_process_count
 
@@ -72,6 +74,21 @@ async def test_worker_logs_reach_the_host_with_the_invocation_id(
     records = await eventually(logged, what="the worker's log record in the host")
     assert records[0].name == "userlog" and records[0].invocation_id == invocation_id
     assert records[0].process != os.getpid()
+
+
+async def test_worker_logs_reach_the_console(two: AppHost) -> None:
+    root = logging.getLogger()
+    level = root.level
+    console = io.StringIO()
+    handler = setup_logging(stream=console)  # the console handler `python -m host start` installs
+    try:
+        await two.run("call_one", ["log_it", "to the console"], timeout=120)
+        await eventually(lambda: "user says to the console" in console.getvalue(), what="the console line")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    line = next(x for x in console.getvalue().splitlines() if "user says to the console" in x)
+    assert line.startswith("[") and line.endswith("] user says to the console")
 
 
 async def test_a_failure_in_a_worker_keeps_the_user_frames(two: AppHost) -> None:
