@@ -226,11 +226,13 @@ def check_port(address: str, port: int) -> Check:
 async def check_storage(settings: HostSettings, registry: Registry | None) -> list[Check]:
     """Storage reachable; then the task hub's foreign orchestrator instances (durable apps)."""
     from host.runtime_storage import connect_storage, plan_azurite
+    from host.storage.azurite import is_listening
 
     connection = settings.storage_connection
     if not connection:
         return [Check("storage", SKIP, "no AzureWebJobsStorage (only HTTP functions can run)")]
-    if plan_azurite(settings, connection) is not None:
+    plan = plan_azurite(settings, connection)
+    if plan is not None and not is_listening(plan.host, plan.blob_port):
         return [
             Check("storage", OK, "Azurite is not running: start will start it"),
             Check("foreign orchestrators", SKIP, "storage is not running"),

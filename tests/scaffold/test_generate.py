@@ -1,0 +1,71 @@
+"""``new`` edits function_app.py sensibly: the app's own object, imports, refusals (no processes)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from host.errors import ConfigError
+from host.scaffold.generate import add_function
+from host.scaffold.templates import find_template
+
+APP = '''"""My app."""
+import azure.functions as func
+
+my_app = func.FunctionApp(
+    http_auth_level=func.AuthLevel.ANONYMOUS,
+)
+
+
+@my_app.function_name(name="Health")
+@my_app.route(route="health")
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("ok")
+'''
+
+
+def _app(tmp_path: Path, source: str = APP) -> Path:
+    (tmp_path / "function_app.py").write_text(source)
+    return tmp_path
+
+
+def test_functions_go_on_the_apps_own_object_and_imports_are_added(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    added = add_function(app, find_template("entity"), "counter")
+    source = (app / "function_app.py").read_text()
+    ast.parse(source)
+    assert '@my_app.entity_trigger(context_name="context")' in source
+    assert "my_app = df.DFApp(\n    http_auth_level=func.AuthLevel.ANONYMOUS,\n)" in source
+    lines = source.splitlines()
+    assert lines[:4] == [
+        '"""My app."""',
+        "import azure.functions as func",
+        "import azure.durable_functions as df",
+        "import logging",
+    ]
+    assert added.functions == ["counter"]
+    assert any("is now a df.DFApp" in note for note in added.notes)
+    assert (app / "requirements.txt").read_text() == "azure-functions-durable\n"
+    add_function(app, find_template("durable"), "flow")  # already a DFApp: nothing more to switch
+    assert (app / "function_app.py").read_text().count("import azure.durable_functions as df") == 1
+    assert (app / "requirements.txt").read_text() == "azure-functions-durable\n"
+
+
+def test_explicit_function_names_count_as_taken(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    with pytest.raises(ConfigError, match="already defines Health"):
+        add_function(app, find_template("http"), "Health")
+
+
+def test_refusals_name_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="create an app first"):
+        add_function(tmp_path, find_template("http"), "x")
+    app = _app(tmp_path, "import azure.functions as func\n")
+    with pytest.raises(ConfigError, match=r"no module-level `app = func\.FunctionApp"):
+        add_function(app, find_template("http"), "x")
+    with pytest.raises(ConfigError, match="invalid function name"):
+        add_function(app, find_template("http"), "not-a-name")
+    with pytest.raises(ConfigError, match="choose one of: http, timer, queue, blob, durable, entity"):
+        find_template("cosmos")
