@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything (virtualenv, Python deps, Azurite) and run the sample app or the test suite.
 #   ./dev.sh start [host options]   install (no test tools), then `python -m host start` in this folder
-#   ./dev.sh test  [pytest options] install, then ruff, mypy (host/, tests/, bench/) and the whole pytest suite
+#   ./dev.sh test  [pytest options] install, then ruff, mypy (host/, tests/, bench/, samples/) and the whole pytest suite
 #   ./dev.sh lint                   install, then ruff check and mypy
 #   ./dev.sh unit  [pytest options] install, then the pure tests only (no Azurite, no processes; seconds)
 set -euo pipefail
@@ -57,7 +57,7 @@ case "$cmd" in
     .venv/bin/ruff check host tests bench samples function_app.py
     # INTEGRATOR: enable once the whole tree has been formatted with `ruff format` (same line in lint).
     # .venv/bin/ruff format --check host tests bench samples function_app.py
-    .venv/bin/mypy  # host/ strict, tests/ and bench/ with the base settings ([tool.mypy] in pyproject.toml)
+    .venv/bin/mypy  # host/ strict; tests/, bench/, samples/ with the base settings ([tool.mypy] in pyproject.toml)
     exec .venv/bin/python -m pytest "$@"
     ;;
   lint)

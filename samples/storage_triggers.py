@@ -40,7 +40,7 @@ async def start_order(msg: func.QueueMessage, client: df.DurableOrchestrationCli
 
 
 @bp.orchestration_trigger(context_name="context")
-def process_order(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def process_order(context: df.DurableOrchestrationContext):
     order = context.get_input()
     receipt = yield context.call_activity("charge", order)
     yield context.call_activity("record_order", {"order": order, "receipt": receipt})
