@@ -149,6 +149,8 @@ class Invoker:
         self._handlers: dict[str, OutputHandler] = {}
         self._encoders: dict[str, OutputEncoder] = {}
         self.trigger_converters: dict[str, TriggerConverter] = {}
+        if self.workers is not None and any(runs_in_worker(f, self.plan(f).is_async) for f in registry or ()):
+            self.workers.warm()
 
     # -- extension points ---------------------------------------------------------------
     def add_input_provider(self, binding_type: str, provider: InputProvider) -> None:

@@ -223,7 +223,7 @@ class _Forward(logging.Handler):
 
 
 class WorkerPool:
-    """The host's worker processes (started on first use)."""
+    """The host's worker processes (started with the host when the app has functions for them)."""
 
     def __init__(self, settings: HostSettings, count: int) -> None:
         self.settings = replace(settings, environ=dict(settings.environ))
@@ -247,6 +247,13 @@ class WorkerPool:
                 initargs=(self.settings, self._logs, level),
             )
         return self._pool
+
+    def warm(self) -> None:
+        """Start the worker processes now (they import the app meanwhile), as the Functions host
+        starts its workers with the host: the first invocations do not wait for them."""
+        pool = self._executor()
+        for _ in range(self.count):
+            pool.submit(os.getpid)
 
     @property
     def pids(self) -> list[int]:
