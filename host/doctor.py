@@ -250,7 +250,20 @@ async def check_storage(settings: HostSettings, registry: Registry | None) -> li
             Check("foreign orchestrators", SKIP, "storage is unreachable"),
         ]
     try:
-        checks = [Check("storage", OK, f"account {storage.account_name} answers")]
+        try:
+            await asyncio.wait_for(storage.list_queues(prefix="funchost-doctor"), STORAGE_TIMEOUT)
+        except Exception as e:  # the SDK's auth and HTTP errors: this check reports them all
+            return [
+                Check(
+                    "storage",
+                    FAIL,
+                    f"account {storage.account_name} answers but refuses an "
+                    f"authenticated request: {type(e).__name__}: {str(e).splitlines()[0][:200]}",
+                    "check the AccountKey / SAS of AzureWebJobsStorage in local.settings.json",
+                ),
+                Check("foreign orchestrators", SKIP, "storage refuses the credentials"),
+            ]
+        checks = [Check("storage", OK, f"account {storage.account_name} answers with these credentials")]
         checks.append(await _check_foreign(settings, storage, registry))
         return checks
     finally:

@@ -134,3 +134,16 @@ async def test_unfinished_instances_of_orchestrators_the_app_does_not_define(
     assert check["status"] == "fail", check
     assert "echo_event (2)" in check["detail"] and hub in check["detail"]
     assert "hubName" in check["fix"]
+
+
+def test_storage_that_refuses_the_credentials(app: Path, azurite_connection_string: str) -> None:
+    parts = dict(p.split("=", 1) for p in azurite_connection_string.split(";") if p)
+    parts["AccountKey"] = "d3Jvbmcta2V5LWZvci1kb2N0b3ItdGVzdA=="
+    set_storage(app, ";".join(f"{k}={v}" for k, v in parts.items()))
+    code, checks = doctor(app)
+    assert code == 1
+    check = checks["storage"]
+    assert check["status"] == "fail" and "refuses an authenticated request" in check["detail"], check
+    assert (
+        "AccountKey" not in check["detail"].split("refuses")[0] and parts["AccountKey"] not in check["detail"]
+    )
