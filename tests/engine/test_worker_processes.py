@@ -5,16 +5,18 @@ from __future__ import annotations
 import io
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from waiting import eventually
 
+from host.config.settings import HostSettings
 from host.errors import ConfigError
 from host.logs import setup_logging
 from host.testing.app_host import AppHost
-from host.worker_pool import WorkerPool, worker_process_count
+from host.worker_pool import CallSpec, WorkerPool, WorkerProcessError, worker_process_count
 
 APP = Path(__file__).parent / "apps" / "workers"
 pytestmark = pytest.mark.subprocess  # the worker processes
@@ -120,9 +122,15 @@ async def test_stopping_the_host_stops_its_workers(azurite_connection_string: st
             os.kill(pid, 0)
 
 
-def test_the_count_is_checked() -> None:
-    from host.config.settings import HostSettings
+async def test_an_unpicklable_argument_names_the_function_argument_and_type() -> None:
+    pool = WorkerPool(HostSettings(Path(".").resolve(), {}, environ={}), 2)
+    spec = CallSpec("handler", "id-1", {"item": threading.Lock()}, (), None)
+    with pytest.raises(WorkerProcessError, match=r"function 'handler': argument 'item' \(type 'lock'\)"):
+        await pool.call(spec)
+    assert pool.pids == []  # refused before any process was started
 
+
+def test_the_count_is_checked() -> None:
     def count(value: str) -> int:
         settings = HostSettings(Path("."), {}, environ={"FUNCTIONS_WORKER_PROCESS_COUNT": value})
         return worker_process_count(settings)
