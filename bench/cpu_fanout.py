@@ -8,7 +8,9 @@ process count, after a warm-up fan-out (so process start and app import are not 
 counts alternate ``--repeat`` times and the best time of each is compared (other work on a
 shared machine only ever slows a run). Prints the
 raw Azurite rate of the same run, what a bare process pool gets from this (shared) machine right
-now with the same work, the load average before and after, and the speed-up.
+now with the same work, how many cores the processes running the activities got (their CPU time
+over the wall time: on a shared machine, the reason a speed-up is missing), the load average
+before and after, and the speed-up.
 
 Two hosts on one hub are not measured here: an orchestration's activities all run on the host that
 owns its partition until activities are spread over the hosts of a hub.
@@ -74,15 +76,30 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-async def run(conn: str, processes: int, count: int, loops: int) -> tuple[float, list[int]]:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of ``pids`` so far (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+async def run(conn: str, processes: int, count: int, loops: int) -> tuple[float, list[int], float]:
+    """(seconds, pids that ran the activities, cores they got on average)."""
     settings = {"FUNCTIONS_WORKER_PROCESS_COUNT": str(processes)}
     async with AppHost(APP, connection_string=conn, virtual_time=False, settings=settings) as host:
         await host.run("burn_fan_out", [max(4, processes * 2), loops], timeout=120)  # warm-up
-        t0 = time.perf_counter()
+        pids = [os.getpid()] if processes == 1 else host._runtime.invoker.workers.pids
+        cpu0, t0 = cpu_seconds(pids), time.perf_counter()
         status = await host.run("burn_fan_out", [count, loops], timeout=600)
         elapsed = time.perf_counter() - t0
+        cores = (cpu_seconds(pids) - cpu0) / elapsed
         assert status.runtime_status == "Completed", status
-        return elapsed, list(host.output(status))
+        return elapsed, list(host.output(status)), cores
 
 
 async def main() -> None:
@@ -121,12 +138,13 @@ async def main() -> None:
         )
         results: dict[int, list[float]] = {p: [] for p in counts}
         for processes in [p for _ in range(args.repeat) for p in counts]:  # alternating: 1, 2, 1, 2
-            elapsed, pids = await run(conn, processes, args.activities, loops)
+            elapsed, pids, cores = await run(conn, processes, args.activities, loops)
             results[processes].append(elapsed)
             print(
                 f"FUNCTIONS_WORKER_PROCESS_COUNT={processes}: fan-out of {args.activities} CPU-bound "
                 f"activities {elapsed:.2f} s ({args.activities / elapsed:.1f} activities/s, "
-                f"run by {len(pids)} process(es){', the host among them' if os.getpid() in pids else ''})"
+                f"run by {len(pids)} process(es){', the host among them' if os.getpid() in pids else ''}, "
+                f"which got {cores:.2f} cores on average)"
             )
         best = {p: min(times) for p, times in results.items()}
         for processes, elapsed in best.items():
