@@ -2,7 +2,9 @@
 
 The HTTP server (:mod:`host.serve`) runs on top of a started :class:`HostRuntime`; the testing
 toolkit can run one in-process with its own storage. Components are modules with a
-``create_services(runtime) -> list[Service]`` factory, listed in :data:`COMPONENTS`.
+``create_services(runtime) -> list[Service]`` factory, listed in :data:`COMPONENTS`; what they
+share lives in typed places on the runtime (the invoker, the clock, the durable service registered
+with :meth:`HostRuntime.register_durable`), never in attributes they add.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import importlib.util
 import logging
 import socket
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from host.config.settings import HostSettings
 from host.errors import ConfigError, HostError
@@ -27,7 +29,10 @@ from host.storage.interface import Storage
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
+    from host.clock import Clock
+    from host.durable.service import DurableService
     from host.http.auth import KeyStore
+    from host.invocation import Invoker
     from host.storage.azurite_share import AzuriteLease
 
 log = logging.getLogger("host.runtime")
@@ -49,6 +54,8 @@ COMPONENT_BINDINGS: dict[str, frozenset[str]] = {
 
 STORAGE_PING_TIMEOUT = 5.0
 
+RuntimeState = Literal["Default", "Initializing", "Running", "Stopping", "Stopped", "Error"]
+
 
 class Service(Protocol):
     """Something that runs alongside the HTTP server (a trigger listener, the durable engine)."""
@@ -68,19 +75,26 @@ class HostRuntime:
         storage: Storage | None = None,
         registry: Registry | None = None,
         components: Sequence[str] | None = None,
+        clock: Clock | None = None,
+        durable_overrides: Mapping[str, Any] | None = None,
     ) -> None:
         self.settings = settings
         self._registry = registry
         self._storage = storage
         self._owns_storage = storage is None
-        self.invoker: Any = None
+        self._invoker: Invoker | None = None
+        self._durable: DurableService | None = None
+        self.clock: Clock | None = clock
+        """The clock components run on; ``None`` is real time (the testing toolkit plugs in a virtual one)."""
+        self.durable_overrides: dict[str, Any] = dict(durable_overrides or {})
+        """``EngineOptions`` fields replacing what host.json says (set by an embedding host)."""
         self.base_url = f"http://{_url_host(settings.address)}:{settings.port}"
         self.services: list[Service] = []
         self.routes: list[BaseRoute] = []
         self.components = tuple(COMPONENTS if components is None else components)
         self.azurite: AzuriteLease | None = None
         """This host's lease on the Azurite it started or shares with other hosts."""
-        self.state = "Default"
+        self.state: RuntimeState = "Default"
         """``Default`` → ``Initializing`` → ``Running`` → ``Stopping`` → ``Stopped`` (or ``Error``)."""
         self.errors: list[str] = []
         self.warm_modules: list[str] = []
@@ -91,6 +105,22 @@ class HostRuntime:
         self._keys: KeyStore | None = None
 
     # -- shared state -------------------------------------------------------------------
+    @property
+    def invoker(self) -> Invoker:
+        """Runs the app's functions (created by :meth:`start` before any component)."""
+        if self._invoker is None:
+            raise HostError("the host has not been started yet")
+        return self._invoker
+
+    @property
+    def durable(self) -> DurableService | None:
+        """The durable component's service (``None`` when the app has no durable functions)."""
+        return self._durable
+
+    def register_durable(self, service: DurableService) -> None:
+        """Where the durable component puts its service (one per runtime; reload replaces it)."""
+        self._durable = service
+
     @property
     def registry(self) -> Registry:
         if self._registry is None:
@@ -164,7 +194,7 @@ class HostRuntime:
                 self._storage = await connect_storage(self.settings, connection, STORAGE_PING_TIMEOUT,
                                                       started_azurite=self.azurite is not None)
                 phase("storage reachable")
-            self.invoker = self._create_invoker()
+            self._invoker = self._create_invoker()
             for module in self.components:
                 self.services.extend(_component_services(module, self))
             phase("created %d services", len(self.services))
@@ -202,7 +232,7 @@ class HostRuntime:
             except ImportError:
                 pass  # a missing optional component: _component_services skips it too
 
-    def _create_invoker(self) -> Any:
+    def _create_invoker(self) -> Invoker:
         from host.invocation import Invoker
 
         return Invoker(self.registry, settings=self.settings)
@@ -222,12 +252,9 @@ class HostRuntime:
             except Exception as e:
                 log.warning("%s failed to stop: %s", type(service).__name__, e)
         self._started.clear()
-        closer = getattr(self.invoker, "aclose", None) or getattr(self.invoker, "close", None)
-        if closer is not None:
+        if self._invoker is not None:
             try:
-                result = closer()
-                if asyncio.iscoroutine(result):
-                    await asyncio.wait_for(result, max(0.1, deadline - time.monotonic()))
+                await asyncio.wait_for(self._invoker.aclose(), max(0.1, deadline - time.monotonic()))
             except Exception as e:
                 log.warning("the invoker failed to close: %s", e)
         if self._storage is not None and self._owns_storage:

@@ -10,9 +10,9 @@ import logging
 import socket
 from typing import TYPE_CHECKING, Any
 
+from host.clock import Clock
 from host.durable.api.binding import close_sdk_client_session, install
 from host.durable.api.hub_backend import ManagementResolver, default_ops
-from host.durable.engine.clock import Clock
 from host.durable.engine.dispatcher import DurableEngine
 from host.durable.engine.fast_start import EngineManagement
 from host.durable.engine.foreign import warn_about_foreign_instances
@@ -96,12 +96,10 @@ def create_services(runtime: HostRuntime) -> list[Any]:
     if not uses_durable(runtime.registry) or not runtime.has_storage:
         return []
     options = engine_options(runtime)
-    # Optional knobs an embedding host (the testing toolkit) sets on the runtime.
-    overrides = getattr(runtime, "durable_overrides", None)
-    if overrides:
-        options = dataclasses.replace(options, **overrides)
-    service = DurableService(runtime, options, clock=getattr(runtime, "clock", None))
-    runtime.durable = service  # type: ignore[attr-defined]
+    if runtime.durable_overrides:  # knobs an embedding host (the testing toolkit) sets
+        options = dataclasses.replace(options, **runtime.durable_overrides)
+    service = DurableService(runtime, options, clock=runtime.clock)
+    runtime.register_durable(service)
     service.resolver = ManagementResolver(
         runtime, default_hub=service.hub,
         ops_factory=lambda hub: service.management if hub is service.hub else default_ops(hub))

@@ -16,7 +16,7 @@ import json
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from azure.functions.queue import QueueMessage
 from azure.functions.timer import TimerRequest
@@ -31,6 +31,9 @@ from host.http.routing import function_route, join_prefix
 from host.indexing.registry import HTTP_TRIGGER, QUEUE_TRIGGER, TIMER_TRIGGER, FunctionInfo, Registry
 from host.logs import HTTP_REASON
 
+if TYPE_CHECKING:
+    from host.invocation import Invoker
+
 HOST_VERSION = "4.0.0.0"
 log = logging.getLogger("host.http.admin")
 
@@ -39,9 +42,23 @@ class RuntimeView(Protocol):
     """What the HTTP layer reads from :class:`host.runtime.HostRuntime`."""
 
     settings: HostSettings
-    invoker: Any
     base_url: str
     routes: list[BaseRoute]
+    host_id: str
+
+    @property
+    def invoker(self) -> Invoker: ...
+
+    @property
+    def state(self) -> str:
+        """``Default``, ``Initializing``, ``Running``, ``Stopping``, ``Stopped`` or ``Error``."""
+        ...
+
+    @property
+    def errors(self) -> list[str]: ...
+
+    @property
+    def uptime_ms(self) -> int: ...
 
     @property
     def registry(self) -> Registry: ...
@@ -116,17 +133,15 @@ def admin_routes(runtime: RuntimeView, keys: KeyStore | None = None) -> list[Bas
     async def status(request: Request) -> Response:
         if denied(request):
             return Response(status_code=401)
-        state = str(getattr(runtime, "state", "Running"))
-        uptime = getattr(runtime, "uptime_ms", 0)
         body: dict[str, Any] = {
-            "id": getattr(runtime, "host_id", "localhost"),
-            "state": state,
+            "id": runtime.host_id,
+            "state": runtime.state,
             "version": HOST_VERSION,
             "versionDetails": f"{HOST_VERSION} funchost",
-            "processUptime": uptime,
+            "processUptime": runtime.uptime_ms,
             "functionAppContentEditingState": "NotAllowed",
         }
-        errors = list(getattr(runtime, "errors", []) or [])
+        errors = list(runtime.errors)
         problem = runtime.storage_problem
         if problem is not None:  # the host runs on; what it cannot do until storage is back
             body["storage"] = {"state": "Unavailable", "error": problem}

@@ -39,6 +39,7 @@ from host.testing.stubs import ActivityCall, Stub
 from host.testing.tracking import TrackingStorage
 
 if TYPE_CHECKING:
+    from host.durable.service import DurableService
     from host.testing.sync import SyncApp
 
 MEMORY = "memory"
@@ -157,8 +158,8 @@ class AppHost:
             runtime.mark_running()
             self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=runtime.base_url)
             sdk_routing.register(runtime.base_url, self.client)
-            service = getattr(runtime, "durable", None)
-            self.idle = IdleDetector(storage=self.storage, invocations=runtime.invoker.in_flight,
+            service = runtime.durable
+            self.idle = IdleDetector(storage=self.storage, invocations=runtime.testing_invoker.in_flight,
                                      engine=service.engine if service is not None else None)
             self._scheduled = asyncio.Event()
             if self.clock is not None:
@@ -212,9 +213,9 @@ class AppHost:
 
     # ------------------------------------------------------------------ durable
     @property
-    def durable(self) -> Any:
+    def durable(self) -> DurableService:
         """The durable service (``.hub``, ``.engine``)."""
-        service = getattr(self._runtime, "durable", None)
+        service = self._runtime.durable
         if service is None:
             raise HostError("the app has no durable functions")
         return service
@@ -266,7 +267,7 @@ class AppHost:
 
     def invocations(self, name: str | None = None) -> list[str]:
         """Names of the functions invoked so far (only ``name``, when given), any trigger, in order."""
-        invoked: list[str] = self._runtime.invoker.invoked
+        invoked: list[str] = self._runtime.testing_invoker.invoked
         return [n for n in invoked if name is None or n == name]
 
     # ------------------------------------------------------------------ time

@@ -1,10 +1,10 @@
 """A virtual clock: time that moves only when a test moves it.
 
-It satisfies the engine's :class:`host.durable.engine.clock.Clock` (``now()`` and ``call_at``), is
-callable for :class:`host.storage.memory.storage.MemoryStorage` (``clock=virtual``), and gives the
-timer trigger ``sleep_until``. Nothing fires by itself: :meth:`VirtualClock.jump_to` moves time
-and runs the callbacks that became due, in time order. The app host's ``advance()`` uses it
-step by step, letting the app settle between due callbacks.
+It satisfies the host's :class:`host.clock.Clock` (``now()`` and ``call_at``; the testing runtime
+plugs it in as ``HostRuntime.clock``) and is callable for
+:class:`host.storage.memory.storage.MemoryStorage` (``clock=virtual``). Nothing fires by itself:
+:meth:`VirtualClock.jump_to` moves time and runs the callbacks that became due, in time order.
+The app host's ``advance()`` uses it step by step, letting the app settle between due callbacks.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import heapq
 import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+
+from host.clock import sleep_until
 
 
 class VirtualTimer:
@@ -61,19 +63,7 @@ class VirtualClock:
 
     async def sleep_until(self, when: datetime) -> None:
         """Wait until virtual time reaches ``when``."""
-        if when <= self._now:
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def wake() -> None:
-            if not fut.done():
-                fut.set_result(None)
-
-        timer = self.call_at(when, wake)
-        try:
-            await fut
-        finally:
-            timer.cancel()
+        await sleep_until(self, when)
 
     # -- moving time --------------------------------------------------------------------
     def next_due(self) -> datetime | None:

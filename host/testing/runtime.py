@@ -1,15 +1,17 @@
 """The host runtime as the testing toolkit runs it: stubbing invoker, virtual clock, engine knobs.
 
-Components read two optional runtime attributes: ``clock`` (a :class:`host.durable.engine.clock.Clock`;
-the durable engine, its task hub and the timer trigger run on it) and ``durable_overrides``
-(``EngineOptions`` fields to replace).
+The virtual clock and the ``EngineOptions`` overrides go into the runtime's typed places
+(``HostRuntime.clock``, ``HostRuntime.durable_overrides``), where the components read them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from host.clock import Clock
 from host.config.settings import HostSettings
+from host.errors import HostError
 from host.indexing.registry import Registry
 from host.runtime import HostRuntime
 from host.storage.interface import Storage
@@ -22,11 +24,19 @@ class TestingRuntime(HostRuntime):
     __test__ = False
 
     def __init__(self, settings: HostSettings, *, storage: Storage, registry: Registry,
-                 clock: Any = None, durable_overrides: dict[str, Any] | None = None) -> None:
-        super().__init__(settings, storage=storage, registry=registry)
-        self.clock = clock
-        self.durable_overrides = dict(durable_overrides or {})
+                 clock: Clock | None = None, durable_overrides: Mapping[str, Any] | None = None) -> None:
+        super().__init__(settings, storage=storage, registry=registry, clock=clock,
+                         durable_overrides=durable_overrides)
         self.stubs = ActivityStubs(registry)
+        self._testing_invoker: TestingInvoker | None = None
 
     def _create_invoker(self) -> TestingInvoker:
-        return TestingInvoker(self.registry, settings=self.settings, stubs=self.stubs)
+        self._testing_invoker = TestingInvoker(self.registry, settings=self.settings, stubs=self.stubs)
+        return self._testing_invoker
+
+    @property
+    def testing_invoker(self) -> TestingInvoker:
+        """The invoker, as the stubbing, recording kind it is here."""
+        if self._testing_invoker is None:
+            raise HostError("the host has not been started yet")
+        return self._testing_invoker

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from host.clock import sleep_until
 from host.errors import NotFoundError, StorageError
 from host.indexing.registry import TIMER_TRIGGER, FunctionInfo
 from host.ncrontab import Schedule, parse_schedule
@@ -205,9 +207,9 @@ class TimerListener:
 def create_listeners(runtime: HostRuntime) -> list[TimerListener]:
     """A listener per timer-triggered function."""
     tz = resolve_timezone(runtime.settings.environ)
-    clock = getattr(runtime, "clock", None)  # a virtual clock when the testing toolkit runs the app
-    timing: dict[str, Any] = {} if clock is None else {
-        "clock": clock.now, "sleep_until": getattr(clock, "sleep_until", None)}
+    clock = runtime.clock  # a virtual clock when the testing toolkit runs the app; None: real time
+    now = clock.now if clock is not None else None
+    wait = functools.partial(sleep_until, clock) if clock is not None else None
     return [TimerListener(fn, runtime.storage, runtime.invoker.invoke, host_id=runtime.host_id, tz=tz,
-                          **timing)
+                          clock=now, sleep_until=wait)
             for fn in runtime.registry.by_trigger(TIMER_TRIGGER)]

@@ -112,7 +112,7 @@ async def test_query_by_status_time_and_prefix_then_purge(host: AppHost) -> None
 async def test_history_table_layout_in_storage(host: AppHost) -> None:
     status = await host.run("stable_values", timeout=20)
     hub = host.durable.hub
-    storage = host.runtime.storage  # type: ignore[union-attr]
+    storage = hub.storage
     rows = [r async for r in storage.iter_rows(hub.names.history_table,
                                                   eq("PartitionKey", status.instance_id))]
     keys = [r.row_key for r in rows]
