@@ -93,7 +93,8 @@ async def run(conn: str, processes: int, count: int, loops: int) -> tuple[float,
     settings = {"FUNCTIONS_WORKER_PROCESS_COUNT": str(processes)}
     async with AppHost(APP, connection_string=conn, virtual_time=False, settings=settings) as host:
         await host.run("burn_fan_out", [max(4, processes * 2), loops], timeout=120)  # warm-up
-        pids = [os.getpid()] if processes == 1 else host._runtime.invoker.workers.pids
+        workers = host._runtime.invoker.workers
+        pids = [os.getpid()] if workers is None else workers.pids
         cpu0, t0 = cpu_seconds(pids), time.perf_counter()
         status = await host.run("burn_fan_out", [count, loops], timeout=600)
         elapsed = time.perf_counter() - t0
