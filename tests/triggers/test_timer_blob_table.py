@@ -12,6 +12,7 @@ from waiting import eventually
 from host.indexing.registry import Binding, FunctionInfo
 from host.invocation import Invoker
 from host.storage.interface import Storage
+from host.triggers.blob import BlobTriggerListener
 from host.triggers.names import HOSTS_CONTAINER, function_id
 from host.triggers.timer import TimerListener
 
@@ -147,7 +148,7 @@ async def test_blob_trigger_receipts_and_bindings(start_host: StartHost, storage
     # a restart (same host id) does not fire any of them again
     await runtime.stop()
     runtime2 = await start_host(app, env=env, folder="app2")
-    listener = next(s for s in runtime2.services if type(s).__name__ == "BlobTriggerListener")
+    listener = next(s for s in runtime2.services if isinstance(s, BlobTriggerListener))
     assert await listener.scan() == 0
     assert app_globals(runtime2, "on_upload")["SEEN"] == []
 
