@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
@@ -25,6 +25,9 @@ from host.http.convert import build_request, join_headers, parse_query, request_
 from host.http.limits import BODY_IDLE_TIMEOUT, MAX_BODY, loads_bounded
 from host.http.routing import Router, build_router
 from host.indexing.registry import FunctionInfo, Registry
+
+if TYPE_CHECKING:
+    from host.invocation import Invoker
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -94,7 +97,7 @@ def binding_data(route_params: dict[str, str], params: dict[str, str], headers: 
 class FunctionDispatcher:
     """ASGI app serving HTTP-triggered functions through the host's routing rules."""
 
-    def __init__(self, registry: Registry, invoker: Any, *, route_prefix: str = "api",
+    def __init__(self, registry: Registry, invoker: Invoker, *, route_prefix: str = "api",
                  keys: KeyStore | None = None, homepage: bool = True,
                  body_timeout: float = BODY_IDLE_TIMEOUT,
                  storage_problem: Callable[[], str | None] | None = None) -> None:

@@ -17,6 +17,7 @@ from waiting import eventually
 from host.durable.api.routes import DurableApi
 from host.http.dispatch import FunctionDispatcher
 from host.http.server import ServerLimits, server_config
+from host.invocation import Invoker
 from host.storage.azurite import free_port
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -151,7 +152,8 @@ async def _unused(task_hub: str | None, connection: str | None, *, create: bool 
 
 
 async def test_a_stalled_body_is_408() -> None:
-    dispatcher = FunctionDispatcher(registry_from(app), invoker=None, body_timeout=0.05)
+    registry = registry_from(app)
+    dispatcher = FunctionDispatcher(registry, Invoker(registry), body_timeout=0.05)  # never invoked
     assert await _status(dispatcher, "/api/echo") == 408
     api = DurableApi(lambda: None, _unused, body_timeout=0.05)
     assert await _status(api, "/runtime/webhooks/durabletask/orchestrators/Orch") == 408
