@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from host.clock import Clock
 from host.durable.api.binding import close_sdk_client_session, install
-from host.durable.api.hub_backend import ManagementResolver, default_ops
+from host.durable.api.resolver import ManagementResolver
 from host.durable.engine.dispatcher import DurableEngine
-from host.durable.engine.fast_start import EngineManagement
 from host.durable.engine.foreign import warn_about_foreign_instances
 from host.durable.engine.options import EngineOptions
+from host.durable.management import Management
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.errors import HostError
 from host.indexing.registry import (
@@ -63,7 +63,7 @@ class DurableService:
         self.hub = TaskHub(runtime.storage, names, clock=clock.now if clock is not None else None)
         self.engine = DurableEngine(self.hub, runtime.registry, runtime.invoker, options, clock=clock,
                                     worker_id=stable_worker_id(runtime))
-        self.management = EngineManagement(self.engine)
+        self.management = Management(self.hub, self.engine)
         self.resolver: ManagementResolver | None = None
         self._foreign_check: asyncio.Task[None] | None = None
 
@@ -100,8 +100,6 @@ def create_services(runtime: HostRuntime) -> list[Any]:
         options = dataclasses.replace(options, **runtime.durable_overrides)
     service = DurableService(runtime, options, clock=runtime.clock)
     runtime.register_durable(service)
-    service.resolver = ManagementResolver(
-        runtime, default_hub=service.hub,
-        ops_factory=lambda hub: service.management if hub is service.hub else default_ops(hub))
+    service.resolver = ManagementResolver(runtime, own=service.management)
     install(runtime, service.resolver)
     return [service]

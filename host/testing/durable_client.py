@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from host.durable.engine.fast_start import EngineManagement
 from host.durable.entities.ids import EntityId
 from host.durable.entities.query import read_entity_state
 from host.durable.management import Management
@@ -40,8 +39,7 @@ class DurableClient:
                  drive_time: DriveTime | None = None) -> None:
         self.hub = hub
         self.engine = engine
-        self.management: Management = (EngineManagement(engine) if engine is not None and engine.hub is hub
-                                       else Management(hub))
+        self.management = Management(hub, engine if engine is not None and engine.hub is hub else None)
         self._drive_time = drive_time
 
     # -- orchestrations -----------------------------------------------------------------

@@ -17,8 +17,6 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from waiting import eventually_sync
 
-from host.durable.api.backend import ClientBackend
-from host.durable.api.hub_backend import HubBackend
 from host.durable.api.routes import DurableApi
 from host.durable.management import Management
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
@@ -44,9 +42,9 @@ def served(azurite_connection_string: str) -> Iterator[tuple[str, TaskHub]]:
                                                     created_time=T0, last_updated_time=T0,
                                                     input='"in"', output='{"r": 1}'), merge=False)
 
-    backend = HubBackend(hub, Management(hub))
+    backend = Management(hub)
 
-    async def resolve(task_hub: str | None, connection: str | None, *, create: bool = False) -> ClientBackend:
+    async def resolve(task_hub: str | None, connection: str | None, *, create: bool = False) -> Management:
         return backend
 
     api = DurableApi(registry, resolve)

@@ -18,8 +18,6 @@ import pytest
 from api_test_support import T0, registry, sent_events
 from starlette.applications import Starlette
 
-from host.durable.api.backend import ClientBackend
-from host.durable.api.hub_backend import HubBackend
 from host.durable.api.routes import ROUTES, DurableApi
 from host.durable.management import Management
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
@@ -51,9 +49,9 @@ async def env(azurite_connection_string: str) -> AsyncIterator[Env]:
     storage = open_storage(azurite_connection_string)
     hub = TaskHub(storage, TaskHubNames("api" + uuid.uuid4().hex[:12]))
     await hub.create()
-    backend = HubBackend(hub, Management(hub))
+    backend = Management(hub)
 
-    async def resolve(task_hub: str | None, connection: str | None, *, create: bool = False) -> ClientBackend:
+    async def resolve(task_hub: str | None, connection: str | None, *, create: bool = False) -> Management:
         return backend
 
     api = DurableApi(registry, resolve)

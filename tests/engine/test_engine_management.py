@@ -4,6 +4,7 @@ queries, and the history table layout as stored."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import timedelta
 
@@ -136,3 +137,12 @@ async def test_instances_run_concurrently(host: AppHost) -> None:
     ids = [await host.start("child", i) for i in range(10)]
     results = await asyncio.gather(*(host.wait(i, 30) for i in ids))
     assert [output(s) for s in results] == [f"child got {i}" for i in range(10)]
+
+
+async def test_one_management_serves_the_api_and_hands_starts_to_the_engine(host: AppHost) -> None:
+    service = host.durable
+    assert service.resolver is not None
+    assert await service.resolver(None, None) is service.management  # the API's own hub
+    iid = await service.management.start_orchestration("child", input_text=json.dumps(json.dumps("here")))
+    assert iid in service.engine.sessions  # handed over in memory before the call returned
+    assert output(await host.wait(iid, 20)) == "child got here"

@@ -7,9 +7,9 @@ import json
 from starlette.requests import Request
 from starlette.responses import Response
 
-from host.durable.api.backend import ClientBackend, EntityQuery
 from host.durable.api.limits import check_name
 from host.durable.api.parsing import (
+    BAD_CONTINUATION,
     CONTINUATION_HEADER,
     BadRequest,
     Query,
@@ -21,6 +21,8 @@ from host.durable.api.parsing import (
 )
 from host.durable.api.payloads import client_input_text
 from host.durable.entities.ids import EntityId, EntityIdError
+from host.durable.entities.query import ContinuationTokenError, EntityQuery
+from host.durable.management import Management
 
 
 def entity_id(name: str, key: str) -> EntityId:
@@ -31,17 +33,17 @@ def entity_id(name: str, key: str) -> EntityId:
         raise BadRequest(str(e)) from None
 
 
-async def read_state(backend: ClientBackend, name: str, key: str) -> Response:
+async def read_state(management: Management, name: str, key: str) -> Response:
     """``GET entities/{name}/{key}``: 200 with the state JSON value, 404 when it does not exist."""
     entity = entity_id(name, key)
-    exists, state = await backend.read_entity(entity)
+    exists, state = await management.read_entity(entity)
     if not exists:
         return error_response(404, f"Entity '{entity}' does not exist.")
     return raw_json_response(json.dumps(state))
 
 
 async def signal(
-    request: Request, backend: ClientBackend, name: str, key: str, op: str | None, *, public: bool = True
+    request: Request, management: Management, name: str, key: str, op: str | None, *, public: bool = True
 ) -> Response:
     """``POST entities/{name}/{key}?op=…`` (and ``DELETE`` = op ``delete``): 202.
 
@@ -64,11 +66,11 @@ async def signal(
             input_json = json.dumps(text)
     operation = op if op is not None else (Query(request).get("op") or "")
     check_name("operation name", operation)
-    await backend.signal_entity(entity, operation, input_json)
+    await management.signal_entity(entity, operation, input_json)
     return json_response(None, 202)
 
 
-async def list_entities(request: Request, backend: ClientBackend, name: str | None) -> Response:
+async def list_entities(request: Request, management: Management, name: str | None) -> Response:
     """``GET entities/[{name}]``: a page of ``{entityId, lastOperationTime[, state]}``."""
     q = Query(request)
     query = EntityQuery(
@@ -76,8 +78,11 @@ async def list_entities(request: Request, backend: ClientBackend, name: str | No
         last_operation_from=q.time("lastOperationTimeFrom"),
         last_operation_to=q.time("lastOperationTimeTo"),
         top=q.integer("top", minimum=1),
-        continuation=request.headers.get(CONTINUATION_HEADER) or None,
+        continuation_token=request.headers.get(CONTINUATION_HEADER) or None,
         fetch_state=q.flag("fetchState", False),
     )
-    found, token = await backend.query_entities(query)
-    return json_response(found, 200, {CONTINUATION_HEADER: token or ""})
+    try:
+        page = await management.query_entities(query)
+    except ContinuationTokenError:
+        raise BadRequest(BAD_CONTINUATION) from None
+    return json_response(page.entities, 200, {CONTINUATION_HEADER: page.continuation_token or ""})

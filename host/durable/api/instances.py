@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from host.durable.api.backend import ClientBackend, InstanceQuery
 from host.durable.api.limits import MAX_INSTANCE_ID_LENGTH
 from host.durable.api.parsing import (
+    BAD_CONTINUATION,
     CONTINUATION_HEADER,
     BadRequest,
     Query,
@@ -35,6 +35,9 @@ from host.durable.api.payloads import (
     status_json,
     status_name,
 )
+from host.durable.management import Management, new_instance_id
+from host.durable.taskhub.instances import instance_filter
+from host.durable.taskhub.rows import InstanceStatus
 from host.errors import InstanceNotFoundError, InvalidInstanceStateError
 from host.indexing.registry import Registry
 
@@ -43,9 +46,9 @@ _FORBIDDEN_ID_CHARS = "/\\?#"
 
 @dataclass
 class Target:
-    """What one request addresses: the hub's backend and how URLs to it are built."""
+    """What one request addresses: the hub's management and how URLs to it are built."""
 
-    backend: ClientBackend
+    management: Management
     origin: str
     connection: str | None
     code: str | None
@@ -54,7 +57,7 @@ class Target:
     posted inputs are JSON values there, encoded here as the SDK's client would send them."""
 
     def payload(self, instance_id: str) -> dict[str, str]:
-        return check_status_payload(self.origin, instance_id, task_hub=self.backend.task_hub,
+        return check_status_payload(self.origin, instance_id, task_hub=self.management.task_hub,
                                     connection=self.connection, code=self.code)
 
     def check_status_response(self, instance_id: str) -> Response:
@@ -98,7 +101,7 @@ async def start(request: Request, target: Target, registry: Registry | None, nam
         return argument_error(f"The function '{name}' doesn't exist, is disabled, or is not an "
                               f"orchestrator function.")
     if instance_id is None:
-        instance_id = uuid.uuid4().hex
+        instance_id = new_instance_id()
     validate_instance_id(instance_id)
     text = await _body_text(request)
     input_json: str | None = None
@@ -107,7 +110,7 @@ async def start(request: Request, target: Target, registry: Registry | None, nam
         input_json = client_input_text(text) if target.public else text.strip()
     q = Query(request)
     timeout, interval = q.seconds("timeout"), q.seconds("pollingInterval")
-    await target.backend.start(name, instance_id, input_json, version=q.get("version"))
+    await target.management.start_orchestration(name, instance_id, input_json, version=q.get("version") or "")
     if timeout is not None and interval is not None:
         return await _wait(target, instance_id, timeout, interval)
     return target.check_status_response(instance_id)
@@ -122,10 +125,10 @@ async def _wait(target: Target, instance_id: str, timeout: float, interval: floa
     deadline = time.monotonic() + timeout
     while True:
         waiter = asyncio.ensure_future(
-            target.backend.wait_terminal(instance_id, max(0.0, deadline - time.monotonic())))
+            target.management.wait_terminal(instance_id, max(0.0, deadline - time.monotonic())))
         try:
             await asyncio.sleep(0)  # the waiter is registered before the read: no lost wake-up
-            status = await target.backend.get_status(instance_id)
+            status = await _status(target, instance_id)
             runtime = status_name(status.runtime_status) if status is not None else None
             if status is not None and runtime == "Completed":
                 return json_response(parse_json_text(status.output), 200)
@@ -143,10 +146,10 @@ async def get_status(request: Request, target: Target, instance_id: str) -> Resp
     """``GET instances/{instanceId}``: 202 while running, 200 when finished, 404 unknown."""
     q = Query(request)
     show_input = q.flag("showInput", True)
-    status = await target.backend.get_status(instance_id, show_input=show_input)
+    status = await _status(target, instance_id)
     if status is None:
         return not_found(instance_id)
-    history = await target.backend.get_history(instance_id) if q.flag("showHistory", False) else None
+    history = await target.management.get_history(instance_id) if q.flag("showHistory", False) else None
     payload = status_json(status, history, show_input=show_input,
                           show_history_output=q.flag("showHistoryOutput", False))
     runtime = payload["runtimeStatus"]
@@ -158,7 +161,7 @@ async def get_status(request: Request, target: Target, instance_id: str) -> Resp
 
 async def purge_one(target: Target, instance_id: str) -> Response:
     """``DELETE instances/{instanceId}``."""
-    deleted = await target.backend.purge(instance_id)
+    deleted = await target.management.purge_instance(instance_id)
     if not deleted:
         return not_found(instance_id)
     return json_response({"instancesDeleted": deleted})
@@ -168,13 +171,23 @@ async def list_instances(request: Request, target: Target) -> Response:
     """``GET instances/``: one page, continuation in ``x-ms-continuation-token``."""
     q = Query(request)
     token = request.headers.get(CONTINUATION_HEADER) or None
-    query = InstanceQuery(
-        created_from=q.time("createdTimeFrom"), created_to=q.time("createdTimeTo"),
-        statuses=q.statuses(), prefix=q.get("instanceIdPrefix") or None,
-        top=q.integer("top", minimum=1), continuation=token, show_input=q.flag("showInput", True),
-    )
-    statuses, next_token = await target.backend.query(query)
-    body = [status_json(s, show_input=query.show_input) for s in statuses]
+    prefix = q.get("instanceIdPrefix") or None
+    if prefix:
+        try:  # the prefix becomes a key range in a storage filter
+            instance_filter(instance_id_prefix=prefix)
+            prefix.encode("utf-8")
+        except ValueError:
+            raise BadRequest(f"instanceIdPrefix {prefix[:60]!r} cannot be used in a storage query.") from None
+    show_input = q.flag("showInput", True)
+    try:
+        statuses, next_token = await target.management.query_instances(
+            q.statuses() or None, q.time("createdTimeFrom"), q.time("createdTimeTo"), prefix,
+            top=q.integer("top", minimum=1), continuation=token, include_input_output=True)
+    except ValueError:  # the storage layer's word for a token it never handed out
+        if token:
+            raise BadRequest(BAD_CONTINUATION) from None
+        raise
+    body = [status_json(s, show_input=show_input) for s in statuses]
     return json_response(body, 200, {CONTINUATION_HEADER: next_token or ""})
 
 
@@ -184,15 +197,24 @@ async def purge_many(request: Request, target: Target) -> Response:
     created_from = q.time("createdTimeFrom")
     if created_from is None:
         return json_response("Please provide value for 'createdTimeFrom' parameter.", 400)
-    deleted = await target.backend.purge_by(created_from, q.time("createdTimeTo"), q.statuses())
+    management = target.management
+    deleted = await management.purge_instances(created_from, q.time("createdTimeTo") or management.hub.now(),
+                                               q.statuses() or None)
     if not deleted:
         return json_response({"Message": "No instances matched the filter: nothing was purged.",
                               "instancesDeleted": 0}, 404)
     return json_response({"instancesDeleted": deleted})
 
 
+async def _status(target: Target, instance_id: str) -> InstanceStatus | None:
+    """The row of an orchestration instance (entities, ``@…``, are not instances here)."""
+    if instance_id.startswith("@"):
+        return None
+    return await target.management.get_status(instance_id)
+
+
 async def _existing(target: Target, instance_id: str) -> tuple[Any, str] | Response:
-    status = await target.backend.get_status(instance_id, show_input=False)
+    status = await _status(target, instance_id)
     if status is None:
         return not_found(instance_id)
     return status, status_name(status.runtime_status)
@@ -214,7 +236,8 @@ async def raise_event(request: Request, target: Target, instance_id: str, event:
         return error_response(400, "Only application/json request content is supported")
     text = await _body_text(request)
     parse_json_body(text)
-    await target.backend.raise_event(instance_id, event, text.strip())
+    # the row was read above (404/410 before 400): no second read
+    await target.management.raise_event(instance_id, event, text.strip(), check=False)
     return json_response(None, 202)
 
 
@@ -228,7 +251,7 @@ async def operation(request: Request, target: Target, instance_id: str, op: str)
         return not_found(instance_id)
     reason = Query(request).get("reason")
     try:
-        await getattr(target.backend, op)(instance_id, reason)
+        await _OPERATIONS[op](target.management)(instance_id, reason)
     except InstanceNotFoundError:
         return not_found(instance_id)
     except InvalidInstanceStateError:
@@ -236,9 +259,15 @@ async def operation(request: Request, target: Target, instance_id: str, op: str)
     return json_response(None, 202)
 
 
+_OPERATIONS: dict[str, Callable[[Management], Callable[[str, str | None], Awaitable[None]]]] = {
+    "terminate": lambda m: m.terminate, "suspend": lambda m: m.suspend,
+    "resume": lambda m: m.resume, "rewind": lambda m: m.rewind,
+}
+
+
 async def _refused(target: Target, instance_id: str, op: str) -> Response:
     """The extension's answer to an operation the instance's state does not allow."""
-    status = await target.backend.get_status(instance_id, show_input=False)
+    status = await _status(target, instance_id)
     if status is None:
         return not_found(instance_id)
     runtime = status_name(status.runtime_status)
@@ -254,12 +283,12 @@ async def _refused(target: Target, instance_id: str, op: str) -> Response:
 
 async def restart(request: Request, target: Target, instance_id: str) -> Response:
     """``POST instances/{id}/restart``: 202 check-status payload of the (new) instance."""
-    status = await target.backend.get_status(instance_id, show_input=False)
+    status = await _status(target, instance_id)
     if status is None:
         return argument_error("InstanceId does not match a valid orchestration instance.")
     q = Query(request)
     fresh = q.flag("restartWithNewInstanceId", True)
-    new_id = await target.backend.restart(instance_id, new_instance_id=fresh)
+    new_id = await target.management.restart(instance_id, new_instance_id=fresh)
     timeout, interval = q.seconds("timeout"), q.seconds("pollingInterval")
     if timeout is not None and interval is not None:
         return await _wait(target, new_id, timeout, interval)

@@ -21,6 +21,9 @@ from host.http.limits import MAX_JSON_DEPTH, JsonTooDeepError, loads_bounded
 JSON_TYPE = "application/json; charset=utf-8"
 CONTINUATION_HEADER = "x-ms-continuation-token"
 
+BAD_CONTINUATION = ("The continuation token (x-ms-continuation-token) is not one this host handed out: "
+                    "send back the header of the previous page unchanged.")
+
 ARGUMENT_MESSAGE = "One or more of the arguments submitted is incorrect"
 SERVER_MESSAGE = "Something went wrong while processing your request"
 

@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from host.durable.api import entities as api_entities
 from host.durable.api import instances as api_instances
-from host.durable.api.backend import BackendResolver, ClientBackend, TaskHubNotFoundError
+from host.durable.api.backend import BackendResolver, TaskHubNotFoundError
 from host.durable.api.instances import Target
 from host.durable.api.limits import (
     BodyStalledError,
@@ -46,6 +46,7 @@ from host.durable.api.parsing import (
 )
 from host.durable.api.payloads import RPC_KEY_SEGMENT, RPC_PATH, WEBHOOK_PATH
 from host.durable.entities.ids import is_entity_instance_id
+from host.durable.management import Management
 from host.errors import (
     DurableError,
     HostError,
@@ -160,8 +161,8 @@ class DurableApi:
         if method != "GET":
             await request.body()  # read (bounded) before any storage is touched; handlers get it cached
         creates = method == "POST" and head in ("orchestrators", "entities")
-        backend = await self._resolver(hub, connection, create=creates)
-        target = Target(backend, f"{request.url.scheme}://{request.url.netloc}", connection, self._code,
+        management = await self._resolver(hub, connection, create=creates)
+        target = Target(management, f"{request.url.scheme}://{request.url.netloc}", connection, self._code,
                         public=base == WEBHOOK_PATH)
         response: Response = await handler(request, target)
         return response
@@ -229,15 +230,15 @@ def _match_entities(method: str, parts: list[str]) -> Callable[[Request, Target]
         name, key = parts[1], parts[2]
         check_entity_instance_id(api_entities.entity_id(name, key).instance_id)
         if method == "GET":
-            return lambda r, t: api_entities.read_state(t.backend, name, key)
+            return lambda r, t: api_entities.read_state(t.management, name, key)
         if method == "POST":
-            return lambda r, t: api_entities.signal(r, t.backend, name, key, None, public=t.public)
+            return lambda r, t: api_entities.signal(r, t.management, name, key, None, public=t.public)
         if method == "DELETE":
-            return lambda r, t: api_entities.signal(r, t.backend, name, key, "delete", public=t.public)
+            return lambda r, t: api_entities.signal(r, t.management, name, key, "delete", public=t.public)
         return None
     if method == "GET" and (n in (1, 2) or (n == 3 and not parts[2])):
         listed = parts[1] if n >= 2 and parts[1] else None
-        return lambda r, t: api_entities.list_entities(r, t.backend, listed)
+        return lambda r, t: api_entities.list_entities(r, t.management, listed)
     return None
 
 
@@ -255,7 +256,7 @@ def _split(request: Request) -> tuple[str, list[str]]:
 def create_routes(runtime: HostRuntime, resolver: BackendResolver | None = None) -> list[BaseRoute]:
     """The Starlette routes of the durable HTTP API for ``runtime.routes``."""
     if resolver is None:
-        from host.durable.api.hub_backend import ManagementResolver
+        from host.durable.api.resolver import ManagementResolver
 
         resolver = ManagementResolver(runtime)
     api = DurableApi(lambda: runtime.registry, resolver, keys=runtime.keys)
@@ -270,11 +271,11 @@ def create_routes(runtime: HostRuntime, resolver: BackendResolver | None = None)
 async def direct_api(connection_string: str, hub: str | None,
                      *, create: bool = False) -> AsyncIterator[ASGIApp]:
     """The durable HTTP API as an in-process ASGI app over storage (no orchestrator checks)."""
-    from host.durable.api.hub_backend import direct_backend
+    from host.durable.api.resolver import direct_management
 
-    async with direct_backend(connection_string, hub, create=create) as backend:
+    async with direct_management(connection_string, hub, create=create) as management:
         async def resolve(task_hub: str | None, connection: str | None,
-                          *, create: bool = False) -> ClientBackend:
-            return backend
+                          *, create: bool = False) -> Management:
+            return management
 
         yield DurableApi(lambda: None, resolve)

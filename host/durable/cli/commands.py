@@ -328,29 +328,29 @@ async def _purge(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
 
 
 async def _clean_entities(args: argparse.Namespace) -> int:
-    from host.durable.api.hub_backend import direct_backend
+    from host.durable.api.resolver import direct_management
     from host.durable.entities.clean import clean_entity_storage
 
     conn = args.connection or "AzureWebJobsStorage"
-    async with direct_backend(resolve_connection(conn), args.hub) as backend:
-        removed = await clean_entity_storage(backend.hub, min_idle=timedelta(seconds=args.min_idle))
+    async with direct_management(resolve_connection(conn), args.hub) as management:
+        removed = await clean_entity_storage(management.hub, min_idle=timedelta(seconds=args.min_idle))
     noun = "entity" if len(removed) == 1 else "entities"
-    return _emit(args, {"taskHub": backend.task_hub, "removed": removed},
+    return _emit(args, {"taskHub": management.task_hub, "removed": removed},
                  f"Removed {len(removed)} empty {noun}" + (": " + ", ".join(removed) if removed else "."))
 
 
 async def _delete_hub(args: argparse.Namespace) -> int:
-    from host.durable.api.hub_backend import direct_backend
+    from host.durable.api.resolver import direct_management
 
     conn = args.connection or "AzureWebJobsStorage"
-    async with direct_backend(resolve_connection(conn), args.hub) as backend:
-        hub = backend.task_hub
+    async with direct_management(resolve_connection(conn), args.hub) as management:
+        hub = management.task_hub
         if not args.yes:
             answer = input(f"Delete task hub '{hub}' (queues, tables, blobs)? [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 print("Not deleted.")
                 return 1
-        await backend.delete_hub()
+        await management.delete_hub()
     return _emit(args, {"taskHub": hub, "deleted": True}, f"Deleted task hub {hub}")
 
 
