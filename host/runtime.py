@@ -40,6 +40,7 @@ log = logging.getLogger("host.runtime")
 COMPONENTS: tuple[str, ...] = (
     "host.durable.service",
     "host.triggers.service",
+    "host.triggers.eventgrid",
 )
 """Modules whose ``create_services(runtime)`` the runtime calls (skipped if not present)."""
 
@@ -48,6 +49,7 @@ COMPONENT_BINDINGS: dict[str, frozenset[str]] = {
     "host.durable.service": frozenset({"orchestrationTrigger", "activityTrigger", "entityTrigger",
                                        "durableClient"}),
     "host.triggers.service": _STORAGE_BINDINGS,
+    "host.triggers.eventgrid": frozenset({"eventGridTrigger", "eventGrid"}),
 }
 """Binding types a component serves: it is not even imported for an app that uses none of them
 (start-up time). Components missing here are always loaded."""

@@ -33,7 +33,9 @@ KEY_QUERY = "code"
 ANONYMOUS, FUNCTION, ADMIN = "anonymous", "function", "admin"
 DURABLE_SYSTEM_KEY = "durabletask_extension"
 """The system key of the Durable Functions extension's webhooks (as the Functions host names it)."""
-SYSTEM_KEYS: tuple[str, ...] = (DURABLE_SYSTEM_KEY,)
+EVENTGRID_SYSTEM_KEY = "eventgrid_extension"
+"""The system key of the Event Grid webhook (``/runtime/webhooks/EventGrid``)."""
+SYSTEM_KEYS: tuple[str, ...] = (DURABLE_SYSTEM_KEY, EVENTGRID_SYSTEM_KEY)
 
 
 def new_key() -> str:

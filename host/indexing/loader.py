@@ -36,6 +36,7 @@ from host.indexing.registry import (
 SUPPORTED_BINDINGS = frozenset({
     "httpTrigger", "http", "orchestrationTrigger", "activityTrigger", "entityTrigger",
     "durableClient", "queueTrigger", "queue", "timerTrigger", "blobTrigger", "blob", "table",
+    "eventGridTrigger", "eventGrid",
 })
 # Binding properties that are templates/expressions, not names: no %AppSetting% resolution.
 _NOT_RESOLVED = frozenset({"route", "methods", "authLevel"})

@@ -9,7 +9,7 @@ from typing import Any
 
 import azure.functions as func
 
-from host.http.auth import DURABLE_SYSTEM_KEY, KeyStore, same_key
+from host.http.auth import DURABLE_SYSTEM_KEY, SYSTEM_KEYS, KeyStore, same_key
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -108,7 +108,7 @@ async def test_key_files_are_private(make_client: Any, tmp_path: Path) -> None:
     for f in files:
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
     host = json.loads((folder / "host.json").read_text())
-    assert [k["name"] for k in host["systemKeys"]] == [DURABLE_SYSTEM_KEY]
+    assert [k["name"] for k in host["systemKeys"]] == list(SYSTEM_KEYS)
 
 
 async def test_system_key_is_added_to_an_existing_key_file(tmp_path: Path) -> None:
