@@ -18,7 +18,7 @@ from entities_support import (
     wait_state,
 )
 
-from host.durable.entities.clean import clean_entity_storage
+from host.durable.cli.clean_entities import clean_entity_storage
 from host.durable.entities.ids import EntityId
 from host.testing.app_host import AppHost
 

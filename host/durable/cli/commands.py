@@ -329,7 +329,7 @@ async def _purge(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
 
 async def _clean_entities(args: argparse.Namespace) -> int:
     from host.durable.api.resolver import direct_management
-    from host.durable.entities.clean import clean_entity_storage
+    from host.durable.cli.clean_entities import clean_entity_storage
 
     conn = args.connection or "AzureWebJobsStorage"
     async with direct_management(resolve_connection(conn), args.hub) as management:

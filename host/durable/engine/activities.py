@@ -28,7 +28,7 @@ from host.failures import not_serializable
 from host.invocation import RETURN
 
 if TYPE_CHECKING:
-    from host.durable.engine.dispatcher import DurableEngine
+    from host.durable.engine.ports import ActivityEngine
 
 log = logging.getLogger("host.durable")
 
@@ -69,7 +69,7 @@ def encode_activity_result(value: Any) -> str:
 class ActivityWorker:
     """Runs activities with at most ``max_concurrent_activities`` in flight."""
 
-    def __init__(self, engine: DurableEngine) -> None:
+    def __init__(self, engine: ActivityEngine) -> None:
         self.engine = engine
         self.hub = engine.hub
         self.slots = asyncio.Semaphore(engine.options.max_concurrent_activities)

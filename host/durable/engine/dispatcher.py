@@ -28,12 +28,12 @@ from typing import Any
 
 from host.durable.engine.activities import ActivityWorker, WorkItem
 from host.durable.engine.clock import Cancellable, Clock, WallClock
+from host.durable.engine.entity_sessions import EntityRunner, entity_request_event
 from host.durable.engine.handover import Handover
 from host.durable.engine.locks import MessageLocks
 from host.durable.engine.options import EngineOptions
 from host.durable.engine.sessions import OrchestrationRunner, Session
 from host.durable.engine.supervisor import PollerSupervisor
-from host.durable.entities.runner import EntityRunner, entity_request_event
 from host.durable.replay.history import EventType, OrchestrationStatus, execution_id_of
 from host.durable.replay.model import (
     CallHttp,

@@ -38,7 +38,10 @@ from host.failures import format_failure
 from host.logs import invocation_scope, verbose_tracebacks
 
 if TYPE_CHECKING:
-    from host.durable.engine.dispatcher import DurableEngine
+    from host.durable.engine.entity_sessions import EntityCache
+    from host.durable.engine.ports import OrchestrationEngine
+    from host.durable.taskhub.history import LoadedHistory
+    from host.durable.taskhub.hub import TaskHub
 
 log = logging.getLogger("host.durable")
 
@@ -68,8 +71,8 @@ class Session:
     status: InstanceStatus | None = None
     """What this host last wrote to the Instances row (skips writes that change nothing)."""
     blob_names: list[str] = field(default_factory=list)
-    entity: Any = None
-    """Entities only: the runner's cached scheduler state (``entity_sessions.EntityCache``)."""
+    entity: EntityCache | None = None
+    """Entities only: the entity runner's cached scheduler state."""
 
     def add(self, msg: TaskMessage) -> None:
         key = msg.message_id or f"local-{id(msg)}"
@@ -79,6 +82,14 @@ class Session:
         batch = list(self.inbox.values())
         self.inbox.clear()
         return batch
+
+    async def read_history(self, hub: TaskHub) -> LoadedHistory:
+        """Load the instance's history and take its eTag and blob names as this session's."""
+        loaded = await hub.load_history(self.instance_id)
+        self.etag = loaded.etag
+        self.blob_names = list(loaded.blob_names)
+        self.loaded = True
+        return loaded
 
     def forget(self) -> None:
         """Drop the cached history (reloaded by the next episode)."""
@@ -94,17 +105,14 @@ def _order(batch: list[TaskMessage]) -> list[TaskMessage]:
 
 
 class OrchestrationRunner:
-    """Runs episodes of orchestration sessions for a :class:`DurableEngine`."""
+    """Runs episodes of orchestration sessions for the engine."""
 
-    def __init__(self, engine: DurableEngine) -> None:
+    def __init__(self, engine: OrchestrationEngine) -> None:
         self.engine = engine
         self.hub = engine.hub
 
     async def load(self, session: Session) -> None:
-        loaded = await self.hub.load_history(session.instance_id)
-        session.etag = loaded.etag
-        session.blob_names = list(loaded.blob_names)
-        session.loaded = True
+        loaded = await session.read_history(self.hub)
         if loaded.events:
             session.state = _state_from_history(session.instance_id, loaded.execution_id, loaded.events)
         else:

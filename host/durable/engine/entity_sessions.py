@@ -39,7 +39,7 @@ from host.durable.taskhub.rows import InstanceStatus
 from host.errors import ConflictError, NotFoundError, PreconditionFailedError
 
 if TYPE_CHECKING:
-    from host.durable.engine.dispatcher import DurableEngine
+    from host.durable.engine.ports import EntityEngine
     from host.durable.engine.sessions import Session
 
 log = logging.getLogger("host.durable.entities")
@@ -89,18 +89,16 @@ def _delay_until(when: datetime, now: datetime) -> timedelta | None:
 
 
 class EntityRunner:
-    """Runs entity episodes for a :class:`~host.durable.engine.dispatcher.DurableEngine`."""
+    """Runs entity episodes for the engine."""
 
-    def __init__(self, engine: DurableEngine) -> None:
+    def __init__(self, engine: EntityEngine) -> None:
         self.engine = engine
         self.hub = engine.hub
 
     # ------------------------------------------------------------------ loading
     async def load(self, session: Session) -> None:
         """Read the entity's scheduler state: from History (authoritative), else its Instances row."""
-        loaded = await self.hub.load_history(session.instance_id)
-        session.etag = loaded.etag
-        session.blob_names = list(loaded.blob_names)
+        loaded = await session.read_history(self.hub)
         started = next((e for e in loaded.events if e.get("EventType") == _EXECUTION_STARTED), None)
         if started is not None:
             text = started.get("Input")
@@ -109,7 +107,6 @@ class EntityRunner:
             text = row.input if row is not None else None
         session.entity = EntityCache(SchedulerState.from_text(text), text if started is not None else None,
                                      loaded.execution_id)
-        session.loaded = True
 
     # ------------------------------------------------------------------ episodes
     async def run_batch(self, session: Session, batch: list[TaskMessage]) -> None:
@@ -135,7 +132,8 @@ class EntityRunner:
 
     async def _episode(self, session: Session, entity_id: EntityId, batch: list[TaskMessage]) -> None:
         engine = self.engine
-        cache: EntityCache = session.entity
+        cache = session.entity
+        assert cache is not None  # run_batch loads it first
         state = cache.state
         now = engine.now()
         events: list[tuple[str, str | None]] = []
