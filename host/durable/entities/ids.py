@@ -8,8 +8,10 @@ rest of the entity core lives in sibling modules:
   (``CustomStatus``), with the message sorter (``sorter.py``),
 * ``inbox.py`` – accepting incoming requests (order, de-dup, scheduled signals),
 * ``batch.py`` – running one batch through the SDK's entity handle,
-* ``query.py`` – listing/paging entities and choosing rows for "clean storage",
-* ``runner.py`` – entity episodes in the engine.
+* ``query.py`` – listing/paging entities and choosing rows for "clean storage".
+
+Entity episodes run in the engine (``host.durable.engine.entity_sessions``); this package
+imports neither the engine nor storage.
 """
 
 from __future__ import annotations
