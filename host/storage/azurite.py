@@ -78,8 +78,10 @@ class AzuriteProcess:
               in_memory: bool = False) -> AzuriteProcess:
         exe = executable or find_azurite()
         self.location.mkdir(parents=True, exist_ok=True)
+        # Strict (no --loose, no --skipApiVersionCheck): closer to a real account, which refuses
+        # what loose mode ignores (docs/storage-fidelity.md).
         args = [
-            exe, "--silent", "--skipApiVersionCheck", "--disableTelemetry", "--loose",
+            exe, "--silent", "--disableTelemetry",
             "--blobHost", self.host, "--blobPort", str(self.blob_port),
             "--queueHost", self.host, "--queuePort", str(self.queue_port),
             "--tableHost", self.host, "--tablePort", str(self.table_port),

@@ -16,6 +16,7 @@ from azure.storage.blob.aio import BlobServiceClient
 from client_host_support import SAMPLES, served_host, unique_hub
 
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
+from host.storage.azure.base import LOCAL_API_VERSION
 from host.storage.factory import open_storage
 from host.storage.interface import Storage
 
@@ -60,7 +61,8 @@ async def _footprint(storage: Storage, connection: str, hub: str) -> list[str]:
     queues = await storage.list_queues(hub.lower())
     tables = await storage.list_tables(hub)
     container = TaskHubNames(hub).large_messages_container
-    async with BlobServiceClient.from_connection_string(connection) as blobs:
+    # Azurite checks x-ms-version: pin the version the host's own clients use locally.
+    async with BlobServiceClient.from_connection_string(connection, api_version=LOCAL_API_VERSION) as blobs:
         exists = await blobs.get_container_client(container).exists()
     return sorted([*queues, *tables, *([container] if exists else [])])
 

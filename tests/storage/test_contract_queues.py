@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from host.errors import NotFoundError
+from host.errors import InvalidRequestError, NotFoundError
 from host.storage.interface import Storage
 
 Eventually = Callable[..., Awaitable[Any]]
@@ -45,6 +45,18 @@ async def test_put_receive_delete_keeps_content_as_given(storage: Storage, name:
 async def test_put_on_missing_queue_is_not_found(storage: Storage, name: Namer) -> None:
     with pytest.raises(NotFoundError):
         await storage.put_message(name("qmissing"), "x")
+
+
+async def test_a_message_over_64_kib_is_refused_and_nothing_is_stored(storage: Storage, name: Namer) -> None:
+    q = name("qbig")
+    await storage.create_queue(q)
+    await storage.put_message(q, "x" * 65536)
+    with pytest.raises(InvalidRequestError, match="at most 65,536 bytes"):
+        await storage.put_message(q, "x" * 65537)
+    [m] = await storage.receive_messages(q, max_messages=32)
+    with pytest.raises(InvalidRequestError, match="at most 65,536 bytes"):
+        await storage.update_message(q, m.id, m.pop_receipt, visibility_timeout=0, content="é" * 32769)
+    assert await storage.queue_length(q) == 1
 
 
 async def test_batch_receive_and_length(storage: Storage, name: Namer) -> None:

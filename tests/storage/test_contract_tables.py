@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from host.errors import ConflictError, NotFoundError, PreconditionFailedError, StorageError
+from host.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PreconditionFailedError,
+    StorageError,
+)
 from host.storage.interface import (
     Row,
     Storage,
@@ -214,3 +220,17 @@ async def test_top_and_continuations(storage: Storage, table: str) -> None:
     assert pages >= 4
     rows = [r async for r in storage.iter_rows(table, where, select=["n"])]
     assert [r["n"] for r in rows] == list(range(3, 10)) * 2
+
+
+async def test_entities_over_the_service_limits_are_refused_up_front(storage: Storage, table: str) -> None:
+    big_string = {"PartitionKey": "p", "RowKey": "s", "v": "x" * 32769}
+    too_big = {"PartitionKey": "p", "RowKey": "e", **{f"p{i:02d}": "x" * 32000 for i in range(17)}}
+    for entity, says in ((big_string, "PropertyValueTooLarge"), (too_big, "EntityTooLarge")):
+        with pytest.raises(InvalidRequestError, match=says):
+            await storage.write_row(table, TableOp(WriteMode.UPSERT_REPLACE, entity))
+        with pytest.raises(InvalidRequestError, match=says):
+            await storage.transact(table, [TableOp(WriteMode.INSERT, entity)])
+        assert await storage.get_row(table, "p", str(entity["RowKey"])) is None
+    fits = {"PartitionKey": "p", "RowKey": "ok", **{f"p{i:02d}": "x" * 32000 for i in range(16)}}
+    await storage.write_row(table, TableOp(WriteMode.UPSERT_REPLACE, fits))
+    assert (await read(storage, table, "p", "ok"))["p15"] == "x" * 32000

@@ -16,6 +16,7 @@ from host.storage.azure.queues import AzureQueues
 from host.storage.azure.rest_errors import raise_response
 from host.storage.azure.rest_values import parse_http_date
 from host.storage.interface import MAX_BATCH_RECEIVE, QueueMessage, SentMessage
+from host.storage.limits import check_message
 
 _XML = {"content-type": "application/xml; charset=utf-8"}
 
@@ -56,6 +57,7 @@ class LeanQueues(LeanBase, AzureQueues):
     async def put_message(
         self, queue: str, content: str, *, visibility_timeout: int = 0, time_to_live: int = -1
     ) -> SentMessage:
+        check_message(queue, content)
         self.stats.add("queue.put")
         what = f"put message on queue {queue}"
         query = [("visibilitytimeout", str(visibility_timeout))] if visibility_timeout else []
@@ -88,6 +90,8 @@ class LeanQueues(LeanBase, AzureQueues):
         visibility_timeout: int,
         content: str | None = None,
     ) -> str:
+        if content is not None:
+            check_message(queue, content)
         self.stats.add("queue.update")
         what = f"update message {message_id} on queue {queue}"
         # An empty body, typed, so no header that is signed is left to aiohttp to choose.

@@ -19,7 +19,7 @@ from host.storage.azure.rest_errors import error_code, json_error, raise_respons
 from host.storage.azure.rest_values import decode_entity, encode_entity, entity_key_path
 from host.storage.azure.tables import AzureTables
 from host.storage.interface import Filter, Page, Row, TableOp, WriteMode
-from host.storage.limits import check_transaction
+from host.storage.limits import check_entity, check_transaction
 from host.storage.odata import render_filter
 
 _METHOD = {WriteMode.INSERT: "POST", WriteMode.UPSERT_REPLACE: "PUT", WriteMode.UPSERT_MERGE: "PATCH",
@@ -99,6 +99,8 @@ class LeanTables(LeanBase, AzureTables):
         return Page(rows, encode_continuation(nxt))
 
     async def write_row(self, table: str, op: TableOp) -> str | None:
+        if op.mode is not WriteMode.DELETE:
+            check_entity(table, op.entity)
         method, tail, headers, body = op_request(table, op)
         self.stats.add("table.write")
         what = f"{op.mode.value} {_row_name(table, op.entity)}"

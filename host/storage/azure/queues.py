@@ -10,6 +10,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from host.storage.azure.base import AzureBase
 from host.storage.azure.convert import raise_mapped
 from host.storage.interface import MAX_BATCH_RECEIVE, QueueMessage, SentMessage
+from host.storage.limits import check_message
 
 _ERRORS = (AzureError, OSError)
 
@@ -62,6 +63,7 @@ class AzureQueues(AzureBase):
     async def put_message(
         self, queue: str, content: str, *, visibility_timeout: int = 0, time_to_live: int = -1
     ) -> SentMessage:
+        check_message(queue, content)
         self.stats.add("queue.put")
         try:
             m = await self.queue_client(queue).send_message(
@@ -107,6 +109,8 @@ class AzureQueues(AzureBase):
         visibility_timeout: int,
         content: str | None = None,
     ) -> str:
+        if content is not None:
+            check_message(queue, content)
         self.stats.add("queue.update")
         try:
             m = await self.queue_client(queue).update_message(

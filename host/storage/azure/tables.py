@@ -20,7 +20,7 @@ from host.storage.azure.convert import (
     to_sdk_entity,
 )
 from host.storage.interface import Filter, Page, Row, TableOp, WriteMode
-from host.storage.limits import check_transaction
+from host.storage.limits import check_entity, check_transaction
 from host.storage.odata import render_filter
 
 _ERRORS = (AzureError, OSError)
@@ -136,6 +136,8 @@ class AzureTables(AzureBase):
                 return
 
     async def write_row(self, table: str, op: TableOp) -> str | None:
+        if op.mode is not WriteMode.DELETE:
+            check_entity(table, op.entity)
         client = self.table_client(table)
         entity = to_sdk_entity(op.entity)
         self.stats.add("table.write")

@@ -12,6 +12,7 @@ from host.storage.interface import (
     QueueMessage,
     SentMessage,
 )
+from host.storage.limits import check_message
 from host.storage.memory.base import MemoryBase
 
 NEVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
@@ -81,8 +82,7 @@ class MemoryQueues(MemoryBase):
         await self._request("queue.put")
         messages = self._queue(queue, what)
         _check_visibility(visibility_timeout, what)
-        if len(content.encode("utf-8")) > 64 * 1024:
-            raise InvalidRequestError(f"{what}: 413 RequestBodyTooLarge (messages are at most 64 KiB)")
+        check_message(queue, content)
         now = self.now()
         expires = NEVER if time_to_live == -1 else now + timedelta(seconds=time_to_live)
         m = _Message(self.new_id(), content, self._receipt(), 0, now, expires,
@@ -136,6 +136,8 @@ class MemoryQueues(MemoryBase):
         content: str | None = None,
     ) -> str:
         what = f"update message {message_id} on queue {queue}"
+        if content is not None:
+            check_message(queue, content)
         await self._request("queue.update")
         m = self._held(queue, message_id, pop_receipt, what)
         _check_visibility(visibility_timeout, what)

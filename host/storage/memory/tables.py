@@ -14,7 +14,7 @@ from typing import Any
 
 from host.errors import ConflictError, InvalidRequestError, NotFoundError, PreconditionFailedError
 from host.storage.interface import Filter, Page, Row, TableOp, WriteMode
-from host.storage.limits import check_transaction
+from host.storage.limits import check_entity, check_transaction
 from host.storage.memory.base import MemoryBase
 from host.storage.memory.filter import matches
 
@@ -146,6 +146,8 @@ class MemoryTables(MemoryBase):
             token = page.continuation
 
     async def write_row(self, table: str, op: TableOp) -> str | None:
+        if op.mode is not WriteMode.DELETE:
+            check_entity(table, op.entity)
         await self._request("table.write")
         t = self._table(table, f"write table {table}")
         staged: dict[Key, _Stored | None] = {}
