@@ -24,6 +24,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from host.http.auth import EVENTGRID_SYSTEM_KEY, KeyStore, provided_key
+from host.http.dispatch import read_body
+from host.http.limits import MAX_BODY, loads_bounded
 from host.indexing.registry import Binding, FunctionInfo, Registry
 from host.triggers.convert import _raw_kind, annotation_of
 
@@ -46,7 +48,7 @@ class BadEvents(ValueError):
 def parse_events(body: bytes) -> list[dict[str, Any]]:
     """The events of a request body: one JSON object or an array of objects (BadEvents otherwise)."""
     try:
-        parsed = json.loads(body)
+        parsed = loads_bounded(body)
     except ValueError as e:
         raise BadEvents(f"the body is not valid JSON: {e}") from None
     events = parsed if isinstance(parsed, list) else [parsed]
@@ -83,10 +85,13 @@ def trigger_value(fn: FunctionInfo, event: dict[str, Any]) -> Any:
 class EventGridWebhook:
     """The ASGI endpoint of the webhook: finds the function, checks the key, invokes per event."""
 
-    def __init__(self, registry: Registry, invoker: Invoker, keys: KeyStore | None) -> None:
+    def __init__(
+        self, registry: Registry, invoker: Invoker, keys: KeyStore | None, *, max_body: int = MAX_BODY
+    ) -> None:
         self.registry = registry
         self.invoker = invoker
         self.keys = keys
+        self.max_body = max_body
 
     async def handle(self, request: Request) -> Response:
         """Answer one webhook request."""
@@ -118,7 +123,13 @@ class EventGridWebhook:
         kind = request.headers.get(EVENT_TYPE_HEADER, "")
         if kind.lower() == "unsubscribe":
             return Response(status_code=202)
-        events = parse_events(await request.body())
+        try:
+            body = await read_body(request.receive, self.max_body)
+        except TimeoutError:
+            return PlainTextResponse("the request body stalled", 408)
+        if body is None:
+            return PlainTextResponse(f"the body is larger than {self.max_body:,} bytes", 413)
+        events = parse_events(body)
         if kind.lower() == "subscriptionvalidation":
             return JSONResponse({"validationResponse": validation_code(events)})
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

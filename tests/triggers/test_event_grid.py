@@ -15,11 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.routing import Route
 
 from host.config.settings import load_settings
 from host.http.app import build_app
 from host.http.auth import EVENTGRID_SYSTEM_KEY
 from host.runtime import HostRuntime
+from host.triggers.eventgrid import WEBHOOK_PATH, EventGridWebhook
 
 APP = """
 import azure.functions as func
@@ -208,4 +210,20 @@ async def test_the_local_guard_refuses_a_foreign_host_header(client: Client) -> 
     http, runtime = await client()
     r = await http.post(URL, json=GRID_EVENT, headers={**NOTIFY, "host": "evil.example.com"})
     assert r.status_code in (400, 403)
+    assert seen(runtime) == []
+
+
+async def test_a_body_over_the_limit_is_413_and_nested_json_400(client: Client) -> None:
+    http, runtime = await client()
+    small = EventGridWebhook(runtime.registry, runtime.invoker, None, max_body=100)
+    app = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=Route(WEBHOOK_PATH, small.handle, methods=["POST"])),
+        base_url="http://127.0.0.1:7071",
+    )
+    async with app:
+        r = await app.post(URL, json={**GRID_EVENT, "pad": "x" * 200}, headers=NOTIFY)
+        assert r.status_code == 413 and "100 bytes" in r.text
+    deep = "[" * 100 + "]" * 100
+    r = await http.post(URL, content=deep, headers={**NOTIFY, "content-type": "application/json"})
+    assert r.status_code == 400 and "nested" in r.text
     assert seen(runtime) == []
