@@ -55,16 +55,14 @@ case "$cmd" in
   test)
     setup test
     .venv/bin/ruff check host tests bench samples function_app.py
-    # INTEGRATOR: enable once the whole tree has been formatted with `ruff format` (same line in lint).
-    # .venv/bin/ruff format --check host tests bench samples function_app.py
+    .venv/bin/ruff format --check host tests bench samples function_app.py
     .venv/bin/mypy  # host/ strict; tests/, bench/, samples/ with the base settings ([tool.mypy] in pyproject.toml)
     exec .venv/bin/python -m pytest "$@"
     ;;
   lint)
     setup test
     .venv/bin/ruff check host tests bench samples function_app.py
-    # INTEGRATOR: enable once the whole tree has been formatted with `ruff format` (same line in test).
-    # .venv/bin/ruff format --check host tests bench samples function_app.py
+    .venv/bin/ruff format --check host tests bench samples function_app.py
     exec .venv/bin/mypy
     ;;
   unit)

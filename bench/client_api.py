@@ -74,16 +74,25 @@ async def _drain(c: httpx.AsyncClient, base: str, timeout: float = 120.0) -> flo
 async def run(connection: str, clients: int, seconds: float) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="bench-client-"))
     (root / "function_app.py").write_text(APP)
-    (root / "host.json").write_text(json.dumps({"version": "2.0", "extensions": {"durableTask": {
-        "hubName": f"bench{int(time.time())}"}}}))
+    (root / "host.json").write_text(
+        json.dumps({"version": "2.0", "extensions": {"durableTask": {"hubName": f"bench{int(time.time())}"}}})
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, AzureWebJobsStorage=connection, FUNCTIONS_WORKER_RUNTIME="python")
     runtime = HostRuntime(load_settings(root, port=port, azurite=False, environ=env))
     await runtime.start()
-    server = uvicorn.Server(uvicorn.Config(build_app(runtime), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(runtime),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+    )
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
@@ -94,6 +103,7 @@ async def run(connection: str, clients: int, seconds: float) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=clients * 2)
     try:
         async with httpx.AsyncClient(timeout=60, limits=limits) as c:
+
             async def start(_: int) -> None:
                 r = await c.post(f"{base}/api/orchestrators/hello_sequence")
                 r.raise_for_status()
@@ -109,8 +119,12 @@ async def run(connection: str, clients: int, seconds: float) -> dict[str, Any]:
                 before = runtime.storage.stats.total
                 n, elapsed = await _phase(clients, seconds, call)
                 storage = runtime.storage.stats.total - before
-                results[name] = {"requests": n, "rps": round(n / elapsed, 1),
-                                 "storage_requests": storage, "storage_rps": round(storage / elapsed, 1)}
+                results[name] = {
+                    "requests": n,
+                    "rps": round(n / elapsed, 1),
+                    "storage_requests": storage,
+                    "storage_rps": round(storage / elapsed, 1),
+                }
     finally:
         from azure.durable_functions.models.utils import http_utils
 
@@ -140,8 +154,10 @@ def main() -> None:
     results["loadavg_1m"] = round(os.getloadavg()[0], 2)
     for phase in ("start_new", "status_query"):
         r = results[phase]
-        print(f"{phase:13} {r['rps']:8.1f} req/s  ({r['requests']} requests, {args.clients} clients, "
-              f"storage {r['storage_rps']:.1f} req/s)")
+        print(
+            f"{phase:13} {r['rps']:8.1f} req/s  ({r['requests']} requests, {args.clients} clients, "
+            f"storage {r['storage_rps']:.1f} req/s)"
+        )
     print(f"load average (1 min) at the end: {results['loadavg_1m']}")
     print(json.dumps(results))
 

@@ -80,14 +80,19 @@ async def wait_all(host: AppHost, ids: list[str], timeout: float) -> list[Instan
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--chains", type=int, default=200)
     parser.add_argument("--fanout", type=int, default=1000)
     parser.add_argument("--idle", type=int, default=1000)
     parser.add_argument("--single", type=int, default=20)
-    parser.add_argument("--idle-window", type=float, default=0,
-                        help="also count the storage requests of an idle host over this many seconds")
+    parser.add_argument(
+        "--idle-window",
+        type=float,
+        default=0,
+        help="also count the storage requests of an idle host over this many seconds",
+    )
     args = parser.parse_args()
 
     azurite = start_azurite_on_free_ports(Path(tempfile.mkdtemp(prefix="bench-azurite-")))
@@ -106,8 +111,10 @@ async def main() -> None:
                 times.append((time.perf_counter() - t0) * 1000)
                 assert status.runtime_status == "Completed", status
             times.sort()
-            print(f"one 5-activity chain: p50 {statistics.median(times):.0f} ms, "
-                  f"p90 {times[int(len(times) * 0.9) - 1]:.0f} ms (n={args.single})")
+            print(
+                f"one 5-activity chain: p50 {statistics.median(times):.0f} ms, "
+                f"p90 {times[int(len(times) * 0.9) - 1]:.0f} ms (n={args.single})"
+            )
 
             before, ops_before = stats.total, stats.snapshot()
             t0 = time.perf_counter()
@@ -116,9 +123,11 @@ async def main() -> None:
             elapsed = time.perf_counter() - t0
             assert all(s.runtime_status == "Completed" for s in done)
             requests = stats.total - before
-            print(f"{args.chains} concurrent 5-activity chains: {args.chains / elapsed:.1f} chains/s "
-                  f"({elapsed:.1f} s), {requests / args.chains:.1f} storage requests per chain "
-                  f"({requests / elapsed:.0f} requests/s)")
+            print(
+                f"{args.chains} concurrent 5-activity chains: {args.chains / elapsed:.1f} chains/s "
+                f"({elapsed:.1f} s), {requests / args.chains:.1f} storage requests per chain "
+                f"({requests / elapsed:.0f} requests/s)"
+            )
             print("  per chain by operation: " + per_op(ops_before, stats.snapshot(), args.chains))
 
             t0 = time.perf_counter()
@@ -136,8 +145,10 @@ async def main() -> None:
                 if all(r is not None and r.runtime_status == "Running" for r in rows):
                     break
                 await asyncio.sleep(0.5)
-            print(f"resident memory with {args.idle} idle waiting orchestrations: {rss_mb():.0f} MB "
-                  f"(before starting them: {base:.0f} MB)")
+            print(
+                f"resident memory with {args.idle} idle waiting orchestrations: {rss_mb():.0f} MB "
+                f"(before starting them: {base:.0f} MB)"
+            )
         if args.idle_window > 0:
             for label, poll in (("local defaults", None), ("maxQueuePollingInterval 30 s", "00:00:30")):
                 await idle_requests(conn, args.idle_window, label, poll)
@@ -149,16 +160,19 @@ async def idle_requests(conn: str, window: float, label: str, poll: str | None) 
     """Storage requests of an idle host (partition table on, as ``func start`` runs) over ``window``."""
     provider = {"maxQueuePollingInterval": poll} if poll else {}
     host_json = {"extensions": {"durableTask": {"storageProvider": provider}}}
-    async with AppHost(APP, connection_string=conn, virtual_time=False, partition_table=True,
-                       host_json=host_json) as host:
+    async with AppHost(
+        APP, connection_string=conn, virtual_time=False, partition_table=True, host_json=host_json
+    ) as host:
         stats = host.durable.hub.storage.stats
         await host.run("hello5")  # the pollers back off from here on
         await asyncio.sleep(min(35.0, window / 2))  # to their idle interval
         before = stats.snapshot()
         await asyncio.sleep(window)
         idle = stats.total - sum(before.values())
-        print(f"idle host ({label}): {idle} storage requests in {window:.0f} s "
-              f"({idle * 3600 / window:.0f} per hour): " + per_op(before, stats.snapshot(), 1))
+        print(
+            f"idle host ({label}): {idle} storage requests in {window:.0f} s "
+            f"({idle * 3600 / window:.0f} per hour): " + per_op(before, stats.snapshot(), 1)
+        )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from host.durable.entities.query import read_entity_state  # noqa: E402
 from host.storage.azurite import start_azurite_on_free_ports  # noqa: E402
 from host.testing.app_host import AppHost  # noqa: E402
 
-APP = f'''
+APP = f"""
 import sys
 sys.path.insert(0, {str(ROOT)!r})
 import azure.durable_functions as df
@@ -45,7 +45,7 @@ from samples import aggregator
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(aggregator.bp)
-'''
+"""
 ONE = json.dumps(json.dumps(1))  # the SDK client's encoding of the value 1
 
 
@@ -92,8 +92,9 @@ async def wait_values(host: AppHost, expected: dict[EntityId, int], timeout: flo
     while pending:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{len(pending)} entities did not reach their sums")
-        rows, _ = await hub.query_instances(instance_id_prefix="@counter@", include_input_output=True,
-                                            exclude_entities=False)
+        rows, _ = await hub.query_instances(
+            instance_id_prefix="@counter@", include_input_output=True, exclude_entities=False
+        )
         for row in rows:
             want = pending.get(row.instance_id)
             if want is not None and read_entity_state(row.input) == (True, want):
@@ -102,8 +103,9 @@ async def wait_values(host: AppHost, expected: dict[EntityId, int], timeout: flo
             await asyncio.sleep(0.05)
 
 
-async def run_case(host: AppHost, label: str, entities: list[EntityId], ops: int, clients: int,
-                   checkpoints: Checkpoints) -> None:
+async def run_case(
+    host: AppHost, label: str, entities: list[EntityId], ops: int, clients: int, checkpoints: Checkpoints
+) -> None:
     targets = [entities[i % len(entities)] for i in range(ops)]
     expected: dict[EntityId, int] = {}
     for t in targets:
@@ -114,14 +116,17 @@ async def run_case(host: AppHost, label: str, entities: list[EntityId], ops: int
     await asyncio.gather(signal_all(host, targets, clients), wait_values(host, expected, timeout=600))
     elapsed = time.perf_counter() - t0
     requests = stats.total - before
-    print(f"{label}: {ops} signals from {clients} clients in {elapsed:.2f} s = {ops / elapsed:.0f} ops/s; "
-          f"{checkpoints.count - episodes} checkpoints; {requests / ops:.2f} storage requests per op "
-          f"(incl. sends and state polling)")
+    print(
+        f"{label}: {ops} signals from {clients} clients in {elapsed:.2f} s = {ops / elapsed:.0f} ops/s; "
+        f"{checkpoints.count - episodes} checkpoints; {requests / ops:.2f} storage requests per op "
+        f"(incl. sends and state polling)"
+    )
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--ops", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--entities", type=int, default=100)
@@ -137,8 +142,9 @@ async def main() -> None:
             warm = EntityId("counter", "warm-up")
             await run_case(host, "warm-up", [warm], 50, 8, checkpoints)
             run = uuid.uuid4().hex[:6]
-            await run_case(host, "one entity", [EntityId("counter", f"one-{run}")], args.ops, args.clients,
-                           checkpoints)
+            await run_case(
+                host, "one entity", [EntityId("counter", f"one-{run}")], args.ops, args.clients, checkpoints
+            )
             many = [EntityId("counter", f"{run}-{i}") for i in range(args.entities)]
             await run_case(host, f"{args.entities} entities", many, args.ops, args.clients, checkpoints)
     finally:

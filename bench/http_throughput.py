@@ -30,7 +30,7 @@ import httpx
 from host.storage.azurite import free_port
 
 REPO = Path(__file__).resolve().parents[1]
-APP = '''
+APP = """
 import azure.functions as func
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -44,15 +44,14 @@ async def ping(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="syncping", methods=["GET"])
 def sync_ping(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse("pong")
-'''
-
-
+"""
 
 
 def write_app(root: Path) -> None:
     (root / "host.json").write_text(json.dumps({"version": "2.0"}))
-    (root / "local.settings.json").write_text(json.dumps(
-        {"IsEncrypted": False, "Values": {"FUNCTIONS_WORKER_RUNTIME": "python"}}))
+    (root / "local.settings.json").write_text(
+        json.dumps({"IsEncrypted": False, "Values": {"FUNCTIONS_WORKER_RUNTIME": "python"}})
+    )
     (root / "function_app.py").write_text(APP)
 
 
@@ -87,8 +86,11 @@ class RawClient:
         self.writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n\r\n".encode())
         head = await self.reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
-        length = next(int(v) for k, _, v in (ln.partition(":") for ln in lines[1:])
-                      if k.strip().lower() == "content-length")
+        length = next(
+            int(v)
+            for k, _, v in (ln.partition(":") for ln in lines[1:])
+            if k.strip().lower() == "content-length"
+        )
         await self.reader.readexactly(length)
         return int(lines[0].split()[1])
 
@@ -150,12 +152,17 @@ async def main() -> int:
         env["PYTHONPATH"] = str(REPO)
         proc = subprocess.Popen(
             [sys.executable, "-m", "host", "start", "--script-root", str(root), "--port", str(port)],
-            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             await wait_running(base, proc)
-            print(f"host on {base} (cpus: {os.cpu_count()}), {args.client} client, "
-                  f"{args.seconds:.0f} s per run")
+            print(
+                f"host on {base} (cpus: {os.cpu_count()}), {args.client} client, {args.seconds:.0f} s per run"
+            )
             print(f"{'trigger':<10} {'clients':>7} {'req/s':>9} {'p50 ms':>8} {'errors':>7}")
             for path, label in (("/api/ping", "async"), ("/api/syncping", "sync")):
                 for clients in args.clients:

@@ -36,7 +36,7 @@ from host.storage.connection import parse_connection_string  # noqa: E402
 from host.storage.interface import Storage  # noqa: E402
 from host.triggers.common import wakeups_for  # noqa: E402
 
-APP = '''
+APP = """
 import time
 import azure.functions as func
 
@@ -46,7 +46,7 @@ DONE = {}
 @app.queue_trigger(arg_name="msg", queue_name="bench-work", connection="AzureWebJobsStorage")
 async def work(msg: func.QueueMessage) -> None:
     DONE[msg.get_body().decode()] = time.perf_counter()
-'''
+"""
 QUEUE = "bench-work"
 
 
@@ -92,8 +92,9 @@ async def main(messages: int, idle: float) -> None:
             raw = await raw_put_rate(storage, messages)
             await storage.create_queue(QUEUE)
             env = {"FUNCTIONS_WORKER_RUNTIME": "python", "AzureWebJobsStorage": azurite.connection_string}
-            runtime = HostRuntime(load_settings(root, environ=env), storage=storage,
-                                  components=("host.triggers.service",))
+            runtime = HostRuntime(
+                load_settings(root, environ=env), storage=storage, components=("host.triggers.service",)
+            )
             await runtime.start()
             fn = runtime.registry.get("work")
             assert fn is not None
@@ -126,12 +127,18 @@ async def main(messages: int, idle: float) -> None:
             await storage.close()
             azurite.stop()
     print(f"Azurite raw queue puts (16 concurrent):      {raw:8.0f} puts/s")
-    print(f"Queue trigger end to end ({messages} messages):  {e2e:8.0f} messages/s "
-          f"({e2e / raw * 100:.0f}% of the raw put rate)")
-    print(f"Idle latency, host-written message:          {statistics.median(own):8.1f} ms median "
-          f"(min {min(own):.1f}, max {max(own):.1f})")
-    print(f"Idle latency, externally written ({idle:.0f} s idle): {statistics.median(other):8.1f} ms median "
-          f"(min {min(other):.1f}, max {max(other):.1f})")
+    print(
+        f"Queue trigger end to end ({messages} messages):  {e2e:8.0f} messages/s "
+        f"({e2e / raw * 100:.0f}% of the raw put rate)"
+    )
+    print(
+        f"Idle latency, host-written message:          {statistics.median(own):8.1f} ms median "
+        f"(min {min(own):.1f}, max {max(own):.1f})"
+    )
+    print(
+        f"Idle latency, externally written ({idle:.0f} s idle): {statistics.median(other):8.1f} ms median "
+        f"(min {min(other):.1f}, max {max(other):.1f})"
+    )
 
 
 if __name__ == "__main__":

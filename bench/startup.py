@@ -46,10 +46,12 @@ def hello(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def connection_string(blob: int, queue: int, table: int) -> str:
-    return (f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-            f"BlobEndpoint=http://127.0.0.1:{blob}/{DEV_ACCOUNT};"
-            f"QueueEndpoint=http://127.0.0.1:{queue}/{DEV_ACCOUNT};"
-            f"TableEndpoint=http://127.0.0.1:{table}/{DEV_ACCOUNT};")
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+        f"BlobEndpoint=http://127.0.0.1:{blob}/{DEV_ACCOUNT};"
+        f"QueueEndpoint=http://127.0.0.1:{queue}/{DEV_ACCOUNT};"
+        f"TableEndpoint=http://127.0.0.1:{table}/{DEV_ACCOUNT};"
+    )
 
 
 DURABLE_APP = REPO / "bench" / "apps" / "durable_bench"
@@ -59,9 +61,14 @@ def write_app(root: Path, storage: str, *, durable: bool = False) -> None:
     root.mkdir(parents=True, exist_ok=True)
     host = (DURABLE_APP / "host.json").read_text() if durable else json.dumps({"version": "2.0"})
     (root / "host.json").write_text(host)
-    (root / "local.settings.json").write_text(json.dumps(
-        {"IsEncrypted": False,
-         "Values": {"FUNCTIONS_WORKER_RUNTIME": "python", "AzureWebJobsStorage": storage}}))
+    (root / "local.settings.json").write_text(
+        json.dumps(
+            {
+                "IsEncrypted": False,
+                "Values": {"FUNCTIONS_WORKER_RUNTIME": "python", "AzureWebJobsStorage": storage},
+            }
+        )
+    )
     source = (DURABLE_APP / "function_app.py").read_text() if durable else APP
     (root / "function_app.py").write_text(source)
 
@@ -73,8 +80,9 @@ def _ready(url: str) -> bool:
         return bool(resp.status == 200)
 
 
-def first_200(app: Path, extra: list[str], timeout: float = 60.0,
-              path: str = "/api/hello") -> tuple[float, subprocess.Popen[bytes]]:
+def first_200(
+    app: Path, extra: list[str], timeout: float = 60.0, path: str = "/api/hello"
+) -> tuple[float, subprocess.Popen[bytes]]:
     """Start the host in ``app`` and return (seconds until GET ``path`` is 200, process)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "AzureWebJobsStorage"}
@@ -82,8 +90,13 @@ def first_200(app: Path, extra: list[str], timeout: float = 60.0,
     env["FUNCHOST_AZURITE_HOME"] = str(app / ".azurite-home")
     url = f"http://127.0.0.1:{port}{path}"
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "host", "start", "--port", str(port), *extra], cwd=app,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "host", "start", "--port", str(port), *extra],
+        cwd=app,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     while time.perf_counter() - started < timeout:
         if proc.poll() is not None:
             err = proc.stderr.read().decode() if proc.stderr else ""
@@ -105,9 +118,11 @@ def stop(proc: subprocess.Popen[bytes]) -> float:
 
 
 def report(name: str, figures: list[float], stops: list[float]) -> None:
-    print(f"{name:16s} runs={len(figures)}  min={min(figures):.3f}s  "
-          f"median={statistics.median(figures):.3f}s  max={max(figures):.3f}s  "
-          f"(stop median {statistics.median(stops):.3f}s)")
+    print(
+        f"{name:16s} runs={len(figures)}  min={min(figures):.3f}s  "
+        f"median={statistics.median(figures):.3f}s  max={max(figures):.3f}s  "
+        f"(stop median {statistics.median(stops):.3f}s)"
+    )
 
 
 def main() -> None:

@@ -40,9 +40,16 @@ Op = Callable[[int], Awaitable[object]]
 
 def entity(pk: str, rk: str) -> dict[str, Any]:
     """A history-row-like entity: strings, ints (32 and 64 bit), a bool and a datetime."""
-    return {"PartitionKey": pk, "RowKey": rk, "EventType": "TaskCompleted", "EventId": 7,
-            "TaskScheduledId": 2**40, "IsPlayed": False, "Result": BODY[:300],
-            "_Timestamp": datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)}
+    return {
+        "PartitionKey": pk,
+        "RowKey": rk,
+        "EventType": "TaskCompleted",
+        "EventId": 7,
+        "TaskScheduledId": 2**40,
+        "IsPlayed": False,
+        "Result": BODY[:300],
+        "_Timestamp": datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC),
+    }
 
 
 async def measure(n: int, conc: int, op: Op) -> tuple[float, float]:
@@ -71,8 +78,9 @@ async def client_ops(s: AzureSdkStorage, n: int) -> dict[str, tuple[int, Op]]:
     receives = max(10, n // 16)
     got: list[QueueMessage] = []
     receipts: dict[str, str] = {}
-    await asyncio.gather(*(s.write_row(t, TableOp(WriteMode.UPSERT_REPLACE, entity("q30", f"{i:04d}")))
-                           for i in range(30)))
+    await asyncio.gather(
+        *(s.write_row(t, TableOp(WriteMode.UPSERT_REPLACE, entity("q30", f"{i:04d}"))) for i in range(30))
+    )
 
     async def put(i: int) -> None:
         await s.put_message(q, BODY)
@@ -95,8 +103,13 @@ async def client_ops(s: AzureSdkStorage, n: int) -> dict[str, tuple[int, Op]]:
         await s.write_row(t, TableOp(WriteMode.UPSERT_REPLACE, entity("p", f"{i:06d}")))
 
     async def merge(i: int) -> None:
-        await s.write_row(t, TableOp(WriteMode.UPSERT_MERGE, {"PartitionKey": "p", "RowKey": f"{i:06d}",
-                                                              "Status": "Completed", "N": i}))
+        await s.write_row(
+            t,
+            TableOp(
+                WriteMode.UPSERT_MERGE,
+                {"PartitionKey": "p", "RowKey": f"{i:06d}", "Status": "Completed", "N": i},
+            ),
+        )
 
     async def get(i: int) -> None:
         row = await s.get_row(t, "p", f"{i:06d}")
@@ -107,20 +120,30 @@ async def client_ops(s: AzureSdkStorage, n: int) -> dict[str, tuple[int, Op]]:
         assert len(page.rows) == 30
 
     async def transact(i: int) -> None:
-        await s.transact(t, [TableOp(WriteMode.UPSERT_REPLACE, entity(f"tx{i}", f"{k:04d}"))
-                             for k in range(6)])
+        await s.transact(
+            t, [TableOp(WriteMode.UPSERT_REPLACE, entity(f"tx{i}", f"{k:04d}")) for k in range(6)]
+        )
 
-    return {"queue put": (n, put), "_prefill": (0, prefill), "queue receive(32)": (receives, receive),
-            "queue update": (n, update), "queue delete": (n, delete),
-            "table upsert": (n, upsert), "table merge": (n, merge), "table get": (n, get),
-            "table query(30)": (max(10, n // 4), query), "table transact(6)": (max(10, n // 4), transact),
-            "_cleanup": (0, _cleanup(s, q, t))}
+    return {
+        "queue put": (n, put),
+        "_prefill": (0, prefill),
+        "queue receive(32)": (receives, receive),
+        "queue update": (n, update),
+        "queue delete": (n, delete),
+        "table upsert": (n, upsert),
+        "table merge": (n, merge),
+        "table get": (n, get),
+        "table query(30)": (max(10, n // 4), query),
+        "table transact(6)": (max(10, n // 4), transact),
+        "_cleanup": (0, _cleanup(s, q, t)),
+    }
 
 
 def _cleanup(s: AzureSdkStorage, q: str, t: str) -> Op:
     async def run(_: int) -> None:
         await s.delete_queue(q)
         await s.delete_table(t)
+
     return run
 
 
@@ -137,16 +160,21 @@ def account_sas(a: StorageAccount) -> tuple[str, str]:
 
     expiry = datetime.now(UTC) + timedelta(hours=2)
     qs = queue_sas(a.account_name, a.account_key or "", "sco", "rwdlacup", expiry)
-    ts = table_sas(AzureNamedKeyCredential(a.account_name, a.account_key or ""),
-                   TTypes(service=True, container=True, object=True),
-                   TPerm(read=True, write=True, delete=True, list=True, add=True, update=True), expiry)
+    ts = table_sas(
+        AzureNamedKeyCredential(a.account_name, a.account_key or ""),
+        TTypes(service=True, container=True, object=True),
+        TPerm(read=True, write=True, delete=True, list=True, add=True, update=True),
+        expiry,
+    )
     return qs, ts
 
 
-_ENTITY_JSON = ('{"PartitionKey":"%s","RowKey":"%s","EventType":"TaskCompleted","EventId":7,'
-                '"TaskScheduledId":"1099511627776","TaskScheduledId@odata.type":"Edm.Int64",'
-                '"IsPlayed":false,"Result":"' + BODY[:300] + '","_Timestamp":'
-                '"2024-05-01T12:00:00.123456Z","_Timestamp@odata.type":"Edm.DateTime"}')
+_ENTITY_JSON = (
+    '{"PartitionKey":"%s","RowKey":"%s","EventType":"TaskCompleted","EventId":7,'
+    '"TaskScheduledId":"1099511627776","TaskScheduledId@odata.type":"Edm.Int64",'
+    '"IsPlayed":false,"Result":"' + BODY[:300] + '","_Timestamp":'
+    '"2024-05-01T12:00:00.123456Z","_Timestamp@odata.type":"Edm.DateTime"}'
+)
 _MSG_RE = re.compile(r"<MessageId>([^<]+)</MessageId>.*?<PopReceipt>([^<]+)</PopReceipt>", re.S)
 
 
@@ -154,10 +182,18 @@ def _batch_body(base: str, table: str, pk: str) -> tuple[str, str]:
     batch, change = f"batch_{uuid.uuid4()}", f"changeset_{uuid.uuid4()}"
     parts = [f"--{batch}", f"Content-Type: multipart/mixed; boundary={change}", ""]
     for k in range(6):
-        parts += [f"--{change}", "Content-Type: application/http", "Content-Transfer-Encoding: binary", "",
-                  f"PUT {base}/{table}(PartitionKey='{pk}',RowKey='{k:04d}') HTTP/1.1",
-                  "Content-Type: application/json", "Accept: application/json;odata=nometadata",
-                  "DataServiceVersion: 3.0", "", _ENTITY_JSON % (pk, f"{k:04d}")]
+        parts += [
+            f"--{change}",
+            "Content-Type: application/http",
+            "Content-Transfer-Encoding: binary",
+            "",
+            f"PUT {base}/{table}(PartitionKey='{pk}',RowKey='{k:04d}') HTTP/1.1",
+            "Content-Type: application/json",
+            "Accept: application/json;odata=nometadata",
+            "DataServiceVersion: 3.0",
+            "",
+            _ENTITY_JSON % (pk, f"{k:04d}"),
+        ]
     parts += [f"--{change}--", f"--{batch}--", ""]
     return "\r\n".join(parts), batch
 
@@ -168,8 +204,12 @@ async def raw_ops(a: StorageAccount, session: aiohttp.ClientSession, n: int) -> 
     qbase, tbase = a.endpoint("queue").rstrip("/"), a.endpoint("table").rstrip("/")
     q, t = f"rq{uuid.uuid4().hex[:10]}", f"rt{uuid.uuid4().hex[:10]}"
     qh = {"x-ms-version": "2021-12-02"}
-    th = {"x-ms-version": "2019-02-02", "Accept": "application/json;odata=nometadata",
-          "Content-Type": "application/json", "DataServiceVersion": "3.0"}
+    th = {
+        "x-ms-version": "2019-02-02",
+        "Accept": "application/json;odata=nometadata",
+        "Content-Type": "application/json",
+        "DataServiceVersion": "3.0",
+    }
     msg_xml = f"<QueueMessage><MessageText>{BODY}</MessageText></QueueMessage>"
     receives = max(10, n // 16)
     got: list[tuple[str, str]] = []
@@ -214,8 +254,12 @@ async def raw_ops(a: StorageAccount, session: aiohttp.ClientSession, n: int) -> 
         await req("PUT", url, th, _ENTITY_JSON % ("p", f"{i:06d}"))
 
     async def merge(i: int) -> None:
-        await req("MERGE", f"{tbase}/{t}(PartitionKey='p',RowKey='{i:06d}')?{ts}", th,
-                  f'{{"Status":"Completed","N":{i}}}')
+        await req(
+            "MERGE",
+            f"{tbase}/{t}(PartitionKey='p',RowKey='{i:06d}')?{ts}",
+            th,
+            f'{{"Status":"Completed","N":{i}}}',
+        )
 
     async def get(i: int) -> None:
         await req("GET", f"{tbase}/{t}(PartitionKey='p',RowKey='{i:06d}')?{ts}", th)
@@ -225,22 +269,35 @@ async def raw_ops(a: StorageAccount, session: aiohttp.ClientSession, n: int) -> 
 
     async def transact(i: int) -> None:
         body, boundary = _batch_body(tbase, t, f"tx{i}")
-        await req("POST", f"{tbase}/$batch?{ts}",
-                  {**th, "Content-Type": f"multipart/mixed; boundary={boundary}"}, body)
+        await req(
+            "POST",
+            f"{tbase}/$batch?{ts}",
+            {**th, "Content-Type": f"multipart/mixed; boundary={boundary}"},
+            body,
+        )
 
     async def cleanup(_: int) -> None:
         await req("DELETE", f"{qbase}/{q}?{qs}", qh)
         await req("DELETE", f"{tbase}/Tables('{t}')?{ts}", th)
 
-    return {"queue put": (n, put), "_prefill": (0, prefill), "queue receive(32)": (receives, receive),
-            "queue update": (n, update), "queue delete": (n, delete),
-            "table upsert": (n, upsert), "table merge": (n, merge), "table get": (n, get),
-            "table query(30)": (max(10, n // 4), query), "table transact(6)": (max(10, n // 4), transact),
-            "_cleanup": (0, cleanup)}
+    return {
+        "queue put": (n, put),
+        "_prefill": (0, prefill),
+        "queue receive(32)": (receives, receive),
+        "queue update": (n, update),
+        "queue delete": (n, delete),
+        "table upsert": (n, upsert),
+        "table merge": (n, merge),
+        "table get": (n, get),
+        "table query(30)": (max(10, n // 4), query),
+        "table transact(6)": (max(10, n // 4), transact),
+        "_cleanup": (0, cleanup),
+    }
 
 
 def _quote(text: str) -> str:
     from urllib.parse import quote
+
     return quote(text, safe="")
 
 
@@ -263,8 +320,10 @@ async def main(conn: str, n: int, conc: int, impl: str) -> None:
     client = await run_all(await client_ops(s, n), conc)
     await s.close()
     print(f"impl={impl} n={n} concurrency={conc}")
-    print(f"{'operation':20s} {'ops/s':>8s} {'CPU ms/op':>10s} | {'raw ops/s':>9s} {'raw CPU':>8s}"
-          " | ratio ops/s")
+    print(
+        f"{'operation':20s} {'ops/s':>8s} {'CPU ms/op':>10s} | {'raw ops/s':>9s} {'raw CPU':>8s}"
+        " | ratio ops/s"
+    )
     total_cpu = 0.0
     for label, (rate, cpu) in client.items():
         rrate, rcpu = raw[label]
@@ -274,8 +333,9 @@ async def main(conn: str, n: int, conc: int, impl: str) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--impl", default="default", help="lean: AzureStorage; sdk: AzureSdkStorage")

@@ -33,8 +33,12 @@ CHAIN_APP = REPO / "tests" / "testing" / "apps" / "toolkit"
 
 def sample_file(storage: str) -> dict[str, float]:
     began = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/sample",
-                           "-k", storage], cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/sample", "-k", storage],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - began
     last = (done.stdout.strip().splitlines() or [""])[-1]
     passed = int(last.split(" passed")[0].split()[-1]) if " passed" in last else 0

@@ -15,27 +15,53 @@ from pathlib import Path
 
 from host.errors import ConfigError, HostError
 
-COMMAND_MODULES: tuple[str, ...] = ("host.durable.cli.commands", "host.azurite_cli", "host.scaffold.cli",
-                                     "host.doctor_cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "host.durable.cli.commands",
+    "host.azurite_cli",
+    "host.scaffold.cli",
+    "host.doctor_cli",
+)
 """Modules that add subcommands (e.g. ``durable``); skipped while they do not exist."""
 
 
 def _add_start(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser("start", help="index the app and run the host")
     p.add_argument("--script-root", default=".", metavar="DIR", help="the app folder (default: .)")
-    p.add_argument("-p", "--port", type=int, default=None,
-                   help="HTTP port (default: Host.LocalHttpPort of local.settings.json, else 7071)")
+    p.add_argument(
+        "-p",
+        "--port",
+        type=int,
+        default=None,
+        help="HTTP port (default: Host.LocalHttpPort of local.settings.json, else 7071)",
+    )
     p.add_argument("--functions", nargs="+", metavar="NAME", help="load only these functions")
     p.add_argument("--cors", metavar="ORIGINS", help="comma-separated CORS origins (* allowed)")
-    p.add_argument("--cors-credentials", action="store_true", default=None,
-                   help="allow cross-origin authenticated requests")
+    p.add_argument(
+        "--cors-credentials",
+        action="store_true",
+        default=None,
+        help="allow cross-origin authenticated requests",
+    )
     p.add_argument("--verbose", action="store_true", help="show host information logs")
-    p.add_argument("--no-azurite", action="store_true",
-                   help="never start Azurite (expect storage to be running)")
-    p.add_argument("--enable-auth", "--enableAuth", dest="enable_auth", action="store_true",
-                   help="require function/admin keys as Azure does")
-    p.add_argument("--debug", nargs="?", type=int, const=5678, default=None, metavar="PORT",
-                   help="listen for a debugger (debugpy) on 127.0.0.1:PORT (default 5678)")
+    p.add_argument(
+        "--no-azurite", action="store_true", help="never start Azurite (expect storage to be running)"
+    )
+    p.add_argument(
+        "--enable-auth",
+        "--enableAuth",
+        dest="enable_auth",
+        action="store_true",
+        help="require function/admin keys as Azure does",
+    )
+    p.add_argument(
+        "--debug",
+        nargs="?",
+        type=int,
+        const=5678,
+        default=None,
+        metavar="PORT",
+        help="listen for a debugger (debugpy) on 127.0.0.1:PORT (default 5678)",
+    )
     p.add_argument("--debug-wait", action="store_true", help="with --debug: wait for the debugger to attach")
     p.set_defaults(handler=_start)
 
@@ -74,12 +100,22 @@ def _start(args: argparse.Namespace) -> int:
 class _Version(argparse.Action):
     """``--version``: computed only when asked (it scans sys.path)."""
 
-    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
-                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+    def __init__(
+        self,
+        option_strings: Sequence[str],
+        dest: str = argparse.SUPPRESS,
+        default: str = argparse.SUPPRESS,
+        help: str | None = None,
+    ) -> None:
         super().__init__(option_strings, dest, nargs=0, default=default, help=help)
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: object, option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
         from host.version import version_line
 
         print(version_line())
@@ -88,8 +124,10 @@ class _Version(argparse.Action):
 
 def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     """The argument parser with every available command (only ``start`` when not ``plugins``)."""
-    parser = argparse.ArgumentParser(prog="funchost", description="Local host for Azure Functions "
-                                     "Python apps (v2 model) with Durable Functions.")
+    parser = argparse.ArgumentParser(
+        prog="funchost",
+        description="Local host for Azure Functions Python apps (v2 model) with Durable Functions.",
+    )
     parser.add_argument("--version", action=_Version, help="show the versions of funchost and the SDKs")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True

@@ -37,8 +37,9 @@ def is_user_frame(filename: str) -> bool:
         path = str(Path(filename).resolve())
     except OSError:
         return True
-    return not any(path == d or path.startswith(d + "/") or path.startswith(d + "\\")
-                   for d in _library_dirs())
+    return not any(
+        path == d or path.startswith(d + "/") or path.startswith(d + "\\") for d in _library_dirs()
+    )
 
 
 def first_line(text: str) -> str:
@@ -74,5 +75,7 @@ def format_failure(exc: BaseException, *, verbose: bool = False) -> str:
 
 def not_serializable(type_name: str, what: str = "the function") -> str:
     """Why a returned value of type ``type_name`` cannot be stored, and what would work."""
-    return (f"{what} returned a value of type '{type_name}', which is not JSON-serializable: "
-            "return a dict, list, str, number, bool or None (or an object with to_json/from_json)")
+    return (
+        f"{what} returned a value of type '{type_name}', which is not JSON-serializable: "
+        "return a dict, list, str, number, bool or None (or an object with to_json/from_json)"
+    )

@@ -101,8 +101,11 @@ def _plan(fn: FunctionInfo) -> _Plan:
     return_binding = next((b for b in fn.bindings if b.name == RETURN), None)
     inputs = tuple(b for b in fn.input_bindings() if b.name in params and b.direction == "in")
     outputs = tuple(b for b in fn.output_bindings() if b.name != RETURN and b.name in params)
-    may_return = (return_binding is not None or fn.trigger_type in _DURABLE_TRIGGERS
-                  or any(_has_implicit_output(b.type) for b in fn.bindings if b is not fn.trigger))
+    may_return = (
+        return_binding is not None
+        or fn.trigger_type in _DURABLE_TRIGGERS
+        or any(_has_implicit_output(b.type) for b in fn.bindings if b is not fn.trigger)
+    )
     return _Plan(
         trigger_param=fn.trigger.name if fn.trigger.name in params else None,
         inputs=inputs,
@@ -131,18 +134,28 @@ def thread_count(settings: HostSettings | None = None) -> int:
 class Invoker:
     """Invokes indexed functions; components plug in input providers and output handlers."""
 
-    def __init__(self, registry: Registry | None = None, *, settings: HostSettings | None = None,
-                 max_workers: int | None = None, function_directory: str | None = None,
-                 log: bool = True) -> None:
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        *,
+        settings: HostSettings | None = None,
+        max_workers: int | None = None,
+        function_directory: str | None = None,
+        log: bool = True,
+    ) -> None:
         self.registry = registry
         self.log = log
         self.max_workers = max_workers or thread_count(settings)
-        self.function_directory = function_directory if function_directory is not None else (
-            str(settings.script_root) if settings is not None else os.getcwd())
+        self.function_directory = (
+            function_directory
+            if function_directory is not None
+            else (str(settings.script_root) if settings is not None else os.getcwd())
+        )
         self._pool: ThreadPoolExecutor | None = None
         count = worker_process_count(settings)
         self.workers: WorkerPool | None = (
-            WorkerPool(settings, count) if settings is not None and count > 1 else None)
+            WorkerPool(settings, count) if settings is not None and count > 1 else None
+        )
         """The language worker processes (``None``: every function runs in this process)."""
         self._plans: dict[int, tuple[Callable[..., Any], _Plan]] = {}
         self._providers: dict[str, InputProvider] = {}
@@ -186,10 +199,17 @@ class Invoker:
         with invocation_scope(fn.name, str(uuid.uuid4()), reason=reason, log=self.log) as scope:
             yield scope
 
-    async def invoke(self, fn: FunctionInfo, trigger_value: Any, *,
-                     trigger_metadata: dict[str, Any] | None = None, invocation_id: str | None = None,
-                     reason: str = HTTP_REASON, retry: RetryInfo | None = None,
-                     encode_return: OutputEncoder | None = None) -> InvocationResult:
+    async def invoke(
+        self,
+        fn: FunctionInfo,
+        trigger_value: Any,
+        *,
+        trigger_metadata: dict[str, Any] | None = None,
+        invocation_id: str | None = None,
+        reason: str = HTTP_REASON,
+        retry: RetryInfo | None = None,
+        encode_return: OutputEncoder | None = None,
+    ) -> InvocationResult:
         """Call ``fn`` once. Raises what the function (or an input/output binding) raised.
 
         ``encode_return`` turns the return value into ``outputs["$return"]`` inside the
@@ -210,20 +230,33 @@ class Invoker:
                 returned = await self._run_here(fn, plan, kwargs, outs, inv_id, retry)
             if returned is not None and not plan.may_return:
                 raise RuntimeError(
-                    f"function '{fn.name}' without a $return binding returned a non-None value")
+                    f"function '{fn.name}' without a $return binding returned a non-None value"
+                )
             outputs = self._encode(plan, outs, returned)
             if encode_return is not None:
                 outputs[RETURN] = encode_return(returned)
             await self._write(plan, outputs, trigger_metadata)
             return InvocationResult(returned, outputs, inv_id)
 
-    async def _run_here(self, fn: FunctionInfo, plan: _Plan, kwargs: dict[str, Any], outs: dict[str, Out],
-                        inv_id: str, retry: RetryInfo | None) -> Any:
+    async def _run_here(
+        self,
+        fn: FunctionInfo,
+        plan: _Plan,
+        kwargs: dict[str, Any],
+        outs: dict[str, Out],
+        inv_id: str,
+        retry: RetryInfo | None,
+    ) -> Any:
         kwargs.update(outs)
         if plan.wants_context:
             kwargs["context"] = InvocationContext(
-                inv_id, fn.name, self.function_directory, new_trace_context(), retry or RetryInfo(),
-                _thread_local)
+                inv_id,
+                fn.name,
+                self.function_directory,
+                new_trace_context(),
+                retry or RetryInfo(),
+                _thread_local,
+            )
         if plan.is_async:
             _thread_local.invocation_id = inv_id
             return await fn.func(**kwargs)
@@ -232,11 +265,22 @@ class Invoker:
             returned = await returned
         return returned
 
-    async def _run_in_worker(self, workers: WorkerPool, fn: FunctionInfo, plan: _Plan, kwargs: dict[str, Any],
-                             outs: dict[str, Out], inv_id: str, retry: RetryInfo | None) -> Any:
+    async def _run_in_worker(
+        self,
+        workers: WorkerPool,
+        fn: FunctionInfo,
+        plan: _Plan,
+        kwargs: dict[str, Any],
+        outs: dict[str, Out],
+        inv_id: str,
+        retry: RetryInfo | None,
+    ) -> Any:
         retry = retry or RetryInfo()
-        context = ((self.function_directory, new_trace_context().trace_parent, retry.count, retry.max_count)
-                   if plan.wants_context else None)
+        context = (
+            (self.function_directory, new_trace_context().trace_parent, retry.count, retry.max_count)
+            if plan.wants_context
+            else None
+        )
         returned, values = await workers.call(CallSpec(fn.name, inv_id, kwargs, tuple(outs), context))
         for name, value in values.items():
             outs[name].set(value)
@@ -245,8 +289,10 @@ class Invoker:
     async def _input(self, binding: Binding, fn: FunctionInfo, metadata: dict[str, Any] | None) -> Any:
         provider = self._providers.get(binding.type)
         if provider is None:
-            raise InvocationError(f"function '{fn.name}': no provider for input binding '{binding.name}' "
-                                  f"of type '{binding.type}'")
+            raise InvocationError(
+                f"function '{fn.name}': no provider for input binding '{binding.name}' "
+                f"of type '{binding.type}'"
+            )
         return await provider(binding, fn, metadata)
 
     async def _run_sync(self, target: Callable[..., Any], kwargs: dict[str, Any], inv_id: str) -> Any:

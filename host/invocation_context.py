@@ -33,8 +33,9 @@ thread_local = threading.local()
 class TraceInfo(TraceContext):
     """W3C trace context of one invocation (``trace_parent``, ``trace_state``, ``attributes``)."""
 
-    def __init__(self, trace_parent: str, trace_state: str = "",
-                 attributes: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, trace_parent: str, trace_state: str = "", attributes: dict[str, str] | None = None
+    ) -> None:
         self._parent, self._state, self._attributes = trace_parent, trace_state, attributes or {}
 
     @property
@@ -79,9 +80,15 @@ class RetryInfo(RetryContext):
 class InvocationContext(func.Context):
     """``func.Context`` with the worker's attributes; ``thread_local_storage.invocation_id`` is set."""
 
-    def __init__(self, invocation_id: str, function_name: str, function_directory: str,
-                 trace_context: TraceContext, retry_context: RetryContext,
-                 thread_local: threading.local) -> None:
+    def __init__(
+        self,
+        invocation_id: str,
+        function_name: str,
+        function_directory: str,
+        trace_context: TraceContext,
+        retry_context: RetryContext,
+        thread_local: threading.local,
+    ) -> None:
         self._invocation_id = invocation_id
         self._function_name = function_name
         self._function_directory = function_directory

@@ -32,9 +32,15 @@ HTTP_REASON = "This function was programmatically called via the host APIs."
 FUNCTION_LOGGER_PREFIX = "Function."
 host_logger = logging.getLogger("host")
 
-_LEVELS = {"trace": logging.DEBUG, "debug": logging.DEBUG, "information": logging.INFO,
-           "warning": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL,
-           "none": logging.CRITICAL + 10}
+_LEVELS = {
+    "trace": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "information": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "none": logging.CRITICAL + 10,
+}
 # Third-party loggers that are chatty at INFO (one line per storage request, server start).
 _QUIET = ("azure", "uvicorn", "uvicorn.error", "uvicorn.access", "asyncio", "httpx", "httpcore")
 
@@ -102,16 +108,26 @@ def log_executed(scope: InvocationScope) -> None:
     logger = _function_logger(scope.function_name)
     outcome = "Succeeded" if scope.succeeded else "Failed"
     level = logging.INFO if scope.succeeded else logging.ERROR
-    logger.log(level, "Executed 'Functions.%s' (%s, Id=%s, Duration=%dms)",
-               scope.function_name, outcome, scope.invocation_id, scope.duration_ms)
+    logger.log(
+        level,
+        "Executed 'Functions.%s' (%s, Id=%s, Duration=%dms)",
+        scope.function_name,
+        outcome,
+        scope.invocation_id,
+        scope.duration_ms,
+    )
     if not scope.succeeded and scope.error is not None:
         err = scope.error
         stack = scope.stack or format_failure(err, verbose=_verbose_tracebacks)
         text = first_line(str(err)) if isinstance(err, HostError) else exception_line(err)
         # Without frames (none of the user's code ran) the stack would only repeat the message.
         frames = f"\nStack: {stack}" if "\n" in stack else ""
-        logger.error("Exception while executing function: Functions.%s. Result: Failure\n"
-                     "Exception: %s%s", scope.function_name, text, frames)
+        logger.error(
+            "Exception while executing function: Functions.%s. Result: Failure\nException: %s%s",
+            scope.function_name,
+            text,
+            frames,
+        )
 
 
 _verbose_tracebacks = False
@@ -161,8 +177,9 @@ class ConsoleFilter(logging.Filter):
 _installed: logging.Handler | None = None
 
 
-def setup_logging(*, verbose: bool = False, level: str | None = None,
-                  stream: TextIO | None = None) -> logging.Handler:
+def setup_logging(
+    *, verbose: bool = False, level: str | None = None, stream: TextIO | None = None
+) -> logging.Handler:
     """Install the console handler on the root logger (replacing a previous one of ours)."""
     global _installed, _verbose_tracebacks
     _verbose_tracebacks = verbose
@@ -177,8 +194,9 @@ def setup_logging(*, verbose: bool = False, level: str | None = None,
     root.addHandler(handler)
     root.setLevel(min(function_level, logging.DEBUG if verbose else logging.INFO))
     for name in _QUIET:
-        logging.getLogger(name).setLevel(logging.INFO if verbose and name == "uvicorn.error"
-                                         else logging.WARNING)
+        logging.getLogger(name).setLevel(
+            logging.INFO if verbose and name == "uvicorn.error" else logging.WARNING
+        )
     _installed = handler
     return handler
 

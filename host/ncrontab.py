@@ -22,8 +22,20 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from host.errors import IndexingError
 
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"]
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
 
@@ -94,7 +106,7 @@ def _parse_part(kind: _FieldKind, text: str, into: set[int]) -> None:
         start, end = kind.low, kind.high
     elif "-" in text[1:]:
         dash = text.index("-", 1)
-        start, end = _parse_value(kind, text[:dash]), _parse_value(kind, text[dash + 1:])
+        start, end = _parse_value(kind, text[:dash]), _parse_value(kind, text[dash + 1 :])
         start, end = min(start, end), max(start, end)
         _check(kind, start)
         _check(kind, end)

@@ -46,8 +46,9 @@ COMPONENTS: tuple[str, ...] = (
 
 _STORAGE_BINDINGS = frozenset({"queueTrigger", "queue", "blobTrigger", "blob", "table", "timerTrigger"})
 COMPONENT_BINDINGS: dict[str, frozenset[str]] = {
-    "host.durable.service": frozenset({"orchestrationTrigger", "activityTrigger", "entityTrigger",
-                                       "durableClient"}),
+    "host.durable.service": frozenset(
+        {"orchestrationTrigger", "activityTrigger", "entityTrigger", "durableClient"}
+    ),
     "host.triggers.service": _STORAGE_BINDINGS,
     "host.triggers.eventgrid": frozenset({"eventGridTrigger", "eventGrid"}),
 }
@@ -133,8 +134,10 @@ class HostRuntime:
     def storage(self) -> Storage:
         """The ``AzureWebJobsStorage`` account (ConfigError if the setting is missing)."""
         if self._storage is None:
-            raise ConfigError("Missing value for AzureWebJobsStorage in local.settings.json: it is "
-                              "required for all triggers other than httpTrigger")
+            raise ConfigError(
+                "Missing value for AzureWebJobsStorage in local.settings.json: it is "
+                "required for all triggers other than httpTrigger"
+            )
         return self._storage
 
     @property
@@ -193,8 +196,9 @@ class HostRuntime:
                 azurite_future = None
                 phase("Azurite listening")
             if connection:
-                self._storage = await connect_storage(self.settings, connection, STORAGE_PING_TIMEOUT,
-                                                      started_azurite=self.azurite is not None)
+                self._storage = await connect_storage(
+                    self.settings, connection, STORAGE_PING_TIMEOUT, started_azurite=self.azurite is not None
+                )
                 phase("storage reachable")
             self._invoker = self._create_invoker()
             for module in self.components:
@@ -224,8 +228,11 @@ class HostRuntime:
         """Import now what start-up will need anyway (the caller waits for Azurite meanwhile)."""
         uses = binding_types(self.registry)
         modules = ["host.invocation", *self.warm_modules]
-        modules += [m for m in self.components
-                    if m not in COMPONENT_BINDINGS or not COMPONENT_BINDINGS[m].isdisjoint(uses)]
+        modules += [
+            m
+            for m in self.components
+            if m not in COMPONENT_BINDINGS or not COMPONENT_BINDINGS[m].isdisjoint(uses)
+        ]
         if not uses <= {"httpTrigger", "http"}:
             modules.append("host.storage.azure.storage")  # the app will touch storage: the SDKs
         for name in modules:
@@ -286,12 +293,17 @@ def _startup_notes(settings: HostSettings, registry: Registry) -> None:
     """What Core Tools says at start about host.json and an app without functions."""
     bundle = settings.get_path("extensionBundle")
     if isinstance(bundle, dict):
-        log.info("host.json extensionBundle '%s' %s is not needed here: the bindings are built in",
-                 bundle.get("id", ""), bundle.get("version", ""))
+        log.info(
+            "host.json extensionBundle '%s' %s is not needed here: the bindings are built in",
+            bundle.get("id", ""),
+            bundle.get("version", ""),
+        )
     if not len(registry):
-        log.warning("No job functions found. %s defines none that this host loads (decorate them with "
-                    "@app.route, @app.orchestration_trigger, @app.activity_trigger, ...).",
-                    settings.script_file)
+        log.warning(
+            "No job functions found. %s defines none that this host loads (decorate them with "
+            "@app.route, @app.orchestration_trigger, @app.activity_trigger, ...).",
+            settings.script_file,
+        )
 
 
 def binding_types(registry: Registry) -> set[str]:

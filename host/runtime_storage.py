@@ -56,10 +56,15 @@ def plan_azurite(settings: HostSettings, connection: str) -> AzuritePlan | None:
     account = parse_connection_string(connection)
     if not (account.is_azurite and account.is_loopback):
         return None
-    endpoints = [_host_port(account.blob_endpoint), _host_port(account.queue_endpoint),
-                 _host_port(account.table_endpoint)]
-    if any(e is None for e in endpoints) or any(u and urlsplit(u).scheme != "http" for u in (
-            account.blob_endpoint, account.queue_endpoint, account.table_endpoint)):
+    endpoints = [
+        _host_port(account.blob_endpoint),
+        _host_port(account.queue_endpoint),
+        _host_port(account.table_endpoint),
+    ]
+    if any(e is None for e in endpoints) or any(
+        u and urlsplit(u).scheme != "http"
+        for u in (account.blob_endpoint, account.queue_endpoint, account.table_endpoint)
+    ):
         return None
     hosts = {e[0] for e in endpoints if e}
     if len(hosts) != 1:
@@ -117,8 +122,13 @@ def share_azurite(plan: AzuritePlan) -> AzuriteLease | None:
     proc = AzuriteProcess(plan.blob_port, plan.queue_port, plan.table_port, plan.location, host=plan.host)
     lease = acquire(proc, _start)
     if lease is not None and not lease.started:
-        log.info("Using the Azurite another host started (blob %d, queue %d, table %d; data in %s).",
-                 plan.blob_port, plan.queue_port, plan.table_port, plan.location)
+        log.info(
+            "Using the Azurite another host started (blob %d, queue %d, table %d; data in %s).",
+            plan.blob_port,
+            plan.queue_port,
+            plan.table_port,
+            plan.location,
+        )
     return lease
 
 
@@ -140,16 +150,22 @@ def _start(proc: AzuriteProcess) -> None:
         # The launcher only saves start-up time: if this Azurite version dislikes it, run it as is.
         log.warning("Azurite did not start through the fast launcher (%s); starting it directly", e)
         proc.start()
-    console("Started Azurite (blob %d, queue %d, table %d; data in %s).",
-            proc.blob_port, proc.queue_port, proc.table_port, proc.location)
+    console(
+        "Started Azurite (blob %d, queue %d, table %d; data in %s).",
+        proc.blob_port,
+        proc.queue_port,
+        proc.table_port,
+        proc.location,
+    )
 
 
 def _describe(account: StorageAccount) -> str:
     return account.queue_endpoint or account.blob_endpoint or account.table_endpoint or account.account_name
 
 
-async def connect_storage(settings: HostSettings, connection: str, timeout: float, *,
-                          started_azurite: bool) -> Storage:
+async def connect_storage(
+    settings: HostSettings, connection: str, timeout: float, *, started_azurite: bool
+) -> Storage:
     """Open the account and ping it; a clear :class:`StorageUnreachableError` within ``timeout``.
 
     The storage returned imports the Azure SDKs on first use. A plain-HTTP loopback account
@@ -160,26 +176,34 @@ async def connect_storage(settings: HostSettings, connection: str, timeout: floa
     account = storage.account
     hint = ""
     if account.is_loopback and not started_azurite:
-        hint = (" Start Azurite, or drop --no-azurite to let the host start it."
-                if not settings.azurite else " Check that Azurite is running on all three ports.")
+        hint = (
+            " Start Azurite, or drop --no-azurite to let the host start it."
+            if not settings.azurite
+            else " Check that Azurite is running on all three ports."
+        )
         # Fast path: a refused loopback port needs no SDK round trip (and its retries).
         for url in (account.blob_endpoint, account.queue_endpoint, account.table_endpoint):
             where = _host_port(url)
             if where is not None and not is_listening(*where, timeout=0.5):
                 raise StorageUnreachableError(
-                    f"AzureWebJobsStorage is not reachable: nothing listens at {url}.{hint}")
+                    f"AzureWebJobsStorage is not reachable: nothing listens at {url}.{hint}"
+                )
     try:
         if _raw_pingable(account):
-            await asyncio.wait_for(asyncio.gather(*(
-                http_ping(account.endpoint(service), service) for service in ("queue", "table", "blob"))),
-                timeout)
+            await asyncio.wait_for(
+                asyncio.gather(
+                    *(http_ping(account.endpoint(service), service) for service in ("queue", "table", "blob"))
+                ),
+                timeout,
+            )
         else:
             await storage.ping(timeout=timeout)
     except TimeoutError:
         await storage.close()
         raise StorageUnreachableError(
             f"AzureWebJobsStorage is not reachable ({_describe(account)}): "
-            f"no answer within {timeout:g} s.{hint}") from None
+            f"no answer within {timeout:g} s.{hint}"
+        ) from None
     except StorageError as e:
         await storage.close()
         raise StorageUnreachableError(
@@ -212,8 +236,10 @@ async def http_ping(url: str, service: str) -> None:
     except OSError as e:
         raise StorageError(f"{where}: {e.strerror or e}") from None
     try:
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: 0\r\n"
-                     "Connection: close\r\n\r\n".encode("latin-1"))
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: 0\r\n"
+            "Connection: close\r\n\r\n".encode("latin-1")
+        )
         head = await reader.readuntil(b"\r\n\r\n")
     except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as e:
         raise StorageError(f"{where}: no HTTP answer ({e})") from None

@@ -59,8 +59,10 @@ def bind_socket(settings: HostSettings) -> socket.socket:
     except OSError as e:
         sock.close()
         if e.errno == errno.EADDRINUSE:
-            raise ConfigError(f"Port {settings.port} is unavailable. Close the process using that port, "
-                              "or specify another port using --port [-p].") from None
+            raise ConfigError(
+                f"Port {settings.port} is unavailable. Close the process using that port, "
+                "or specify another port using --port [-p]."
+            ) from None
         raise ConfigError(f"Cannot listen on {settings.address}:{settings.port}: {e.strerror}") from None
     sock.listen(2048)
     sock.setblocking(False)
@@ -98,8 +100,14 @@ async def serve(settings: HostSettings, *, runtime: HostRuntime | None = None) -
         from host.http.app import build_app
         from host.http.server import server_config
 
-        config = server_config(build_app(runtime), log_config=None, access_log=False, lifespan="off",
-                               timeout_graceful_shutdown=GRACEFUL_TIMEOUT, server_header=False)
+        config = server_config(
+            build_app(runtime),
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=GRACEFUL_TIMEOUT,
+            server_header=False,
+        )
         server = _Server(config)
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started and not serving.done():
@@ -108,8 +116,16 @@ async def serve(settings: HostSettings, *, runtime: HostRuntime | None = None) -
             serving.result()
             return
         runtime.mark_running()
-        print(format_listing(runtime.registry, f"http://localhost:{settings.port}", settings.route_prefix,
-                             verbose=settings.verbose), end="", flush=True)
+        print(
+            format_listing(
+                runtime.registry,
+                f"http://localhost:{settings.port}",
+                settings.route_prefix,
+                verbose=settings.verbose,
+            ),
+            end="",
+            flush=True,
+        )
         console("Host started (%dms)", round((time.perf_counter() - t0) * 1000))
         await serving
     except asyncio.CancelledError:

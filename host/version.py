@@ -19,7 +19,7 @@ def installed_version(dist: str) -> str:
                 for d in it:
                     name = d.name.lower()
                     if name.startswith(prefix) and name.endswith(".dist-info"):
-                        return d.name[len(prefix):-len(".dist-info")]
+                        return d.name[len(prefix) : -len(".dist-info")]
         except OSError:
             continue
     return "unknown"
@@ -31,6 +31,8 @@ def python_version() -> str:
 
 def version_line() -> str:
     """``funchost X (Python Y, azure-functions Z, azure-functions-durable W)``."""
-    return (f"funchost {installed_version('funchost')} (Python {python_version()}, "
-            f"azure-functions {installed_version('azure-functions')}, "
-            f"azure-functions-durable {installed_version('azure-functions-durable')})")
+    return (
+        f"funchost {installed_version('funchost')} (Python {python_version()}, "
+        f"azure-functions {installed_version('azure-functions')}, "
+        f"azure-functions-durable {installed_version('azure-functions-durable')})"
+    )

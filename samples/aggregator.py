@@ -67,5 +67,6 @@ async def read(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> 
     state = await client.read_entity_state(df.EntityId("Counter", req.route_params["key"]))
     if not state.entity_exists:
         return func.HttpResponse("no such counter", status_code=404)
-    return func.HttpResponse(json.dumps({"key": req.route_params["key"], "value": state.entity_state}),
-                             mimetype="application/json")
+    return func.HttpResponse(
+        json.dumps({"key": req.route_params["key"], "value": state.entity_state}), mimetype="application/json"
+    )

@@ -35,8 +35,9 @@ async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClien
     try:
         payload = req.get_json() if body else None
     except ValueError:
-        return func.HttpResponse('{"error": "the body must be JSON"}', status_code=400,
-                                 mimetype="application/json")
+        return func.HttpResponse(
+            '{"error": "the body must be JSON"}', status_code=400, mimetype="application/json"
+        )
     instance_id = await client.start_new(req.route_params["functionName"], None, payload)
     return client.create_check_status_response(req, instance_id)
 

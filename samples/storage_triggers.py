@@ -27,8 +27,9 @@ bp = df.Blueprint()
 def enqueue_order(req: func.HttpRequest, msg: func.Out[str]) -> func.HttpResponse:
     order = req.get_json()
     msg.set(json.dumps(order))
-    return func.HttpResponse(json.dumps({"queued": order.get("id")}), status_code=202,
-                             mimetype="application/json")
+    return func.HttpResponse(
+        json.dumps({"queued": order.get("id")}), status_code=202, mimetype="application/json"
+    )
 
 
 @bp.queue_trigger(arg_name="msg", queue_name="orders", connection="AzureWebJobsStorage")
@@ -56,8 +57,11 @@ def charge(order: dict[str, Any]) -> str:
 @bp.table_output(arg_name="row", table_name="orders", connection="AzureWebJobsStorage")
 def record_order(item: dict[str, Any], row: func.Out[str]) -> str:
     order = item["order"]
-    row.set(json.dumps({"PartitionKey": "orders", "RowKey": str(order["id"]),
-                        "Receipt": item["receipt"], "ETag": "*"}))
+    row.set(
+        json.dumps(
+            {"PartitionKey": "orders", "RowKey": str(order["id"]), "Receipt": item["receipt"], "ETag": "*"}
+        )
+    )
     return "recorded"
 
 
@@ -68,7 +72,12 @@ async def cleanup_history(timer: func.TimerRequest, client: df.DurableOrchestrat
         logging.warning("cleanup_history is running late")
     cutoff = datetime.now(UTC) - timedelta(days=7)
     result = await client.purge_instance_history_by(
-        created_time_from=datetime(2000, 1, 1, tzinfo=UTC), created_time_to=cutoff,
-        runtime_status=[df.OrchestrationRuntimeStatus.Completed, df.OrchestrationRuntimeStatus.Failed,
-                        df.OrchestrationRuntimeStatus.Terminated])
+        created_time_from=datetime(2000, 1, 1, tzinfo=UTC),
+        created_time_to=cutoff,
+        runtime_status=[
+            df.OrchestrationRuntimeStatus.Completed,
+            df.OrchestrationRuntimeStatus.Failed,
+            df.OrchestrationRuntimeStatus.Terminated,
+        ],
+    )
     logging.info("Purged %d old orchestration instances", result.instances_deleted)

@@ -54,8 +54,9 @@ AZURITE_PARAMS = frozenset({"azure", "azure_sdk", "azurite"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--unit", action="store_true",
-                     help="only the pure tests: no Azurite, no subprocesses (./dev.sh unit)")
+    parser.addoption(
+        "--unit", action="store_true", help="only the pure tests: no Azurite, no subprocesses (./dev.sh unit)"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -66,7 +67,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         needs_azurite = "azurite" in getattr(item, "fixturenames", ()) or any(
-            isinstance(v, str) and v in AZURITE_PARAMS for v in params.values())
+            isinstance(v, str) and v in AZURITE_PARAMS for v in params.values()
+        )
         spawns = item.get_closest_marker("subprocess") or item.get_closest_marker("slow")
         (impure if needs_azurite or spawns else pure).append(item)
     config.hook.pytest_deselected(items=impure)

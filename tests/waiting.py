@@ -9,8 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition", *,
-                     interval: float = 0.05) -> Any:
+async def eventually(
+    check: Callable[[], Any], timeout: float = 20.0, what: str = "condition", *, interval: float = 0.05
+) -> Any:
     """Call (and await, if it is async) ``check`` until it returns something truthy; return that.
 
     Fails the test with an AssertionError naming ``what`` and the last value at the deadline.
@@ -27,8 +28,9 @@ async def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str 
         await asyncio.sleep(interval)
 
 
-def eventually_sync(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition", *,
-                    interval: float = 0.05) -> Any:
+def eventually_sync(
+    check: Callable[[], Any], timeout: float = 20.0, what: str = "condition", *, interval: float = 0.05
+) -> Any:
     """:func:`eventually` for synchronous code (fixtures on threads, CLI subprocesses): ``check`` is
     called (never awaited) until it returns something truthy; return that."""
     deadline = time.monotonic() + timeout

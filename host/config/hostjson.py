@@ -34,8 +34,7 @@ def load_host_json(path: Path) -> dict[str, Any]:
     version = lookup(data, "version", _MISSING)
     if version is _MISSING:
         raise ConfigError(
-            f"The host.json file is missing the required 'version' property ({path}). "
-            "Add \"version\": \"2.0\"."
+            f'The host.json file is missing the required \'version\' property ({path}). Add "version": "2.0".'
         )
     if version != "2.0":
         raise ConfigError(
@@ -103,7 +102,7 @@ def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dic
     # Sorted so that list indexes are filled in order and the result is deterministic.
     for name in sorted(environ):
         if name.lower().startswith(prefix) and len(name) > len(prefix):
-            parts = [p for p in re.split("__|:", name[len(prefix):]) if p]
+            parts = [p for p in re.split("__|:", name[len(prefix) :]) if p]
             if parts:
                 _set(result, parts, environ[name])
     return result

@@ -37,8 +37,10 @@ def read_local_settings(path: Path) -> LocalSettings:
     result = LocalSettings()
     if not path.is_file():
         return result
-    failed = (f"Failed to read app settings file at '{path}'. Ensure it is a valid JSON file. "
-              "Continuing without its values.")
+    failed = (
+        f"Failed to read app settings file at '{path}'. Ensure it is a valid JSON file. "
+        "Continuing without its values."
+    )
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig") or "{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -50,7 +52,7 @@ def read_local_settings(path: Path) -> LocalSettings:
     if data.get("IsEncrypted") is True:
         raise ConfigError(
             f"Failed to decrypt settings in '{path}'. Encrypted settings are not supported: "
-            "set \"IsEncrypted\": false and store plain values."
+            'set "IsEncrypted": false and store plain values.'
         )
     raw_values = data.get("Values") or {}
     try:

@@ -77,8 +77,9 @@ class HostSettings:
         def sub(m: re.Match[str]) -> str:
             found = self.setting(m.group(1))
             if found is None:
-                raise ConfigError(f"'%{m.group(1)}%' does not resolve to a value: app setting "
-                                  f"'{m.group(1)}' is not set")
+                raise ConfigError(
+                    f"'%{m.group(1)}%' does not resolve to a value: app setting '{m.group(1)}' is not set"
+                )
             return found
 
         return _APP_SETTING_REF.sub(sub, value)
@@ -192,8 +193,9 @@ def load_settings(
 
     lh = local.host
     if port is None:
-        port = _parse_port(lookup(lh, "LocalHttpPort", DEFAULT_PORT),
-                           "local.settings.json Host.LocalHttpPort")
+        port = _parse_port(
+            lookup(lh, "LocalHttpPort", DEFAULT_PORT), "local.settings.json Host.LocalHttpPort"
+        )
     else:
         port = _parse_port(port, "--port")
     address = address or str(lookup(lh, "LocalHttpAddress", DEFAULT_ADDRESS))

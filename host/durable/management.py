@@ -141,12 +141,20 @@ class Management:
         """
         instance_id = instance_id or new_instance_id()
         engine = self.engine
-        if engine is not None and scheduled_start is None and engine.running and engine.owns(instance_id) \
-                and await self._start_here(engine, name, instance_id, input_text, version=version, tags=tags):
+        if (
+            engine is not None
+            and scheduled_start is None
+            and engine.running
+            and engine.owns(instance_id)
+            and await self._start_here(engine, name, instance_id, input_text, version=version, tags=tags)
+        ):
             return instance_id
         existing = await self.hub.get_instance(instance_id, fetch_large=False)
-        if existing is not None and existing.runtime_status is not None \
-                and existing.runtime_status not in overridable:
+        if (
+            existing is not None
+            and existing.runtime_status is not None
+            and existing.runtime_status not in overridable
+        ):
             raise InstanceAlreadyExistsError(
                 f"an orchestration with instance id {instance_id!r} already exists and is "
                 f"{existing.runtime_status}; only finished instances can be replaced"
@@ -155,14 +163,29 @@ class Management:
         execution_id = uuid.uuid4().hex
         generation = (existing.generation or 0) + 1 if existing is not None else 0
         event = h.execution_started(
-            now, instance_id=instance_id, execution_id=execution_id, name=name, input_text=input_text,
-            version=version, generation=generation, scheduled_start=scheduled_start, tags=tags,
+            now,
+            instance_id=instance_id,
+            execution_id=execution_id,
+            name=name,
+            input_text=input_text,
+            version=version,
+            generation=generation,
+            scheduled_start=scheduled_start,
+            tags=tags,
         )
         delay = scheduled_start - now if scheduled_start is not None and scheduled_start > now else None
         await self.hub.send(None, event, instance_id=instance_id, execution_id=execution_id, delay=delay)
         status = InstanceStatus(
-            instance_id, name=name, version=version, execution_id=execution_id, runtime_status="Pending",
-            created_time=now, last_updated_time=now, input=input_text, generation=generation, tags=tags,
+            instance_id,
+            name=name,
+            version=version,
+            execution_id=execution_id,
+            runtime_status="Pending",
+            created_time=now,
+            last_updated_time=now,
+            input=input_text,
+            generation=generation,
+            tags=tags,
             scheduled_start_time=scheduled_start,
         )
         try:
@@ -174,19 +197,44 @@ class Management:
             ) from err
         return instance_id
 
-    async def _start_here(self, engine: LocalEngine, name: str, instance_id: str, input_text: str | None,
-                          *, version: str, tags: dict[str, str] | None) -> bool:
+    async def _start_here(
+        self,
+        engine: LocalEngine,
+        name: str,
+        instance_id: str,
+        input_text: str | None,
+        *,
+        version: str,
+        tags: dict[str, str] | None,
+    ) -> bool:
         """The in-process start of a new instance; ``False`` when the id is taken (the caller
         then reads the row and decides: refuse or replace)."""
         now = self.hub.now()
         execution_id = uuid.uuid4().hex
-        event = h.execution_started(now, instance_id=instance_id, execution_id=execution_id, name=name,
-                                    input_text=input_text, version=version, generation=0, tags=tags)
+        event = h.execution_started(
+            now,
+            instance_id=instance_id,
+            execution_id=execution_id,
+            name=name,
+            input_text=input_text,
+            version=version,
+            generation=0,
+            tags=tags,
+        )
         msg = new_message(event, instance_id=instance_id, execution_id=execution_id)
         await engine.put_locked(msg, timedelta(seconds=engine.options.lock_seconds))
         status = InstanceStatus(
-            instance_id, name=name, version=version, execution_id=execution_id, runtime_status="Pending",
-            created_time=now, last_updated_time=now, input=input_text, generation=0, tags=tags)
+            instance_id,
+            name=name,
+            version=version,
+            execution_id=execution_id,
+            runtime_status="Pending",
+            created_time=now,
+            last_updated_time=now,
+            input=input_text,
+            generation=0,
+            tags=tags,
+        )
         try:
             await self.hub.create_instance(status)
         except ConflictError:
@@ -211,21 +259,28 @@ class Management:
         if status is None or not status.name:
             raise InstanceNotFoundError(f"no orchestration instance with id {instance_id!r} exists")
         return await self.start_orchestration(
-            status.name, None if new_instance_id else instance_id, status.input,
-            version=status.version or "", tags=status.tags,
+            status.name,
+            None if new_instance_id else instance_id,
+            status.input,
+            version=status.version or "",
+            tags=status.tags,
         )
 
     # messages to a running instance ----------------------------------------
-    async def raise_event(self, instance_id: str, name: str, data_json: str | None,
-                          *, check: bool = True) -> None:
+    async def raise_event(
+        self, instance_id: str, name: str, data_json: str | None, *, check: bool = True
+    ) -> None:
         """Send an external event (``data_json`` = JSON text); refused for finished instances."""
         if check:
             status = await self._existing(instance_id)
             if status.is_terminal:
                 state = status.runtime_status
-                self._refuse(status, f"Cannot raise event for instance in {state} state",
-                             f"Cannot raise event {name} for orchestration instance {instance_id} because "
-                             f"instance is in {state} state")
+                self._refuse(
+                    status,
+                    f"Cannot raise event for instance in {state} state",
+                    f"Cannot raise event {name} for orchestration instance {instance_id} because "
+                    f"instance is in {state} state",
+                )
         await self.hub.send(None, h.event_raised(self.hub.now(), name, data_json), instance_id=instance_id)
 
     async def terminate(self, instance_id: str, reason: str | None = None) -> None:
@@ -236,8 +291,13 @@ class Management:
         now = self.hub.now()
         await self.hub.send(None, h.execution_terminated(now, reason), instance_id=instance_id)
         if status.runtime_status == "Pending":
-            marked = InstanceStatus(instance_id, runtime_status="Terminated", output=reason,
-                                    completed_time=now, last_updated_time=now)
+            marked = InstanceStatus(
+                instance_id,
+                runtime_status="Terminated",
+                output=reason,
+                completed_time=now,
+                last_updated_time=now,
+            )
             try:
                 await self.hub.update_instance(marked, etag=status.etag)
             except (PreconditionFailedError, NotFoundError):
@@ -257,12 +317,19 @@ class Management:
             self._refuse_operation(status, "resume")
         await self.hub.send(None, h.execution_resumed(self.hub.now(), reason), instance_id=instance_id)
 
-    async def signal_entity(self, entity: EntityId, operation: str, input_json: str | None,
-                            *, scheduled_time: datetime | None = None) -> None:
+    async def signal_entity(
+        self,
+        entity: EntityId,
+        operation: str,
+        input_json: str | None,
+        *,
+        scheduled_time: datetime | None = None,
+    ) -> None:
         """Send a one-way operation to an entity (``input_json`` = JSON text of the value)."""
         now = self.hub.now()
         request = RequestMessage(
-            operation, is_signal=True,
+            operation,
+            is_signal=True,
             input=None if input_json is None else input_from_value(json.loads(input_json)),
             timestamp=ticks_from_datetime(now),
             scheduled_time=None if scheduled_time is None else ticks_from_datetime(scheduled_time),
@@ -273,15 +340,23 @@ class Management:
 
     def _refuse_operation(self, status: InstanceStatus, verb: str) -> NoReturn:
         state = status.runtime_status
-        self._refuse(status, f"Cannot {verb} orchestration instance in the {state} state",
-                     f"Cannot {verb} the orchestration instance {status.instance_id} because instance is "
-                     f"in the {state} state.")
+        self._refuse(
+            status,
+            f"Cannot {verb} orchestration instance in the {state} state",
+            f"Cannot {verb} the orchestration instance {status.instance_id} because instance is "
+            f"in the {state} state.",
+        )
 
     def _refuse(self, status: InstanceStatus, warning: str, error: str) -> NoReturn:
         """Log ``warning`` as the extension does (its wording, then instance, function and hub) and
         raise :class:`InvalidInstanceStateError` with ``error`` (its exception's message)."""
-        log.warning("%s. InstanceId: %s. Function: %s. HubName: %s.", warning, status.instance_id,
-                    status.name, self.hub.names.hub)
+        log.warning(
+            "%s. InstanceId: %s. Function: %s. HubName: %s.",
+            warning,
+            status.instance_id,
+            status.name,
+            self.hub.names.hub,
+        )
         raise InvalidInstanceStateError(error)
 
     # rewind ---------------------------------------------------------------
@@ -306,7 +381,8 @@ class Management:
         now = self.hub.now()
         rewound, reissue = rewind_history(loaded.events, now, reason)
         changed = {
-            seq: event for seq, event in enumerate(rewound)
+            seq: event
+            for seq, event in enumerate(rewound)
             if seq >= len(loaded.events) or event != loaded.events[seq]
         }
         await self.hub.replace_events(instance_id, loaded.execution_id, changed, loaded.etag)
@@ -315,8 +391,12 @@ class Management:
         woken = False
         for event in reissue:
             if h.etype(event) == h.EventType.TaskScheduled:
-                await self.hub.send(self.hub.names.workitem_queue, event, instance_id=instance_id,
-                                    execution_id=loaded.execution_id)
+                await self.hub.send(
+                    self.hub.names.workitem_queue,
+                    event,
+                    instance_id=instance_id,
+                    execution_id=loaded.execution_id,
+                )
                 woken = True
             elif h.etype(event) == h.EventType.SubOrchestrationInstanceCreated and depth < 32:
                 child = str(event.get("InstanceId") or "")
@@ -325,28 +405,47 @@ class Management:
                     await self._rewind(child, reason, depth=depth + 1)  # its completion wakes us
                     woken = True
         if not woken:  # nothing re-issued (e.g. the orchestrator itself threw): run an episode
-            await self.hub.send(None, h.generic_event(now, reason or ""), instance_id=instance_id,
-                                execution_id=loaded.execution_id)
+            await self.hub.send(
+                None,
+                h.generic_event(now, reason or ""),
+                instance_id=instance_id,
+                execution_id=loaded.execution_id,
+            )
 
     # purge and queries ----------------------------------------------------
     async def purge_instance(self, instance_id: str) -> int:
         """Delete one instance's history, blobs and row; the number of instances deleted."""
         return await self.hub.purge_instance(instance_id)
 
-    async def purge_instances(self, created_from: datetime | None, created_to: datetime | None = None,
-                              runtime_status: Collection[str] | None = None) -> int:
+    async def purge_instances(
+        self,
+        created_from: datetime | None,
+        created_to: datetime | None = None,
+        runtime_status: Collection[str] | None = None,
+    ) -> int:
         """Purge finished instances created in the range; the number deleted."""
         return await self.hub.purge_instances(created_from, created_to, runtime_status)
 
-    async def query_instances(self, runtime_status: Collection[str] | None = None,
-                              created_from: datetime | None = None, created_to: datetime | None = None,
-                              instance_id_prefix: str | None = None, *, top: int | None = None,
-                              continuation: str | None = None, include_input_output: bool = True,
-                              ) -> tuple[list[InstanceStatus], str | None]:
+    async def query_instances(
+        self,
+        runtime_status: Collection[str] | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        instance_id_prefix: str | None = None,
+        *,
+        top: int | None = None,
+        continuation: str | None = None,
+        include_input_output: bool = True,
+    ) -> tuple[list[InstanceStatus], str | None]:
         """One page of orchestration instances (entities excluded) and its continuation."""
         return await self.hub.query_instances(
-            runtime_status, created_from, created_to, instance_id_prefix, top=top,
-            continuation=continuation, include_input_output=include_input_output,
+            runtime_status,
+            created_from,
+            created_to,
+            instance_id_prefix,
+            top=top,
+            continuation=continuation,
+            include_input_output=include_input_output,
         )
 
     # entities -------------------------------------------------------------
@@ -358,8 +457,9 @@ class Management:
     async def query_entities(self, query: EntityQuery) -> EntityPage:
         """One page of entities (``ContinuationTokenError`` for a token this host never gave)."""
         low, _ = entity_key_range(query.name)
-        rows, _ = await self.hub.query_instances(instance_id_prefix=low, include_input_output=True,
-                                                 exclude_entities=False)
+        rows, _ = await self.hub.query_instances(
+            instance_id_prefix=low, include_input_output=True, exclude_entities=False
+        )
         return query_entities(rows, query)
 
     async def delete_hub(self) -> None:

@@ -37,8 +37,10 @@ DURABLE_TRIGGERS = (ORCHESTRATION_TRIGGER, ACTIVITY_TRIGGER, ENTITY_TRIGGER)
 
 def uses_durable(registry: Registry) -> bool:
     """Whether the app has durable functions or a durable client binding."""
-    return any(f.trigger_type in DURABLE_TRIGGERS or any(b.type == DURABLE_CLIENT for b in f.bindings)
-               for f in registry)
+    return any(
+        f.trigger_type in DURABLE_TRIGGERS or any(b.type == DURABLE_CLIENT for b in f.bindings)
+        for f in registry
+    )
 
 
 def stable_worker_id(runtime: HostRuntime) -> str:
@@ -61,16 +63,26 @@ class DurableService:
         self.options = options
         names = TaskHubNames(options.hub_name, options.partition_count)
         self.hub = TaskHub(runtime.storage, names, clock=clock.now if clock is not None else None)
-        self.engine = DurableEngine(self.hub, runtime.registry, runtime.invoker, options, clock=clock,
-                                    worker_id=stable_worker_id(runtime))
+        self.engine = DurableEngine(
+            self.hub,
+            runtime.registry,
+            runtime.invoker,
+            options,
+            clock=clock,
+            worker_id=stable_worker_id(runtime),
+        )
         self.management = Management(self.hub, self.engine)
         self.resolver: ManagementResolver | None = None
         self._foreign_check: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.engine.start()
-        log.info("Durable task hub %s: %d partitions, worker %s", self.options.hub_name,
-                 self.options.partition_count, self.engine.worker_id)
+        log.info(
+            "Durable task hub %s: %d partitions, worker %s",
+            self.options.hub_name,
+            self.options.partition_count,
+            self.engine.worker_id,
+        )
         self._foreign_check = asyncio.create_task(self._check_foreign(), name="foreign-instances")
 
     async def _check_foreign(self) -> None:
@@ -78,8 +90,9 @@ class DurableService:
         try:
             await warn_about_foreign_instances(self.hub, self.runtime.registry)
         except (HostError, OSError) as err:  # a check, not a duty: storage trouble shows elsewhere
-            log.debug("could not look for other apps' instances in task hub %s: %s",
-                      self.options.hub_name, err)
+            log.debug(
+                "could not look for other apps' instances in task hub %s: %s", self.options.hub_name, err
+            )
 
     async def stop(self) -> None:
         if self._foreign_check is not None:

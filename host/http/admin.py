@@ -79,8 +79,14 @@ async def default_trigger_value(fn: FunctionInfo, text: str, base_url: str) -> t
     now = datetime.now(UTC)
     if fn.trigger_type == QUEUE_TRIGGER:
         msg_id = str(uuid.uuid4())
-        message = QueueMessage(id=msg_id, body=text, dequeue_count=1, insertion_time=now,
-                               expiration_time=now + timedelta(days=7), time_next_visible=now)
+        message = QueueMessage(
+            id=msg_id,
+            body=text,
+            dequeue_count=1,
+            insertion_time=now,
+            expiration_time=now + timedelta(days=7),
+            time_next_visible=now,
+        )
         return message, {"QueueTrigger": text, "Id": msg_id, "DequeueCount": 1}
     if fn.trigger_type == TIMER_TRIGGER:
         return TimerRequest(past_due=False, schedule_status=None, schedule={"AdjustForDST": True}), {}
@@ -106,9 +112,13 @@ def _metadata(fn: FunctionInfo, runtime: RuntimeView) -> dict[str, Any]:
         "href": f"{base}/admin/functions/{fn.name}",
         "invoke_url_template": invoke_url,
         "language": "python",
-        "config": {"name": fn.name, "entryPoint": getattr(fn.func, "__name__", fn.name),
-                   "scriptFile": runtime.settings.script_file, "language": "python",
-                   "bindings": bindings},
+        "config": {
+            "name": fn.name,
+            "entryPoint": getattr(fn.func, "__name__", fn.name),
+            "scriptFile": runtime.settings.script_file,
+            "language": "python",
+            "bindings": bindings,
+        },
         "files": None,
         "test_data": "",
         "isDisabled": False,

@@ -27,17 +27,29 @@ def build_app(runtime: RuntimeView) -> Starlette:
     runtime.invoker.add_output_encoder("http", to_response)
     keys = runtime.keys
     homepage = (settings.setting(HOMEPAGE_SETTING) or "").strip().lower() != "true"
-    dispatcher = FunctionDispatcher(registry, runtime.invoker, route_prefix=settings.route_prefix,
-                                    keys=keys, homepage=homepage,
-                                    storage_problem=lambda: runtime.storage_problem)
+    dispatcher = FunctionDispatcher(
+        registry,
+        runtime.invoker,
+        route_prefix=settings.route_prefix,
+        keys=keys,
+        homepage=homepage,
+        storage_problem=lambda: runtime.storage_problem,
+    )
     middleware = []
     if keys is None:
-        middleware.append(Middleware(LocalGuard, address=settings.address,
-                                     cors_origins=settings.cors_origins))
+        middleware.append(
+            Middleware(LocalGuard, address=settings.address, cors_origins=settings.cors_origins)
+        )
     if settings.cors_origins:
-        middleware.append(Middleware(
-            CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"],
-            allow_headers=["*"], allow_credentials=settings.cors_credentials))
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["*"],
+                allow_headers=["*"],
+                allow_credentials=settings.cors_credentials,
+            )
+        )
     app = Starlette(routes=[*admin_routes(runtime, keys), *runtime.routes], middleware=middleware)
     app.router.default = dispatcher
     app.router.redirect_slashes = False  # else every trigger request re-scans the routes once more

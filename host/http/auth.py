@@ -45,8 +45,9 @@ def new_key() -> str:
 
 def same_key(given: str, expected: str) -> bool:
     """Constant-time comparison of two keys as UTF-8 bytes (never raises on odd text)."""
-    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"),
-                               expected.encode("utf-8", "surrogatepass"))
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def _entry(name: str, value: str) -> dict[str, Any]:
@@ -84,16 +85,23 @@ def _write(path: Path, data: dict[str, Any]) -> None:
 
 
 def _named(entries: Any) -> dict[str, str]:
-    return {str(e.get("name", "default")): str(e["value"]) for e in entries or []
-            if isinstance(e, dict) and e.get("value")}
+    return {
+        str(e.get("name", "default")): str(e["value"])
+        for e in entries or []
+        if isinstance(e, dict) and e.get("value")
+    }
 
 
 class KeyStore:
     """Master, host, system and function keys of one app, loaded (or generated) from its secrets folder."""
 
-    def __init__(self, master_key: str, host_keys: Mapping[str, str],
-                 function_keys: Mapping[str, Mapping[str, str]],
-                 system_keys: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        master_key: str,
+        host_keys: Mapping[str, str],
+        function_keys: Mapping[str, Mapping[str, str]],
+        system_keys: Mapping[str, str] | None = None,
+    ) -> None:
         self.master_key = master_key
         self.host_keys = dict(host_keys)
         self.function_keys = {k: dict(v) for k, v in function_keys.items()}
@@ -109,8 +117,11 @@ class KeyStore:
         host = _read(host_path, tighten=True)
         changed = False
         if host is None or not (host.get("masterKey") or {}).get("value"):
-            host = {"masterKey": _entry("master", new_key()),
-                    "functionKeys": [_entry("default", new_key())], "systemKeys": []}
+            host = {
+                "masterKey": _entry("master", new_key()),
+                "functionKeys": [_entry("default", new_key())],
+                "systemKeys": [],
+            }
             changed = True
         system = _named(host.get("systemKeys"))
         for name in SYSTEM_KEYS:
@@ -172,8 +183,9 @@ def read_keys(script_root: Path) -> KeyStore | None:
     master = (host or {}).get("masterKey") or {}
     if host is None or not isinstance(master, dict) or not master.get("value"):
         return None
-    return KeyStore(str(master["value"]), _named(host.get("functionKeys")), {},
-                    _named(host.get("systemKeys")))
+    return KeyStore(
+        str(master["value"]), _named(host.get("functionKeys")), {}, _named(host.get("systemKeys"))
+    )
 
 
 def provided_key(headers: Mapping[str, str], params: Mapping[str, str]) -> str | None:

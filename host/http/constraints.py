@@ -24,9 +24,20 @@ _GUID_HEX = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 _GUID_RE = re.compile(rf"\s*(?:{_GUID_HEX}|\{{{_GUID_HEX}\}}|\({_GUID_HEX}\)|[0-9a-fA-F]{{32}})\s*\Z")
 _ALPHA_RE = re.compile(r"[a-zA-Z]*\Z")
 _DATE_FORMATS = (
-    "%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p",
-    "%Y/%m/%d", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S%z", "%B %d, %Y", "%b %d, %Y", "%d %B %Y",
-    "%d %b %Y", "%H:%M", "%H:%M:%S",
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%B %d, %Y",
+    "%b %d, %Y",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%H:%M",
+    "%H:%M:%S",
 )
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
@@ -93,6 +104,7 @@ def _in_range(low: int | None, high: int | None) -> Check:
         if number is None:
             return False
         return (low is None or number >= low) and (high is None or number <= high)
+
     return check
 
 

@@ -45,17 +45,26 @@ def parse_query(query_string: str) -> dict[str, str]:
     return params
 
 
-def build_request(method: str, url: str, headers: Mapping[str, str], params: Mapping[str, str],
-                  route_params: Mapping[str, str], body: bytes) -> Any:
+def build_request(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    params: Mapping[str, str],
+    route_params: Mapping[str, str],
+    body: bytes,
+) -> Any:
     """The worker-identical ``HttpRequest`` (decoded by the library's own converter)."""
-    datum = Datum(type="http", value={
-        "method": Datum(method, "string"),
-        "url": Datum(url, "string"),
-        "headers": {k: Datum(v, "string") for k, v in headers.items()},
-        "query": {k: Datum(v, "string") for k, v in params.items()},
-        "params": {k: Datum(v, "string") for k, v in route_params.items()},
-        "body": Datum(body, "bytes"),
-    })
+    datum = Datum(
+        type="http",
+        value={
+            "method": Datum(method, "string"),
+            "url": Datum(url, "string"),
+            "headers": {k: Datum(v, "string") for k, v in headers.items()},
+            "query": {k: Datum(v, "string") for k, v in params.items()},
+            "params": {k: Datum(v, "string") for k, v in route_params.items()},
+            "body": Datum(body, "bytes"),
+        },
+    )
     return HttpRequestConverter.decode(datum, trigger_metadata={})
 
 
@@ -73,8 +82,11 @@ def _cookie_headers(cookies: Iterable[SimpleCookie] | None) -> list[tuple[str, s
 
 def _make(body: bytes, status: int, headers: list[tuple[str, str]]) -> Response:
     response = Response(body, status_code=status)
-    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers
-           if k.lower() != "content-length"]
+    raw = [
+        (k.lower().encode("latin-1"), v.encode("latin-1"))
+        for k, v in headers
+        if k.lower() != "content-length"
+    ]
     raw.append((b"content-length", str(len(body)).encode()))
     response.raw_headers = raw
     return response
@@ -86,8 +98,9 @@ def _from_http_response(obj: azf_abc.HttpResponse) -> Response:
     headers = [(name, h.value) for name, h in value["headers"].items()]
     headers.extend(_cookie_headers(value.get("cookies")))
     body = value["body"].value or b""
-    return _make(body if isinstance(body, bytes) else str(body).encode(), int(value["status_code"].value),
-                 headers)
+    return _make(
+        body if isinstance(body, bytes) else str(body).encode(), int(value["status_code"].value), headers
+    )
 
 
 def _from_response_object(obj: Mapping[str, Any]) -> Response:
@@ -136,5 +149,7 @@ def to_response(value: Any) -> Response:
         return _make(json.dumps(value).encode(), 200, [("content-type", APPLICATION_JSON)])
     if isinstance(value, Response):
         return value
-    raise TypeError(f'unable to encode outgoing TypedData: unsupported type "{HttpResponseConverter}" '
-                    f'for Python type "{type(value).__name__}"')
+    raise TypeError(
+        f'unable to encode outgoing TypedData: unsupported type "{HttpResponseConverter}" '
+        f'for Python type "{type(value).__name__}"'
+    )

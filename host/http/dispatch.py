@@ -33,9 +33,11 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-HOMEPAGE = ("<!DOCTYPE html><html><head><title>Azure Functions</title></head><body>"
-            "<h1>Your Functions 4.0 app is up and running</h1>"
-            "<p>funchost, a pure-Python local host for Azure Functions.</p></body></html>")
+HOMEPAGE = (
+    "<!DOCTYPE html><html><head><title>Azure Functions</title></head><body>"
+    "<h1>Your Functions 4.0 app is up and running</h1>"
+    "<p>funchost, a pure-Python local host for Azure Functions.</p></body></html>"
+)
 log = logging.getLogger("host.http")
 
 
@@ -53,8 +55,9 @@ def _target(fn: FunctionInfo) -> _Target:
     return _Target(fn, http_out, str(fn.trigger.get("authLevel") or "function").lower(), bool(others))
 
 
-async def read_body(receive: Receive, limit: int = MAX_BODY,
-                    idle_timeout: float = BODY_IDLE_TIMEOUT) -> bytes | None:
+async def read_body(
+    receive: Receive, limit: int = MAX_BODY, idle_timeout: float = BODY_IDLE_TIMEOUT
+) -> bytes | None:
     """The whole request body, or None when it exceeds ``limit``.
 
     Raises ``TimeoutError`` when the client sends nothing for ``idle_timeout`` seconds mid-body.
@@ -77,8 +80,9 @@ async def read_body(receive: Receive, limit: int = MAX_BODY,
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def binding_data(route_params: dict[str, str], params: dict[str, str], headers: dict[str, str],
-                 body: bytes) -> dict[str, Any]:
+def binding_data(
+    route_params: dict[str, str], params: dict[str, str], headers: dict[str, str], body: bytes
+) -> dict[str, Any]:
     """Trigger metadata for binding expressions: route values, ``Query``, ``Headers``, JSON body."""
     data: dict[str, Any] = {}
     if body and "json" in headers.get("content-type", ""):
@@ -97,10 +101,17 @@ def binding_data(route_params: dict[str, str], params: dict[str, str], headers: 
 class FunctionDispatcher:
     """ASGI app serving HTTP-triggered functions through the host's routing rules."""
 
-    def __init__(self, registry: Registry, invoker: Invoker, *, route_prefix: str = "api",
-                 keys: KeyStore | None = None, homepage: bool = True,
-                 body_timeout: float = BODY_IDLE_TIMEOUT,
-                 storage_problem: Callable[[], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        invoker: Invoker,
+        *,
+        route_prefix: str = "api",
+        keys: KeyStore | None = None,
+        homepage: bool = True,
+        body_timeout: float = BODY_IDLE_TIMEOUT,
+        storage_problem: Callable[[], str | None] | None = None,
+    ) -> None:
         self.storage_problem = storage_problem
         """What is wrong with the host's storage right now (a failure then answers 503, not 500)."""
         self.router: Router = build_router(registry, route_prefix)
@@ -136,7 +147,8 @@ class FunctionDispatcher:
         query = scope.get("query_string", b"").decode("latin-1")
         params = parse_query(query) if query else {}
         if self.keys is not None and not self.keys.authorize(
-                target.auth_level, target.fn.name, provided_key(headers, params)):
+            target.auth_level, target.fn.name, provided_key(headers, params)
+        ):
             return Response(status_code=401)
         length = headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY:
@@ -158,8 +170,11 @@ class FunctionDispatcher:
         except Exception:
             problem = self.storage_problem() if self.storage_problem is not None else None
             if problem is not None:  # e.g. an HTTP starter whose start failed: try again later
-                return JSONResponse({"error": "Storage unavailable", "detail": problem}, status_code=503,
-                                    headers={"Retry-After": "5"})
+                return JSONResponse(
+                    {"error": "Storage unavailable", "detail": problem},
+                    status_code=503,
+                    headers={"Retry-After": "5"},
+                )
             return Response(status_code=500)  # the invocation scope logged the failure
         response = result.outputs.get(target.http_output) if target.http_output else None
         if not isinstance(response, Response):

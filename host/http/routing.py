@@ -137,7 +137,7 @@ def _read_parameter(seg: str, start: int, template: str) -> tuple[str, int]:
         if j >= len(seg):
             raise IndexingError(f"route template '{template}': unterminated parameter in '{seg}'")
         ch = seg[j]
-        if ch in "{}" and seg[j + 1:j + 2] == ch:
+        if ch in "{}" and seg[j + 1 : j + 2] == ch:
             buf.append(ch)
             j += 2
             continue
@@ -153,7 +153,7 @@ def _constraint_end(text: str, start: int) -> int:
     """Index of the ``)`` closing a constraint argument that opens just before ``start``."""
     for j in range(start, len(text)):
         if text[j] == ")":
-            after = text[j + 1:j + 2]
+            after = text[j + 1 : j + 2]
             if after in ("", ":", "=") or (after == "?" and j + 2 == len(text)):
                 return j
     raise IndexingError(f"route parameter '{{{text}}}': unterminated constraint argument")
@@ -174,10 +174,10 @@ def parse_parameter(text: str, template: str = "") -> Parameter:
         j = i + 1
         while j < len(body) and body[j] not in "(:=" and not (body[j] == "?" and j == len(body) - 1):
             j += 1
-        cname, argument = body[i + 1:j], None
+        cname, argument = body[i + 1 : j], None
         if j < len(body) and body[j] == "(":
             end = _constraint_end(body, j + 1)
-            argument, j = body[j + 1:end], end + 1
+            argument, j = body[j + 1 : end], end + 1
         constraints.append((cname, build_constraint(cname, argument)))
         i = j
     optional, default = False, None
@@ -199,7 +199,7 @@ def _parse_segment(seg: str, template: str) -> Segment:
     i = 0
     while i < len(seg):
         ch = seg[i]
-        if ch in "{}" and seg[i + 1:i + 2] == ch:
+        if ch in "{}" and seg[i + 1 : i + 2] == ch:
             literal.append(ch)
             i += 2
         elif ch == "{":
@@ -239,7 +239,8 @@ def _complex_pattern(parts: list[Part], template: str) -> re.Pattern[str]:
             if k != len(parts) - 1 or not (isinstance(prev, str) and prev.endswith(".")):
                 raise IndexingError(
                     f"route template '{template}': an optional parameter in a complex segment must be "
-                    "last and preceded by a period")
+                    "last and preceded by a period"
+                )
             out[-1] = re.escape(prev[:-1]) if prev[:-1] else ""
             if not out[-1] and len(out) > 1 and out[-2].endswith(">.+)"):
                 out[-2] = out[-2][:-1] + "?)"  # lazy, so the optional part takes the last '.x'
@@ -267,7 +268,7 @@ def parse_template(text: str) -> RouteTemplate:
                 params.append(part)
     for idx, seg in enumerate(segments):
         p = seg.parameter
-        if p is not None and p.optional and not all(s.skippable for s in segments[idx + 1:]):
+        if p is not None and p.optional and not all(s.skippable for s in segments[idx + 1 :]):
             raise IndexingError(f"route template '{text}': an optional parameter must be at the end")
     return RouteTemplate(text, segments, tuple(params))
 
@@ -360,6 +361,8 @@ def function_methods(fn: FunctionInfo) -> frozenset[str] | None:
 def build_router(functions: Iterable[FunctionInfo], route_prefix: str = "api") -> Router:
     """A router over every HTTP-triggered function (registered in name order, then sorted)."""
     http = sorted((f for f in functions if f.trigger_type == HTTP_TRIGGER), key=lambda f: f.name.lower())
-    routes = [Route(f.name, parse_template(join_prefix(route_prefix, function_route(f))), function_methods(f))
-              for f in http]
+    routes = [
+        Route(f.name, parse_template(join_prefix(route_prefix, function_route(f))), function_methods(f))
+        for f in http
+    ]
     return Router(routes)

@@ -33,11 +33,24 @@ from host.indexing.registry import (
     Registry,
 )
 
-SUPPORTED_BINDINGS = frozenset({
-    "httpTrigger", "http", "orchestrationTrigger", "activityTrigger", "entityTrigger",
-    "durableClient", "queueTrigger", "queue", "timerTrigger", "blobTrigger", "blob", "table",
-    "eventGridTrigger", "eventGrid",
-})
+SUPPORTED_BINDINGS = frozenset(
+    {
+        "httpTrigger",
+        "http",
+        "orchestrationTrigger",
+        "activityTrigger",
+        "entityTrigger",
+        "durableClient",
+        "queueTrigger",
+        "queue",
+        "timerTrigger",
+        "blobTrigger",
+        "blob",
+        "table",
+        "eventGridTrigger",
+        "eventGrid",
+    }
+)
 # Binding properties that are templates/expressions, not names: no %AppSetting% resolution.
 _NOT_RESOLVED = frozenset({"route", "methods", "authLevel"})
 
@@ -46,8 +59,9 @@ def index_app(settings: HostSettings, *, chdir: bool = True) -> Registry:
     """Import the app of ``settings`` and return its registry (raises :class:`IndexingError`)."""
     path = settings.script_path
     if not path.is_file():
-        raise IndexingError(f"{path}: not found (set PYTHON_SCRIPT_FILE_NAME if the app's script "
-                            "has another name)")
+        raise IndexingError(
+            f"{path}: not found (set PYTHON_SCRIPT_FILE_NAME if the app's script has another name)"
+        )
     module = _import_app(path, settings.script_root, chdir=chdir)
     app = _find_app(module, path)
     try:
@@ -86,8 +100,10 @@ def _import_app(path: Path, root: Path, *, chdir: bool) -> ModuleType:
         sys.modules.pop(stem, None)
         error = _error_from_traceback(e, path, root)
         if isinstance(e, ModuleNotFoundError) and e.name and not _is_local_module(e.name, root):
-            error = IndexingError(f"{error}. Install the app's requirements into the environment this "
-                                  f"host runs in: {sys.executable} -m pip install -r requirements.txt")
+            error = IndexingError(
+                f"{error}. Install the app's requirements into the environment this "
+                f"host runs in: {sys.executable} -m pip install -r requirements.txt"
+            )
         raise error from None
 
 
@@ -106,11 +122,14 @@ def _find_app(module: ModuleType, path: Path) -> Any:
         if isinstance(value, FunctionRegister) and all(value is not a for a in apps):
             apps.append(value)
     if not apps:
-        raise IndexingError(f"{path.name}:1: <module>: Could not find top level function app "
-                            f"instances in {path.name}.")
+        raise IndexingError(
+            f"{path.name}:1: <module>: Could not find top level function app instances in {path.name}."
+        )
     if len(apps) > 1:
-        raise IndexingError(f"{path.name}:1: <module>: More than one FunctionApp or other top level "
-                            "function app instances are defined.")
+        raise IndexingError(
+            f"{path.name}:1: <module>: More than one FunctionApp or other top level "
+            "function app instances are defined."
+        )
     return apps[0]
 
 
@@ -129,19 +148,30 @@ def _function_info(fn: Any, settings: HostSettings, path: Path) -> FunctionInfo:
         bname = str(data.pop("name"))
         direction = str(data.pop("direction", "IN")).lower()
         if btype not in SUPPORTED_BINDINGS:
-            raise IndexingError(f"{where}: unsupported binding type '{btype}' (binding '{bname}'); "
-                                f"supported: {', '.join(sorted(SUPPORTED_BINDINGS))}")
+            raise IndexingError(
+                f"{where}: unsupported binding type '{btype}' (binding '{bname}'); "
+                f"supported: {', '.join(sorted(SUPPORTED_BINDINGS))}"
+            )
         try:
-            data = {k: settings.resolve(v) if isinstance(v, str) and k not in _NOT_RESOLVED else v
-                    for k, v in data.items()}
+            data = {
+                k: settings.resolve(v) if isinstance(v, str) and k not in _NOT_RESOLVED else v
+                for k, v in data.items()
+            }
         except ConfigError as e:
             raise IndexingError(f"{where}: binding '{bname}': {e}") from None
         bindings.append(Binding(name=bname, type=btype, direction=direction, settings=data))
     triggers = [b for b in bindings if b.type.endswith("Trigger")]
     if len(triggers) != 1:
         raise IndexingError(f"{where}: a function must have exactly one trigger, found {len(triggers)}")
-    info = FunctionInfo(name=name, trigger=triggers[0], bindings=bindings, func=user,
-                        source_file=str(file), line=line, sdk_function=fn)
+    info = FunctionInfo(
+        name=name,
+        trigger=triggers[0],
+        bindings=bindings,
+        func=user,
+        source_file=str(file),
+        line=line,
+        sdk_function=fn,
+    )
     _check_signature(info, where)
     if info.trigger_type == TIMER_TRIGGER:
         _check_schedule(info.trigger, where)
@@ -173,11 +203,15 @@ def _check_signature(info: FunctionInfo, where: str) -> None:
     if "context" in params and "context" not in bound:
         params.discard("context")
     if params - bound:
-        raise IndexingError(f"{where}: the following parameters are declared in Python but not as "
-                            f"bindings: {sorted(params - bound)}")
+        raise IndexingError(
+            f"{where}: the following parameters are declared in Python but not as "
+            f"bindings: {sorted(params - bound)}"
+        )
     if bound - params:
-        raise IndexingError(f"{where}: the following bindings are declared but not as parameters "
-                            f"in Python: {sorted(bound - params)}")
+        raise IndexingError(
+            f"{where}: the following bindings are declared but not as parameters "
+            f"in Python: {sorted(bound - params)}"
+        )
 
 
 def _check_routes(functions: list[FunctionInfo], settings: HostSettings) -> None:
@@ -188,15 +222,18 @@ def _check_routes(functions: list[FunctionInfo], settings: HostSettings) -> None
         route = str(f.trigger.get("route") or f.name).strip("/").lower()
         where = f"{f.source_file}:{f.line}: {f.name}"
         if route.split("/")[0] in ("admin", "runtime"):
-            raise IndexingError(f"{where}: the specified route '{route}' conflicts with one or more "
-                                "built in routes")
+            raise IndexingError(
+                f"{where}: the specified route '{route}' conflicts with one or more built in routes"
+            )
         raw_methods = f.trigger.get("methods")
         methods = {str(m).upper() for m in raw_methods} if raw_methods else None
         for other_route, other_methods, other in seen:
             overlap = methods is None or other_methods is None or bool(methods & other_methods)
             if other_route == route and overlap:
-                raise IndexingError(f"{where}: the route specified conflicts with the route defined "
-                                    f"by function '{other.name}'")
+                raise IndexingError(
+                    f"{where}: the route specified conflicts with the route defined "
+                    f"by function '{other.name}'"
+                )
         seen.append((route, methods, f))
 
 
@@ -219,8 +256,11 @@ def _unwrap(user: Any) -> Callable[..., Any]:
     seen = 0
     while seen < 10:
         seen += 1
-        nxt = (getattr(user, "orchestrator_function", None) or getattr(user, "entity_function", None)
-               or getattr(user, "__wrapped__", None))
+        nxt = (
+            getattr(user, "orchestrator_function", None)
+            or getattr(user, "entity_function", None)
+            or getattr(user, "__wrapped__", None)
+        )
         if nxt is None or nxt is user:
             break
         user = nxt

@@ -54,8 +54,11 @@ class FunctionInfo:
     @property
     def durable_name(self) -> str:
         """The name orchestrations/activities/entities are called by (trigger property or name)."""
-        key = {ORCHESTRATION_TRIGGER: "orchestration", ACTIVITY_TRIGGER: "activity",
-               ENTITY_TRIGGER: "entityName"}.get(self.trigger_type)
+        key = {
+            ORCHESTRATION_TRIGGER: "orchestration",
+            ACTIVITY_TRIGGER: "activity",
+            ENTITY_TRIGGER: "entityName",
+        }.get(self.trigger_type)
         value = self.trigger.get(key) if key else None
         return str(value) if value else self.name
 

@@ -74,23 +74,36 @@ class AzuriteProcess:
             f"TableEndpoint=http://{h}:{self.table_port}/{DEV_ACCOUNT};"
         )
 
-    def start(self, *, executable: str | None = None, timeout: float = 30.0,
-              in_memory: bool = False) -> AzuriteProcess:
+    def start(
+        self, *, executable: str | None = None, timeout: float = 30.0, in_memory: bool = False
+    ) -> AzuriteProcess:
         exe = executable or find_azurite()
         self.location.mkdir(parents=True, exist_ok=True)
         # Strict (no --loose, no --skipApiVersionCheck): closer to a real account, which refuses
         # what loose mode ignores (docs/storage-fidelity.md).
         args = [
-            exe, "--silent", "--disableTelemetry",
-            "--blobHost", self.host, "--blobPort", str(self.blob_port),
-            "--queueHost", self.host, "--queuePort", str(self.queue_port),
-            "--tableHost", self.host, "--tablePort", str(self.table_port),
+            exe,
+            "--silent",
+            "--disableTelemetry",
+            "--blobHost",
+            self.host,
+            "--blobPort",
+            str(self.blob_port),
+            "--queueHost",
+            self.host,
+            "--queuePort",
+            str(self.queue_port),
+            "--tableHost",
+            self.host,
+            "--tablePort",
+            str(self.table_port),
         ]
         # Azurite refuses --location together with --inMemoryPersistence.
         args += ["--inMemoryPersistence"] if in_memory else ["--location", str(self.location)]
         log = open(self.location / "azurite.log", "ab")  # noqa: SIM115 - owned by the child
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         ports = (self.blob_port, self.queue_port, self.table_port)
         while time.monotonic() < deadline:

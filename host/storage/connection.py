@@ -26,10 +26,20 @@ from host.storage.azurite import DEV_ACCOUNT, DEV_KEY
 DEFAULT_SUFFIX = "core.windows.net"
 _DEV_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
 _KNOWN_KEYS = {
-    "usedevelopmentstorage", "developmentstorageproxyuri", "defaultendpointsprotocol",
-    "accountname", "accountkey", "endpointsuffix", "blobendpoint", "queueendpoint",
-    "tableendpoint", "fileendpoint", "sharedaccesssignature",
-    "blobsecondaryendpoint", "queuesecondaryendpoint", "tablesecondaryendpoint",
+    "usedevelopmentstorage",
+    "developmentstorageproxyuri",
+    "defaultendpointsprotocol",
+    "accountname",
+    "accountkey",
+    "endpointsuffix",
+    "blobendpoint",
+    "queueendpoint",
+    "tableendpoint",
+    "fileendpoint",
+    "sharedaccesssignature",
+    "blobsecondaryendpoint",
+    "queuesecondaryendpoint",
+    "tablesecondaryendpoint",
     "filesecondaryendpoint",
 }
 
@@ -81,9 +91,7 @@ def _split(text: str) -> dict[str, str]:
         key = key.strip()
         if not sep or not key:
             shown = key if key.lower() in _KNOWN_KEYS else "a segment"
-            raise ConfigError(
-                f"invalid storage connection string: {shown!s} is not of the form Key=Value"
-            )
+            raise ConfigError(f"invalid storage connection string: {shown!s} is not of the form Key=Value")
         lowered = key.lower()
         if lowered not in _KNOWN_KEYS:
             # A pasted secret may land in the key position: name only word-like keys.
@@ -118,9 +126,7 @@ def _is_ip_or_local(host: str) -> bool:
 def _check_endpoint(name: str, url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"invalid storage connection string: {name} must be an http(s) URL, got {url!r}"
-        )
+        raise ConfigError(f"invalid storage connection string: {name} must be an http(s) URL, got {url!r}")
     return url.rstrip("/")
 
 

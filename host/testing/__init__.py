@@ -81,6 +81,14 @@ def function_app(
     retry back-offs and timer triggers run on a virtual clock (``app.advance(...)``); with
     ``auto_advance``, waiting for an instance skips time when nothing but timers is pending.
     """
-    return AppHost(app_dir, storage=storage, connection_string=connection_string, virtual_time=virtual_time,
-                   auto_advance=auto_advance, start_time=start_time, settings=settings, host_json=host_json,
-                   hub_name=hub_name)
+    return AppHost(
+        app_dir,
+        storage=storage,
+        connection_string=connection_string,
+        virtual_time=virtual_time,
+        auto_advance=auto_advance,
+        start_time=start_time,
+        settings=settings,
+        host_json=host_json,
+        hub_name=hub_name,
+    )

@@ -125,8 +125,9 @@ class AppHost:
         await self.start_app()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.stop_app()
 
     def __enter__(self) -> SyncApp:
@@ -136,8 +137,9 @@ class AppHost:
         self._sync = SyncApp(self)
         return self._sync.open()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._sync.close()
 
     async def start_app(self) -> None:
@@ -148,8 +150,13 @@ class AppHost:
             registry = self._registry or index_app(settings, chdir=False)
             inner = await self._open_storage(settings)
             self.storage = TrackingStorage(inner, tracked_prefix=self.hub_name)
-            runtime = TestingRuntime(settings, storage=self.storage, registry=registry,
-                                     clock=self.clock, durable_overrides=self._overrides)
+            runtime = TestingRuntime(
+                settings,
+                storage=self.storage,
+                registry=registry,
+                clock=self.clock,
+                durable_overrides=self._overrides,
+            )
             self.runtime = runtime
             await runtime.start()
             from host.http.app import build_app
@@ -159,8 +166,11 @@ class AppHost:
             self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=runtime.base_url)
             sdk_routing.register(runtime.base_url, self.client)
             service = runtime.durable
-            self.idle = IdleDetector(storage=self.storage, invocations=runtime.testing_invoker.in_flight,
-                                     engine=service.engine if service is not None else None)
+            self.idle = IdleDetector(
+                storage=self.storage,
+                invocations=runtime.testing_invoker.in_flight,
+                engine=service.engine if service is not None else None,
+            )
             self._scheduled = asyncio.Event()
             if self.clock is not None:
                 self.clock.on_schedule = self._scheduled.set
@@ -196,8 +206,10 @@ class AppHost:
             return MemoryStorage(clock=self.clock)
         connection = self._connection_string or settings.storage_connection
         if not connection:
-            raise ConfigError("storage='azurite' needs a connection string: pass connection_string= or set "
-                              "AzureWebJobsStorage in local.settings.json")
+            raise ConfigError(
+                "storage='azurite' needs a connection string: pass connection_string= or set "
+                "AzureWebJobsStorage in local.settings.json"
+            )
         from host.storage import open_storage
 
         return open_storage(connection)
@@ -205,8 +217,10 @@ class AppHost:
     def _apply_environ(self, settings: HostSettings) -> None:
         """App settings into ``os.environ`` while the app runs, as the real host does."""
         for key, value in self._environ.items():
-            if key.startswith(("AzureFunctionsJobHost__", "AzureFunctionsWebHost__")) \
-                    or os.environ.get(key) == value:
+            if (
+                key.startswith(("AzureFunctionsJobHost__", "AzureFunctionsWebHost__"))
+                or os.environ.get(key) == value
+            ):
                 continue
             self._restore_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
@@ -240,8 +254,9 @@ class AppHost:
         """Wait until the instance is Completed, Failed or Terminated; returns its status row."""
         return await self.durable_client.wait_for_completion(instance_id, timeout)
 
-    async def run(self, name: str, input: Any = None, *, timeout: float = 30.0,
-                  expect: str | None = None) -> InstanceStatus:
+    async def run(
+        self, name: str, input: Any = None, *, timeout: float = 30.0, expect: str | None = None
+    ) -> InstanceStatus:
         """Start ``name`` and wait for it to finish (``expect="Completed"`` checks the outcome)."""
         return await self.durable_client.run(name, input, timeout=timeout, expect=expect)
 
@@ -285,11 +300,21 @@ class AppHost:
         assert self.idle is not None
         await self.idle.settle(timeout)
 
-    async def advance(self, delta: timedelta | None = None, *, days: float = 0, hours: float = 0,
-                      minutes: float = 0, seconds: float = 0) -> None:
+    async def advance(
+        self,
+        delta: timedelta | None = None,
+        *,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+        seconds: float = 0,
+    ) -> None:
         """Move virtual time forward, firing due timers in order and letting the app settle after each."""
-        step = delta if delta is not None else timedelta(days=days, hours=hours, minutes=minutes,
-                                                           seconds=seconds)
+        step = (
+            delta
+            if delta is not None
+            else timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+        )
         await self.advance_to(self._virtual().now() + step)
 
     async def advance_to(self, when: datetime) -> None:

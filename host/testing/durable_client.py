@@ -35,8 +35,7 @@ class OrchestrationFailed(HostError):
 class DurableClient:
     """Durable operations on one app's task hub."""
 
-    def __init__(self, hub: TaskHub, engine: Any,
-                 drive_time: DriveTime | None = None) -> None:
+    def __init__(self, hub: TaskHub, engine: Any, drive_time: DriveTime | None = None) -> None:
         self.hub = hub
         self.engine = engine
         self.management = Management(hub, engine if engine is not None and engine.hub is hub else None)
@@ -59,8 +58,10 @@ class DurableClient:
         if registry.orchestrator(name) is not None:
             return
         names = sorted(f.durable_name for f in registry if f.trigger_type == ORCHESTRATION_TRIGGER)
-        raise InvocationError(f"the app has no orchestrator function named '{name}'; its orchestrators: "
-                              f"{', '.join(names) or 'none'}")
+        raise InvocationError(
+            f"the app has no orchestrator function named '{name}'; its orchestrators: "
+            f"{', '.join(names) or 'none'}"
+        )
 
     async def get_status(self, instance_id: str) -> InstanceStatus | None:
         """The instance's status row (``None`` when unknown)."""
@@ -76,8 +77,9 @@ class DurableClient:
             if status is None or not status.is_terminal:
                 if self._drive_time is not None:
                     driver = asyncio.ensure_future(self._drive_time(waiter))
-                await asyncio.wait([waiter] if driver is None else [waiter, driver],
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    [waiter] if driver is None else [waiter, driver], return_when=asyncio.FIRST_COMPLETED
+                )
                 if driver is not None and driver.done() and not waiter.done():
                     driver.result()  # the clock driver failed (e.g. the app never went idle)
                     await waiter
@@ -87,18 +89,29 @@ class DurableClient:
                 if task is not None and not task.done():
                     task.cancel()
         if status is None or not status.is_terminal:
-            raise TimeoutError(f"instance {instance_id!r} did not finish within {timeout:g} s "
-                               f"(status {status.runtime_status if status else 'unknown'})")
+            raise TimeoutError(
+                f"instance {instance_id!r} did not finish within {timeout:g} s "
+                f"(status {status.runtime_status if status else 'unknown'})"
+            )
         return status
 
-    async def run(self, name: str, client_input: Any = None, *, instance_id: str | None = None,
-                  timeout: float = 30.0, expect: str | None = None) -> InstanceStatus:
+    async def run(
+        self,
+        name: str,
+        client_input: Any = None,
+        *,
+        instance_id: str | None = None,
+        timeout: float = 30.0,
+        expect: str | None = None,
+    ) -> InstanceStatus:
         """Start ``name`` and wait for it; with ``expect`` (e.g. ``"Completed"``) check the status."""
         started = await self.start_new(name, instance_id, client_input)
         status = await self.wait_for_completion(started, timeout)
         if expect is not None and status.runtime_status != expect:
-            raise OrchestrationFailed(f"orchestration {name!r} ({status.instance_id}) ended "
-                                      f"{status.runtime_status}, expected {expect}: {status.output}")
+            raise OrchestrationFailed(
+                f"orchestration {name!r} ({status.instance_id}) ended "
+                f"{status.runtime_status}, expected {expect}: {status.output}"
+            )
         return status
 
     async def raise_event(self, instance_id: str, event_name: str, event_data: Any = None) -> None:
@@ -126,15 +139,17 @@ class DurableClient:
         status = await self.hub.get_instance(instance_id)
         if status is None:
             raise HostError(f"no orchestration instance with id {instance_id!r}")
-        return check_history(self.engine.registry, await self.management.get_history(instance_id),
-                             name=status.name)
+        return check_history(
+            self.engine.registry, await self.management.get_history(instance_id), name=status.name
+        )
 
     # -- entities -----------------------------------------------------------------------
     async def signal_entity(self, name: str, key: str, operation: str, input: Any = None) -> None:
         """Send a one-way ``operation`` to entity ``name``/``key``."""
         # As the SDK client sends it: JSON text of the JSON text of the value.
-        await self.management.signal_entity(EntityId(name.lower(), key), operation,
-                                            None if input is None else json.dumps(json.dumps(input)))
+        await self.management.signal_entity(
+            EntityId(name.lower(), key), operation, None if input is None else json.dumps(json.dumps(input))
+        )
 
     async def read_entity_state(self, name: str, key: str) -> tuple[bool, Any]:
         """``(exists, state)`` of entity ``name``/``key``."""

@@ -21,8 +21,9 @@ _MESSAGE_GRACE = 0.001
 class IdleDetector:
     """Watches one app's engine, invoker and storage."""
 
-    def __init__(self, *, storage: TrackingStorage | None, invocations: InFlight | None,
-                 engine: Any = None) -> None:
+    def __init__(
+        self, *, storage: TrackingStorage | None, invocations: InFlight | None, engine: Any = None
+    ) -> None:
         self.storage = storage
         self.invocations = invocations
         self.engine = engine

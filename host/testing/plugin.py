@@ -39,8 +39,12 @@ _APP_KWARGS = ("virtual_time", "auto_advance", "settings", "host_json", "start_t
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("funchost", "testing Azure Functions apps in-process")
-    group.addoption("--funchost-storage", choices=[MEMORY, AZURITE], default=None,
-                    help="storage of the func_app fixture (default: ini funchost_storage, else memory)")
+    group.addoption(
+        "--funchost-storage",
+        choices=[MEMORY, AZURITE],
+        default=None,
+        help="storage of the func_app fixture (default: ini funchost_storage, else memory)",
+    )
     group.addoption("--funchost-app-dir", default=None, help="folder of the app under test")
     parser.addini("funchost_app_dir", "folder of the app under test (default: the rootdir)", default="")
     parser.addini("funchost_storage", "memory (default) or azurite", default=MEMORY)
@@ -48,8 +52,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", f"{MARKER}(app_dir=None, storage=None, virtual_time=True, auto_advance=True, "
-        "settings=None, host_json=None, start_time=None): options of the func_app fixture")
+        "markers",
+        f"{MARKER}(app_dir=None, storage=None, virtual_time=True, auto_advance=True, "
+        "settings=None, host_json=None, start_time=None): options of the func_app fixture",
+    )
 
 
 def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
@@ -68,8 +74,12 @@ def _resolve_dir(config: pytest.Config, value: str | os.PathLike[str]) -> Path:
 def funchost_app_dir(request: pytest.FixtureRequest) -> Path:
     """The folder of the app under test."""
     config = request.config
-    chosen = (_marker_options(request).get("app_dir") or config.getoption("--funchost-app-dir")
-              or config.getini("funchost_app_dir") or ".")
+    chosen = (
+        _marker_options(request).get("app_dir")
+        or config.getoption("--funchost-app-dir")
+        or config.getini("funchost_app_dir")
+        or "."
+    )
     return _resolve_dir(config, chosen)
 
 
@@ -78,8 +88,13 @@ def funchost_storage(request: pytest.FixtureRequest) -> str:
     """``memory`` or ``azurite`` (parametrize it indirectly to run a test on both)."""
     param = getattr(request, "param", None)
     config = request.config
-    chosen = (param or _marker_options(request).get("storage") or config.getoption("--funchost-storage")
-              or config.getini("funchost_storage") or MEMORY)
+    chosen = (
+        param
+        or _marker_options(request).get("storage")
+        or config.getoption("--funchost-storage")
+        or config.getini("funchost_storage")
+        or MEMORY
+    )
     if chosen not in (MEMORY, AZURITE):
         raise pytest.UsageError(f"funchost storage must be 'memory' or 'azurite', not {chosen!r}")
     return str(chosen)
@@ -92,13 +107,15 @@ def funchost_connection_string(request: pytest.FixtureRequest) -> Iterator[str]:
     from host.runtime_storage import plan_azurite, share_azurite
 
     config = request.config
-    app_dir = _resolve_dir(config, config.getoption("--funchost-app-dir") or config.getini("funchost_app_dir")
-                           or ".")
+    app_dir = _resolve_dir(
+        config, config.getoption("--funchost-app-dir") or config.getini("funchost_app_dir") or "."
+    )
     settings = load_settings(app_dir, environ=dict(os.environ))
     connection = settings.storage_connection
     if not connection:
         raise pytest.UsageError(
-            f"storage=azurite needs AzureWebJobsStorage in {app_dir / 'local.settings.json'}")
+            f"storage=azurite needs AzureWebJobsStorage in {app_dir / 'local.settings.json'}"
+        )
     plan = plan_azurite(settings, connection)
     lease = share_azurite(plan) if plan is not None else None
     try:
@@ -109,16 +126,19 @@ def funchost_connection_string(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @async_fixture
-async def func_app(request: pytest.FixtureRequest, funchost_app_dir: Path,
-                   funchost_storage: str) -> AsyncIterator[AppHost]:
+async def func_app(
+    request: pytest.FixtureRequest, funchost_app_dir: Path, funchost_storage: str
+) -> AsyncIterator[AppHost]:
     """The app running in-process on a fresh task hub (virtual time unless the marker says otherwise)."""
     options = _marker_options(request)
     kwargs: dict[str, Any] = {k: options[k] for k in _APP_KWARGS if k in options}
     kwargs.setdefault("virtual_time", True)
-    connection = (request.getfixturevalue("funchost_connection_string")
-                  if funchost_storage == AZURITE else None)
-    async with AppHost(funchost_app_dir, storage=funchost_storage, connection_string=connection,
-                       **kwargs) as app:
+    connection = (
+        request.getfixturevalue("funchost_connection_string") if funchost_storage == AZURITE else None
+    )
+    async with AppHost(
+        funchost_app_dir, storage=funchost_storage, connection_string=connection, **kwargs
+    ) as app:
         yield app
 
 

@@ -39,8 +39,13 @@ class RecordedHistory:
     execution_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": EXPORT_FORMAT, "instanceId": self.instance_id, "name": self.name,
-                "executionId": self.execution_id, "history": [_plain(e) for e in self.events]}
+        return {
+            "format": EXPORT_FORMAT,
+            "instanceId": self.instance_id,
+            "name": self.name,
+            "executionId": self.execution_id,
+            "history": [_plain(e) for e in self.events],
+        }
 
     @classmethod
     def from_json(cls, data: Any, source: str = "history") -> RecordedHistory:
@@ -52,10 +57,12 @@ class RecordedHistory:
         else:
             raise ConfigError(f"{source}: not an exported history (expected {{'history': [...]}})")
         started = h.find_execution_started(events) or {}
-        return cls(instance_id=str(data.get("instanceId") or h.instance_id_of(started) or ""),
-                   name=str(data.get("name") or started.get("Name") or ""),
-                   events=[dict(e) for e in events],
-                   execution_id=data.get("executionId") or h.execution_id_of(started))
+        return cls(
+            instance_id=str(data.get("instanceId") or h.instance_id_of(started) or ""),
+            name=str(data.get("name") or started.get("Name") or ""),
+            events=[dict(e) for e in events],
+            execution_id=data.get("executionId") or h.execution_id_of(started),
+        )
 
 
 @dataclass
@@ -77,14 +84,17 @@ class ReplayReport:
         d = self.divergence
         if d is None:
             return f"{where}: replays without divergence ({len(self.events)} history events)"
-        return (f"{where}: the current code diverges from the recorded history at action "
-                f"#{d.position} (task id {d.task_id}, history event #{d.history_index}):\n"
-                f"  recorded: {d.expected}\n"
-                f"  now:      {d.actual}")
+        return (
+            f"{where}: the current code diverges from the recorded history at action "
+            f"#{d.position} (task id {d.task_id}, history event #{d.history_index}):\n"
+            f"  recorded: {d.expected}\n"
+            f"  now:      {d.actual}"
+        )
 
 
-def check_history(registry: Registry, events: list[dict[str, Any]], *,
-                  name: str | None = None) -> Divergence | None:
+def check_history(
+    registry: Registry, events: list[dict[str, Any]], *, name: str | None = None
+) -> Divergence | None:
     """The first divergence between ``events`` and the current code of orchestrator ``name``."""
     started = h.find_execution_started(events)
     orchestrator = name or (started or {}).get("Name")
@@ -92,8 +102,9 @@ def check_history(registry: Registry, events: list[dict[str, Any]], *,
         raise HostError("the history has no ExecutionStarted event: cannot tell which orchestrator ran")
     fn = registry.orchestrator(str(orchestrator))
     if fn is None:
-        return Divergence(0, -1, 0, f"orchestrator {orchestrator}",
-                          "nothing (no such orchestrator in the app)")
+        return Divergence(
+            0, -1, 0, f"orchestrator {orchestrator}", "nothing (no such orchestrator in the app)"
+        )
     return check_replay(fn.func, [_timestamps_as_text(e) for e in events])
 
 
@@ -124,9 +135,10 @@ def check_file(app: Registry | str | os.PathLike[str], path: str | os.PathLike[s
     return check_recorded(_registry(app), load_file(path))
 
 
-def assert_replay_safe(app: Registry | str | os.PathLike[str],
-                       histories: str | os.PathLike[str] | RecordedHistory
-                       | Iterable[str | os.PathLike[str] | RecordedHistory]) -> None:
+def assert_replay_safe(
+    app: Registry | str | os.PathLike[str],
+    histories: str | os.PathLike[str] | RecordedHistory | Iterable[str | os.PathLike[str] | RecordedHistory],
+) -> None:
     """AssertionError naming the first diverging action of any of ``histories``."""
     items = [histories] if isinstance(histories, str | os.PathLike | RecordedHistory) else list(histories)
     registry = _registry(app)

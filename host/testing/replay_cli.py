@@ -32,8 +32,11 @@ def add_parsers(cmds: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("instance_id")
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
 
-    p = cmds.add_parser("replay-check", parents=[common],
-                        help="replay recorded histories against the app's current orchestrator code")
+    p = cmds.add_parser(
+        "replay-check",
+        parents=[common],
+        help="replay recorded histories against the app's current orchestrator code",
+    )
     p.add_argument("files", nargs="*", help="histories written by 'durable export'")
     p.add_argument("--instance", action="append", default=[], help="an instance of the task hub (repeatable)")
     p.add_argument("--running", action="store_true", help="every Running/Pending instance of the task hub")
@@ -96,16 +99,18 @@ async def _recorded(hub: Any, instance_id: str) -> RecordedHistory:
     loaded = await hub.load_history(instance_id)
     if status is None and not loaded.events:
         raise HostError(f"no orchestration instance with id {instance_id!r} in task hub {hub.names.hub}")
-    return RecordedHistory(instance_id, status.name if status is not None else "", loaded.events,
-                           loaded.execution_id)
+    return RecordedHistory(
+        instance_id, status.name if status is not None else "", loaded.events, loaded.execution_id
+    )
 
 
 async def _running(hub: Any) -> list[str]:
     ids: list[str] = []
     token: str | None = None
     while True:
-        page, token = await hub.query_instances(["Running", "Pending"], None, None, None,
-                                                continuation=token, include_input_output=False)
+        page, token = await hub.query_instances(
+            ["Running", "Pending"], None, None, None, continuation=token, include_input_output=False
+        )
         ids += [s.instance_id for s in page]
         if not token:
             return ids
@@ -113,7 +118,17 @@ async def _running(hub: Any) -> list[str]:
 
 def _report_json(report: ReplayReport) -> dict[str, Any]:
     d = report.divergence
-    return {"instanceId": report.instance_id, "name": report.name, "ok": report.ok,
-            "divergence": None if d is None else {
-                "position": d.position, "taskId": d.task_id, "historyIndex": d.history_index,
-                "recorded": d.expected, "now": d.actual}}
+    return {
+        "instanceId": report.instance_id,
+        "name": report.name,
+        "ok": report.ok,
+        "divergence": None
+        if d is None
+        else {
+            "position": d.position,
+            "taskId": d.task_id,
+            "historyIndex": d.history_index,
+            "recorded": d.expected,
+            "now": d.actual,
+        },
+    }

@@ -23,10 +23,18 @@ class TestingRuntime(HostRuntime):
 
     __test__ = False
 
-    def __init__(self, settings: HostSettings, *, storage: Storage, registry: Registry,
-                 clock: Clock | None = None, durable_overrides: Mapping[str, Any] | None = None) -> None:
-        super().__init__(settings, storage=storage, registry=registry, clock=clock,
-                         durable_overrides=durable_overrides)
+    def __init__(
+        self,
+        settings: HostSettings,
+        *,
+        storage: Storage,
+        registry: Registry,
+        clock: Clock | None = None,
+        durable_overrides: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            settings, storage=storage, registry=registry, clock=clock, durable_overrides=durable_overrides
+        )
         self.stubs = ActivityStubs(registry)
         self._testing_invoker: TestingInvoker | None = None
 

@@ -31,8 +31,9 @@ def _client_for(url: str) -> httpx.AsyncClient | None:
     return None
 
 
-def _headers(invocation_id: str | None, trace_parent: str | None = None,
-             trace_state: str | None = None) -> dict[str, str]:
+def _headers(
+    invocation_id: str | None, trace_parent: str | None = None, trace_state: str | None = None
+) -> dict[str, str]:
     headers = {}
     if trace_parent:
         headers["traceparent"] = trace_parent
@@ -51,16 +52,21 @@ def _answer(resp: httpx.Response) -> list[Any]:
     return [resp.status_code, data]
 
 
-async def post_async_request(url: str, data: Any = None, trace_parent: str | None = None,
-                             trace_state: str | None = None,
-                             function_invocation_id: str | None = None) -> list[Any]:
+async def post_async_request(
+    url: str,
+    data: Any = None,
+    trace_parent: str | None = None,
+    trace_state: str | None = None,
+    function_invocation_id: str | None = None,
+) -> list[Any]:
     client = _client_for(url)
     if client is None:
         return await _originals["post_async_request"](  # type: ignore[no-any-return]
             url, data, trace_parent, trace_state, function_invocation_id
         )
-    resp = await client.post(url, json=data,
-                             headers=_headers(function_invocation_id, trace_parent, trace_state))
+    resp = await client.post(
+        url, json=data, headers=_headers(function_invocation_id, trace_parent, trace_state)
+    )
     return _answer(resp)
 
 
@@ -79,8 +85,11 @@ async def delete_async_request(url: str, function_invocation_id: str | None = No
     return _answer(await client.delete(url, headers=_headers(function_invocation_id)))
 
 
-_REPLACEMENTS = {"post_async_request": post_async_request, "get_async_request": get_async_request,
-                 "delete_async_request": delete_async_request}
+_REPLACEMENTS = {
+    "post_async_request": post_async_request,
+    "get_async_request": get_async_request,
+    "delete_async_request": delete_async_request,
+}
 
 
 def install() -> None:
@@ -92,7 +101,8 @@ def install() -> None:
     if missing:
         raise HostError(
             f"this azure-functions-durable version has no {', '.join(missing)} in {_MODULE}: the "
-            f"in-process host cannot route its durable client; run the app with 'python -m host start'")
+            f"in-process host cannot route its durable client; run the app with 'python -m host start'"
+        )
     for name in _NAMES:
         _originals[name] = getattr(module, name)
         setattr(module, name, _REPLACEMENTS[name])

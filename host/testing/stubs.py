@@ -73,7 +73,8 @@ class ActivityStubs:
         if self.registry.activity(name) is None:
             known = sorted(f.durable_name for f in self.registry.by_trigger(ACTIVITY_TRIGGER))
             raise HostError(
-                f"the app has no activity named {name!r} (activities: {', '.join(known) or 'none'})")
+                f"the app has no activity named {name!r} (activities: {', '.join(known) or 'none'})"
+            )
         found = Stub(name, func, None if result is _UNSET else result)
         self.stubs[name.lower()] = found
         return found
@@ -116,8 +117,9 @@ class TestingInvoker(Invoker):
         with super().scope(fn, reason=reason) as scope:
             yield scope
 
-    async def _activity(self, stubs: ActivityStubs, fn: FunctionInfo, value: Any,
-                        **kwargs: Any) -> InvocationResult:
+    async def _activity(
+        self, stubs: ActivityStubs, fn: FunctionInfo, value: Any, **kwargs: Any
+    ) -> InvocationResult:
         stub = stubs.stubs.get(fn.durable_name.lower())
         call = ActivityCall(fn.durable_name, value, stubbed=stub is not None)
         stubs.calls.append(call)

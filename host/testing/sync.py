@@ -89,8 +89,9 @@ class SyncApp:
     def wait(self, instance_id: str, timeout: float = 30.0) -> InstanceStatus:
         return self.call(self.host.wait(instance_id, timeout))
 
-    def run(self, name: str, input: Any = None, *, timeout: float = 30.0,
-            expect: str | None = None) -> InstanceStatus:
+    def run(
+        self, name: str, input: Any = None, *, timeout: float = 30.0, expect: str | None = None
+    ) -> InstanceStatus:
         return self.call(self.host.run(name, input, timeout=timeout, expect=expect))
 
     def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
@@ -123,6 +124,13 @@ class SyncApp:
     def settle(self, timeout: float = 30.0) -> None:
         self.call(self.host.settle(timeout))
 
-    def advance(self, delta: timedelta | None = None, *, days: float = 0, hours: float = 0,
-                minutes: float = 0, seconds: float = 0) -> None:
+    def advance(
+        self,
+        delta: timedelta | None = None,
+        *,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+        seconds: float = 0,
+    ) -> None:
         self.call(self.host.advance(delta, days=days, hours=hours, minutes=minutes, seconds=seconds))

@@ -91,19 +91,24 @@ class TrackingStorage:
 
     def _is_tracked(self, queue: str) -> bool:
         # A poison queue is never received from: its messages are no pending work.
-        return bool(self.tracked_prefix) and queue.lower().startswith(self.tracked_prefix) \
+        return (
+            bool(self.tracked_prefix)
+            and queue.lower().startswith(self.tracked_prefix)
             and not queue.lower().endswith("-poison")
+        )
 
     def _changed(self) -> None:
         if self.on_change is not None:
             self.on_change()
 
-    async def put_message(self, queue: str, content: str, *, visibility_timeout: int = 0,
-                          time_to_live: int = -1) -> SentMessage:
+    async def put_message(
+        self, queue: str, content: str, *, visibility_timeout: int = 0, time_to_live: int = -1
+    ) -> SentMessage:
         self.requests.enter()
         try:
-            sent = await self.inner.put_message(queue, content, visibility_timeout=visibility_timeout,
-                                                time_to_live=time_to_live)
+            sent = await self.inner.put_message(
+                queue, content, visibility_timeout=visibility_timeout, time_to_live=time_to_live
+            )
         finally:
             self.requests.exit()
         if visibility_timeout <= 0 and self._is_tracked(queue):
@@ -111,12 +116,14 @@ class TrackingStorage:
             self._changed()
         return sent
 
-    async def receive_messages(self, queue: str, *, max_messages: int = 1,
-                               visibility_timeout: int = 300) -> list[QueueMessage]:
+    async def receive_messages(
+        self, queue: str, *, max_messages: int = 1, visibility_timeout: int = 300
+    ) -> list[QueueMessage]:
         self.requests.enter()
         try:
-            got = await self.inner.receive_messages(queue, max_messages=max_messages,
-                                                    visibility_timeout=visibility_timeout)
+            got = await self.inner.receive_messages(
+                queue, max_messages=max_messages, visibility_timeout=visibility_timeout
+            )
         finally:
             self.requests.exit()
         self._forget(queue, (m.id for m in got))

@@ -28,7 +28,7 @@ def _tokens(template: str) -> list[tuple[str, str]]:
     pos = 0
     for m in _TOKEN.finditer(template):
         if m.start() > pos:
-            out.append(("lit", template[pos:m.start()]))
+            out.append(("lit", template[pos : m.start()]))
         if m.group(0) == "{{":
             out.append(("lit", "{"))
         elif m.group(0) == "}}":
@@ -100,8 +100,9 @@ def _as_text(value: Any) -> str:
 
 def bind_template(template: str, data: Mapping[str, Any]) -> str:
     """``template`` with every ``{param}`` replaced from ``data``; InvocationError if one is missing."""
-    return "".join(text if kind == "lit" else _as_text(_lookup(data, text))
-                   for kind, text in _tokens(template))
+    return "".join(
+        text if kind == "lit" else _as_text(_lookup(data, text)) for kind, text in _tokens(template)
+    )
 
 
 @dataclass(frozen=True)

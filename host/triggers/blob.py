@@ -46,20 +46,40 @@ def blob_uri(storage: Storage, container: str, name: str) -> str:
 
 def blob_metadata(storage: Storage, container: str, info: BlobInfo, params: dict[str, str]) -> dict[str, Any]:
     """Binding data of a blob trigger: ``BlobTrigger``, ``Uri``, ``Properties``, ``Metadata`` + captures."""
-    props = {"ContentLength": info.size, "Length": info.size, "ContentType": info.content_type,
-             "ETag": info.etag, "LastModified": info.last_modified.isoformat(),
-             "CreatedOn": info.created_on.isoformat() if info.created_on else None, "BlobType": "BlockBlob"}
+    props = {
+        "ContentLength": info.size,
+        "Length": info.size,
+        "ContentType": info.content_type,
+        "ETag": info.etag,
+        "LastModified": info.last_modified.isoformat(),
+        "CreatedOn": info.created_on.isoformat() if info.created_on else None,
+        "BlobType": "BlockBlob",
+    }
     meta: dict[str, Any] = dict(params)
-    meta.update({"BlobTrigger": f"{container}/{info.name}", "Uri": blob_uri(storage, container, info.name),
-                 "Properties": props, "Metadata": dict(info.metadata)})
+    meta.update(
+        {
+            "BlobTrigger": f"{container}/{info.name}",
+            "Uri": blob_uri(storage, container, info.name),
+            "Properties": props,
+            "Metadata": dict(info.metadata),
+        }
+    )
     return meta
 
 
 class BlobTriggerListener:
     """Scans one container for one blob-triggered function."""
 
-    def __init__(self, fn: FunctionInfo, storage: Storage, invoke: Invoke, *, host_id: str,
-                 max_attempts: int = 5, wakeups: Wakeups | None = None) -> None:
+    def __init__(
+        self,
+        fn: FunctionInfo,
+        storage: Storage,
+        invoke: Invoke,
+        *,
+        host_id: str,
+        max_attempts: int = 5,
+        wakeups: Wakeups | None = None,
+    ) -> None:
         self.fn = fn
         self.storage = storage
         self.invoke = invoke
@@ -114,7 +134,7 @@ class BlobTriggerListener:
         except StorageError:
             return
         for r in receipts:
-            etag, _, rest = r.name[len(prefix):].partition("/")
+            etag, _, rest = r.name[len(prefix) :].partition("/")
             container, _, name = rest.partition("/")
             if container == self.container and r.metadata.get(INCOMPLETE) != "true":
                 self._seen.add((name, etag))
@@ -141,8 +161,9 @@ class BlobTriggerListener:
         if existing is not None:
             return existing.metadata.get(INCOMPLETE) == "true"  # a crashed run: process again
         try:
-            await self.storage.upload_blob(HOSTS_CONTAINER, name, b"", overwrite=False,
-                                           metadata={INCOMPLETE: "true"})
+            await self.storage.upload_blob(
+                HOSTS_CONTAINER, name, b"", overwrite=False, metadata={INCOMPLETE: "true"}
+            )
         except ConflictError:
             return False
         return True
@@ -170,10 +191,21 @@ class BlobTriggerListener:
         await self.storage.upload_blob(HOSTS_CONTAINER, self.receipt(info), b"", metadata={})
 
     async def _poison(self, info: BlobInfo) -> None:
-        log.warning("Blob '%s/%s' failed %d times; moving it to queue '%s'.", self.container, info.name,
-                    self.max_attempts, BLOB_TRIGGER_POISON_QUEUE)
-        message = {"Type": "BlobTrigger", "FunctionId": function_id(self.fn.name), "BlobType": "BlockBlob",
-                   "ContainerName": self.container, "BlobName": info.name, "ETag": info.etag}
+        log.warning(
+            "Blob '%s/%s' failed %d times; moving it to queue '%s'.",
+            self.container,
+            info.name,
+            self.max_attempts,
+            BLOB_TRIGGER_POISON_QUEUE,
+        )
+        message = {
+            "Type": "BlobTrigger",
+            "FunctionId": function_id(self.fn.name),
+            "BlobType": "BlockBlob",
+            "ContainerName": self.container,
+            "BlobName": info.name,
+            "ETag": info.etag,
+        }
         await self.storage.create_queue(BLOB_TRIGGER_POISON_QUEUE)
         await self.storage.put_message(BLOB_TRIGGER_POISON_QUEUE, encode_body(json.dumps(message), "base64"))
 
@@ -218,9 +250,17 @@ class BlobOutput:
         wakeups_for(storage).notify(f"blob:{container}")
 
 
-def create_listeners(runtime: HostRuntime, accounts: StorageAccounts,
-                     max_attempts: int) -> list[BlobTriggerListener]:
+def create_listeners(
+    runtime: HostRuntime, accounts: StorageAccounts, max_attempts: int
+) -> list[BlobTriggerListener]:
     """A scanner per blob-triggered function (on its ``connection``'s account)."""
-    return [BlobTriggerListener(fn, accounts.get(fn.trigger.get("connection")), runtime.invoker.invoke,
-                                host_id=runtime.host_id, max_attempts=max_attempts)
-            for fn in runtime.registry.by_trigger(BLOB_TRIGGER)]
+    return [
+        BlobTriggerListener(
+            fn,
+            accounts.get(fn.trigger.get("connection")),
+            runtime.invoker.invoke,
+            host_id=runtime.host_id,
+            max_attempts=max_attempts,
+        )
+        for fn in runtime.registry.by_trigger(BLOB_TRIGGER)
+    ]

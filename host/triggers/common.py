@@ -131,4 +131,3 @@ def failure_of(result: Any) -> BaseException | None:
     """The error carried by a failed invocation result (if it carries one)."""
     error = getattr(result, "error", None)
     return error if isinstance(error, BaseException) else None
-

@@ -86,9 +86,11 @@ def queue_trigger_value(fn: FunctionInfo, body: bytes, meta: Mapping[str, Any]) 
 
 def timer_payload(past_due: bool, status: Mapping[str, str] | None) -> dict[str, Any]:
     """The JSON the host sends for a timer invocation."""
-    return {"Schedule": {"AdjustForDST": True},
-            "ScheduleStatus": dict(status) if status is not None else None,
-            "IsPastDue": past_due}
+    return {
+        "Schedule": {"AdjustForDST": True},
+        "ScheduleStatus": dict(status) if status is not None else None,
+        "IsPastDue": past_due,
+    }
 
 
 def timer_trigger_value(fn: FunctionInfo, payload: Mapping[str, Any]) -> Any:
@@ -120,6 +122,7 @@ def blob_value(
         return data.decode("utf-8", errors="replace")
     binding_type = "blobTrigger" if trigger else "blob"
     converter = get_binding_registry().get(binding_type)
-    value = converter.decode(Datum(data, "bytes"),
-                             trigger_metadata=_metadata_datums(meta) if (trigger and meta) else None)
+    value = converter.decode(
+        Datum(data, "bytes"), trigger_metadata=_metadata_datums(meta) if (trigger and meta) else None
+    )
     return value if value is not None else InputStream(data=data)

@@ -29,7 +29,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise InvocationError(f"Invalid table filter '{text}' near '{text[pos:pos + 20]}'")
+            raise InvocationError(f"Invalid table filter '{text}' near '{text[pos : pos + 20]}'")
         kind = m.lastgroup or ""
         out.append((kind, m.group(kind)))
         pos = m.end()

@@ -37,23 +37,33 @@ def queue_metadata(msg: QueueMessage, body: bytes) -> dict[str, Any]:
     """Trigger metadata (binding data) of a queue message, as the extension provides it."""
     text = body.decode("utf-8", errors="replace")
     meta: dict[str, Any] = dict(json_binding_data(body))
-    meta.update({
-        "QueueTrigger": text,
-        "Id": msg.id,
-        "DequeueCount": msg.dequeue_count,
-        "InsertionTime": msg.inserted_on,
-        "ExpirationTime": msg.expires_on or datetime.max.replace(tzinfo=msg.inserted_on.tzinfo),
-        "NextVisibleTime": msg.next_visible_on,
-        "PopReceipt": msg.pop_receipt,
-    })
+    meta.update(
+        {
+            "QueueTrigger": text,
+            "Id": msg.id,
+            "DequeueCount": msg.dequeue_count,
+            "InsertionTime": msg.inserted_on,
+            "ExpirationTime": msg.expires_on or datetime.max.replace(tzinfo=msg.inserted_on.tzinfo),
+            "NextVisibleTime": msg.next_visible_on,
+            "PopReceipt": msg.pop_receipt,
+        }
+    )
     return meta
 
 
 class QueueListener:
     """Polls one queue for one function and runs its messages."""
 
-    def __init__(self, fn: FunctionInfo, storage: Storage, invoke: Invoke, options: QueueOptions,
-                 *, wakeups: Wakeups | None = None, queue: str | None = None) -> None:
+    def __init__(
+        self,
+        fn: FunctionInfo,
+        storage: Storage,
+        invoke: Invoke,
+        options: QueueOptions,
+        *,
+        wakeups: Wakeups | None = None,
+        queue: str | None = None,
+    ) -> None:
         self.fn = fn
         self.storage = storage
         self.invoke = invoke
@@ -96,7 +106,8 @@ class QueueListener:
             self._wake.clear()
             try:
                 messages = await self.storage.receive_messages(
-                    self.queue, max_messages=batch, visibility_timeout=self.options.message_lease)
+                    self.queue, max_messages=batch, visibility_timeout=self.options.message_lease
+                )
             except NotFoundError:
                 messages = []  # the queue does not exist (yet): back off quietly
             except StorageError as e:
@@ -126,8 +137,12 @@ class QueueListener:
         try:
             body = decode_body(msg.content, self.options.message_encoding)
         except ValueError as e:
-            log.error("Message '%s' of queue '%s' is not valid base64 (%s); moving it to the poison "
-                      "queue.", msg.id, self.queue, e)
+            log.error(
+                "Message '%s' of queue '%s' is not valid base64 (%s); moving it to the poison queue.",
+                msg.id,
+                self.queue,
+                e,
+            )
             await self._to_poison(msg, msg.pop_receipt)
             return
         meta = queue_metadata(msg, body)
@@ -136,8 +151,9 @@ class QueueListener:
         ok = False
         try:
             value = queue_trigger_value(self.fn, body, meta)
-            await self.invoke(self.fn, value, trigger_metadata=meta,
-                              reason=f"New queue message detected on '{self.queue}'.")
+            await self.invoke(
+                self.fn, value, trigger_metadata=meta, reason=f"New queue message detected on '{self.queue}'."
+            )
             ok = True
         except Exception as e:
             log.debug("Function '%s' failed on message '%s': %s", self.fn.name, msg.id, e)
@@ -155,7 +171,8 @@ class QueueListener:
             await asyncio.sleep(lease / 2)
             try:
                 receipt.value = await self.storage.update_message(
-                    self.queue, msg.id, receipt.value, visibility_timeout=lease)
+                    self.queue, msg.id, receipt.value, visibility_timeout=lease
+                )
             except StorageError as e:
                 log.warning("Could not renew the visibility of message '%s': %s", msg.id, e)
 
@@ -167,16 +184,22 @@ class QueueListener:
                 await self._to_poison(msg, pop_receipt)
             elif self.poison_queue or msg.dequeue_count < self.options.max_dequeue_count:
                 await self.storage.update_message(
-                    self.queue, msg.id, pop_receipt,
-                    visibility_timeout=max(0, round(self.options.visibility_timeout)))
+                    self.queue,
+                    msg.id,
+                    pop_receipt,
+                    visibility_timeout=max(0, round(self.options.visibility_timeout)),
+                )
         except NotFoundError:
             log.warning("Message '%s' of queue '%s' was gone when settling it.", msg.id, self.queue)
 
     async def _to_poison(self, msg: QueueMessage, pop_receipt: str) -> None:
         if self.poison_queue is None:
             return  # no poison queue: the message stays invisible (as the real host leaves it)
-        log.warning("Message has reached MaxDequeueCount of %d. Moving message to queue '%s'.",
-                    self.options.max_dequeue_count, self.poison_queue)
+        log.warning(
+            "Message has reached MaxDequeueCount of %d. Moving message to queue '%s'.",
+            self.options.max_dequeue_count,
+            self.poison_queue,
+        )
         await self.storage.create_queue(self.poison_queue)
         await self.storage.put_message(self.poison_queue, msg.content)
         self.wakeups.notify(self.poison_queue)
@@ -215,8 +238,11 @@ class QueueOutput:
         wakeups_for(storage).notify(queue)
 
 
-def create_listeners(runtime: HostRuntime, accounts: StorageAccounts,
-                     options: QueueOptions) -> list[QueueListener]:
+def create_listeners(
+    runtime: HostRuntime, accounts: StorageAccounts, options: QueueOptions
+) -> list[QueueListener]:
     """A listener per queue-triggered function (on its ``connection``'s account)."""
-    return [QueueListener(fn, accounts.get(fn.trigger.get("connection")), runtime.invoker.invoke, options)
-            for fn in runtime.registry.by_trigger(QUEUE_TRIGGER)]
+    return [
+        QueueListener(fn, accounts.get(fn.trigger.get("connection")), runtime.invoker.invoke, options)
+        for fn in runtime.registry.by_trigger(QUEUE_TRIGGER)
+    ]

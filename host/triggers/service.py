@@ -40,8 +40,12 @@ def create_services(runtime: HostRuntime) -> list[Service]:
     accounts = StorageAccounts(runtime.storage, runtime.settings.connection)
     timers = timer.create_listeners(runtime)
     register_bindings(runtime, accounts, options, {t.fn.name: t for t in timers})
-    return [_CloseAccounts(accounts), *queue.create_listeners(runtime, accounts, options), *timers,
-            *blob.create_listeners(runtime, accounts, options.max_dequeue_count)]
+    return [
+        _CloseAccounts(accounts),
+        *queue.create_listeners(runtime, accounts, options),
+        *timers,
+        *blob.create_listeners(runtime, accounts, options.max_dequeue_count),
+    ]
 
 
 class _CloseAccounts:
@@ -57,8 +61,12 @@ class _CloseAccounts:
         await self.accounts.close()
 
 
-def register_bindings(runtime: HostRuntime, accounts: StorageAccounts, options: QueueOptions,
-                      timers: Mapping[str, TimerListener]) -> None:
+def register_bindings(
+    runtime: HostRuntime,
+    accounts: StorageAccounts,
+    options: QueueOptions,
+    timers: Mapping[str, TimerListener],
+) -> None:
     """Register queue/blob/table bindings and admin trigger converters on ``runtime.invoker``."""
     invoker = runtime.invoker
     invoker.add_output_handler("queue", QueueOutput(accounts, options.message_encoding))
@@ -74,8 +82,15 @@ def register_bindings(runtime: HostRuntime, accounts: StorageAccounts, options: 
 async def _admin_queue(fn: FunctionInfo, text: str) -> tuple[Any, dict[str, Any]]:
     """An admin-invoked queue function gets a message made from the input text."""
     now = datetime.now(UTC)
-    msg = QueueMessage(id=str(uuid.uuid4()), pop_receipt="", content=text, dequeue_count=1,
-                       inserted_on=now, expires_on=now + timedelta(days=7), next_visible_on=now)
+    msg = QueueMessage(
+        id=str(uuid.uuid4()),
+        pop_receipt="",
+        content=text,
+        dequeue_count=1,
+        inserted_on=now,
+        expires_on=now + timedelta(days=7),
+        next_visible_on=now,
+    )
     body = text.encode("utf-8")
     meta = queue_metadata(msg, body)
     return queue_trigger_value(fn, body, meta), meta
@@ -92,8 +107,9 @@ async def _admin_blob(accounts: StorageAccounts, fn: FunctionInfo, text: str) ->
     return blob_value(fn, fn.trigger.name, data, meta, trigger=True), meta
 
 
-async def _admin_timer(timers: Mapping[str, TimerListener], fn: FunctionInfo,
-                       _text: str) -> tuple[Any, dict[str, Any]]:
+async def _admin_timer(
+    timers: Mapping[str, TimerListener], fn: FunctionInfo, _text: str
+) -> tuple[Any, dict[str, Any]]:
     """An admin-invoked timer: input ignored, not past due, status from the monitor."""
     listener = timers.get(fn.name)
     payload = listener.payload(False) if listener is not None else timer_payload(False, None)

@@ -87,8 +87,10 @@ class TableInput:
                 return None
             return None if row is None else json.dumps(row_json(row))
         text_filter = _bound(binding, "filter", metadata)
-        where = all_of(eq("PartitionKey", pk) if pk is not None else None,
-                       parse_filter(text_filter) if text_filter else None)
+        where = all_of(
+            eq("PartitionKey", pk) if pk is not None else None,
+            parse_filter(text_filter) if text_filter else None,
+        )
         take = int(binding.get("take") or 0)
         rows: list[dict[str, Any]] = []
         async for row in storage.iter_rows(table, where):
@@ -138,8 +140,10 @@ class TableOutput:
             pk = _pop_ci(entity, "PartitionKey") or _bound(binding, "partitionKey", metadata)
             rk = _pop_ci(entity, "RowKey") or _bound(binding, "rowKey", metadata)
             if pk is None or rk is None:
-                raise InvocationError(f"table output binding '{binding.name}': the entity has no "
-                                      "PartitionKey/RowKey and the binding sets none")
+                raise InvocationError(
+                    f"table output binding '{binding.name}': the entity has no "
+                    "PartitionKey/RowKey and the binding sets none"
+                )
             etag = _pop_ci(entity, "ETag")
             _pop_ci(entity, "Timestamp")
             entity.update({"PartitionKey": str(pk), "RowKey": str(rk)})

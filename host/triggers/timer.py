@@ -70,16 +70,27 @@ class ScheduleStatus:
         self.last_updated = last_updated
 
     def to_json(self, tz: tzinfo) -> dict[str, str]:
-        return {"Last": format_time(self.last, tz), "Next": format_time(self.next, tz),
-                "LastUpdated": format_time(self.last_updated, tz)}
+        return {
+            "Last": format_time(self.last, tz),
+            "Next": format_time(self.next, tz),
+            "LastUpdated": format_time(self.last_updated, tz),
+        }
 
 
 class TimerListener:
     """Fires one timer function on its schedule."""
 
-    def __init__(self, fn: FunctionInfo, storage: Storage, invoke: Invoke, *, host_id: str,
-                 tz: tzinfo | None = None, clock: Callable[[], datetime] | None = None,
-                 sleep_until: Callable[[datetime], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        fn: FunctionInfo,
+        storage: Storage,
+        invoke: Invoke,
+        *,
+        host_id: str,
+        tz: tzinfo | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep_until: Callable[[datetime], Awaitable[None]] | None = None,
+    ) -> None:
         self.fn = fn
         self.storage = storage
         self.invoke = invoke
@@ -109,14 +120,16 @@ class TimerListener:
         except (ValueError, UnicodeDecodeError):
             log.warning("Timer status blob '%s' is not valid JSON; starting afresh.", self.blob_name)
             return None
-        return ScheduleStatus(parse_time(raw.get("Last")), parse_time(raw.get("Next")),
-                              parse_time(raw.get("LastUpdated")))
+        return ScheduleStatus(
+            parse_time(raw.get("Last")), parse_time(raw.get("Next")), parse_time(raw.get("LastUpdated"))
+        )
 
     async def write_status(self, status: ScheduleStatus) -> None:
         body = json.dumps(status.to_json(self.tz), separators=(",", ":")).encode()
         try:
-            await self.storage.upload_blob(HOSTS_CONTAINER, self.blob_name, body,
-                                           content_type="application/octet-stream")
+            await self.storage.upload_blob(
+                HOSTS_CONTAINER, self.blob_name, body, content_type="application/octet-stream"
+            )
         except StorageError as e:  # best effort, as the real monitor
             log.error("Function '%s' failed to update the timer trigger status: %s", self.fn.name, e)
 
@@ -185,15 +198,23 @@ class TimerListener:
             invoked_at = self.clock()
             payload = self.payload(past_due)
             try:
-                await self.invoke(self.fn, timer_trigger_value(self.fn, payload), trigger_metadata={},
-                                  reason=f"Timer fired at {format_time(invoked_at, self.tz)}")
+                await self.invoke(
+                    self.fn,
+                    timer_trigger_value(self.fn, payload),
+                    trigger_metadata={},
+                    reason=f"Timer fired at {format_time(invoked_at, self.tz)}",
+                )
             except Exception as e:
                 log.debug("Timer function '%s' failed: %s", self.fn.name, e)
             self.invocations += 1
             adjusted = invoked_at
             status = self.status
-            if unscheduled is None and status is not None and status.next is not None \
-                    and status.next > invoked_at:
+            if (
+                unscheduled is None
+                and status is not None
+                and status.next is not None
+                and status.next > invoked_at
+            ):
                 adjusted = status.next  # fired early (clock skew): do not fire twice for one slot
             self.status = ScheduleStatus(adjusted, self._next(adjusted), adjusted)
             if self.use_monitor:
@@ -210,6 +231,15 @@ def create_listeners(runtime: HostRuntime) -> list[TimerListener]:
     clock = runtime.clock  # a virtual clock when the testing toolkit runs the app; None: real time
     now = clock.now if clock is not None else None
     wait = functools.partial(sleep_until, clock) if clock is not None else None
-    return [TimerListener(fn, runtime.storage, runtime.invoker.invoke, host_id=runtime.host_id, tz=tz,
-                          clock=now, sleep_until=wait)
-            for fn in runtime.registry.by_trigger(TIMER_TRIGGER)]
+    return [
+        TimerListener(
+            fn,
+            runtime.storage,
+            runtime.invoker.invoke,
+            host_id=runtime.host_id,
+            tz=tz,
+            clock=now,
+            sleep_until=wait,
+        )
+        for fn in runtime.registry.by_trigger(TIMER_TRIGGER)
+    ]

@@ -27,30 +27,36 @@ from host.storage.azurite import free_port
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
-
-
 def unique_hub(prefix: str) -> str:
     return prefix + uuid.uuid4().hex[:10]
 
 
 @asynccontextmanager
-async def served_host(root: Path, code: str, connection: str, *, hub: str,
-                      durable: dict[str, Any] | None = None,
-                      **settings: Any) -> AsyncIterator[tuple[str, HostRuntime]]:
+async def served_host(
+    root: Path,
+    code: str,
+    connection: str,
+    *,
+    hub: str,
+    durable: dict[str, Any] | None = None,
+    **settings: Any,
+) -> AsyncIterator[tuple[str, HostRuntime]]:
     """Write ``code`` as the app in ``root``, start and serve it; yields (base URL, runtime).
 
     ``settings`` go to ``load_settings`` (e.g. ``enable_auth=True``).
     """
     root.mkdir(parents=True, exist_ok=True)
     (root / "function_app.py").write_text(code)
-    (root / "host.json").write_text(json.dumps(
-        {"version": "2.0", "extensions": {"durableTask": {"hubName": hub, **(durable or {})}}}))
+    (root / "host.json").write_text(
+        json.dumps({"version": "2.0", "extensions": {"durableTask": {"hubName": hub, **(durable or {})}}})
+    )
     port = free_port()
     env = dict(os.environ, AzureWebJobsStorage=connection, FUNCTIONS_WORKER_RUNTIME="python")
     runtime = HostRuntime(load_settings(root, port=port, azurite=False, environ=env, **settings))
     await runtime.start()
-    server = uvicorn.Server(server_config(build_app(runtime), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        server_config(build_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     serving = asyncio.create_task(server.serve())
 
     def started() -> bool:
@@ -71,7 +77,7 @@ async def served_host(root: Path, code: str, connection: str, *, hub: str,
         await runtime.stop()
 
 
-FLAKY_APP = f'''
+FLAKY_APP = f"""
 import asyncio, json, sys, time
 from datetime import datetime, timedelta, timezone
 sys.path.insert(0, {str(SAMPLES)!r})
@@ -95,6 +101,5 @@ def flaky_step(key: str) -> str:
     if ATTEMPTS[key] == 1:
         raise ValueError("first attempt fails")
     return f"ok after {{ATTEMPTS[key]}}"
-'''
+"""
 """An app with the sample's HTTP starter and an orchestration whose activity fails once (for rewind)."""
-

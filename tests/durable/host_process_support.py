@@ -20,13 +20,19 @@ REPO = Path(__file__).resolve().parents[2]
 
 def host_env(connection: str, hub: str) -> dict[str, str]:
     """The environment of a host (and of CLI runs) on ``connection`` with task hub ``hub``."""
-    return dict(os.environ, AzureWebJobsStorage=connection, FUNCTIONS_WORKER_RUNTIME="python",
-                AzureFunctionsJobHost__extensions__durableTask__hubName=hub, PYTHONPATH=str(REPO))
+    return dict(
+        os.environ,
+        AzureWebJobsStorage=connection,
+        FUNCTIONS_WORKER_RUNTIME="python",
+        AzureFunctionsJobHost__extensions__durableTask__hubName=hub,
+        PYTHONPATH=str(REPO),
+    )
 
 
 @contextmanager
-def host_process(script_root: Path, env: dict[str, str], *, startup: float = 60.0,
-                 args: Sequence[str] = ()) -> Iterator[str]:
+def host_process(
+    script_root: Path, env: dict[str, str], *, startup: float = 60.0, args: Sequence[str] = ()
+) -> Iterator[str]:
     """Start a host serving ``script_root``; yields its base URL; SIGTERM and wait at the end.
 
     ``args`` are more ``host start`` options; with ``--enable-auth`` the start-up probe sends the
@@ -36,8 +42,23 @@ def host_process(script_root: Path, env: dict[str, str], *, startup: float = 60.
     log = script_root / f"host-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "host", "start", "--script-root", str(script_root), "--port", str(port),
-             "--no-azurite", *args], cwd=str(REPO), env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "host",
+                "start",
+                "--script-root",
+                str(script_root),
+                "--port",
+                str(port),
+                "--no-azurite",
+                *args,
+            ],
+            cwd=str(REPO),
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
 

@@ -27,8 +27,6 @@ from host.storage.factory import open_storage
 WH = "/runtime/webhooks/durabletask"
 
 
-
-
 @pytest.fixture
 def served(azurite_connection_string: str) -> Iterator[tuple[str, TaskHub]]:
     loop = asyncio.new_event_loop()
@@ -38,9 +36,18 @@ def served(azurite_connection_string: str) -> Iterator[tuple[str, TaskHub]]:
     async def seed() -> None:
         await hub.create()
         for i, status in enumerate(("Running", "Completed", "Failed")):
-            await hub.write_instance(InstanceStatus(f"inst{i}", name="Orch", runtime_status=status,
-                                                    created_time=T0, last_updated_time=T0,
-                                                    input='"in"', output='{"r": 1}'), merge=False)
+            await hub.write_instance(
+                InstanceStatus(
+                    f"inst{i}",
+                    name="Orch",
+                    runtime_status=status,
+                    created_time=T0,
+                    last_updated_time=T0,
+                    input='"in"',
+                    output='{"r": 1}',
+                ),
+                merge=False,
+            )
 
     backend = Management(hub)
 
@@ -70,12 +77,14 @@ def served(azurite_connection_string: str) -> Iterator[tuple[str, TaskHub]]:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "host", "durable", *args], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "host", "durable", *args], capture_output=True, text=True, timeout=60
+    )
 
 
-def test_cli_commands_against_a_running_host(served: tuple[str, TaskHub],
-                                             azurite_connection_string: str) -> None:
+def test_cli_commands_against_a_running_host(
+    served: tuple[str, TaskHub], azurite_connection_string: str
+) -> None:
     url, hub = served
     out = _cli("list", "--host-url", url)
     assert out.returncode == 0, out.stderr
@@ -98,6 +107,7 @@ def test_cli_commands_against_a_running_host(served: tuple[str, TaskHub],
     assert out.returncode == 0 and json.loads(out.stdout) == {"instancesDeleted": 1}
     out = _cli("show", "inst1", "--host-url", url)
     assert out.returncode == 1 and "404" in out.stderr
+
     # what the commands sent (no engine runs here): the start, the event and the termination
     async def sent_to_hub() -> list[tuple[int, str, object]]:
         storage = open_storage(azurite_connection_string)  # the server's own client lives on its loop

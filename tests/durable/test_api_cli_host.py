@@ -26,8 +26,15 @@ APP = FLAKY_APP
 
 
 def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "host", "durable", *args], capture_output=True, text=True,
-                          timeout=60, env=env, cwd=str(REPO), input=stdin)
+    return subprocess.run(
+        [sys.executable, "-m", "host", "durable", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=str(REPO),
+        input=stdin,
+    )
 
 
 def ok(env: dict[str, str], *args: str) -> str:
@@ -46,8 +53,9 @@ def fails(env: dict[str, str], *args: str) -> str:
     return out.stderr
 
 
-def wait_status(env: dict[str, str], where: list[str], instance_id: str, status: str,
-                timeout: float = 30.0) -> dict[str, Any]:
+def wait_status(
+    env: dict[str, str], where: list[str], instance_id: str, status: str, timeout: float = 30.0
+) -> dict[str, Any]:
     """Poll ``show --json`` until the instance has ``status``."""
 
     def reached() -> dict[str, Any] | None:
@@ -74,8 +82,9 @@ def test_cli_commands_against_a_running_host(served: tuple[str, dict[str, str], 
     out = ok(env, "start", "hello_sequence", "--id", "c1", "--input", '["A"]', *at)
     assert out.splitlines()[0] == "Started hello_sequence: c1"
     assert f"{url}{WH}/instances/c1?taskHub={hub}" in out
-    assert ok_json(env, "start", "hello_sequence", "--id", "c2", "--input", '["B"]',
-                   "--wait", "20", *at) == ["Hello B!"]
+    assert ok_json(env, "start", "hello_sequence", "--id", "c2", "--input", '["B"]', "--wait", "20", *at) == [
+        "Hello B!"
+    ]
     started = ok_json(env, "start", "approval_workflow", "--id", "c3", "--input", "300", *at)
     assert started["id"] == "c3" and started["sendEventPostUri"].startswith(url)
 
@@ -97,8 +106,10 @@ def test_cli_commands_against_a_running_host(served: tuple[str, dict[str, str], 
     assert "410" in fails(env, "raise", "c3", "Approval", *at)
 
     ok(env, "start", "approval_workflow", "--id", "c4", "--input", "300", *at)
-    assert ok_json(env, "terminate", "c4", "--reason", "stop", *at) == {"instanceId": "c4",
-                                                                       "operation": "terminate"}
+    assert ok_json(env, "terminate", "c4", "--reason", "stop", *at) == {
+        "instanceId": "c4",
+        "operation": "terminate",
+    }
     assert wait_status(env, at, "c4", "Terminated")["output"] == "stop"
     assert "410" in fails(env, "terminate", "c4", *at)
 
@@ -124,13 +135,16 @@ def test_cli_commands_against_a_running_host(served: tuple[str, dict[str, str], 
     assert "404" in fails(env, "purge", "c1", *at)
     purged = ok_json(env, "purge", "--from", "2000-01-01T00:00:00Z", "--status", "Completed", *at)
     assert purged == {"instancesDeleted": 3}
-    assert ok(env, "purge", "--from", "2000-01-01T00:00:00Z", "--status", "Completed", *at).strip() \
+    assert (
+        ok(env, "purge", "--from", "2000-01-01T00:00:00Z", "--status", "Completed", *at).strip()
         == "Purged 0 instances."
+    )
     assert [s["instanceId"] for s in ok_json(env, "list", *at)] == ["c4"]
 
 
-def test_cli_direct_mode_and_delete_hub(served: tuple[str, dict[str, str], str],
-                                        azurite_connection_string: str) -> None:
+def test_cli_direct_mode_and_delete_hub(
+    served: tuple[str, dict[str, str], str], azurite_connection_string: str
+) -> None:
     url, env, hub = served
     # --connection with the host's hub: the running engine picks up what the CLI wrote
     direct = ["--connection", azurite_connection_string, "--hub", hub]

@@ -36,12 +36,29 @@ class Env:
     def __init__(self, hub: TaskHub, client: httpx.AsyncClient) -> None:
         self.hub, self.client = hub, client
 
-    async def seed(self, instance_id: str, status: str, *, created: datetime = T0, name: str = "Orch",
-                   output: str | None = None, input: str | None = '"{\\"a\\": 1}"') -> None:
-        await self.hub.write_instance(InstanceStatus(
-            instance_id, name=name, runtime_status=status, created_time=created,
-            last_updated_time=created + timedelta(seconds=5), input=input, output=output,
-            execution_id=uuid.uuid4().hex), merge=False)
+    async def seed(
+        self,
+        instance_id: str,
+        status: str,
+        *,
+        created: datetime = T0,
+        name: str = "Orch",
+        output: str | None = None,
+        input: str | None = '"{\\"a\\": 1}"',
+    ) -> None:
+        await self.hub.write_instance(
+            InstanceStatus(
+                instance_id,
+                name=name,
+                runtime_status=status,
+                created_time=created,
+                last_updated_time=created + timedelta(seconds=5),
+                input=input,
+                output=output,
+                execution_id=uuid.uuid4().hex,
+            ),
+            merge=False,
+        )
 
 
 @pytest.fixture
@@ -100,14 +117,33 @@ async def test_start_errors(env: Env) -> None:
 async def test_status_codes_and_show_flags(env: Env) -> None:
     await env.seed("done", "Completed", output='{"r": 1}')
     await env.seed("failed", "Failed", output="Orchestrator function 'Orch' failed: boom")
-    await env.hub.append_history("done", "e1", [
-        {"EventType": 12, "EventId": -1, "IsPlayed": False, "Timestamp": "2024-03-01T12:00:00.0000000Z"},
-        {"EventType": 0, "EventId": -1, "IsPlayed": False, "Timestamp": "2024-03-01T12:00:00.0000000Z",
-         "Name": "Orch", "Version": "", "Input": '"x"'},
-        {"EventType": 1, "EventId": 0, "IsPlayed": False, "Timestamp": "2024-03-01T12:00:01.0000000Z",
-         "OrchestrationStatus": 1, "Result": '{"r": 1}'},
-        {"EventType": 13, "EventId": -1, "IsPlayed": False, "Timestamp": "2024-03-01T12:00:01.0000000Z"},
-    ], 4, None)
+    await env.hub.append_history(
+        "done",
+        "e1",
+        [
+            {"EventType": 12, "EventId": -1, "IsPlayed": False, "Timestamp": "2024-03-01T12:00:00.0000000Z"},
+            {
+                "EventType": 0,
+                "EventId": -1,
+                "IsPlayed": False,
+                "Timestamp": "2024-03-01T12:00:00.0000000Z",
+                "Name": "Orch",
+                "Version": "",
+                "Input": '"x"',
+            },
+            {
+                "EventType": 1,
+                "EventId": 0,
+                "IsPlayed": False,
+                "Timestamp": "2024-03-01T12:00:01.0000000Z",
+                "OrchestrationStatus": 1,
+                "Result": '{"r": 1}',
+            },
+            {"EventType": 13, "EventId": -1, "IsPlayed": False, "Timestamp": "2024-03-01T12:00:01.0000000Z"},
+        ],
+        4,
+        None,
+    )
     r = await env.client.get(f"{WH}/instances/done")
     assert r.status_code == 200 and r.json()["output"] == {"r": 1} and "historyEvents" not in r.json()
     assert r.json()["createdTime"] == "2024-03-01T12:00:00Z"
@@ -144,12 +180,14 @@ async def test_operations_status_codes(env: Env) -> None:
     r = await c.post(f"{WH}/instances/sus/suspend")
     assert r.status_code == 500
     assert r.json()["ExceptionMessage"] == (
-        "Cannot suspend the orchestration instance sus because instance is in the Suspended state.")
+        "Cannot suspend the orchestration instance sus because instance is in the Suspended state."
+    )
     assert (await c.post(f"{WH}/instances/sus/resume?reason=go")).status_code == 202
     r = await c.post(f"{WH}/instances/run/resume")
     assert r.status_code == 500
     assert r.json()["ExceptionMessage"] == (
-        "Cannot resume the orchestration instance run because instance is in the Running state.")
+        "Cannot resume the orchestration instance run because instance is in the Running state."
+    )
     assert (await c.post(f"{WH}/instances/bad/rewind?reason=fix+it")).status_code == 202
     assert (await c.post(f"{WH}/instances/done/rewind")).status_code == 410
     r = await c.post(f"{WH}/instances/run/rewind")
@@ -162,16 +200,27 @@ async def test_operations_status_codes(env: Env) -> None:
     assert (await c.put(f"{WH}/instances/run")).status_code == 404
     # EventRaised, ExecutionTerminated, -Suspended, -Resumed, and the restart's ExecutionStarted
     # (the seeded "bad" instance has no history, so its rewind has nothing to re-issue).
-    assert await sent_events(env.hub) == sorted([
-        (15, "run", "Go"), (3, "run", "no more"), (19, "run", "pause"), (20, "sus", "go"),
-        (0, restarted, "Orch")], key=repr)
+    assert await sent_events(env.hub) == sorted(
+        [
+            (15, "run", "Go"),
+            (3, "run", "no more"),
+            (19, "run", "pause"),
+            (20, "sus", "go"),
+            (0, restarted, "Orch"),
+        ],
+        key=repr,
+    )
 
 
 async def test_list_filters_and_continuation_over_120_instances(env: Env) -> None:
     import asyncio
 
-    await asyncio.gather(*(env.seed(f"p{i:03d}", "Completed" if i % 2 else "Running",
-                                    created=T0 + timedelta(minutes=i)) for i in range(120)))
+    await asyncio.gather(
+        *(
+            env.seed(f"p{i:03d}", "Completed" if i % 2 else "Running", created=T0 + timedelta(minutes=i))
+            for i in range(120)
+        )
+    )
     seen: list[str] = []
     token = ""
     pages = 0
@@ -184,9 +233,14 @@ async def test_list_filters_and_continuation_over_120_instances(env: Env) -> Non
         if not token:
             break
     assert pages >= 3 and sorted(seen) == [f"p{i:03d}" for i in range(120)]
-    r = await env.client.get(f"{WH}/instances/", params={"runtimeStatus": "Running,Pending",
-                                                         "createdTimeFrom": "2024-03-01T12:10:00Z",
-                                                         "createdTimeTo": "2024-03-01T12:19:59Z"})
+    r = await env.client.get(
+        f"{WH}/instances/",
+        params={
+            "runtimeStatus": "Running,Pending",
+            "createdTimeFrom": "2024-03-01T12:10:00Z",
+            "createdTimeTo": "2024-03-01T12:19:59Z",
+        },
+    )
     assert sorted(s["instanceId"] for s in r.json()) == [f"p{i:03d}" for i in range(10, 20, 2)]
     r = await env.client.get(f"{WH}/instances/?instanceIdPrefix=p11")
     assert len(r.json()) == 10
@@ -213,9 +267,17 @@ async def test_purge_then_404(env: Env) -> None:
 
 
 async def test_entity_routes(env: Env) -> None:
-    await env.hub.write_instance(InstanceStatus("@counter@k1", name="counter", runtime_status="Running",
-                                                created_time=T0, last_updated_time=T0,
-                                                input='{"state":"{\\"count\\": 5}"}'), merge=False)
+    await env.hub.write_instance(
+        InstanceStatus(
+            "@counter@k1",
+            name="counter",
+            runtime_status="Running",
+            created_time=T0,
+            last_updated_time=T0,
+            input='{"state":"{\\"count\\": 5}"}',
+        ),
+        merge=False,
+    )
     r = await env.client.get(f"{WH}/entities/Counter/k1")
     assert r.status_code == 200 and r.json() == {"count": 5}
     assert (await env.client.get(f"{WH}/entities/counter/nope")).status_code == 404

@@ -27,7 +27,7 @@ from host.storage.azurite import free_port
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
-APP = f'''
+APP = f"""
 import json, sys
 sys.path.insert(0, {str(SAMPLES)!r})
 import azure.durable_functions as df
@@ -57,24 +57,24 @@ async def client_run(req: func.HttpRequest, client) -> func.HttpResponse:
     out["purged"] = [purged.instances_deleted, bool(await client.get_status(iid))]
     out["mgmt"] = client.create_http_management_payload("X")["statusQueryGetUri"]
     return func.HttpResponse(json.dumps(out), mimetype="application/json")
-'''
-
-
+"""
 
 
 @pytest.fixture
 async def host_url(tmp_path: Path, azurite_connection_string: str) -> AsyncIterator[str]:
     (tmp_path / "function_app.py").write_text(APP)
     hub = "e2e" + uuid.uuid4().hex[:10]
-    (tmp_path / "host.json").write_text(json.dumps(
-        {"version": "2.0", "extensions": {"durableTask": {"hubName": hub}}}))
+    (tmp_path / "host.json").write_text(
+        json.dumps({"version": "2.0", "extensions": {"durableTask": {"hubName": hub}}})
+    )
     port = free_port()
     env = dict(os.environ, AzureWebJobsStorage=azurite_connection_string, FUNCTIONS_WORKER_RUNTIME="python")
     settings = load_settings(tmp_path, port=port, azurite=False, environ=env)
     runtime = HostRuntime(settings)
     await runtime.start()
-    config = server_config(build_app(runtime), host="127.0.0.1", port=port, log_level="warning",
-                           lifespan="off")
+    config = server_config(
+        build_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
 
@@ -122,8 +122,11 @@ async def test_sdk_client_methods_from_a_function(host_url: str) -> None:
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["wait"] == [200, ["Hello A!", "Hello B!"]]
-    assert out["status"] == ["Completed", ["Hello A!", "Hello B!"],
-                             ["ExecutionStarted", "TaskCompleted", "TaskCompleted", "ExecutionCompleted"]]
+    assert out["status"] == [
+        "Completed",
+        ["Hello A!", "Hello B!"],
+        ["ExecutionStarted", "TaskCompleted", "TaskCompleted", "ExecutionCompleted"],
+    ]
     assert out["missing"] is False and out["all"] >= 1
     # as on Azure: raise_event double-encodes, so the orchestrator receives the JSON text of "me"
     assert out["approval"] == {"approved": True, "by": '"me"'}

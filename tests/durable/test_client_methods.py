@@ -15,7 +15,9 @@ import httpx
 import pytest
 from client_host_support import FLAKY_APP, served_host, unique_hub
 
-APP = FLAKY_APP + '''
+APP = (
+    FLAKY_APP
+    + """
 
 
 @app.entity_trigger(context_name="context")
@@ -179,7 +181,8 @@ async def wait(req: func.HttpRequest, client) -> func.HttpResponse:
                    round(time.monotonic() - t, 3)]
     await client.terminate(slow, "test over")
     return reply(out)
-'''
+"""
+)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from client_host_support import served_host, unique_hub
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.storage.factory import open_storage
 
-APP = '''
+APP = """
 import json
 import azure.durable_functions as df
 import azure.functions as func
@@ -30,16 +30,19 @@ async def start_elsewhere(req: func.HttpRequest, client) -> func.HttpResponse:
     iid = await client.start_new("noop", None, None)
     status = await client.get_status(iid)
     return func.HttpResponse(json.dumps({"id": iid, "status": status.runtime_status.name}))
-'''
+"""
 
 
 async def test_binding_task_hub_and_connection_are_honoured(
-        tmp_path: Path, azurite_connection_string: str, monkeypatch) -> None:
+    tmp_path: Path, azurite_connection_string: str, monkeypatch
+) -> None:
     own, other = unique_hub("own"), unique_hub("other")
     monkeypatch.setenv("OTHER_HUB", other)
     monkeypatch.setenv("OtherStorage", azurite_connection_string)
-    async with served_host(tmp_path / "app", APP, azurite_connection_string, hub=own) as (base, _rt), \
-            httpx.AsyncClient(base_url=base, timeout=30) as client:
+    async with (
+        served_host(tmp_path / "app", APP, azurite_connection_string, hub=own) as (base, _rt),
+        httpx.AsyncClient(base_url=base, timeout=30) as client,
+    ):
         resp = await client.post("/api/other/start")
     assert resp.status_code == 200, resp.text
     body = resp.json()

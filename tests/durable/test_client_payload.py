@@ -29,15 +29,21 @@ class Status:
 def test_status_json_shape_and_parsing() -> None:
     payload = sp.status_json(Status())
     assert payload == {
-        "name": "Orch", "instanceId": "abc", "runtimeStatus": "Completed",
-        "input": '{"a": 1}', "customStatus": None, "output": {"r": 1},
-        "createdTime": "2024-01-01T00:00:00Z", "lastUpdatedTime": "2024-01-01T00:00:05Z",
+        "name": "Orch",
+        "instanceId": "abc",
+        "runtimeStatus": "Completed",
+        "input": '{"a": 1}',
+        "customStatus": None,
+        "output": {"r": 1},
+        "createdTime": "2024-01-01T00:00:00Z",
+        "lastUpdatedTime": "2024-01-01T00:00:05Z",
     }
 
 
 def test_status_json_non_json_output_is_string_and_show_input_false() -> None:
-    payload = sp.status_json(Status(runtime_status=3, output="Orchestrator function 'X' failed: boom"),
-                             show_input=False)
+    payload = sp.status_json(
+        Status(runtime_status=3, output="Orchestrator function 'X' failed: boom"), show_input=False
+    )
     assert payload["runtimeStatus"] == "Failed"
     assert payload["output"] == "Orchestrator function 'X' failed: boom"
     assert payload["input"] is None
@@ -51,10 +57,16 @@ def test_status_json_is_parsed_by_the_sdk() -> None:
     assert st.created_time.year == 2024
 
 
-@pytest.mark.parametrize("value, name", [
-    (0, "Running"), ("Pending", "Pending"), ("pending", "Pending"),
-    (df.OrchestrationRuntimeStatus.Suspended, "Suspended"), ("7", "Suspended"),
-])
+@pytest.mark.parametrize(
+    "value, name",
+    [
+        (0, "Running"),
+        ("Pending", "Pending"),
+        ("pending", "Pending"),
+        (df.OrchestrationRuntimeStatus.Suspended, "Suspended"),
+        ("7", "Suspended"),
+    ],
+)
 def test_status_name(value: object, name: str) -> None:
     assert sp.status_name(value) == name
 
@@ -72,36 +84,86 @@ T2 = "2024-01-01T00:00:02.0000000Z"
 def _history() -> list[dict[str, object]]:
     return [
         {"EventType": 12, "EventId": -1, "IsPlayed": True, "Timestamp": T0},
-        {"EventType": 0, "EventId": -1, "IsPlayed": True, "Timestamp": T0, "Name": "Orch", "Version": "",
-         "Input": '"x"', "OrchestrationInstance": {"InstanceId": "abc"}, "ParentInstance": None,
-         "Tags": None},
-        {"EventType": 4, "EventId": 0, "IsPlayed": False, "Timestamp": T0, "Name": "Hello", "Version": "",
-         "Input": '["\\"Tokyo\\""]'},
-        {"EventType": 4, "EventId": 1, "IsPlayed": False, "Timestamp": T0, "Name": "Never", "Version": "",
-         "Input": "1"},
+        {
+            "EventType": 0,
+            "EventId": -1,
+            "IsPlayed": True,
+            "Timestamp": T0,
+            "Name": "Orch",
+            "Version": "",
+            "Input": '"x"',
+            "OrchestrationInstance": {"InstanceId": "abc"},
+            "ParentInstance": None,
+            "Tags": None,
+        },
+        {
+            "EventType": 4,
+            "EventId": 0,
+            "IsPlayed": False,
+            "Timestamp": T0,
+            "Name": "Hello",
+            "Version": "",
+            "Input": '["\\"Tokyo\\""]',
+        },
+        {
+            "EventType": 4,
+            "EventId": 1,
+            "IsPlayed": False,
+            "Timestamp": T0,
+            "Name": "Never",
+            "Version": "",
+            "Input": "1",
+        },
         {"EventType": 10, "EventId": 2, "IsPlayed": False, "Timestamp": T0, "FireAt": T2},
         {"EventType": 13, "EventId": -1, "IsPlayed": False, "Timestamp": T0},
         {"EventType": 12, "EventId": -1, "IsPlayed": False, "Timestamp": T1},
-        {"EventType": 5, "EventId": -1, "IsPlayed": True, "Timestamp": T1, "TaskScheduledId": 0,
-         "Result": '"Hello Tokyo!"'},
+        {
+            "EventType": 5,
+            "EventId": -1,
+            "IsPlayed": True,
+            "Timestamp": T1,
+            "TaskScheduledId": 0,
+            "Result": '"Hello Tokyo!"',
+        },
         {"EventType": 11, "EventId": -1, "IsPlayed": True, "Timestamp": T1, "TimerId": 2, "FireAt": T2},
-        {"EventType": 1, "EventId": 3, "IsPlayed": False,
-         "Timestamp": datetime(2024, 1, 1, 0, 0, 2, tzinfo=UTC), "OrchestrationStatus": 1,
-         "Result": '["Hello Tokyo!"]'},
+        {
+            "EventType": 1,
+            "EventId": 3,
+            "IsPlayed": False,
+            "Timestamp": datetime(2024, 1, 1, 0, 0, 2, tzinfo=UTC),
+            "OrchestrationStatus": 1,
+            "Result": '["Hello Tokyo!"]',
+        },
         {"EventType": 13, "EventId": -1, "IsPlayed": False, "Timestamp": T1},
     ]
 
 
 def test_format_history_merges_and_renames() -> None:
     events = sp.format_history(_history(), show_input=True, show_history_output=True)
-    assert [e["EventType"] for e in events] == ["ExecutionStarted", "TaskScheduled", "TimerCreated",
-                                                 "TaskCompleted", "TimerFired", "ExecutionCompleted"]
+    assert [e["EventType"] for e in events] == [
+        "ExecutionStarted",
+        "TaskScheduled",
+        "TimerCreated",
+        "TaskCompleted",
+        "TimerFired",
+        "ExecutionCompleted",
+    ]
     started, pending, _timer, done, fired, completed = events
-    assert started == {"EventType": "ExecutionStarted", "Timestamp": T0, "FunctionName": "Orch",
-                       "Input": '"x"'}
+    assert started == {
+        "EventType": "ExecutionStarted",
+        "Timestamp": T0,
+        "FunctionName": "Orch",
+        "Input": '"x"',
+    }
     assert pending == {"EventType": "TaskScheduled", "Timestamp": T0, "Name": "Never", "Input": "1"}
-    assert done == {"EventType": "TaskCompleted", "Timestamp": T1, "ScheduledTime": T0,
-                    "FunctionName": "Hello", "Input": '["\\"Tokyo\\""]', "Result": "Hello Tokyo!"}
+    assert done == {
+        "EventType": "TaskCompleted",
+        "Timestamp": T1,
+        "ScheduledTime": T0,
+        "FunctionName": "Hello",
+        "Input": '["\\"Tokyo\\""]',
+        "Result": "Hello Tokyo!",
+    }
     assert "TimerId" not in fired and fired["FireAt"] == T2
     assert completed["OrchestrationStatus"] == "Completed" and completed["Result"] == ["Hello Tokyo!"]
     assert completed["Timestamp"] == "2024-01-01T00:00:02.0000000Z"
@@ -114,21 +176,41 @@ def test_format_history_without_output_and_input() -> None:
 
 
 def test_failed_task_keeps_reason_and_details() -> None:
-    events = sp.format_history([
-        {"EventType": "TaskScheduled", "EventId": 0, "Timestamp": T0, "Name": "Boom", "Input": "null"},
-        {"EventType": "TaskFailed", "EventId": -1, "Timestamp": T1, "TaskScheduledId": 0, "Reason": "r",
-         "Details": "d"},
-    ])
-    assert events == [{"EventType": "TaskFailed", "Timestamp": T1, "Reason": "r", "Details": "d",
-                       "FunctionName": "Boom", "ScheduledTime": T0, "Input": "null"}]
+    events = sp.format_history(
+        [
+            {"EventType": "TaskScheduled", "EventId": 0, "Timestamp": T0, "Name": "Boom", "Input": "null"},
+            {
+                "EventType": "TaskFailed",
+                "EventId": -1,
+                "Timestamp": T1,
+                "TaskScheduledId": 0,
+                "Reason": "r",
+                "Details": "d",
+            },
+        ]
+    )
+    assert events == [
+        {
+            "EventType": "TaskFailed",
+            "Timestamp": T1,
+            "Reason": "r",
+            "Details": "d",
+            "FunctionName": "Boom",
+            "ScheduledTime": T0,
+            "Input": "null",
+        }
+    ]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2024-01-02T03:04:05.000000Z", datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)),
-    ("2024-01-02T03:04:05.1234567Z", datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)),
-    ("2024-01-02", datetime(2024, 1, 2, tzinfo=UTC)),
-    ("2024-01-02T05:04:05+02:00", datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2024-01-02T03:04:05.000000Z", datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        ("2024-01-02T03:04:05.1234567Z", datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)),
+        ("2024-01-02", datetime(2024, 1, 2, tzinfo=UTC)),
+        ("2024-01-02T05:04:05+02:00", datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)),
+    ],
+)
 def test_parse_time(text: str, expected: datetime) -> None:
     assert sp.parse_time(text) == expected
 
@@ -173,10 +255,14 @@ def test_binding_payload_drives_the_sdk_client() -> None:
     resp = client.create_check_status_response(req, "i1")
     body = json.loads(resp.get_body())
     assert resp.status_code == 202 and resp.headers["Location"] == body["statusQueryGetUri"]
-    assert body["statusQueryGetUri"] == ("https://example.com:8443/runtime/webhooks/durabletask/instances/i1"
-                                         "?taskHub=TestHubName&connection=Storage")
+    assert body["statusQueryGetUri"] == (
+        "https://example.com:8443/runtime/webhooks/durabletask/instances/i1"
+        "?taskHub=TestHubName&connection=Storage"
+    )
     mgmt = client.create_http_management_payload("i2")
-    assert mgmt["terminatePostUri"].startswith("http://127.0.0.1:9999/runtime/webhooks/durabletask/instances/i2/")
+    assert mgmt["terminatePostUri"].startswith(
+        "http://127.0.0.1:9999/runtime/webhooks/durabletask/instances/i2/"
+    )
 
 
 def test_binding_payload_with_key() -> None:

@@ -17,7 +17,8 @@ from host.durable.entities.requests import RequestMessage, input_from_json_text
 from host.durable.entities.state import SchedulerState
 
 _spec = importlib.util.spec_from_file_location(
-    "aggregator_sample", Path(__file__).resolve().parents[2] / "samples" / "aggregator.py")
+    "aggregator_sample", Path(__file__).resolve().parents[2] / "samples" / "aggregator.py"
+)
 assert _spec is not None and _spec.loader is not None
 aggregator = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(aggregator)
@@ -27,11 +28,22 @@ NOW = datetime(2024, 1, 1, tzinfo=UTC)
 E = EntityId("Counter", "k1")
 
 
-def op(name: str | None, value: Any = None, *, signal: bool = True, parent: str | None = None,
-       no_input: bool = False) -> RequestMessage:
+def op(
+    name: str | None,
+    value: Any = None,
+    *,
+    signal: bool = True,
+    parent: str | None = None,
+    no_input: bool = False,
+) -> RequestMessage:
     """A request as an orchestration sends it (input = JSON text of the JSON text)."""
-    return RequestMessage(name, is_signal=signal, parent_instance_id=parent, parent_execution_id="x1",
-                          input=None if no_input else input_from_json_text(json.dumps(value)))
+    return RequestMessage(
+        name,
+        is_signal=signal,
+        parent_instance_id=parent,
+        parent_execution_id="x1",
+        input=None if no_input else input_from_json_text(json.dumps(value)),
+    )
 
 
 def handle_of(fn: Any) -> Any:
@@ -71,8 +83,13 @@ def test_context_accessors_input_name_key_and_result() -> None:
         if context.operation_name == "echo":
             context.set_result({"got": context.get_input()})
 
-    res = run_entity_batch(handle_of(probe), EntityId("Probe", "Key-A"), SchedulerState(),
-                           [op("echo", {"a": [1, 2]}, signal=False, parent="o"), op("noresult", None)], NOW)
+    res = run_entity_batch(
+        handle_of(probe),
+        EntityId("Probe", "Key-A"),
+        SchedulerState(),
+        [op("echo", {"a": [1, 2]}, signal=False, parent="o"), op("noresult", None)],
+        NOW,
+    )
     assert seen == [("echo", "probe", "Key-A", {"a": [1, 2]}), ("noresult", "probe", "Key-A", None)]
     assert json.loads(res.outcomes[0].result) == {"got": {"a": [1, 2]}}
     assert res.outcomes[1].result == "null"  # the previous operation's result does not leak
@@ -118,8 +135,9 @@ def test_first_operation_failing_on_new_entity_leaves_it_nonexistent() -> None:
 
 def test_unknown_operation_is_a_clear_error_and_later_ops_go_on() -> None:
     state = SchedulerState(True, "1")
-    res = run_entity_batch(counter_handle, E, state,
-                           [op("frobnicate", signal=False, parent="o"), op(None), op("add", 1)], NOW)
+    res = run_entity_batch(
+        counter_handle, E, state, [op("frobnicate", signal=False, parent="o"), op(None), op("add", 1)], NOW
+    )
     assert json.loads(res.outcomes[0].result) == "Counter has no operation 'frobnicate'"
     assert res.outcomes[1].is_error and "operation name is missing" in json.loads(res.outcomes[1].result)
     assert state.state == "2"
@@ -127,8 +145,9 @@ def test_unknown_operation_is_a_clear_error_and_later_ops_go_on() -> None:
 
 def test_unknown_entity_fails_calls_and_drops_signals(caplog: pytest.LogCaptureFixture) -> None:
     state = SchedulerState()
-    res = run_entity_batch(None, EntityId("Nope", "k"), state,
-                           [op("add", 1), op("get", signal=False, parent="o")], NOW)
+    res = run_entity_batch(
+        None, EntityId("Nope", "k"), state, [op("add", 1), op("get", signal=False, parent="o")], NOW
+    )
     expected = unknown_entity_message(EntityId("nope", "k"))
     assert json.loads(json.loads(res.responses[0].input)["result"]) == expected
     assert "Entity 'nope' does not exist" in unknown_entity_message(EntityId("nope", "k"))
@@ -139,12 +158,14 @@ def test_unknown_entity_fails_calls_and_drops_signals(caplog: pytest.LogCaptureF
 def test_entity_signals_other_entities_labelled_in_order() -> None:
     def forwarder(context: df.DurableEntityContext) -> None:
         context.signal_entity(df.EntityId("Counter", "total"), "add", context.get_input())
-        context.signal_entity(EntityId("Counter", "later"), "add", 1,
-                              scheduled_time=datetime(2030, 1, 1, tzinfo=UTC))
+        context.signal_entity(
+            EntityId("Counter", "later"), "add", 1, scheduled_time=datetime(2030, 1, 1, tzinfo=UTC)
+        )
 
     state = SchedulerState()
-    res = run_entity_batch(handle_of(forwarder), EntityId("Fwd", "a"), state, [op("f", 3), op("f", 4)], NOW,
-                           execution_id="exec9")
+    res = run_entity_batch(
+        handle_of(forwarder), EntityId("Fwd", "a"), state, [op("f", 3), op("f", 4)], NOW, execution_id="exec9"
+    )
     immediate = [s for s in res.signals if s.event_name == "op"]
     assert [s.target.instance_id for s in immediate] == ["@counter@total", "@counter@total"]
     first, second = (s.request for s in immediate)

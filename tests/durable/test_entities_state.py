@@ -46,15 +46,21 @@ def test_ticks_round_trip_dotnet_format() -> None:
 
 
 def test_request_message_extension_format_round_trip() -> None:
-    text = ('{"op":"add","signal":true,"input":"\\"5\\"","id":"aaaa","parent":"inst1",'
-            '"parentExecution":"exec1","Timestamp":"2024-01-01T00:00:00Z","Predecessor":"0001-01-01T00:00:00",'
-            '"parentTraceContext":{"t":1}}')
+    text = (
+        '{"op":"add","signal":true,"input":"\\"5\\"","id":"aaaa","parent":"inst1",'
+        '"parentExecution":"exec1","Timestamp":"2024-01-01T00:00:00Z","Predecessor":"0001-01-01T00:00:00",'
+        '"parentTraceContext":{"t":1}}'
+    )
     r = RequestMessage.from_text(text)
     assert (r.operation, r.is_signal, r.input, r.parent_instance_id) == ("add", True, '"5"', "inst1")
     assert json.loads(r.to_text()) == json.loads(text)  # unknown members are kept
     call = RequestMessage("get", id="g1")
-    assert call.to_json() == {"op": "get", "id": "g1", "Timestamp": "0001-01-01T00:00:00",
-                              "Predecessor": "0001-01-01T00:00:00"}
+    assert call.to_json() == {
+        "op": "get",
+        "id": "g1",
+        "Timestamp": "0001-01-01T00:00:00",
+        "Predecessor": "0001-01-01T00:00:00",
+    }
     assert call.batch_input() == '"null"'
 
 
@@ -71,9 +77,21 @@ def test_event_parsing_and_scheduled_names() -> None:
 def test_scheduler_state_serialization_matches_df() -> None:
     s = SchedulerState(True, "12", queue=[RequestMessage("add", id="q1", input='"1"', is_signal=True)])
     d = json.loads(s.to_text())
-    assert d == {"exists": True, "state": "12", "queue": [
-        {"op": "add", "signal": True, "input": '"1"', "id": "q1",
-         "Timestamp": "0001-01-01T00:00:00", "Predecessor": "0001-01-01T00:00:00"}], "sorter": {}}
+    assert d == {
+        "exists": True,
+        "state": "12",
+        "queue": [
+            {
+                "op": "add",
+                "signal": True,
+                "input": '"1"',
+                "id": "q1",
+                "Timestamp": "0001-01-01T00:00:00",
+                "Predecessor": "0001-01-01T00:00:00",
+            }
+        ],
+        "sorter": {},
+    }
     back = SchedulerState.from_text(s.to_text())
     assert back.to_text() == s.to_text()
     assert SchedulerState().to_text() == '{"sorter":{}}'
@@ -87,8 +105,9 @@ def test_scheduler_state_serialization_matches_df() -> None:
 
 def test_sorter_round_trip_with_buffered_requests() -> None:
     sorter = MessageSorter()
-    late = RequestMessage("b", id="2", parent_instance_id="o", parent_execution_id="e",
-                          timestamp=T + 2, predecessor=T + 1)
+    late = RequestMessage(
+        "b", id="2", parent_instance_id="o", parent_execution_id="e", timestamp=T + 2, predecessor=T + 1
+    )
     assert sorter.receive_in_order(late) == []  # waits for its predecessor
     back = MessageSorter.from_json(json.loads(json.dumps(sorter.to_json())))
     assert [m.id for m in back.buffered_requests()] == ["2"]
@@ -145,8 +164,12 @@ def test_scheduled_signal_is_held_back_until_due() -> None:
 
 
 def test_take_batch_respects_lock_holder() -> None:
-    state = SchedulerState(queue=[RequestMessage("a", id="1", parent_instance_id="other"),
-                                  RequestMessage("b", id="2", parent_instance_id="holder")])
+    state = SchedulerState(
+        queue=[
+            RequestMessage("a", id="1", parent_instance_id="other"),
+            RequestMessage("b", id="2", parent_instance_id="holder"),
+        ]
+    )
     state.locked_by = "holder"
     assert state.take_batch(10) == []
     state.locked_by = None
@@ -162,14 +185,16 @@ class Row:
 
 
 def _row(iid: str, exists: bool, minutes_ago: int = 0, queue: bool = False) -> Row:
-    s = SchedulerState(exists, "5" if exists else None,
-                       queue=[RequestMessage("x", id="q")] if queue else [])
+    s = SchedulerState(exists, "5" if exists else None, queue=[RequestMessage("x", id="q")] if queue else [])
     return Row(iid, s.to_text(), s.status().to_text(), NOW - timedelta(minutes=minutes_ago))
 
 
 def test_listing_by_name_with_paging() -> None:
     rows = [_row(f"@counter@k{i}", True) for i in range(5)] + [
-        _row("@counter@gone", False), _row("@other@x", True), Row("plain-orch", None, "null", NOW)]
+        _row("@counter@gone", False),
+        _row("@other@x", True),
+        Row("plain-orch", None, "null", NOW),
+    ]
     assert entity_key_range("Counter") == ("@counter@", "@counterA")
     first = query_entities(rows, EntityQuery(name="Counter", top=2, fetch_state=True))
     assert [e["entityId"]["key"] for e in first.entities] == ["k0", "k1"] and first.entities[0]["state"] == 5
@@ -190,7 +215,12 @@ def test_listing_by_name_with_paging() -> None:
 def test_read_state_and_clean_selection() -> None:
     assert read_entity_state(_row("@c@k", True).input) == (True, 5)
     assert read_entity_state(_row("@c@k", False).input) == (False, None)
-    rows = [_row("@c@live", True, 60), _row("@c@empty", False, 60), _row("@c@queued", False, 60, queue=True),
-            _row("@c@fresh", False, 0), Row("orch", None, None, None)]
+    rows = [
+        _row("@c@live", True, 60),
+        _row("@c@empty", False, 60),
+        _row("@c@queued", False, 60, queue=True),
+        _row("@c@fresh", False, 0),
+        Row("orch", None, None, None),
+    ]
     assert select_for_clean(rows, NOW, min_idle=timedelta(minutes=5)) == ["@c@empty"]
     assert set(select_for_clean(rows, NOW)) == {"@c@empty", "@c@fresh"}

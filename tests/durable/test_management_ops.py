@@ -18,8 +18,6 @@ from host.errors import InstanceAlreadyExistsError, InstanceNotFoundError, Inval
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-
-
 async def take(hub: TaskHub, instance_id: str) -> list[TaskMessage]:
     """Receive and delete every visible message on the instance's control queue."""
     got = await hub.receive_control(hub.names.partition_of(instance_id))
@@ -52,8 +50,9 @@ async def test_start_refuses_running_and_replaces_completed(hub: TaskHub) -> Non
         await ops.start_orchestration("Hello", "dup", '"b"')
     first = await hub.get_instance("dup")
     assert first is not None
-    await hub.write_instance(InstanceStatus("dup", runtime_status="Completed", output='"done"',
-                                            completed_time=T0))
+    await hub.write_instance(
+        InstanceStatus("dup", runtime_status="Completed", output='"done"', completed_time=T0)
+    )
     await ops.start_orchestration("Hello", "dup", '"c"')
     second = await hub.get_instance("dup")
     assert second is not None and second.runtime_status == "Pending" and second.input == '"c"'

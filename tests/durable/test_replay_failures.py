@@ -159,8 +159,9 @@ def test_terminate_and_parent_notified():
 
     st = OrchestrationState("c1", "e1", "Main")
     parent = h.parent_instance(name="P", instance_id="p1", execution_id="pe", task_id=4)
-    started = h.execution_started(T0, instance_id="c1", execution_id="e1", name="Main", input_text=None,
-                                  parent=parent)
+    started = h.execution_started(
+        T0, instance_id="c1", execution_id="e1", name="Main", input_text=None, parent=parent
+    )
     res = run_episode(orch(main), st, [started], T0)
     st.history = res.history
     res = run_episode(orch(main), st, [h.execution_terminated(T0, "enough")], T0)

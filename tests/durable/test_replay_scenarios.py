@@ -73,7 +73,7 @@ def test_external_events_fifo_before_and_after_waiting():
 
     sim = Simulator({"Main": orch(main)}, {"Hello": hello})
     i = sim.start("Main")
-    sim.raise_event(i, "E", 1)   # arrives before anyone waits (in the start batch)
+    sim.raise_event(i, "E", 1)  # arrives before anyone waits (in the start batch)
     sim.raise_event(i, "E", 2)
     sim.run()
     assert sim.instances[i].status == OrchestrationStatus.Running
@@ -102,9 +102,11 @@ def test_custom_status_uuid_and_is_replaying():
     assert seen == [False, True]
     # replaying the final history again yields the same uuids
     from host.durable.replay.orchestrator_call import build_context_json, call_orchestrator
+
     st = sim.instances[i].state
-    outcome = call_orchestrator(orch(main), build_context_json(st.history, instance_id=i,
-                                                               input_text=st.input_text))
+    outcome = call_orchestrator(
+        orch(main), build_context_json(st.history, instance_id=i, input_text=st.input_text)
+    )
     assert outcome.state["output"] == out
     assert out[0] != out[1]
 
@@ -164,9 +166,13 @@ def test_two_parallel_retries_and_completion_in_same_batch():
 
     def main(ctx):
         ro = df.RetryOptions(1000, 3)
-        r = yield ctx.task_all([ctx.call_activity_with_retry("Flaky", ro, "a"),
-                                ctx.call_activity_with_retry("Flaky", ro, "b"),
-                                ctx.call_activity("Hello", "c")])
+        r = yield ctx.task_all(
+            [
+                ctx.call_activity_with_retry("Flaky", ro, "a"),
+                ctx.call_activity_with_retry("Flaky", ro, "b"),
+                ctx.call_activity("Hello", "c"),
+            ]
+        )
         return r
 
     sim = Simulator({"Main": orch(main)}, {"Flaky": flaky, "Hello": hello})
@@ -217,7 +223,7 @@ def test_continue_as_new_with_event_carried_over():
     i = sim.start("Main", 0)
     sim.run()
     sim.raise_event(i, "E", "a")
-    sim.raise_event(i, "E", "b")   # same batch: carried over into generation 1
+    sim.raise_event(i, "E", "b")  # same batch: carried over into generation 1
     sim.raise_event(i, "E", "c")
     res = sim.episode(i)
     assert res.rewritten and res.continued_as_new == 2
@@ -311,9 +317,11 @@ def test_entities_signal_call_and_error():
 
 def test_instance_accessors_read_started_events_and_their_parent():
     parent = h.parent_instance(name="Outer", instance_id="outer", execution_id="e0", task_id=3)
-    child = h.execution_started(T0, instance_id="inner", execution_id="e1", name="Inner", input_text=None,
-                                parent=parent)
+    child = h.execution_started(
+        T0, instance_id="inner", execution_id="e1", name="Inner", input_text=None, parent=parent
+    )
     top = h.execution_started(T0, instance_id="top", execution_id="e2", name="Top", input_text=None)
+
     def ids(e):
         return h.instance_id_of(e), h.execution_id_of(e), h.parent_instance_id(e)
 

@@ -9,8 +9,12 @@ from host.durable.replay.sdk_speedups import parse_timestamp
 
 
 def test_same_instants_as_dateutil_for_every_shape_the_host_writes() -> None:
-    for text in ("2026-11-29T00:02:07.3580840Z", "2026-11-29T00:02:07Z", "2024-01-01T00:00:01.25Z",
-                 "2026-11-29T00:02:07.358084+00:00"):
+    for text in (
+        "2026-11-29T00:02:07.3580840Z",
+        "2026-11-29T00:02:07Z",
+        "2024-01-01T00:00:01.25Z",
+        "2026-11-29T00:02:07.358084+00:00",
+    ):
         assert parse_timestamp(text) == parse(text)
 
 

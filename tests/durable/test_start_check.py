@@ -12,10 +12,12 @@ from host.durable.taskhub.rows import InstanceStatus
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def start(execution_id: str, generation: int = 0, dequeue_count: int = 1,
-          parent: bool = False) -> TaskMessage:
-    event = h.execution_started(NOW, instance_id="i", execution_id=execution_id, name="o", input_text=None,
-                                generation=generation)
+def start(
+    execution_id: str, generation: int = 0, dequeue_count: int = 1, parent: bool = False
+) -> TaskMessage:
+    event = h.execution_started(
+        NOW, instance_id="i", execution_id=execution_id, name="o", input_text=None, generation=generation
+    )
     if parent:
         event["ParentInstance"] = {"OrchestrationInstance": {"InstanceId": "p"}}
     return TaskMessage(event=event, instance_id="i", execution_id=execution_id, dequeue_count=dequeue_count)

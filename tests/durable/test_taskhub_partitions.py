@@ -13,8 +13,6 @@ from host.storage.interface import TableOp, WriteMode
 FAST = PartitionTimings(renew_interval=0.2, acquire_interval=0.2, lease_interval=1.5, waiting_interval=0.1)
 
 
-
-
 async def wait_for(check: Callable[[], bool], timeout: float) -> None:
     await eventually(check, timeout, interval=0.02)
 
@@ -87,8 +85,7 @@ async def test_partition_handed_to_a_worker_that_died_is_claimed_after_expiry(hu
         row = rows[hub.names.control_queue(0)]
         released = {k: v for k, v in row.items() if k != "CurrentOwner"}
         released["NextOwner"] = "worker-ghost"
-        await hub.storage.write_row(hub.names.partitions_table,
-                                    TableOp(WriteMode.UPSERT_REPLACE, released))
+        await hub.storage.write_row(hub.names.partitions_table, TableOp(WriteMode.UPSERT_REPLACE, released))
         a.manager.owned.discard(0)
         a.listening.discard(0)
         await wait_for(lambda: 0 in a.listening, timeout=FAST.lease_interval + 3)

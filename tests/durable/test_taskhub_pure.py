@@ -42,8 +42,12 @@ from host.errors import ConfigError
 
 def test_names_follow_dtfx_layout() -> None:
     names = TaskHubNames("MyHub", 4)
-    assert names.control_queues == ("myhub-control-00", "myhub-control-01", "myhub-control-02",
-                                    "myhub-control-03")
+    assert names.control_queues == (
+        "myhub-control-00",
+        "myhub-control-01",
+        "myhub-control-02",
+        "myhub-control-03",
+    )
     assert names.workitem_queue == "myhub-workitems"
     assert names.history_table == "MyHubHistory"
     assert names.instances_table == "MyHubInstances"
@@ -77,8 +81,13 @@ def test_partition_count_out_of_range(count: int) -> None:
 
 @pytest.mark.parametrize(
     ("instance_id", "hash_value", "mod4"),
-    [("", 2166136261, 1), ("a", 3826002220, 0), ("abc", 440920331, 3),
-     ("@counter@myKey", 1776272992, 0), ("Hello5-0001", 3101681618, 2)],
+    [
+        ("", 2166136261, 1),
+        ("a", 3826002220, 0),
+        ("abc", 440920331, 3),
+        ("@counter@myKey", 1776272992, 0),
+        ("Hello5-0001", 3101681618, 2),
+    ],
 )
 def test_fnv1a_vectors(instance_id: str, hash_value: int, mod4: int) -> None:
     assert fnv1a_32(instance_id.encode()) == hash_value
@@ -98,8 +107,18 @@ def test_escape_known_characters() -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["", "abc", "^", "^^0", "a/b", "x\\y#z?", "".join(chr(c) for c in range(0, 0x20)),
-     "".join(chr(c) for c in range(0x7F, 0xA0)), "é\u00c0^\u00c0", "@counter@k/1"],
+    [
+        "",
+        "abc",
+        "^",
+        "^^0",
+        "a/b",
+        "x\\y#z?",
+        "".join(chr(c) for c in range(0, 0x20)),
+        "".join(chr(c) for c in range(0x7F, 0xA0)),
+        "é\u00c0^\u00c0",
+        "@counter@k/1",
+    ],
 )
 def test_escape_round_trip(key: str) -> None:
     escaped = escape_key(key)
@@ -150,12 +169,23 @@ def test_decode_garbage_raises(body: str) -> None:
 
 def test_envelope_round_trip_with_types() -> None:
     event = {
-        "EventType": 9, "EventId": -1, "IsPlayed": False, "Timestamp": "2024-01-01T00:00:01.2500000Z",
-        "TaskScheduledId": 3, "Reason": "boom", "Details": "trace ✓",
+        "EventType": 9,
+        "EventId": -1,
+        "IsPlayed": False,
+        "Timestamp": "2024-01-01T00:00:01.2500000Z",
+        "TaskScheduledId": 3,
+        "Reason": "boom",
+        "Details": "trace ✓",
         "FailureDetails": {"ErrorType": "ValueError", "ErrorMessage": "x", "InnerFailure": None},
     }
-    msg = new_message(event, instance_id="parent", execution_id="e1", sender_instance_id="child",
-                      sender_execution_id="e2", episode=3)
+    msg = new_message(
+        event,
+        instance_id="parent",
+        execution_id="e1",
+        sender_instance_id="child",
+        sender_execution_id="e2",
+        episode=3,
+    )
     text = encode_message(msg)
     data = json.loads(text)
     assert data["$type"] == "DurableTask.AzureStorage.MessageData"
@@ -172,10 +202,12 @@ def test_envelope_round_trip_with_types() -> None:
 
 
 def test_sequence_numbers_increase_and_client_messages_omit_episode() -> None:
-    a = new_message({"EventType": 15, "EventId": -1, "IsPlayed": False, "Timestamp": "x", "Name": "n"},
-                    instance_id="i")
-    b = new_message({"EventType": 15, "EventId": -1, "IsPlayed": False, "Timestamp": "x", "Name": "n"},
-                    instance_id="i")
+    a = new_message(
+        {"EventType": 15, "EventId": -1, "IsPlayed": False, "Timestamp": "x", "Name": "n"}, instance_id="i"
+    )
+    b = new_message(
+        {"EventType": 15, "EventId": -1, "IsPlayed": False, "Timestamp": "x", "Name": "n"}, instance_id="i"
+    )
     assert b.sequence_number > a.sequence_number
     data = json.loads(encode_message(a))
     assert "Episode" not in data
@@ -207,10 +239,20 @@ def test_history_row_keys_sort() -> None:
 
 def test_execution_started_row_round_trip() -> None:
     event = {
-        "EventType": 0, "EventId": -1, "IsPlayed": True, "Timestamp": "2024-01-01T00:00:00.1234567Z",
-        "OrchestrationInstance": {"InstanceId": "i#1", "ExecutionId": "e1"}, "ParentInstance": None,
-        "Name": "Orch", "Version": "", "Input": '"x"', "Tags": None, "Correlation": None,
-        "ParentTraceContext": None, "ScheduledStartTime": None, "Generation": 0,
+        "EventType": 0,
+        "EventId": -1,
+        "IsPlayed": True,
+        "Timestamp": "2024-01-01T00:00:00.1234567Z",
+        "OrchestrationInstance": {"InstanceId": "i#1", "ExecutionId": "e1"},
+        "ParentInstance": None,
+        "Name": "Orch",
+        "Version": "",
+        "Input": '"x"',
+        "Tags": None,
+        "Correlation": None,
+        "ParentTraceContext": None,
+        "ScheduledStartTime": None,
+        "Generation": 0,
     }
     row, spills = event_to_row(event, "i#1", "e1", 1)
     assert not spills
@@ -228,15 +270,28 @@ def test_execution_started_row_round_trip() -> None:
 
 
 def test_completion_rows_use_names_and_datetimes() -> None:
-    done = {"EventType": 1, "EventId": -1, "IsPlayed": False, "Timestamp": "2024-01-01T00:00:00Z",
-            "OrchestrationStatus": 3, "Result": "bad", "FailureDetails": {"ErrorType": "E"}}
+    done = {
+        "EventType": 1,
+        "EventId": -1,
+        "IsPlayed": False,
+        "Timestamp": "2024-01-01T00:00:00Z",
+        "OrchestrationStatus": 3,
+        "Result": "bad",
+        "FailureDetails": {"ErrorType": "E"},
+    }
     row, _ = event_to_row(done, "i", "e", 5)
     assert row["OrchestrationStatus"] == "Failed"
     assert json.loads(row["FailureDetails"]) == {"ErrorType": "E"}
     back, _ = row_to_event(row)
     assert back["OrchestrationStatus"] == 3 and back["FailureDetails"] == {"ErrorType": "E"}
-    fired = {"EventType": 11, "EventId": -1, "IsPlayed": False, "Timestamp": "2024-01-01T00:00:00Z",
-             "TimerId": 2, "FireAt": "2024-01-02T03:04:05.5Z"}
+    fired = {
+        "EventType": 11,
+        "EventId": -1,
+        "IsPlayed": False,
+        "Timestamp": "2024-01-01T00:00:00Z",
+        "TimerId": 2,
+        "FireAt": "2024-01-02T03:04:05.5Z",
+    }
     row, _ = event_to_row(fired, "i", "e", 6)
     assert row["FireAt"] == datetime(2024, 1, 2, 3, 4, 5, 500000, tzinfo=UTC)
     back, _ = row_to_event(row)
@@ -245,8 +300,14 @@ def test_completion_rows_use_names_and_datetimes() -> None:
 
 def test_large_property_spills_to_blob_name() -> None:
     big = "x" * 30_721
-    event = {"EventType": 5, "EventId": -1, "IsPlayed": False, "Timestamp": "2024-01-01T00:00:00Z",
-             "TaskScheduledId": 0, "Result": big}
+    event = {
+        "EventType": 5,
+        "EventId": -1,
+        "IsPlayed": False,
+        "Timestamp": "2024-01-01T00:00:00Z",
+        "TaskScheduledId": 0,
+        "Result": big,
+    }
     row, spills = event_to_row(event, "a/b", "e", 10)
     assert row["Result"] == ""
     assert len(spills) == 1 and spills[0].text == big and spills[0].prop == "Result"
@@ -263,8 +324,13 @@ def test_large_property_spills_to_blob_name() -> None:
 def test_sentinel_row() -> None:
     now = datetime(2024, 1, 1, tzinfo=UTC)
     row = sentinel_row("i", "e", complete=True, now=now)
-    assert row == {"PartitionKey": "i", "RowKey": "sentinel", "ExecutionId": "e",
-                   "IsCheckpointComplete": True, "CheckpointCompletedTimestamp": now}
+    assert row == {
+        "PartitionKey": "i",
+        "RowKey": "sentinel",
+        "ExecutionId": "e",
+        "IsCheckpointComplete": True,
+        "CheckpointCompletedTimestamp": now,
+    }
     assert "CheckpointCompletedTimestamp" not in sentinel_row("i", "e", complete=False, now=now)
 
 
@@ -273,8 +339,17 @@ def test_sentinel_row() -> None:
 
 def test_instance_row_conventions() -> None:
     created = datetime(2024, 1, 1, tzinfo=UTC)
-    status = InstanceStatus("x?y", name="Orch", version="", execution_id="e", runtime_status="Pending",
-                            created_time=created, last_updated_time=created, input='"in"', generation=0)
+    status = InstanceStatus(
+        "x?y",
+        name="Orch",
+        version="",
+        execution_id="e",
+        runtime_status="Pending",
+        created_time=created,
+        last_updated_time=created,
+        input='"in"',
+        generation=0,
+    )
     row, spills = instance_to_row(status, "MyHub", full=True)
     assert not spills
     assert row["PartitionKey"] == "x^3y" and row["RowKey"] == ""
@@ -295,6 +370,9 @@ def test_instance_large_input_and_url_form() -> None:
     assert json.loads(row["Tags"]) == {"a": "b"}
     back = row_to_instance(row)
     assert back.input_blob == spills[0].blob_name and back.tags == {"a": "b"}
-    url_row = {"PartitionKey": "i", "RowKey": "", "Input":
-               "http://127.0.0.1:10000/devstoreaccount1/h-largemessages/i/message-ab-ExecutionStarted.json.gz"}
+    url_row = {
+        "PartitionKey": "i",
+        "RowKey": "",
+        "Input": "http://127.0.0.1:10000/devstoreaccount1/h-largemessages/i/message-ab-ExecutionStarted.json.gz",
+    }
     assert row_to_instance(url_row).input_blob == "i/message-ab-ExecutionStarted.json.gz"

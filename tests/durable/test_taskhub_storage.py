@@ -20,10 +20,6 @@ from host.storage.interface import Storage
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-
-
-
-
 async def receive_until(hub: TaskHub, queue: str, *, timeout: float = 5.0) -> list[TaskMessage]:
     """The first non-empty receive from ``queue`` (fails the test after ``timeout``)."""
     got: list[TaskMessage] = await eventually(
@@ -34,10 +30,13 @@ async def receive_until(hub: TaskHub, queue: str, *, timeout: float = 5.0) -> li
 
 def orchestration(n_tasks: int, instance_id: str, execution_id: str) -> list[dict[str, Any]]:
     """A plausible history: started + n scheduled/completed tasks."""
-    events = [h.orchestrator_started(T0),
-              h.execution_started(T0, instance_id=instance_id, execution_id=execution_id, name="Orch",
-                                  input_text='"in"'),
-              h.orchestrator_completed(T0)]
+    events = [
+        h.orchestrator_started(T0),
+        h.execution_started(
+            T0, instance_id=instance_id, execution_id=execution_id, name="Orch", input_text='"in"'
+        ),
+        h.orchestrator_completed(T0),
+    ]
     for i in range(n_tasks):
         events += [h.task_scheduled(T0, i, "Act", f'"{i}"'), h.task_completed(T0, i, f'"r{i}"')]
     return events
@@ -187,8 +186,16 @@ async def test_large_property_spill_round_trip(hub: TaskHub) -> None:
 
 
 async def test_instance_write_read_merge(hub: TaskHub) -> None:
-    status = InstanceStatus("x/1", name="Orch", version="", execution_id="e1", runtime_status="Pending",
-                            created_time=T0, input='"in"', generation=0)
+    status = InstanceStatus(
+        "x/1",
+        name="Orch",
+        version="",
+        execution_id="e1",
+        runtime_status="Pending",
+        created_time=T0,
+        input='"in"',
+        generation=0,
+    )
     await hub.create_instance(status)
     got = await hub.get_instance("x/1")
     assert got is not None and got.runtime_status == "Pending" and got.input == '"in"'
@@ -213,13 +220,20 @@ async def test_queries_by_status_time_prefix_with_paging(hub: TaskHub) -> None:
     statuses = ["Running", "Completed", "Failed"]
 
     async def make(i: int) -> None:
-        await hub.create_instance(InstanceStatus(
-            f"{'a' if i % 2 else 'b'}-{i:03d}", name="O", runtime_status=statuses[i % 3],
-            created_time=T0 + timedelta(minutes=i), input=f'"{i}"'))
+        await hub.create_instance(
+            InstanceStatus(
+                f"{'a' if i % 2 else 'b'}-{i:03d}",
+                name="O",
+                runtime_status=statuses[i % 3],
+                created_time=T0 + timedelta(minutes=i),
+                input=f'"{i}"',
+            )
+        )
 
     await asyncio.gather(*(make(i) for i in range(120)))
-    await hub.create_instance(InstanceStatus("@counter@k", name="counter", runtime_status="Running",
-                                             created_time=T0))
+    await hub.create_instance(
+        InstanceStatus("@counter@k", name="counter", runtime_status="Running", created_time=T0)
+    )
     pages: list[list[InstanceStatus]] = []
     token: str | None = None
     while True:
@@ -233,11 +247,13 @@ async def test_queries_by_status_time_prefix_with_paging(hub: TaskHub) -> None:
     assert all(s.input is None for s in pages[0])
     completed, _ = await hub.query_instances({"Completed"})
     assert len(completed) == 40 and {s.runtime_status for s in completed} == {"Completed"}
-    window, _ = await hub.query_instances(created_from=T0 + timedelta(minutes=10),
-                                          created_to=T0 + timedelta(minutes=19))
+    window, _ = await hub.query_instances(
+        created_from=T0 + timedelta(minutes=10), created_to=T0 + timedelta(minutes=19)
+    )
     assert sorted(int(s.instance_id[2:]) for s in window) == list(range(10, 20))
-    prefixed, _ = await hub.query_instances({"Running", "Failed"}, instance_id_prefix="a-", top=500,
-                                            include_input_output=True)
+    prefixed, _ = await hub.query_instances(
+        {"Running", "Failed"}, instance_id_prefix="a-", top=500, include_input_output=True
+    )
     expected = [i for i in range(120) if i % 2 and statuses[i % 3] != "Completed"]
     assert sorted(int(s.instance_id[2:]) for s in prefixed) == expected
     assert all(s.input == f'"{int(s.instance_id[2:])}"' for s in prefixed)
@@ -250,10 +266,16 @@ async def test_purge_one_and_by_range(hub: TaskHub) -> None:
     for n, iid in enumerate(("gone", "keep", "old")):
         events = [*orchestration(60, iid, "e1"), h.task_completed(T0, 0, big)]
         await hub.append_history(iid, "e1", events, len(events), None)
-        await hub.create_instance(InstanceStatus(iid, name="O", runtime_status="Completed",
-                                                 created_time=T0 + timedelta(days=n)))
-    await hub.send(None, h.execution_started(T0, instance_id="gone", execution_id="e", name="O",
-                                             input_text='"' + "q" * 60_000 + '"'), instance_id="gone")
+        await hub.create_instance(
+            InstanceStatus(iid, name="O", runtime_status="Completed", created_time=T0 + timedelta(days=n))
+        )
+    await hub.send(
+        None,
+        h.execution_started(
+            T0, instance_id="gone", execution_id="e", name="O", input_text='"' + "q" * 60_000 + '"'
+        ),
+        instance_id="gone",
+    )
     assert await hub.purge_instance("gone") == 1
     assert await hub.get_instance("gone") is None
     assert not (await hub.load_history("gone")).exists
@@ -263,5 +285,6 @@ async def test_purge_one_and_by_range(hub: TaskHub) -> None:
     assert await hub.purge_instances(T0, T0 + timedelta(days=5)) == 1  # "keep" is running
     assert await hub.get_instance("old") is None
     assert (await hub.load_history("keep")).exists
-    assert [b.name.split("/")[0] for b in await hub.storage.list_blobs(hub.names.large_messages_container)] \
-        == ["keep"]
+    assert [
+        b.name.split("/")[0] for b in await hub.storage.list_blobs(hub.names.large_messages_container)
+    ] == ["keep"]

@@ -23,28 +23,50 @@ from host.storage.interface import Storage
 REPO = Path(__file__).resolve().parents[2]
 
 
-
-
 class HostProcess:
     """One ``python -m host start`` child process serving ``app`` on a task hub."""
 
-    def __init__(self, app: Path, hub: str, connection_string: str, log_dir: Path, name: str,
-                 extra_env: dict[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        app: Path,
+        hub: str,
+        connection_string: str,
+        log_dir: Path,
+        name: str,
+        extra_env: dict[str, str] | None = None,
+        port: int | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.name = name
         self.output = log_dir / f"{name}-{self.port}.out"
         env = dict(os.environ)
-        env.update({
-            "AzureWebJobsStorage": connection_string,
-            "AzureFunctionsJobHost__extensions__durableTask__hubName": hub,
-            "CRASH_LOG_DIR": str(log_dir),
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "AzureWebJobsStorage": connection_string,
+                "AzureFunctionsJobHost__extensions__durableTask__hubName": hub,
+                "CRASH_LOG_DIR": str(log_dir),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         env.update(extra_env or {})  # e.g. AzureFunctionsJobHost__... host.json overrides
         with self.output.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "host", "start", "--script-root", str(app), "--port", str(self.port),
-                 "--no-azurite"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "host",
+                    "start",
+                    "--script-root",
+                    str(app),
+                    "--port",
+                    str(self.port),
+                    "--no-azurite",
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     async def ready(self, timeout: float = 30.0) -> None:
         """Wait until the host says ``Host started`` (its services, the durable engine included, run)."""

@@ -26,21 +26,27 @@ async def status_of(host: AppHost, instance_id: str) -> InstanceStatus:
     return status
 
 
-async def until_custom_status(host: AppHost, instance_id: str, expected: Any, timeout: float = 20.0
-                              ) -> InstanceStatus:
+async def until_custom_status(
+    host: AppHost, instance_id: str, expected: Any, timeout: float = 20.0
+) -> InstanceStatus:
     """Wait until the instance's custom status (JSON) equals ``expected``."""
+
     async def probe() -> InstanceStatus | None:
         status = await host.management.get_status(instance_id)
-        if status is not None and status.custom_status not in (None, "") and \
-                json.loads(status.custom_status) == expected:
+        if (
+            status is not None
+            and status.custom_status not in (None, "")
+            and json.loads(status.custom_status) == expected
+        ):
             return status
         return None
 
     return await until(probe, timeout, what=f"custom status {expected!r} of {instance_id}")
 
 
-async def until_status(host: AppHost, instance_id: str, runtime_status: str, timeout: float = 20.0
-                       ) -> InstanceStatus:
+async def until_status(
+    host: AppHost, instance_id: str, runtime_status: str, timeout: float = 20.0
+) -> InstanceStatus:
     async def probe() -> InstanceStatus | None:
         status = await host.management.get_status(instance_id)
         return status if status is not None and status.runtime_status == runtime_status else None

@@ -19,8 +19,6 @@ from host.testing.app_host import AppHost
 ENTITIES_APP = Path(__file__).parent / "apps" / "entities"
 
 
-
-
 async def entity_row(host: AppHost, entity: EntityId) -> InstanceStatus | None:
     """The entity's Instances row (``None`` before its first checkpoint)."""
     row: InstanceStatus | None = await host.durable.hub.get_instance(entity.instance_id)
@@ -40,17 +38,21 @@ async def wait_for(check: Callable[[], Any], timeout: float = 20.0, interval: fl
 
 async def wait_state(host: AppHost, entity: EntityId, expected: Any, timeout: float = 20.0) -> None:
     """Wait until the entity exists with state ``expected``."""
+
     async def check() -> bool:
         return await entity_state(host, entity) == (True, expected)
+
     try:
         await wait_for(check, timeout)
     except AssertionError:
-        raise AssertionError(f"{entity} never reached {expected!r}: now {await entity_state(host, entity)!r}"
-                             ) from None
+        raise AssertionError(
+            f"{entity} never reached {expected!r}: now {await entity_state(host, entity)!r}"
+        ) from None
 
 
-async def signal(host: AppHost, entity: EntityId, operation: str, value: Any = None,
-                 scheduled_time: datetime | None = None) -> None:
+async def signal(
+    host: AppHost, entity: EntityId, operation: str, value: Any = None, scheduled_time: datetime | None = None
+) -> None:
     """Signal as the SDK's client does (its request body is the JSON text of the value's JSON)."""
     text = None if value is None else json.dumps(json.dumps(value))
     await host.management.signal_entity(entity, operation, text, scheduled_time=scheduled_time)
@@ -68,6 +70,6 @@ async def deleted_and_alive(host: AppHost) -> tuple[EntityId, EntityId]:
 
     async def gone() -> bool:
         return await entity_state(host, deleted) == (False, None)
+
     await wait_for(gone)
     return deleted, alive
-

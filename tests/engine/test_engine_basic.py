@@ -13,8 +13,9 @@ APPS = Path(__file__).parent / "apps"
 
 @pytest.fixture
 async def chain_host(azurite_connection_string: str):
-    async with AppHost(APPS / "chain", connection_string=azurite_connection_string,
-                       virtual_time=False) as host:
+    async with AppHost(
+        APPS / "chain", connection_string=azurite_connection_string, virtual_time=False
+    ) as host:
         yield host
 
 

@@ -58,6 +58,7 @@ def spawn(started: list[HostProcess], tmp_path: Path, connection: str, hub: str,
 
 async def check_all(view: HubView, count: int, timeout: float, hosts: list[HostProcess]) -> None:
     """Every instance Completed with the right output, each activity completion once in history."""
+
     async def all_done() -> dict[str, int] | None:
         done = await view.completed()
         return done if len(done) == count else None
@@ -76,8 +77,8 @@ async def check_all(view: HubView, count: int, timeout: float, hosts: list[HostP
 
 
 async def test_sigkill_mid_flight_then_restart_completes_everything(
-        view: HubView, hosts: list[HostProcess], tmp_path: Path, azurite_connection_string: str,
-        hub_name: str) -> None:
+    view: HubView, hosts: list[HostProcess], tmp_path: Path, azurite_connection_string: str, hub_name: str
+) -> None:
     count = 20
     first = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "first")
     await first.ready()
@@ -93,8 +94,8 @@ async def test_sigkill_mid_flight_then_restart_completes_everything(
 
 
 async def test_two_hosts_share_one_hub(
-        view: HubView, hosts: list[HostProcess], tmp_path: Path, azurite_connection_string: str,
-        hub_name: str) -> None:
+    view: HubView, hosts: list[HostProcess], tmp_path: Path, azurite_connection_string: str, hub_name: str
+) -> None:
     a, b = await two_balanced_hosts(view, hosts, tmp_path, azurite_connection_string, hub_name)
     await view.start_many("slow_chain", {f"i{n:03d}": {"n": n, "seconds": 0.05} for n in range(100)})
     await check_all(view, 100, 60, hosts)
@@ -103,8 +104,8 @@ async def test_two_hosts_share_one_hub(
 
 
 async def test_two_hosts_one_killed_midway(
-        view: HubView, hosts: list[HostProcess], tmp_path: Path, azurite_connection_string: str,
-        hub_name: str) -> None:
+    view: HubView, hosts: list[HostProcess], tmp_path: Path, azurite_connection_string: str, hub_name: str
+) -> None:
     a, b = await two_balanced_hosts(view, hosts, tmp_path, azurite_connection_string, hub_name)
     await view.start_many("slow_chain", {f"i{n:03d}": {"n": n, "seconds": 0.2} for n in range(100)})
 
@@ -118,8 +119,9 @@ async def test_two_hosts_one_killed_midway(
     assert executions_by_pid(tmp_path).get(a.proc.pid, 0) > 0
 
 
-async def two_balanced_hosts(view: HubView, hosts: list[HostProcess], tmp_path: Path, connection: str,
-                             hub_name: str) -> tuple[HostProcess, HostProcess]:
+async def two_balanced_hosts(
+    view: HubView, hosts: list[HostProcess], tmp_path: Path, connection: str, hub_name: str
+) -> tuple[HostProcess, HostProcess]:
     """Hosts "a" and "b" on one hub, started, each owning partitions."""
     a = spawn(hosts, tmp_path, connection, hub_name, "a")
     b = spawn(hosts, tmp_path, connection, hub_name, "b")

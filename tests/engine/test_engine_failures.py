@@ -33,7 +33,9 @@ async def test_orchestrator_exception_fails_the_instance_with_its_message(host: 
     assert status.runtime_status == "Failed"
     assert "orchestrator gave up on purpose" in (status.output or "")
     assert event_types(await host.management.get_history(status.instance_id))[-2:] == [
-        "ExecutionCompleted", "OrchestratorCompleted"]
+        "ExecutionCompleted",
+        "OrchestratorCompleted",
+    ]
 
 
 async def test_unknown_orchestrator_fails_with_a_clear_message(host: AppHost) -> None:
@@ -52,14 +54,17 @@ async def test_unknown_activity_fails_with_a_clear_message(host: AppHost) -> Non
 
 
 async def test_changed_code_on_an_in_flight_instance_is_non_deterministic(
-        azurite_connection_string: str) -> None:
+    azurite_connection_string: str,
+) -> None:
     hub = f"nd{uuid.uuid4().hex[:12]}"
-    async with AppHost(APPS / "nondet_v1", connection_string=azurite_connection_string, hub_name=hub,
-                       virtual_time=False) as v1:
+    async with AppHost(
+        APPS / "nondet_v1", connection_string=azurite_connection_string, hub_name=hub, virtual_time=False
+    ) as v1:
         iid = await v1.start("evolving")
         await until_custom_status(v1, iid, "waiting")
-    async with AppHost(APPS / "nondet_v2", connection_string=azurite_connection_string, hub_name=hub,
-                       virtual_time=False) as v2:
+    async with AppHost(
+        APPS / "nondet_v2", connection_string=azurite_connection_string, hub_name=hub, virtual_time=False
+    ) as v2:
         await raise_event(v2, iid, "Go", True)
         status = await v2.wait(iid, 45)
         assert status.runtime_status == "Failed"

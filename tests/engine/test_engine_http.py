@@ -25,10 +25,14 @@ class JobServer:
     def __init__(self) -> None:
         self.polls = 0
         self.seen_methods: list[str] = []
-        self.app = Starlette(routes=[
-            Route("/hello", self.hello), Route("/echo", self.echo, methods=["POST"]),
-            Route("/jobs", self.start_job, methods=["POST"]), Route("/jobs/1", self.job_status),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/hello", self.hello),
+                Route("/echo", self.echo, methods=["POST"]),
+                Route("/jobs", self.start_job, methods=["POST"]),
+                Route("/jobs/1", self.job_status),
+            ]
+        )
 
     async def hello(self, request: Request) -> Response:
         return JSONResponse({"greeting": "hi"})
@@ -37,15 +41,18 @@ class JobServer:
         return Response(await request.body(), media_type="application/json")
 
     async def start_job(self, request: Request) -> Response:
-        return Response(status_code=202, headers={"Location": str(request.url_for("job_status")),
-                                                  "Retry-After": "0"})
+        return Response(
+            status_code=202, headers={"Location": str(request.url_for("job_status")), "Retry-After": "0"}
+        )
 
     async def job_status(self, request: Request) -> Response:
         self.seen_methods.append(request.method)
         self.polls += 1
         if self.polls < 3:
-            return Response(status_code=202, headers={"Location": str(request.url),
-                                                      "Retry-After": "0" if self.polls == 1 else "1"})
+            return Response(
+                status_code=202,
+                headers={"Location": str(request.url), "Retry-After": "0" if self.polls == 1 else "1"},
+            )
         return JSONResponse({"done": True, "polls": self.polls})
 
 
@@ -53,8 +60,9 @@ class JobServer:
 async def job_server() -> AsyncIterator[tuple[JobServer, str]]:
     jobs = JobServer()
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(jobs.app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(jobs.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     task = asyncio.create_task(server.serve())
     await eventually(lambda: server.started, 10, "the test server to start", interval=0.02)
     yield jobs, f"http://127.0.0.1:{port}"
@@ -63,8 +71,9 @@ async def job_server() -> AsyncIterator[tuple[JobServer, str]]:
         await asyncio.wait_for(task, 5)
 
 
-async def test_call_http_plain_post_and_202_polling(azurite_connection_string: str,
-                                                    job_server: tuple[JobServer, str]) -> None:
+async def test_call_http_plain_post_and_202_polling(
+    azurite_connection_string: str, job_server: tuple[JobServer, str]
+) -> None:
     jobs, base = job_server
     async with AppHost(FEATURES, connection_string=azurite_connection_string, virtual_time=False) as host:
         status = await host.run("http_calls", base, timeout=30)

@@ -114,8 +114,9 @@ async def test_history_table_layout_in_storage(host: AppHost) -> None:
     status = await host.run("stable_values", timeout=20)
     hub = host.durable.hub
     storage = hub.storage
-    rows = [r async for r in storage.iter_rows(hub.names.history_table,
-                                                  eq("PartitionKey", status.instance_id))]
+    rows = [
+        r async for r in storage.iter_rows(hub.names.history_table, eq("PartitionKey", status.instance_id))
+    ]
     keys = [r.row_key for r in rows]
     assert "sentinel" in keys
     event_rows = [r for r in rows if r.row_key != "sentinel"]

@@ -9,11 +9,22 @@ from host.errors import ConfigError
 
 
 def test_lease_and_lock_timings_from_host_json() -> None:
-    opts = EngineOptions.from_host_json({"storageProvider": {
-        "controlQueueVisibilityTimeout": "00:00:02", "leaseInterval": "00:00:03",
-        "leaseRenewInterval": "00:00:01", "leaseAcquireInterval": "00:00:00.5"}})
-    assert (opts.lock_seconds, opts.partition_lease_seconds, opts.partition_renew_seconds,
-            opts.partition_acquire_seconds) == (2, 3.0, 1.0, 0.5)
+    opts = EngineOptions.from_host_json(
+        {
+            "storageProvider": {
+                "controlQueueVisibilityTimeout": "00:00:02",
+                "leaseInterval": "00:00:03",
+                "leaseRenewInterval": "00:00:01",
+                "leaseAcquireInterval": "00:00:00.5",
+            }
+        }
+    )
+    assert (
+        opts.lock_seconds,
+        opts.partition_lease_seconds,
+        opts.partition_renew_seconds,
+        opts.partition_acquire_seconds,
+    ) == (2, 3.0, 1.0, 0.5)
 
 
 def test_a_dead_hosts_partitions_move_within_10_seconds_by_default() -> None:

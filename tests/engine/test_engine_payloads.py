@@ -45,9 +45,11 @@ async def test_payloads_larger_than_a_queue_message_and_a_table_column(host: App
     size = 200_000  # > 64 KiB queue message, > 32 K chars table property
     status = await host.run("big_flow", size, timeout=60)
     assert status.runtime_status == "Completed", status.output
-    assert json.loads(status.output or "null") == {"length": size, "head": "abcde",
-                                                   "tail": "".join(chr(ord("a") + i % 26)
-                                                                   for i in range(size - 5, size))}
+    assert json.loads(status.output or "null") == {
+        "length": size,
+        "head": "abcde",
+        "tail": "".join(chr(ord("a") + i % 26) for i in range(size - 5, size)),
+    }
     hub = host.durable.hub
     blobs = await hub.storage.list_blobs(hub.names.large_messages_container, f"{status.instance_id}/")
     assert blobs, "the large activity result and input should have been stored as blobs"

@@ -27,8 +27,9 @@ async def sample(azurite_connection_string: str) -> AsyncIterator[AppHost]:
 
 async def start(host: AppHost, pattern: str, body: Any = None) -> str:
     assert host.client is not None
-    response = await host.client.post(f"/api/patterns/{pattern}",
-                                      content=None if body is None else json.dumps(body))
+    response = await host.client.post(
+        f"/api/patterns/{pattern}", content=None if body is None else json.dumps(body)
+    )
     assert response.status_code == 202, response.text
     payload = response.json()
     STARTED[str(payload["id"])] = payload
@@ -49,17 +50,21 @@ async def test_fan_out_fan_in(sample: AppHost) -> None:
 
 async def test_monitor_polls_until_done(sample: AppHost) -> None:
     ready = (datetime.now(UTC) + timedelta(seconds=1.5)).isoformat()
-    status = await sample.wait(await start(sample, "monitor", {"job_id": "j1", "ready_at": ready,
-                                                               "poll_seconds": 1}), 20)
+    status = await sample.wait(
+        await start(sample, "monitor", {"job_id": "j1", "ready_at": ready, "poll_seconds": 1}), 20
+    )
     result = output(status)
     assert result["status"] == "done" and result["checks"] >= 2
 
 
 async def test_monitor_expires(sample: AppHost) -> None:
     ready = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    status = await sample.wait(await start(sample, "monitor", {"job_id": "j2", "ready_at": ready,
-                                                               "poll_seconds": 0.5,
-                                                               "expiry_seconds": 1.5}), 20)
+    status = await sample.wait(
+        await start(
+            sample, "monitor", {"job_id": "j2", "ready_at": ready, "poll_seconds": 0.5, "expiry_seconds": 1.5}
+        ),
+        20,
+    )
     assert output(status)["status"] == "expired"
 
 
@@ -71,8 +76,9 @@ async def test_approval_event_beats_the_72_hour_timer(sample: AppHost) -> None:
     assert abs(parse_timestamp(created["FireAt"]) - started - timedelta(hours=72)) < timedelta(minutes=1)
     assert sample.client is not None
     send_event = STARTED[iid]["sendEventPostUri"].replace("{eventName}", "Approval")
-    response = await sample.client.post(send_event, content=json.dumps("alice"),
-                                        headers={"Content-Type": "application/json"})
+    response = await sample.client.post(
+        send_event, content=json.dumps("alice"), headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 202, response.text
     status = await sample.wait(iid, 20)
     assert output(status) == {"approved": True, "by": "alice"}

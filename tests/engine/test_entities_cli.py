@@ -22,9 +22,21 @@ async def test_clean_entities_command(host: AppHost, azurite_connection_string: 
     deleted, alive = await deleted_and_alive(host)
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "host", "durable", "clean-entities", "--connection", azurite_connection_string,
-        "--hub", host.hub_name, "--min-idle", "0", "--json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "host",
+        "durable",
+        "clean-entities",
+        "--connection",
+        azurite_connection_string,
+        "--hub",
+        host.hub_name,
+        "--min-idle",
+        "0",
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err.decode()
     body = json.loads(out)

@@ -32,8 +32,9 @@ def key() -> str:
 async def test_concurrent_signals_from_many_clients_give_the_exact_sum(host: AppHost) -> None:
     k = key()
     assert host.client is not None
-    responses = await asyncio.gather(*(
-        host.client.post(f"/api/counter/{k}", content=json.dumps(i)) for i in range(1, 51)))
+    responses = await asyncio.gather(
+        *(host.client.post(f"/api/counter/{k}", content=json.dumps(i)) for i in range(1, 51))
+    )
     assert all(r.status_code == 202 for r in responses)
     await wait_state(host, EntityId("Counter", k), sum(range(1, 51)))
     read = await host.client.get(f"/api/counter/{k}")
@@ -41,7 +42,6 @@ async def test_concurrent_signals_from_many_clients_give_the_exact_sum(host: App
     row = await entity_row(host, EntityId("Counter", k))
     assert row is not None and row.runtime_status == "Running" and row.name == "counter"
     assert json.loads(row.custom_status or "{}") == {"entityExists": True}
-
 
 
 async def test_operations_from_one_orchestration_arrive_in_order(host: AppHost) -> None:
@@ -83,6 +83,7 @@ async def test_destruct_on_exit_deletes_the_entity(host: AppHost) -> None:
 
     async def gone() -> bool:
         return await entity_state(host, entity) == (False, None)
+
     await wait_for(gone)
     assert (await host.client.get(f"/api/counter/{k}")).status_code == 404
     api = await host.client.get(f"/runtime/webhooks/durabletask/entities/Counter/{k}")
@@ -98,8 +99,9 @@ async def test_entity_signals_another_entity(host: AppHost) -> None:
     k = key()
     assert host.client is not None
     for amount in (1, 2, 3):
-        r = await host.client.post(f"/api/counter/{k}?entity=Forwarder&op=forward",
-                                   content=json.dumps({"key": k, "amount": amount}))
+        r = await host.client.post(
+            f"/api/counter/{k}?entity=Forwarder&op=forward", content=json.dumps({"key": k, "amount": amount})
+        )
         assert r.status_code == 202
     await wait_state(host, EntityId("Counter", k), 6)
     await wait_state(host, EntityId("Forwarder", k), 3)
@@ -118,8 +120,13 @@ async def test_http_api_reads_signals_and_lists_entities(host: AppHost) -> None:
     listed = await host.client.get(f"{base}/Counter", params={"fetchState": "true"})
     assert listed.status_code == 200
     mine = [e for e in listed.json() if e["entityId"]["key"] == k]
-    assert mine == [{"entityId": {"name": "counter", "key": k},
-                     "lastOperationTime": mine[0]["lastOperationTime"], "state": 4}]
+    assert mine == [
+        {
+            "entityId": {"name": "counter", "key": k},
+            "lastOperationTime": mine[0]["lastOperationTime"],
+            "state": 4,
+        }
+    ]
 
 
 async def test_clean_entity_storage_removes_deleted_entities_only(host: AppHost) -> None:

@@ -69,8 +69,9 @@ def test_requests_to_one_entity_are_strictly_ordered_and_chained() -> None:
 def test_labels_are_recomputed_from_history_on_replay() -> None:
     before, _, second = two_episodes()
     again = run_episode(HANDLE, before, [e for e in second.appended if e["EventType"] == 15], T0)
-    assert [(r.id, r.timestamp, r.predecessor) for r in requests(again)] == \
-        [(r.id, r.timestamp, r.predecessor) for r in requests(second)]
+    assert [(r.id, r.timestamp, r.predecessor) for r in requests(again)] == [
+        (r.id, r.timestamp, r.predecessor) for r in requests(second)
+    ]
     assert last_request_times(second.history)[TARGET] == requests(second)[-1].timestamp
 
 

@@ -28,12 +28,29 @@ class HostProcess:
     def __init__(self, connection_string: str, hub: str, log: Path, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, AzureWebJobsStorage=connection_string,
-                   AzureFunctionsJobHost__extensions__durableTask__hubName=hub)
+        env = dict(
+            os.environ,
+            AzureWebJobsStorage=connection_string,
+            AzureFunctionsJobHost__extensions__durableTask__hubName=hub,
+        )
         self._log = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "host", "start", "--script-root", str(ENTITIES_APP), "--port",
-             str(self.port), "--no-azurite"], cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "host",
+                "start",
+                "--script-root",
+                str(ENTITIES_APP),
+                "--port",
+                str(self.port),
+                "--no-azurite",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
         async with httpx.AsyncClient() as c:
@@ -90,13 +107,15 @@ async def wait_value(url: str, key: str, expected: int, timeout: float) -> None:
 
 async def feed(url: str, key: str, amounts: list[int]) -> None:
     async with httpx.AsyncClient(timeout=10) as c:
-        rs = await asyncio.gather(*(c.post(f"{url}/api/counter/{key}", content=json.dumps(a))
-                                    for a in amounts))
+        rs = await asyncio.gather(
+            *(c.post(f"{url}/api/counter/{key}", content=json.dumps(a)) for a in amounts)
+        )
     assert all(r.status_code == 202 for r in rs)
 
 
 async def test_entity_state_survives_sigkill_and_restart(
-        azurite_connection_string: str, hub: str, processes: list[HostProcess], tmp_path: Path) -> None:
+    azurite_connection_string: str, hub: str, processes: list[HostProcess], tmp_path: Path
+) -> None:
     key = uuid.uuid4().hex[:8]
     first = HostProcess(azurite_connection_string, hub, tmp_path / "host.log")
     processes.append(first)

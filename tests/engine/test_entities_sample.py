@@ -23,7 +23,8 @@ async def test_aggregator_feeds_resets_and_reads_the_counter(azurite_connection_
         assert (await c.get(f"/api/aggregator/{key}")).status_code == 404
         posted = await asyncio.gather(
             *(c.post(f"/api/aggregator/{key}", content=json.dumps(n)) for n in range(1, 11)),
-            c.post(f"/api/aggregator/{key}", json={"value": 100}))
+            c.post(f"/api/aggregator/{key}", json={"value": 100}),
+        )
         assert [r.status_code for r in posted] == [202] * 11
         assert (await c.post(f"/api/aggregator/{key}", content="not json")).status_code == 400
 

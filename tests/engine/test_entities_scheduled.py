@@ -24,10 +24,15 @@ async def test_scheduled_signals_are_not_applied_before_their_time(host: AppHost
     now = hub.now()
     due_early, due_late = now + timedelta(seconds=3), now + timedelta(seconds=5)
     # a raw scheduled request visible at once: the entity must defer it until its due time
-    early = RequestMessage("add", is_signal=True, input=input_from_value(json.dumps(10)),
-                           scheduled_time=ticks_from_datetime(due_early))
-    await hub.send(None, h.event_raised(now, request_event_name(early), early.to_text()),
-                   instance_id=entity.instance_id)
+    early = RequestMessage(
+        "add",
+        is_signal=True,
+        input=input_from_value(json.dumps(10)),
+        scheduled_time=ticks_from_datetime(due_early),
+    )
+    await hub.send(
+        None, h.event_raised(now, request_event_name(early), early.to_text()), instance_id=entity.instance_id
+    )
     # a client signal scheduled later: its message stays invisible until then
     await signal(host, entity, "add", 100, scheduled_time=due_late)
     await signal(host, entity, "add", 1)
@@ -37,6 +42,7 @@ async def test_scheduled_signals_are_not_applied_before_their_time(host: AppHost
     async def value_changed() -> object:
         _exists, value = await entity_state(host, entity)
         return value if value != 1 else None
+
     assert await wait_for(value_changed, timeout=15, interval=0.01) == 11
     row = await entity_row(host, entity)
     assert row is not None and row.last_updated_time is not None

@@ -17,13 +17,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def write_app(root: Path, code: str, *, values: dict[str, str] | None = None,
-              host: dict | None = None) -> Path:
+def write_app(
+    root: Path, code: str, *, values: dict[str, str] | None = None, host: dict | None = None
+) -> Path:
     """An app folder: host.json, local.settings.json (``values``) and function_app.py."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "host.json").write_text(json.dumps(host or {"version": "2.0"}))
-    (root / "local.settings.json").write_text(json.dumps(
-        {"IsEncrypted": False, "Values": {"FUNCTIONS_WORKER_RUNTIME": "python", **(values or {})}}))
+    (root / "local.settings.json").write_text(
+        json.dumps({"IsEncrypted": False, "Values": {"FUNCTIONS_WORKER_RUNTIME": "python", **(values or {})}})
+    )
     (root / "function_app.py").write_text(code)
     return root
 
@@ -36,8 +38,13 @@ class HostProcess:
         env["PYTHONPATH"] = str(REPO)
         env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "host", "start", *args], cwd=cwd, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [sys.executable, "-m", "host", "start", *args],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.lines: list[str] = []
         self.eof = False
         self._changed = threading.Condition()

@@ -63,10 +63,15 @@ def dev(project: Path, *args: str) -> tuple[str, list[str]]:
     """Run ./dev.sh; (its output, the calls the stand-ins recorded during this run)."""
     calls = project.parent / "calls.log"
     calls.write_text("")
-    env = {**os.environ, "PATH": f"{project.parent / 'bin'}:{os.environ['PATH']}", "CALLS": str(calls),
-           "PYTHON": "python3"}
-    result = subprocess.run(["bash", "dev.sh", *args], cwd=project, env=env, capture_output=True, text=True,
-                            timeout=60)
+    env = {
+        **os.environ,
+        "PATH": f"{project.parent / 'bin'}:{os.environ['PATH']}",
+        "CALLS": str(calls),
+        "PYTHON": "python3",
+    }
+    result = subprocess.run(
+        ["bash", "dev.sh", *args], cwd=project, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout + result.stderr, calls.read_text().splitlines()
 

@@ -76,6 +76,7 @@ async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient) ->
     return client.create_check_status_response(req, iid)
 """
 
+
 def line_of(code: str) -> int:
     """The line number of ``code`` in APP."""
     return next(i for i, line in enumerate(APP.splitlines(), 1) if code in line)
@@ -85,16 +86,24 @@ HOST_FRAMES = ("host/invocation.py", "concurrent/futures", "host/logs.py", "site
 
 
 @pytest.fixture
-def error_host(tmp_path: Path, make_app: Callable[..., Path], start_host: Callable[..., Any],
-               azurite_connection_string: str) -> Callable[..., tuple[Any, str]]:
+def error_host(
+    tmp_path: Path,
+    make_app: Callable[..., Path],
+    start_host: Callable[..., Any],
+    azurite_connection_string: str,
+) -> Callable[..., tuple[Any, str]]:
     def start(*extra: str) -> tuple[Any, str]:
-        app = make_app(tmp_path / "app", APP, values={"AzureWebJobsStorage": azurite_connection_string},
-                       host={"version": "2.0", "extensions": {"durableTask": {
-                           "hubName": f"Err{free_port()}"}}})
+        app = make_app(
+            tmp_path / "app",
+            APP,
+            values={"AzureWebJobsStorage": azurite_connection_string},
+            host={"version": "2.0", "extensions": {"durableTask": {"hubName": f"Err{free_port()}"}}},
+        )
         port = free_port()
         host = start_host(["--port", str(port), "--no-azurite", *extra], app)
         host.wait_for("Host started", timeout=60)
         return host, f"http://127.0.0.1:{port}"
+
     return start
 
 
@@ -115,8 +124,11 @@ async def run_to_end(base: str, name: str) -> dict[str, Any]:
 def failure_block(output: str, function: str) -> list[str]:
     """The lines of the failure report of ``function``, up to the next log line."""
     lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines)
-                 if f"Exception while executing function: Functions.{function}." in line)
+    start = next(
+        i
+        for i, line in enumerate(lines)
+        if f"Exception while executing function: Functions.{function}." in line
+    )
     end = next((i for i in range(start + 1, len(lines)) if re.match(r"^\[\d{4}-", lines[i])), len(lines))
     return lines[start:end]
 
@@ -147,7 +159,7 @@ async def test_failures_show_the_users_frames_in_a_few_lines(error_host: Callabl
     assert broken["runtimeStatus"] == "Failed"
     assert "no customer" in str(broken["output"])
     text = "\n".join(failure_block(host.output, "broken"))
-    assert f'line {line_of("raise KeyError")}, in broken' in text, text
+    assert f"line {line_of('raise KeyError')}, in broken" in text, text
     assert 'raise KeyError("no customer")' in text and "KeyError: 'no customer'" in text, text
 
 
@@ -161,16 +173,21 @@ async def test_verbose_shows_host_frames_too(error_host: Callable[..., Any]) -> 
 
 
 async def test_non_serialisable_results_name_the_function_and_the_type(
-        error_host: Callable[..., Any]) -> None:
+    error_host: Callable[..., Any],
+) -> None:
     host, base = error_host()
     activity = await run_to_end(base, "setter")
     assert activity["runtimeStatus"] == "Failed"
-    assert re.search(r"'make_set' failed: TypeError: the function returned a value of type 'set', "
-                     r"which is not JSON-serializable",
-                     str(activity["output"])), activity["output"]
+    assert re.search(
+        r"'make_set' failed: TypeError: the function returned a value of type 'set', "
+        r"which is not JSON-serializable",
+        str(activity["output"]),
+    ), activity["output"]
     orchestrator = await run_to_end(base, "returns_set")
     assert orchestrator["runtimeStatus"] == "Failed"
-    assert re.search(r"'returns_set' failed: the orchestrator returned a value of type 'set', "
-                     r"which is not JSON-serializable",
-                     str(orchestrator["output"])), orchestrator["output"]
+    assert re.search(
+        r"'returns_set' failed: the orchestrator returned a value of type 'set', "
+        r"which is not JSON-serializable",
+        str(orchestrator["output"]),
+    ), orchestrator["output"]
     assert "Executed 'Functions.make_set' (Failed" in host.output

@@ -41,7 +41,10 @@ app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 
 def test_registry_of_a_durable_app(tmp_path: Path) -> None:
-    reg = make_app(tmp_path, HEADER + """
+    reg = make_app(
+        tmp_path,
+        HEADER
+        + """
 @app.route(route="orchestrators/{functionName}")
 @app.durable_client_input(client_name="client")
 async def http_start(req: func.HttpRequest, client):
@@ -62,12 +65,17 @@ def counter(context):
 @app.queue_trigger(arg_name="msg", queue_name="%QueueName%", connection="AzureWebJobsStorage")
 def on_msg(msg: func.QueueMessage) -> None:
     pass
-""", env={"QueueName": "work"})
+""",
+        env={"QueueName": "work"},
+    )
     assert sorted(f.name for f in reg) == ["counter", "hello", "http_start", "on_msg", "orch"]
     start = reg.get("http_start")
     assert start is not None and start.trigger_type == "httpTrigger"
-    assert [(b.type, b.direction) for b in start.bindings] == [("durableClient", "in"), ("httpTrigger", "in"),
-                                                                ("http", "out")]
+    assert [(b.type, b.direction) for b in start.bindings] == [
+        ("durableClient", "in"),
+        ("httpTrigger", "in"),
+        ("http", "out"),
+    ]
     assert start.trigger.get("route") == "orchestrators/{functionName}" and start.is_async
     assert reg.orchestrator("myorch") is reg.get("orch")
     on_msg = reg.get("on_msg")
@@ -80,15 +88,19 @@ def on_msg(msg: func.QueueMessage) -> None:
 
 
 def test_script_file_setting_and_blueprints(tmp_path: Path) -> None:
-    (tmp_path / "helpers.py").write_text(textwrap.dedent("""
+    (tmp_path / "helpers.py").write_text(
+        textwrap.dedent("""
         import azure.functions as func
         bp = func.Blueprint()
 
         @bp.timer_trigger(arg_name="t", schedule="0 */5 * * * *")
         def tick(t) -> None:
             pass
-    """))
-    reg = make_app(tmp_path, """
+    """)
+    )
+    reg = make_app(
+        tmp_path,
+        """
 import azure.functions as func
 from helpers import bp
 app = func.FunctionApp()
@@ -97,14 +109,19 @@ app.register_functions(bp)
 @app.route(route="a")
 def a(req):
     return "a"
-""", name="main.py", env={"PYTHON_SCRIPT_FILE_NAME": "main.py"})
+""",
+        name="main.py",
+        env={"PYTHON_SCRIPT_FILE_NAME": "main.py"},
+    )
     assert sorted(f.name for f in reg) == ["a", "tick"]
     tick = reg.get("tick")
     assert tick is not None and tick.source_file == "helpers.py"
 
 
 def test_functions_filter_and_disabled(tmp_path: Path) -> None:
-    code = HEADER + """
+    code = (
+        HEADER
+        + """
 @app.route(route="a")
 def a(req):
     return "a"
@@ -117,6 +134,7 @@ def b(req):
 def c(req):
     return "c"
 """
+    )
     (tmp_path / "host.json").write_text('{"version": "2.0"}')
     (tmp_path / "function_app.py").write_text(code)
     s = load_settings(tmp_path, functions=["A", "b"], environ={"AzureWebJobs.b.Disabled": "true"})
@@ -140,9 +158,11 @@ def test_syntax_error(tmp_path: Path) -> None:
 
 def test_import_error(tmp_path: Path) -> None:
     msg = index_error(tmp_path, HEADER + "import no_such_module_xyz\n")
-    assert msg == ("function_app.py:4: <module>: ModuleNotFoundError: No module named 'no_such_module_xyz'. "
-                   "Install the app's requirements into the environment this host runs in: "
-                   f"{sys.executable} -m pip install -r requirements.txt")
+    assert msg == (
+        "function_app.py:4: <module>: ModuleNotFoundError: No module named 'no_such_module_xyz'. "
+        "Install the app's requirements into the environment this host runs in: "
+        f"{sys.executable} -m pip install -r requirements.txt"
+    )
 
 
 def test_a_missing_module_of_the_app_itself_gets_no_install_hint(tmp_path: Path) -> None:
@@ -157,16 +177,23 @@ def test_error_inside_a_helper_names_the_helper(tmp_path: Path) -> None:
 
 
 def test_decoration_error_names_the_decorated_function(tmp_path: Path) -> None:
-    msg = index_error(tmp_path, HEADER + """
+    msg = index_error(
+        tmp_path,
+        HEADER
+        + """
 @app.route(route="a", methods=["FETCH"])
 def fetcher(req):
     return 1
-""")
+""",
+    )
     assert msg.startswith("function_app.py:5: fetcher: KeyError:")
 
 
 def test_duplicate_function_name(tmp_path: Path) -> None:
-    msg = index_error(tmp_path, HEADER + """
+    msg = index_error(
+        tmp_path,
+        HEADER
+        + """
 @app.function_name("same")
 @app.route(route="a")
 def a(req):
@@ -176,47 +203,68 @@ def a(req):
 @app.route(route="b")
 def b(req):
     return 1
-""")
+""",
+    )
     assert msg.startswith("function_app.py:10: same: ValueError: Function same does not have a unique")
 
 
 def test_unsupported_binding(tmp_path: Path) -> None:
-    msg = index_error(tmp_path, HEADER + """
+    msg = index_error(
+        tmp_path,
+        HEADER
+        + """
 @app.service_bus_queue_trigger(arg_name="msg", queue_name="q", connection="SB")
 def sb(msg):
     pass
-""")
+""",
+    )
     assert msg.startswith(
-        "function_app.py:5: sb: unsupported binding type 'serviceBusTrigger' (binding 'msg')")
+        "function_app.py:5: sb: unsupported binding type 'serviceBusTrigger' (binding 'msg')"
+    )
 
 
 def test_missing_app_setting_in_binding(tmp_path: Path) -> None:
-    msg = index_error(tmp_path, HEADER + """
+    msg = index_error(
+        tmp_path,
+        HEADER
+        + """
 @app.queue_trigger(arg_name="msg", queue_name="%Missing%", connection="AzureWebJobsStorage")
 def q(msg):
     pass
-""")
+""",
+    )
     assert msg.startswith("function_app.py:5: q: binding 'msg': '%Missing%' does not resolve")
 
 
 def test_parameter_without_binding(tmp_path: Path) -> None:
-    msg = index_error(tmp_path, HEADER + """
+    msg = index_error(
+        tmp_path,
+        HEADER
+        + """
 @app.route(route="a")
 def a(req, extra):
     return 1
-""")
+""",
+    )
     assert msg.startswith("function_app.py:5: a: the following parameters are declared in Python but not")
 
 
 def test_no_app_and_route_conflicts(tmp_path: Path) -> None:
     assert "Could not find top level function app" in index_error(tmp_path, "x = 1\n")
-    msg = index_error(tmp_path, HEADER + """
+    msg = index_error(
+        tmp_path,
+        HEADER
+        + """
 @app.route(route="admin/x")
 def a(req):
     return 1
-""")
+""",
+    )
     assert "conflicts with one or more built in routes" in msg
-    msg = index_error(tmp_path, HEADER + """
+    msg = index_error(
+        tmp_path,
+        HEADER
+        + """
 @app.route(route="Same/{x}")
 def a(req):
     return 1
@@ -224,12 +272,15 @@ def a(req):
 @app.route(route="/same/{x}", methods=["GET"])
 def b(req):
     return 1
-""")
+""",
+    )
     assert msg == "function_app.py:9: b: the route specified conflicts with the route defined by function 'a'"
 
 
 def test_listing_format(tmp_path: Path) -> None:
-    reg = make_app(tmp_path, """
+    reg = make_app(
+        tmp_path,
+        """
 import azure.functions as func
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -253,7 +304,8 @@ def process_item(msg) -> None:
 @app.timer_trigger(arg_name="timer", schedule="0 */5 * * * *")
 def tick(timer) -> None:
     pass
-""")
+""",
+    )
     assert listing_lines(reg, "http://localhost:7071", "api") == [
         "\tGetItem: [GET] http://localhost:7071/api/items/{id:int}",
         "\thello: [GET,POST] http://localhost:7071/api/hello/{name?}",
@@ -261,9 +313,15 @@ def tick(timer) -> None:
         "\tprocess_item: queueTrigger",
         "\ttick: timerTrigger",
     ]
-    assert listing_lines(reg, "http://localhost:7071", "")[0] == "\tGetItem: [GET] http://localhost:7071/items/{id:int}"
+    assert (
+        listing_lines(reg, "http://localhost:7071", "")[0]
+        == "\tGetItem: [GET] http://localhost:7071/items/{id:int}"
+    )
     text = format_listing(reg, "http://localhost:7071", "api")
-    assert text.startswith("\nFunctions:\n\n\tGetItem: [GET] http://localhost:7071/api/items/{id:int}\n\n\thello")
-    assert text.endswith("\ttick: timerTrigger\n\n"
-                         "For detailed output, run python -m host start with --verbose flag.\n")
+    assert text.startswith(
+        "\nFunctions:\n\n\tGetItem: [GET] http://localhost:7071/api/items/{id:int}\n\n\thello"
+    )
+    assert text.endswith(
+        "\ttick: timerTrigger\n\nFor detailed output, run python -m host start with --verbose flag.\n"
+    )
     assert "For detailed" not in format_listing(reg, "http://localhost:7071", "api", verbose=True)

@@ -56,13 +56,16 @@ def wait_until(cond: Callable[[], bool], timeout: float, what: str) -> None:
     eventually_sync(cond, timeout, what, interval=0.02)
 
 
-def test_azurite_auto_start_and_stop(tmp_path: Path, make_app: Callable[..., Path],
-                                     start_host: Callable[..., Any]) -> None:
+def test_azurite_auto_start_and_stop(
+    tmp_path: Path, make_app: Callable[..., Path], start_host: Callable[..., Any]
+) -> None:
     blob, queue, table = ports = [free_port(), free_port(), free_port()]
-    conn = (f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-            f"BlobEndpoint=http://127.0.0.1:{blob}/{DEV_ACCOUNT};"
-            f"QueueEndpoint=http://localhost:{queue}/{DEV_ACCOUNT};"
-            f"TableEndpoint=http://127.0.0.1:{table}/{DEV_ACCOUNT};")
+    conn = (
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+        f"BlobEndpoint=http://127.0.0.1:{blob}/{DEV_ACCOUNT};"
+        f"QueueEndpoint=http://localhost:{queue}/{DEV_ACCOUNT};"
+        f"TableEndpoint=http://127.0.0.1:{table}/{DEV_ACCOUNT};"
+    )
     app = make_app(tmp_path / "app", APP, values={"AzureWebJobsStorage": conn})
     port = free_port()
     host = start_host(["--port", str(port)], app)
@@ -76,8 +79,11 @@ def test_azurite_auto_start_and_stop(tmp_path: Path, make_app: Callable[..., Pat
 
 
 def test_graceful_shutdown_lets_in_flight_requests_finish(
-        tmp_path: Path, make_app: Callable[..., Path], start_host: Callable[..., Any],
-        azurite_connection_string: str) -> None:
+    tmp_path: Path,
+    make_app: Callable[..., Path],
+    start_host: Callable[..., Any],
+    azurite_connection_string: str,
+) -> None:
     app = make_app(tmp_path / "app", APP, values={"AzureWebJobsStorage": azurite_connection_string})
     port = free_port()
     host = start_host(["--port", str(port), "--no-azurite"], app)
@@ -129,10 +135,17 @@ async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient) ->
 
 
 def test_ctrl_c_after_a_durable_client_call_exits_0_without_noise(
-        tmp_path: Path, make_app: Callable[..., Path], start_host: Callable[..., Any],
-        azurite_connection_string: str) -> None:
-    app = make_app(tmp_path / "app", DURABLE_APP, values={"AzureWebJobsStorage": azurite_connection_string},
-                   host={"version": "2.0", "extensions": {"durableTask": {"hubName": f"CtrlC{free_port()}"}}})
+    tmp_path: Path,
+    make_app: Callable[..., Path],
+    start_host: Callable[..., Any],
+    azurite_connection_string: str,
+) -> None:
+    app = make_app(
+        tmp_path / "app",
+        DURABLE_APP,
+        values={"AzureWebJobsStorage": azurite_connection_string},
+        host={"version": "2.0", "extensions": {"durableTask": {"hubName": f"CtrlC{free_port()}"}}},
+    )
     port = free_port()
     host = start_host(["--port", str(port), "--no-azurite"], app)
     host.wait_for("For detailed output", timeout=60)

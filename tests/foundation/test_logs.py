@@ -28,11 +28,15 @@ def test_executing_and_executed_lines(console: io.StringIO) -> None:
     with invocation_scope("hello", "inv-1"):
         logging.getLogger("user.module").info("user says hi")
     lines = console.getvalue().splitlines()
-    assert re.fullmatch(STAMP + r"Executing 'Functions\.hello' \(Reason='This function was programmatically "
-                        r"called via the host APIs\.', Id=inv-1\)", lines[0])
+    assert re.fullmatch(
+        STAMP + r"Executing 'Functions\.hello' \(Reason='This function was programmatically "
+        r"called via the host APIs\.', Id=inv-1\)",
+        lines[0],
+    )
     assert re.fullmatch(STAMP + "user says hi", lines[1])
-    assert re.fullmatch(STAMP + r"Executed 'Functions\.hello' \(Succeeded, Id=inv-1, Duration=\d+ms\)",
-                        lines[2])
+    assert re.fullmatch(
+        STAMP + r"Executed 'Functions\.hello' \(Succeeded, Id=inv-1, Duration=\d+ms\)", lines[2]
+    )
 
 
 def test_failure_is_logged_and_reraised(console: io.StringIO) -> None:
@@ -64,6 +68,7 @@ async def test_records_carry_the_invocation_across_tasks_and_threads() -> None:
     user.addHandler(handler)
     user.setLevel(logging.INFO)
     try:
+
         async def one(inv: str) -> None:
             with invocation_scope("f", inv, log=False):
                 await asyncio.sleep(0.01)
@@ -74,8 +79,9 @@ async def test_records_carry_the_invocation_across_tasks_and_threads() -> None:
         user.info("outside")
     finally:
         user.removeHandler(handler)
-    assert sorted(seen, key=str) == sorted([("async a", "a"), ("thread a", "a"), ("async b", "b"),
-                                            ("thread b", "b"), ("outside", None)], key=str)
+    assert sorted(seen, key=str) == sorted(
+        [("async a", "a"), ("thread a", "a"), ("async b", "b"), ("thread b", "b"), ("outside", None)], key=str
+    )
 
 
 def test_user_frames_are_those_outside_the_host_stdlib_and_packages(tmp_path) -> None:
@@ -89,7 +95,11 @@ def test_user_frames_are_those_outside_the_host_stdlib_and_packages(tmp_path) ->
 
     assert is_user_frame(str(tmp_path / "function_app.py"))
     assert is_user_frame("/usr/src/app/function_app.py")  # an app under the interpreter's prefix
-    for library in (host.invocation.__file__, concurrent.futures.__file__, azure.functions.__file__,
-                    sysconfig.get_paths()["purelib"] + "/x.py"):
+    for library in (
+        host.invocation.__file__,
+        concurrent.futures.__file__,
+        azure.functions.__file__,
+        sysconfig.get_paths()["purelib"] + "/x.py",
+    ):
         assert not is_user_frame(library), library
     assert not is_user_frame("<frozen runpy>")

@@ -21,8 +21,11 @@ def write_app(root: Path, host: dict | None = None, local: dict | None = None) -
 
 
 def test_environment_wins_over_local_settings(tmp_path: Path) -> None:
-    write_app(tmp_path, {"version": "2.0"},
-              {"IsEncrypted": False, "Values": {"A": "from-file", "B": "from-file", "N": 5, "F": True}})
+    write_app(
+        tmp_path,
+        {"version": "2.0"},
+        {"IsEncrypted": False, "Values": {"A": "from-file", "B": "from-file", "N": 5, "F": True}},
+    )
     env = {"A": "from-env"}
     s = load_settings(tmp_path, environ=env)
     assert s.setting("A") == "from-env"
@@ -41,14 +44,21 @@ def test_core_tools_variables_are_set(tmp_path: Path) -> None:
 
 
 def test_host_json_defaults_and_env_overrides(tmp_path: Path) -> None:
-    write_app(tmp_path, {"version": "2.0", "Extensions": {"Http": {"RoutePrefix": "v1"},
-                                                          "durableTask": {"hubName": "FileHub"}}})
+    write_app(
+        tmp_path,
+        {
+            "version": "2.0",
+            "Extensions": {"Http": {"RoutePrefix": "v1"}, "durableTask": {"hubName": "FileHub"}},
+        },
+    )
     s = load_settings(tmp_path, environ={})
     assert s.route_prefix == "v1"
     assert s.get_path("extensions.durabletask.HUBNAME") == "FileHub"  # case-insensitive
-    env = {"AzureFunctionsJobHost__extensions__durableTask__hubName": "EnvHub",
-           "AzureFunctionsJobHost__extensions__http__routePrefix": "",
-           "AzureFunctionsJobHost__extensions__queues__batchSize": "4"}
+    env = {
+        "AzureFunctionsJobHost__extensions__durableTask__hubName": "EnvHub",
+        "AzureFunctionsJobHost__extensions__http__routePrefix": "",
+        "AzureFunctionsJobHost__extensions__queues__batchSize": "4",
+    }
     s = load_settings(tmp_path, environ=env)
     assert s.get_path("extensions.durableTask.hubName") == "EnvHub"
     assert s.route_prefix == ""
@@ -74,20 +84,28 @@ def test_functions_allow_list_from_env_array_and_cli(tmp_path: Path) -> None:
 
 
 def test_local_settings_host_section_and_cli_precedence(tmp_path: Path) -> None:
-    write_app(tmp_path, {"version": "2.0"},
-              {"IsEncrypted": False, "Values": {},
-               "Host": {"LocalHttpPort": 7075, "CORS": "http://a.test, http://b.test",
-                        "CORSCredentials": True}})
+    write_app(
+        tmp_path,
+        {"version": "2.0"},
+        {
+            "IsEncrypted": False,
+            "Values": {},
+            "Host": {"LocalHttpPort": 7075, "CORS": "http://a.test, http://b.test", "CORSCredentials": True},
+        },
+    )
     s = load_settings(tmp_path, environ={})
     assert (s.port, s.cors_origins, s.cors_credentials) == (7075, ("http://a.test", "http://b.test"), True)
     s = load_settings(tmp_path, port=8080, cors="*", cors_credentials=False, environ={})
     assert (s.port, s.cors_origins, s.cors_credentials) == (8080, ("*",), False)
 
 
-@pytest.mark.parametrize(("host", "fragment"), [
-    ({"logging": {}}, "missing the required 'version'"),
-    ({"version": "1.0"}, "'1.0' is an invalid value for host.json 'version'"),
-])
+@pytest.mark.parametrize(
+    ("host", "fragment"),
+    [
+        ({"logging": {}}, "missing the required 'version'"),
+        ({"version": "1.0"}, "'1.0' is an invalid value for host.json 'version'"),
+    ],
+)
 def test_host_json_version_errors(tmp_path: Path, host: dict, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
         load_settings(write_app(tmp_path, host), environ={})
@@ -108,8 +126,9 @@ def test_malformed_local_settings_warns_and_continues(tmp_path: Path) -> None:
 
 
 def test_script_file_name_setting(tmp_path: Path) -> None:
-    write_app(tmp_path, {"version": "2.0"},
-              {"IsEncrypted": False, "Values": {"PYTHON_SCRIPT_FILE_NAME": "main.py"}})
+    write_app(
+        tmp_path, {"version": "2.0"}, {"IsEncrypted": False, "Values": {"PYTHON_SCRIPT_FILE_NAME": "main.py"}}
+    )
     assert load_settings(tmp_path, environ={}).script_path == tmp_path.resolve() / "main.py"
     with pytest.raises(ConfigError, match="PYTHON_SCRIPT_FILE_NAME"):
         load_settings(tmp_path, environ={"PYTHON_SCRIPT_FILE_NAME": "../evil.py"})
@@ -121,9 +140,15 @@ def test_worker_runtime_must_be_python(tmp_path: Path) -> None:
 
 
 def test_app_setting_references_and_connections(tmp_path: Path) -> None:
-    write_app(tmp_path, {"version": "2.0", "extensions": {"durableTask": {"hubName": "%HubSetting%"}}},
-              {"IsEncrypted": False, "Values": {"HubSetting": "MyHub"},
-               "ConnectionStrings": {"Other": {"ConnectionString": "cs-other"}}})
+    write_app(
+        tmp_path,
+        {"version": "2.0", "extensions": {"durableTask": {"hubName": "%HubSetting%"}}},
+        {
+            "IsEncrypted": False,
+            "Values": {"HubSetting": "MyHub"},
+            "ConnectionStrings": {"Other": {"ConnectionString": "cs-other"}},
+        },
+    )
     s = load_settings(tmp_path, environ={"AzureWebJobsStorage": "cs-default", "AzureWebJobsQ": "cs-q"})
     assert s.get_str("extensions.durableTask.hubName") == "MyHub"
     assert s.resolve("work-%HubSetting%-items") == "work-MyHub-items"

@@ -62,15 +62,23 @@ asyncio.run(main())
 
 
 def test_http_only_app_starts_without_storage_sdks_or_components(
-        tmp_path: Path, azurite: AzuriteProcess) -> None:
+    tmp_path: Path, azurite: AzuriteProcess
+) -> None:
     app = tmp_path / "app"
     app.mkdir()
     (app / "host.json").write_text('{"version": "2.0"}')
     (app / "function_app.py").write_text(HTTP_APP)
-    (app / "local.settings.json").write_text(json.dumps(
-        {"Values": {"AzureWebJobsStorage": azurite.connection_string}}))
-    out = subprocess.run([sys.executable, "-c", PROBE, str(app), str(free_port())], cwd=REPO,
-                         capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(REPO)})
+    (app / "local.settings.json").write_text(
+        json.dumps({"Values": {"AzureWebJobsStorage": azurite.connection_string}})
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(app), str(free_port())],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(REPO)},
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["before"] == []  # started (storage pinged) without any of them
@@ -86,8 +94,14 @@ def test_cli_start_does_not_import_plugin_commands() -> None:
         build_parser(plugins=False).parse_args(["start"])
         print("host.durable.cli.commands" in sys.modules, "httpx" in sys.modules)
         """)
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                         timeout=60, env={"PYTHONPATH": str(REPO)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(REPO)},
+    )
     assert out.stdout.split() == ["False", "False"], out.stderr
 
 
@@ -96,12 +110,15 @@ def test_binding_types_of_an_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(sys, "path", list(sys.path))
     (tmp_path / "host.json").write_text('{"version": "2.0"}')
-    (tmp_path / "function_app.py").write_text(HTTP_APP + textwrap.dedent("""
+    (tmp_path / "function_app.py").write_text(
+        HTTP_APP
+        + textwrap.dedent("""
         @app.route(route="q")
         @app.queue_output(arg_name="out", queue_name="q1", connection="AzureWebJobsStorage")
         def q(req: func.HttpRequest, out: func.Out[str]) -> str:
             return "x"
-        """))
+        """)
+    )
     try:
         registry = index_app(load_settings(tmp_path, environ={}), chdir=False)
     finally:
@@ -110,7 +127,8 @@ def test_binding_types_of_an_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 async def test_raw_ping_accepts_each_azurite_service_and_rejects_the_wrong_one(
-        azurite: AzuriteProcess) -> None:
+    azurite: AzuriteProcess,
+) -> None:
     account = parse_connection_string(azurite.connection_string)
     for service in ("queue", "table", "blob"):
         await http_ping(account.endpoint(service), service)
@@ -136,7 +154,8 @@ async def test_raw_ping_rejects_a_server_that_is_not_storage() -> None:
 
 
 async def test_connect_storage_reports_a_missing_service_clearly(
-        tmp_path: Path, azurite: AzuriteProcess) -> None:
+    tmp_path: Path, azurite: AzuriteProcess
+) -> None:
     conn = azurite.connection_string.replace(f":{azurite.table_port}/", f":{free_port()}/")
     settings = load_settings(tmp_path, environ={}, azurite=False)
     with pytest.raises(StorageUnreachableError, match="nothing listens at"):

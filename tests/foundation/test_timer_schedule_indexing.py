@@ -24,7 +24,8 @@ def _isolated_imports(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def index(root: Path, schedule: str, env: dict[str, str] | None = None) -> Registry:
     (root / "host.json").write_text('{"version": "2.0"}')
-    (root / "function_app.py").write_text(textwrap.dedent(f"""\
+    (root / "function_app.py").write_text(
+        textwrap.dedent(f"""\
         import azure.functions as func
         app = func.FunctionApp()
 
@@ -32,7 +33,8 @@ def index(root: Path, schedule: str, env: dict[str, str] | None = None) -> Regis
         @app.timer_trigger(schedule={schedule!r}, arg_name="timer")
         def tick(timer: func.TimerRequest) -> None:
             pass
-        """))
+        """)
+    )
     return index_app(load_settings(root, environ=dict(env or {})), chdir=False)
 
 
@@ -43,14 +45,18 @@ def test_valid_schedules_index(tmp_path: Path, schedule: str) -> None:
     assert fn is not None and fn.trigger.get("schedule") == schedule
 
 
-@pytest.mark.parametrize(("schedule", "detail"), [
-    ("0 */5 * * *  * *", "not a valid crontab expression"),
-    ("0 61 * * * *", "Minute"),
-    ("every five minutes", "was not recognized"),
-    ("00:00:00", "zero TimeSpan"),
-])
+@pytest.mark.parametrize(
+    ("schedule", "detail"),
+    [
+        ("0 */5 * * *  * *", "not a valid crontab expression"),
+        ("0 61 * * * *", "Minute"),
+        ("every five minutes", "was not recognized"),
+        ("00:00:00", "zero TimeSpan"),
+    ],
+)
 def test_bad_schedule_is_an_indexing_error_naming_file_line_function(
-        tmp_path: Path, schedule: str, detail: str) -> None:
+    tmp_path: Path, schedule: str, detail: str
+) -> None:
     with pytest.raises(IndexingError) as info:
         index(tmp_path, schedule)
     message = str(info.value)

@@ -30,8 +30,11 @@ def registry_from(app: func.FunctionApp) -> Registry:
             btype, name = str(data.pop("type")), str(data.pop("name"))
             bindings.append(Binding(name, btype, str(data.pop("direction", "IN")).lower(), data))
         trigger = next(b for b in bindings if b.type.endswith("Trigger"))
-        infos.append(FunctionInfo(str(fn.get_function_name()), trigger, bindings, fn.get_user_function(),
-                                  sdk_function=fn))
+        infos.append(
+            FunctionInfo(
+                str(fn.get_function_name()), trigger, bindings, fn.get_user_function(), sdk_function=fn
+            )
+        )
     registry = Registry(infos)
     _INDEXED[id(app)] = (app, registry)
     return registry
@@ -40,8 +43,9 @@ def registry_from(app: func.FunctionApp) -> Registry:
 class Runtime:
     """The part of ``HostRuntime`` the HTTP layer reads."""
 
-    def __init__(self, app: func.FunctionApp, root: Path, *, environ: dict[str, str] | None = None,
-                 **settings: Any) -> None:
+    def __init__(
+        self, app: func.FunctionApp, root: Path, *, environ: dict[str, str] | None = None, **settings: Any
+    ) -> None:
         self.settings = HostSettings(script_root=root, host_json={}, environ=environ or {}, **settings)
         self.registry = registry_from(app)
         self.invoker = Invoker(self.registry, settings=self.settings)

@@ -25,10 +25,20 @@ def hello(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="echo/{id:int}", methods=["POST"])
 def echo(req: func.HttpRequest) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps({
-        "method": req.method, "url": req.url, "params": dict(req.params),
-        "route": dict(req.route_params), "json": req.get_json(), "ua": req.headers.get("User-Agent"),
-    }), status_code=201, mimetype="application/json")
+    return func.HttpResponse(
+        json.dumps(
+            {
+                "method": req.method,
+                "url": req.url,
+                "params": dict(req.params),
+                "route": dict(req.route_params),
+                "json": req.get_json(),
+                "ua": req.headers.get("User-Agent"),
+            }
+        ),
+        status_code=201,
+        mimetype="application/json",
+    )
 
 
 @app.route(route="text")
@@ -63,8 +73,15 @@ def via_out(req: func.HttpRequest, res: func.Out[func.HttpResponse]) -> None:
 
 @app.route(route="ctx")
 async def with_context(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps({"name": context.function_name, "id": context.invocation_id,
-                                         "trace": context.trace_context.trace_parent}))
+    return func.HttpResponse(
+        json.dumps(
+            {
+                "name": context.function_name,
+                "id": context.invocation_id,
+                "trace": context.trace_context.trace_parent,
+            }
+        )
+    )
 
 
 @app.route(route="slowsync")
@@ -115,8 +132,14 @@ async def test_request_object_and_constraints(make_client: Any) -> None:
     client, _ = make_client(app)
     r = await client.post("/api/echo/12?a=1&b=", json={"k": "v"}, headers={"User-Agent": "t/1"})
     assert r.status_code == 201 and r.headers["content-type"] == "application/json"
-    assert r.json() == {"method": "POST", "url": "http://localhost:7071/api/echo/12?a=1&b=",
-                        "params": {"a": "1"}, "route": {"id": "12"}, "json": {"k": "v"}, "ua": "t/1"}
+    assert r.json() == {
+        "method": "POST",
+        "url": "http://localhost:7071/api/echo/12?a=1&b=",
+        "params": {"a": "1"},
+        "route": {"id": "12"},
+        "json": {"k": "v"},
+        "ua": "t/1",
+    }
     assert (await client.post("/api/echo/x", json={})).status_code == 404
     assert (await client.get("/api/echo/12")).status_code == 404
 
@@ -133,8 +156,9 @@ async def test_return_types(make_client: Any) -> None:
     assert (r.status_code, r.text) == (203, "from out")
 
 
-async def test_failures_are_500_with_traceback_logged(make_client: Any,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+async def test_failures_are_500_with_traceback_logged(
+    make_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     client, _ = make_client(app)
     with caplog.at_level(logging.INFO):
         r = await client.get("/api/boom")
@@ -222,8 +246,9 @@ async def test_empty_route_prefix(make_client: Any) -> None:
 
 async def test_cors(make_client: Any) -> None:
     client, _ = make_client(app, cors_origins=("http://site.example",))
-    r = await client.options("/api/hello", headers={"Origin": "http://site.example",
-                                                     "Access-Control-Request-Method": "POST"})
+    r = await client.options(
+        "/api/hello", headers={"Origin": "http://site.example", "Access-Control-Request-Method": "POST"}
+    )
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://site.example"
     r = await client.get("/api/hello", headers={"Origin": "http://site.example"})
     assert r.headers["access-control-allow-origin"] == "http://site.example"

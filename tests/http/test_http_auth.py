@@ -116,8 +116,11 @@ async def test_system_key_is_added_to_an_existing_key_file(tmp_path: Path) -> No
     folder.mkdir(parents=True, mode=0o755)
     (folder / "keyed.json").write_text(json.dumps({"keys": [{"name": "default", "value": "f" * 40}]}))
     (folder / "keyed.json").chmod(0o644)
-    old = {"masterKey": {"name": "master", "value": "m" * 40, "encrypted": False},
-           "functionKeys": [{"name": "default", "value": "h" * 40, "encrypted": False}], "systemKeys": []}
+    old = {
+        "masterKey": {"name": "master", "value": "m" * 40, "encrypted": False},
+        "functionKeys": [{"name": "default", "value": "h" * 40, "encrypted": False}],
+        "systemKeys": [],
+    }
     (folder / "host.json").write_text(json.dumps(old))
     (folder / "host.json").chmod(0o644)
     keys = KeyStore.load(tmp_path, ["keyed"])

@@ -13,16 +13,25 @@ TEXT = "text/plain; charset=utf-8"
 
 
 def test_request_is_built_like_the_worker() -> None:
-    headers = join_headers([(b"Host", b"localhost:7071"), (b"X-Multi", b"a"), (b"x-multi", b"b"),
-                            (b"Content-Type", b"application/json")])
+    headers = join_headers(
+        [
+            (b"Host", b"localhost:7071"),
+            (b"X-Multi", b"a"),
+            (b"x-multi", b"b"),
+            (b"Content-Type", b"application/json"),
+        ]
+    )
     params = parse_query("x=1&empty=&x=2&y=%20z")
     url = request_url("http", headers["host"], "/api/hello/Ann", "x=1&empty=&x=2&y=%20z")
     req = build_request("post", url, headers, params, {"name": "Ann"}, b'{"a": 1}')
     assert type(req).__module__ == "azure.functions.http"
     assert req.method == "POST"
     assert req.url == "http://localhost:7071/api/hello/Ann?x=1&empty=&x=2&y=%20z"
-    assert dict(req.headers) == {"host": "localhost:7071", "x-multi": "a,b",
-                                 "content-type": "application/json"}
+    assert dict(req.headers) == {
+        "host": "localhost:7071",
+        "x-multi": "a,b",
+        "content-type": "application/json",
+    }
     assert req.headers["X-MULTI"] == "a,b"
     assert dict(req.params) == {"x": "1,2", "y": " z"}
     assert dict(req.route_params) == {"name": "Ann"}

@@ -20,15 +20,19 @@ _lock = threading.Lock()
 
 
 @app.queue_trigger(arg_name="msg", queue_name="in", connection="AzureWebJobsStorage")
-@app.table_input(arg_name="row", table_name="t", partition_key="p", row_key="{id}",
-                 connection="AzureWebJobsStorage")
+@app.table_input(
+    arg_name="row", table_name="t", partition_key="p", row_key="{id}", connection="AzureWebJobsStorage"
+)
 @app.queue_output(arg_name="out", queue_name="out", connection="AzureWebJobsStorage")
 def copy(msg: str, row: str, out: func.Out[str], context: func.Context) -> None:
-    _seen.update(thread=threading.current_thread().name, ctx=context.function_name,
-                 # azure-functions types thread_local_storage as a class, not the threading.local it is.
-                 tls=context.thread_local_storage.invocation_id,  # type: ignore[attr-defined]
-                 inv=context.invocation_id,
-                 retry=context.retry_context.retry_count)
+    _seen.update(
+        thread=threading.current_thread().name,
+        ctx=context.function_name,
+        # azure-functions types thread_local_storage as a class, not the threading.local it is.
+        tls=context.thread_local_storage.invocation_id,  # type: ignore[attr-defined]
+        inv=context.invocation_id,
+        retry=context.retry_context.retry_count,
+    )
     out.set(f"{msg}+{row}")
 
 

@@ -51,13 +51,18 @@ def environment(tmp_path: Path, hub: str, python: str = sys.executable) -> dict[
     (shim / "python").write_text(f'#!/bin/sh\nexec "{python}" "$@"\n')
     (shim / "python").chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k != "AzureWebJobsStorage"}  # local.settings.json's
-    return {**env, "PATH": f"{shim}:{os.environ['PATH']}", "PYTHONPATH": str(REPO),
-            "AzureFunctionsJobHost__extensions__durableTask__hubName": hub}
+    return {
+        **env,
+        "PATH": f"{shim}:{os.environ['PATH']}",
+        "PYTHONPATH": str(REPO),
+        "AzureFunctionsJobHost__extensions__durableTask__hubName": hub,
+    }
 
 
 def sh(command: str, cwd: Path, env: dict[str, str]) -> str:
-    result = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=180)
+    result = subprocess.run(
+        ["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=180
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"{command!r} failed ({result.returncode}):\n{output}"
     return result.stdout
@@ -80,8 +85,9 @@ class Host:
     def __init__(self, command: str, cwd: Path, env: dict[str, str], log: Path) -> None:
         self.log = log
         with log.open("w") as out:
-            self.proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=cwd, env=env, stdout=out,
-                                         stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                ["bash", "-c", f"exec {command}"], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
 
     def stop(self) -> int:
         if self.proc.poll() is None:
@@ -141,8 +147,10 @@ async def test_run_your_own_app_commands(tmp_path: Path, azurite_connection_stri
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     env = environment(tmp_path, f"Own{port}", python=str(venv / "bin" / "python"))
     env.pop("PYTHONPATH")  # the host must come from what the commands install
-    lines = [line.replace("/path/to/my-app", str(app)).replace("/path/to/funchost", str(REPO))
-             for line in commands("Run your own app")]
+    lines = [
+        line.replace("/path/to/my-app", str(app)).replace("/path/to/funchost", str(REPO))
+        for line in commands("Run your own app")
+    ]
     setup = [line for line in lines if " -m host start" not in line]
     starts = [line for line in lines if " -m host start" in line]
     assert setup and len(starts) == 2

@@ -27,7 +27,12 @@ def test_the_readme_example_passes_without_warnings(tmp_path: Path, azurite_conn
     env = {**os.environ, "PYTHONPATH": str(REPO), "AzureWebJobsStorage": azurite_connection_string}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/test_approval.py"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=300)
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     tests = len(re.findall(r"^async def test_", test_file, re.M))

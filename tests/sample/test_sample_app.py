@@ -23,8 +23,9 @@ async def test_hello_over_http(func_client: httpx.AsyncClient) -> None:
     assert resp.status_code == 200 and resp.text == "Hello, Ada!"
 
 
-async def test_chaining_started_over_http(func_app: AppHost, func_client: httpx.AsyncClient,
-                                          durable_client: DurableClient) -> None:
+async def test_chaining_started_over_http(
+    func_app: AppHost, func_client: httpx.AsyncClient, durable_client: DurableClient
+) -> None:
     order = {"id": "o-7", "items": {"fig": 2, "kiwi": 0}}
     resp = await func_client.post("/api/patterns/chaining", json=order)
     assert resp.status_code == 202
@@ -61,8 +62,9 @@ async def test_monitor_polls_on_virtual_time_until_the_job_is_done(func_app: App
 
 async def test_monitor_gives_up_at_its_expiry(func_app: AppHost) -> None:
     func_app.stub("check_job", result="running")
-    status = await func_app.run("job_monitor", {"job_id": "j2", "poll_seconds": 10, "expiry_seconds": 60},
-                                expect="Completed")
+    status = await func_app.run(
+        "job_monitor", {"job_id": "j2", "poll_seconds": 10, "expiry_seconds": 60}, expect="Completed"
+    )
     assert func_app.output(status) == {"job": "j2", "status": "expired", "checks": 6}
     assert func_app.calls("notify") == []
 

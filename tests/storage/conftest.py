@@ -38,6 +38,7 @@ def eventually() -> Eventually:
     return _eventually
 
 
-async def _eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 5.0,
-                      interval: float = 0.05) -> Any:
+async def _eventually(
+    check: Callable[[], Awaitable[Any]], *, timeout: float = 5.0, interval: float = 0.05
+) -> Any:
     return await poll_until(check, timeout, interval=interval)

@@ -27,10 +27,12 @@ def test_development_storage_proxy_and_case() -> None:
 
 
 def test_explicit_endpoints() -> None:
-    text = (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DEV_KEY};"
-            "BlobEndpoint=http://127.0.0.1:5000/devstoreaccount1/;"
-            "QueueEndpoint=http://127.0.0.1:5001/devstoreaccount1;"
-            "TableEndpoint=http://localhost:5002/devstoreaccount1;")
+    text = (
+        f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DEV_KEY};"
+        "BlobEndpoint=http://127.0.0.1:5000/devstoreaccount1/;"
+        "QueueEndpoint=http://127.0.0.1:5001/devstoreaccount1;"
+        "TableEndpoint=http://localhost:5002/devstoreaccount1;"
+    )
     a = parse_connection_string(text)
     assert a.blob_endpoint == "http://127.0.0.1:5000/devstoreaccount1"
     assert a.table_endpoint == "http://localhost:5002/devstoreaccount1"
@@ -57,22 +59,27 @@ def test_real_account_defaults_and_suffix() -> None:
 
 
 def test_sas_instead_of_key() -> None:
-    a = parse_connection_string("BlobEndpoint=https://x.blob.core.windows.net;SharedAccessSignature=?sv=1&sig=abc")
+    a = parse_connection_string(
+        "BlobEndpoint=https://x.blob.core.windows.net;SharedAccessSignature=?sv=1&sig=abc"
+    )
     assert a.account_name == "x" and a.sas_token == "sv=1&sig=abc" and a.account_key is None
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "empty"),
-    ("   ", "empty"),
-    ("UseDevelopmentStorage=false", "UseDevelopmentStorage"),
-    ("AccountName=a", "neither AccountKey"),
-    (f"AccountKey={KEY}", "needs AccountName"),
-    (f"AccountName=a;AccountKey={KEY};Bogus=1", "unknown key 'Bogus'"),
-    (f"AccountName=a;AccountKey={KEY};DefaultEndpointsProtocol=ftp", "http or https"),
-    (f"AccountName=a;AccountKey={KEY};QueueEndpoint=not-a-url", "QueueEndpoint"),
-    ("AccountName=a;AccountKey=not base64!!", "not valid Base64"),
-    (f"AccountName=a;{KEY}", "Key=Value"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("UseDevelopmentStorage=false", "UseDevelopmentStorage"),
+        ("AccountName=a", "neither AccountKey"),
+        (f"AccountKey={KEY}", "needs AccountName"),
+        (f"AccountName=a;AccountKey={KEY};Bogus=1", "unknown key 'Bogus'"),
+        (f"AccountName=a;AccountKey={KEY};DefaultEndpointsProtocol=ftp", "http or https"),
+        (f"AccountName=a;AccountKey={KEY};QueueEndpoint=not-a-url", "QueueEndpoint"),
+        ("AccountName=a;AccountKey=not base64!!", "not valid Base64"),
+        (f"AccountName=a;{KEY}", "Key=Value"),
+    ],
+)
 def test_malformed_strings_are_config_errors_without_secrets(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as info:
         parse_connection_string(text)

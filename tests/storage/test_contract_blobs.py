@@ -14,8 +14,9 @@ Namer = Callable[[str], str]
 
 async def test_upload_download_info(storage: Storage, name: Namer) -> None:
     c = name("c")
-    info = await storage.upload_blob(c, "dir/a.json", b'{"x": 1}', metadata={"k": "v"},
-                                     content_type="application/json")  # creates the container
+    info = await storage.upload_blob(
+        c, "dir/a.json", b'{"x": 1}', metadata={"k": "v"}, content_type="application/json"
+    )  # creates the container
     assert info.size == 8 and info.etag.startswith('"')
     data, read = await storage.download_blob(c, "dir/a.json")
     assert data == b'{"x": 1}'

@@ -73,9 +73,7 @@ async def test_batch_receive_and_length(storage: Storage, name: Namer) -> None:
     assert await storage.queue_length(q) == 5  # invisible messages still count
 
 
-async def test_delayed_put_becomes_visible(
-    storage: Storage, name: Namer, eventually: Eventually
-) -> None:
+async def test_delayed_put_becomes_visible(storage: Storage, name: Namer, eventually: Eventually) -> None:
     q = name("qd")
     await storage.create_queue(q)
     await storage.put_message(q, "later", visibility_timeout=1)

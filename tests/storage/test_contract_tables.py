@@ -75,8 +75,13 @@ async def test_insert_conflict_and_point_read(storage: Storage, table: str) -> N
 async def test_upsert_merge_vs_replace(storage: Storage, table: str) -> None:
     await storage.write_row(table, op(WriteMode.UPSERT_REPLACE, "p", "r", a=1, b=2))
     await storage.write_row(table, op(WriteMode.UPSERT_MERGE, "p", "r", b=3, c=4))
-    assert await read(storage, table, "p", "r") == {"PartitionKey": "p", "RowKey": "r",
-                                                    "a": 1, "b": 3, "c": 4}
+    assert await read(storage, table, "p", "r") == {
+        "PartitionKey": "p",
+        "RowKey": "r",
+        "a": 1,
+        "b": 3,
+        "c": 4,
+    }
     await storage.write_row(table, op(WriteMode.UPSERT_REPLACE, "p", "r", d=5))
     assert await storage.get_row(table, "p", "r") == {"PartitionKey": "p", "RowKey": "r", "d": 5}
 
@@ -103,10 +108,24 @@ async def test_update_and_delete_honour_etags(storage: Storage, table: str) -> N
 async def test_value_types_round_trip(storage: Storage, table: str) -> None:
     when = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
     eastern = datetime(2024, 5, 6, 9, 8, 9, tzinfo=timezone(timedelta(hours=2)))
-    await storage.write_row(table, op(
-        WriteMode.INSERT, "p", "r", big=2**40, neg=-(2**35), small=7, f=1.5, flag=True,
-        when=when, eastern=eastern, text="a'b", dropped=None, data=b"\x00\x01",
-    ))
+    await storage.write_row(
+        table,
+        op(
+            WriteMode.INSERT,
+            "p",
+            "r",
+            big=2**40,
+            neg=-(2**35),
+            small=7,
+            f=1.5,
+            flag=True,
+            when=when,
+            eastern=eastern,
+            text="a'b",
+            dropped=None,
+            data=b"\x00\x01",
+        ),
+    )
     row = await storage.get_row(table, "p", "r")
     assert row is not None
     assert row["big"] == 2**40 and row["neg"] == -(2**35) and row["small"] == 7
@@ -123,33 +142,43 @@ async def test_value_types_round_trip(storage: Storage, table: str) -> None:
 async def test_transaction_is_atomic(storage: Storage, table: str) -> None:
     await storage.write_row(table, op(WriteMode.INSERT, "p", "exists", v=1))
     with pytest.raises(ConflictError):
-        await storage.transact(table, [
-            op(WriteMode.UPSERT_REPLACE, "p", "c", v=1),
-            op(WriteMode.UPSERT_MERGE, "p", "c2", v=2),
-            op(WriteMode.INSERT, "p", "exists", v=5),  # fails: already there
-        ])
+        await storage.transact(
+            table,
+            [
+                op(WriteMode.UPSERT_REPLACE, "p", "c", v=1),
+                op(WriteMode.UPSERT_MERGE, "p", "c2", v=2),
+                op(WriteMode.INSERT, "p", "exists", v=5),  # fails: already there
+            ],
+        )
     assert await storage.get_row(table, "p", "c") is None
     assert await storage.get_row(table, "p", "c2") is None
     assert (await read(storage, table, "p", "exists"))["v"] == 1
 
     current = await storage.get_row(table, "p", "exists")
     assert current is not None
-    etags = await storage.transact(table, [
-        op(WriteMode.UPSERT_REPLACE, "p", "a", v=1),
-        op(WriteMode.UPDATE_MERGE, "p", "exists", current.etag, w=2),
-        op(WriteMode.INSERT, "p", "b", v=3),
-    ])
+    etags = await storage.transact(
+        table,
+        [
+            op(WriteMode.UPSERT_REPLACE, "p", "a", v=1),
+            op(WriteMode.UPDATE_MERGE, "p", "exists", current.etag, w=2),
+            op(WriteMode.INSERT, "p", "b", v=3),
+        ],
+    )
     assert len(etags) == 3 and all(etags)
     assert (await read(storage, table, "p", "exists")).etag == etags[1]
 
     with pytest.raises(PreconditionFailedError):  # stale etag fails the whole batch
-        await storage.transact(table, [
-            op(WriteMode.UPSERT_REPLACE, "p", "d", v=1),
-            op(WriteMode.UPDATE_MERGE, "p", "exists", current.etag, w=3),
-        ])
+        await storage.transact(
+            table,
+            [
+                op(WriteMode.UPSERT_REPLACE, "p", "d", v=1),
+                op(WriteMode.UPDATE_MERGE, "p", "exists", current.etag, w=3),
+            ],
+        )
     assert await storage.get_row(table, "p", "d") is None
-    assert await storage.transact(table, [op(WriteMode.DELETE, "p", "a"), op(WriteMode.DELETE, "p", "b")]) \
-        == [None, None]
+    assert await storage.transact(
+        table, [op(WriteMode.DELETE, "p", "a"), op(WriteMode.DELETE, "p", "b")]
+    ) == [None, None]
     assert await storage.get_row(table, "p", "a") is None
 
 
@@ -160,26 +189,38 @@ async def test_transaction_limits(storage: Storage, table: str) -> None:
     with pytest.raises(StorageError, match="at most 100"):
         await storage.transact(table, too_many)
     with pytest.raises(StorageError, match="one partition"):
-        await storage.transact(table, [op(WriteMode.UPSERT_REPLACE, "p1", "r"),
-                                       op(WriteMode.UPSERT_REPLACE, "p2", "r")])
+        await storage.transact(
+            table, [op(WriteMode.UPSERT_REPLACE, "p1", "r"), op(WriteMode.UPSERT_REPLACE, "p2", "r")]
+        )
     assert await storage.get_row(table, "p", "x000") is None
     assert await storage.transact(table, []) == []
 
 
 async def _fill(storage: Storage, table: str) -> None:
     for pk in ("a", "b"):
-        await storage.transact(table, [
-            op(WriteMode.INSERT, pk, f"{i:02d}", n=i, even=i % 2 == 0, name=f"it's {i}",
-               at=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=i))
-            for i in range(10)
-        ])
+        await storage.transact(
+            table,
+            [
+                op(
+                    WriteMode.INSERT,
+                    pk,
+                    f"{i:02d}",
+                    n=i,
+                    even=i % 2 == 0,
+                    name=f"it's {i}",
+                    at=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=i),
+                )
+                for i in range(10)
+            ],
+        )
 
 
 async def test_queries_filter_select_order(storage: Storage, table: str) -> None:
     await _fill(storage, table)
     page = await storage.query_rows(table)
-    assert [(r.partition_key, r.row_key) for r in page.rows] == \
-        [(pk, f"{i:02d}") for pk in ("a", "b") for i in range(10)]
+    assert [(r.partition_key, r.row_key) for r in page.rows] == [
+        (pk, f"{i:02d}") for pk in ("a", "b") for i in range(10)
+    ]
     assert page.continuation is None and all(r.etag for r in page.rows)
 
     async def keys(where: object) -> list[str]:
@@ -191,8 +232,10 @@ async def test_queries_filter_select_order(storage: Storage, table: str) -> None
     assert await keys(all_of(eq("PartitionKey", "a"), either)) == ["a00", "a01", "a09"]
     assert await keys(all_of(eq("PartitionKey", "a"), eq("even", True), le("n", 4))) == ["a00", "a02", "a04"]
     assert await keys(all_of(eq("PartitionKey", "a"), eq("name", "it's 3"))) == ["a03"]
-    assert await keys(all_of(eq("PartitionKey", "b"), ge("at", datetime(2024, 1, 9, tzinfo=UTC)))) \
-        == ["b08", "b09"]
+    assert await keys(all_of(eq("PartitionKey", "b"), ge("at", datetime(2024, 1, 9, tzinfo=UTC)))) == [
+        "b08",
+        "b09",
+    ]
     assert await keys(all_of(eq("PartitionKey", "a"), ne("n", 0), lt("n", 3))) == ["a01", "a02"]
     assert await keys(eq("missing", 1)) == []
     assert await keys(ne("missing", 1)) == []  # missing properties never match

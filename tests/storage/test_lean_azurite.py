@@ -32,9 +32,18 @@ def _name(prefix: str) -> str:
 
 
 PK, RK = "p'q é%", "r 1 'x'+"
-ROW: dict[str, object] = {"PartitionKey": PK, "RowKey": RK, "big": 2**40, "small": -5, "flag": False,
-       "f": 2.0, "when": datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC), "data": b"\x01",
-       "guid": uuid.UUID(int=9), "text": "ü <&> \"'"}
+ROW: dict[str, object] = {
+    "PartitionKey": PK,
+    "RowKey": RK,
+    "big": 2**40,
+    "small": -5,
+    "flag": False,
+    "f": 2.0,
+    "when": datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC),
+    "data": b"\x01",
+    "guid": uuid.UUID(int=9),
+    "text": "ü <&> \"'",
+}
 
 
 async def test_rows_written_by_one_path_read_identically_by_the_other(
@@ -58,8 +67,9 @@ async def test_continuations_are_interchangeable(pair: tuple[AzureStorage, Azure
     lean, sdk = pair
     t = _name("tc")
     await lean.create_table(t)
-    await lean.transact(t, [TableOp(WriteMode.INSERT, {"PartitionKey": "p", "RowKey": f"{i}"})
-                            for i in range(5)])
+    await lean.transact(
+        t, [TableOp(WriteMode.INSERT, {"PartitionKey": "p", "RowKey": f"{i}"}) for i in range(5)]
+    )
     first = await lean.query_rows(t, top=2)
     assert first.continuation is not None
     via_sdk = await sdk.query_rows(t, top=2, continuation=first.continuation)
@@ -74,17 +84,31 @@ async def test_transaction_failure_names_the_operation(pair: tuple[AzureStorage,
     await lean.create_table(t)
     await lean.write_row(t, TableOp(WriteMode.INSERT, {"PartitionKey": "p", "RowKey": "b"}))
     with pytest.raises(ConflictError, match="operation 1"):
-        await lean.transact(t, [TableOp(WriteMode.INSERT, {"PartitionKey": "p", "RowKey": "a"}),
-                                TableOp(WriteMode.INSERT, {"PartitionKey": "p", "RowKey": "b"})])
+        await lean.transact(
+            t,
+            [
+                TableOp(WriteMode.INSERT, {"PartitionKey": "p", "RowKey": "a"}),
+                TableOp(WriteMode.INSERT, {"PartitionKey": "p", "RowKey": "b"}),
+            ],
+        )
     with pytest.raises(PreconditionFailedError, match="operation 0"):
-        await lean.transact(t, [TableOp(WriteMode.UPDATE_MERGE, {"PartitionKey": "p", "RowKey": "b"},
-                                        etag="W/\"datetime'2000-01-01T00%3A00%3A00Z'\"")])
+        await lean.transact(
+            t,
+            [
+                TableOp(
+                    WriteMode.UPDATE_MERGE,
+                    {"PartitionKey": "p", "RowKey": "b"},
+                    etag="W/\"datetime'2000-01-01T00%3A00%3A00Z'\"",
+                )
+            ],
+        )
     with pytest.raises(NotFoundError):
         await lean.transact(t, [TableOp(WriteMode.DELETE, {"PartitionKey": "p", "RowKey": "zz"})])
     assert await lean.get_row(t, "p", "a") is None  # all or nothing
     with pytest.raises(NotFoundError):
-        await lean.transact(_name("missing"),
-                            [TableOp(WriteMode.INSERT, {"PartitionKey": "p", "RowKey": "a"})])
+        await lean.transact(
+            _name("missing"), [TableOp(WriteMode.INSERT, {"PartitionKey": "p", "RowKey": "a"})]
+        )
 
 
 async def test_queue_errors_and_stats(pair: tuple[AzureStorage, AzureSdkStorage]) -> None:
@@ -104,7 +128,11 @@ async def test_queue_errors_and_stats(pair: tuple[AzureStorage, AzureSdkStorage]
     await lean.delete_message(q, again.id, again.pop_receipt)
     after = lean.stats.snapshot()
     assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {
-        "queue.put": 1, "queue.update": 1, "queue.delete": 2, "queue.receive": 1}
+        "queue.put": 1,
+        "queue.update": 1,
+        "queue.delete": 2,
+        "queue.receive": 1,
+    }
     with pytest.raises(NotFoundError):
         await lean.receive_messages(_name("nosuch"))
 
@@ -113,10 +141,19 @@ async def test_sas_account_uses_the_lean_path(azurite: AzuriteProcess) -> None:
     from azure.storage.queue import generate_account_sas
 
     key = parse_connection_string(azurite.connection_string)
-    token = generate_account_sas(key.account_name, key.account_key or "", "sco", "rwdlacup",
-                                 datetime.now(UTC) + timedelta(hours=1))
-    account = StorageAccount(key.account_name, None, key.blob_endpoint, key.queue_endpoint,
-                             key.table_endpoint, sas_token=token, is_azurite=True, is_loopback=True)
+    token = generate_account_sas(
+        key.account_name, key.account_key or "", "sco", "rwdlacup", datetime.now(UTC) + timedelta(hours=1)
+    )
+    account = StorageAccount(
+        key.account_name,
+        None,
+        key.blob_endpoint,
+        key.queue_endpoint,
+        key.table_endpoint,
+        sas_token=token,
+        is_azurite=True,
+        is_loopback=True,
+    )
     admin, s = AzureStorage(key), AzureStorage(account)
     q = _name("qsas")
     try:

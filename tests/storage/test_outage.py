@@ -96,6 +96,7 @@ async def _completes(client: httpx.AsyncClient, started: httpx.Response) -> bool
     )
 
 
+@pytest.mark.subprocess
 async def test_host_rides_out_a_storage_outage(app_dir: Path, own_azurite: AzuriteProcess) -> None:
     port = free_port()
     log_path = app_dir / "host.log"

@@ -29,12 +29,15 @@ def _sdk_auth(policy: Any, method: str, url: str, headers: dict[str, str], body:
 
 def test_queue_signature_matches_the_sdk() -> None:
     body = b"<QueueMessage><MessageText>x</MessageText></QueueMessage>"
-    headers = {"x-ms-date": DATE, "x-ms-version": "2021-12-02", "content-type": "application/xml",
-               "content-length": str(len(body))}
+    headers = {
+        "x-ms-date": DATE,
+        "x-ms-version": "2021-12-02",
+        "content-type": "application/xml",
+        "content-length": str(len(body)),
+    }
     path = f"/{DEV_ACCOUNT}/q1/messages/id-1"
     query = [("popreceipt", "AgAAAAMAAAAAAAAA+/x=="), ("visibilitytimeout", "30")]
-    url = ("http://127.0.0.1:10001" + path +
-           "?popreceipt=AgAAAAMAAAAAAAAA%2B%2Fx%3D%3D&visibilitytimeout=30")
+    url = "http://127.0.0.1:10001" + path + "?popreceipt=AgAAAAMAAAAAAAAA%2B%2Fx%3D%3D&visibilitytimeout=30"
     text = queue_string_to_sign(DEV_ACCOUNT, "PUT", path, query, headers)
     ours = f"SharedKey {DEV_ACCOUNT}:{sign(KEY, text)}"
     assert ours == _sdk_auth(QueuePolicy(DEV_ACCOUNT, DEV_KEY), "PUT", url, headers, body)
@@ -49,8 +52,12 @@ def test_queue_signature_changes_with_the_query() -> None:
 
 
 def test_table_signature_matches_the_sdk() -> None:
-    headers = {"x-ms-date": DATE, "x-ms-version": "2019-02-02", "content-type": "application/json",
-               "accept": "application/json;odata=minimalmetadata"}
+    headers = {
+        "x-ms-date": DATE,
+        "x-ms-version": "2019-02-02",
+        "content-type": "application/json",
+        "accept": "application/json;odata=minimalmetadata",
+    }
     path = f"/{DEV_ACCOUNT}/t1(PartitionKey='a%27%27b',RowKey='r%201')"
     text = table_string_to_sign(DEV_ACCOUNT, "PATCH", path, [], headers)
     ours = f"SharedKey {DEV_ACCOUNT}:{sign(KEY, text)}"
@@ -66,8 +73,12 @@ def test_table_signature_includes_comp_only() -> None:
 
 def test_known_vector() -> None:
     # HMAC-SHA256 of "abc" with the Azurite key, computed independently with openssl.
-    assert sign(KEY, "abc") == base64.b64encode(bytes.fromhex(
-        "488717f75536d0ddca32c8630b10ad4253866397bebe3bef028606f7bbe495c7")).decode()
+    assert (
+        sign(KEY, "abc")
+        == base64.b64encode(
+            bytes.fromhex("488717f75536d0ddca32c8630b10ad4253866397bebe3bef028606f7bbe495c7")
+        ).decode()
+    )
 
 
 def test_http_date_is_rfc1123_gmt() -> None:

@@ -22,16 +22,19 @@ OK = (
         b"--changesetresponse_b\r\nContent-Type: application/http\r\n"
         b"Content-Transfer-Encoding: binary\r\n\r\nHTTP/1.1 204 No Content\r\n"
         b"Content-ID: " + str(i).encode() + b"\r\nETag: W/\"datetime'" + str(i).encode() + b"'\"\r\n\r\n"
-        for i in (1, 2, 3))
+        for i in (1, 2, 3)
+    )
     + b"--changesetresponse_b--\r\n--batchresponse_a--\r\n"
 )
 
 
 def test_build_batch_holds_every_operation_in_one_change_set() -> None:
-    body, content_type = build_batch([
-        SubRequest("PUT", "http://h/a/t(PartitionKey='p',RowKey='1')", {"if-match": "*"}, b'{"x":1}'),
-        SubRequest("DELETE", "http://h/a/t(PartitionKey='p',RowKey='2')", {"if-match": "W/\"e\""}, None),
-    ])
+    body, content_type = build_batch(
+        [
+            SubRequest("PUT", "http://h/a/t(PartitionKey='p',RowKey='1')", {"if-match": "*"}, b'{"x":1}'),
+            SubRequest("DELETE", "http://h/a/t(PartitionKey='p',RowKey='2')", {"if-match": 'W/"e"'}, None),
+        ]
+    )
     boundary = content_type.split("boundary=")[1]
     text = body.decode()
     assert text.startswith(f"--{boundary}\r\nContent-Type: multipart/mixed; boundary=changeset_")

@@ -23,10 +23,22 @@ from host.storage.azure.rest_values import (
 
 WHEN = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 ENTITY: dict[str, Any] = {
-    "PartitionKey": "p", "RowKey": "r", "small": 7, "neg32": -(2**31), "big": 2**40,
-    "neg64": -(2**35), "f": 1.5, "whole": 2.0, "flag": True, "off": False, "text": "a'b é",
-    "when": WHEN, "eastern": datetime(2024, 5, 1, 8, 0, tzinfo=timezone(timedelta(hours=-4))),
-    "naive": datetime(2024, 1, 2, 3, 4, 5), "guid": uuid.UUID(int=5), "data": b"\x00\x01",
+    "PartitionKey": "p",
+    "RowKey": "r",
+    "small": 7,
+    "neg32": -(2**31),
+    "big": 2**40,
+    "neg64": -(2**35),
+    "f": 1.5,
+    "whole": 2.0,
+    "flag": True,
+    "off": False,
+    "text": "a'b é",
+    "when": WHEN,
+    "eastern": datetime(2024, 5, 1, 8, 0, tzinfo=timezone(timedelta(hours=-4))),
+    "naive": datetime(2024, 1, 2, 3, 4, 5),
+    "guid": uuid.UUID(int=5),
+    "data": b"\x00\x01",
     "dropped": None,
 }
 
@@ -50,14 +62,28 @@ def test_encode_non_finite_doubles_and_rejects_huge_ints() -> None:
 
 def test_decode_matches_the_sdk() -> None:
     wire = {
-        "odata.metadata": "http://x/$metadata#t/@Element", "odata.etag": "W/\"datetime'x'\"",
-        "PartitionKey": "p", "RowKey": "r", "Timestamp": "2024-05-01T12:00:00.1234567Z",
-        "small": 7, "big@odata.type": "Edm.Int64", "big": "1099511627776", "unannotated": 2**40,
-        "f@odata.type": "Edm.Double", "f": "NaN", "d": 2.5, "flag": True, "text": "x",
-        "when@odata.type": "Edm.DateTime", "when": "2024-05-01T12:00:00.1234567Z",
-        "plain@odata.type": "Edm.DateTime", "plain": "2024-05-01T12:00:00Z",
-        "guid@odata.type": "Edm.Guid", "guid": str(uuid.UUID(int=5)),
-        "data@odata.type": "Edm.Binary", "data": "AAE=",
+        "odata.metadata": "http://x/$metadata#t/@Element",
+        "odata.etag": "W/\"datetime'x'\"",
+        "PartitionKey": "p",
+        "RowKey": "r",
+        "Timestamp": "2024-05-01T12:00:00.1234567Z",
+        "small": 7,
+        "big@odata.type": "Edm.Int64",
+        "big": "1099511627776",
+        "unannotated": 2**40,
+        "f@odata.type": "Edm.Double",
+        "f": "NaN",
+        "d": 2.5,
+        "flag": True,
+        "text": "x",
+        "when@odata.type": "Edm.DateTime",
+        "when": "2024-05-01T12:00:00.1234567Z",
+        "plain@odata.type": "Edm.DateTime",
+        "plain": "2024-05-01T12:00:00Z",
+        "guid@odata.type": "Edm.Guid",
+        "guid": str(uuid.UUID(int=5)),
+        "data@odata.type": "Edm.Binary",
+        "data": "AAE=",
     }
     ours = decode_entity(wire)
     sdk_entity = _convert_to_entity(wire)

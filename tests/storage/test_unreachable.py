@@ -11,10 +11,12 @@ from host.storage.azurite import DEV_ACCOUNT, DEV_KEY, free_port
 
 def _dead_account() -> str:
     port = free_port()  # nobody listens there
-    return (f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-            f"BlobEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
-            f"QueueEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
-            f"TableEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};")
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+        f"BlobEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
+        f"QueueEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
+        f"TableEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
+    )
 
 
 async def test_ping_unreachable_fails_fast() -> None:

@@ -12,18 +12,24 @@ APP = Path(__file__).parent / "apps" / "toolkit"
 
 
 async def test_parallel_apps_have_their_own_hub_clock_stubs_and_instances(
-        funchost_storage: str, azurite_connection_string: str) -> None:
+    funchost_storage: str, azurite_connection_string: str
+) -> None:
     conn = azurite_connection_string if funchost_storage == "azurite" else None
-    apps = [AppHost(APP, storage=funchost_storage, connection_string=conn, virtual_time=True)
-            for _ in range(3)]
+    apps = [
+        AppHost(APP, storage=funchost_storage, connection_string=conn, virtual_time=True) for _ in range(3)
+    ]
     await asyncio.gather(*(a.start_app() for a in apps))
     try:
         assert len({a.hub_name for a in apps}) == 3
         apps[0].stub("greet", result="stubbed")
-        outcomes = await asyncio.gather(*(a.run("chain", [f"app{i}"], expect="Completed")
-                                          for i, a in enumerate(apps)))
+        outcomes = await asyncio.gather(
+            *(a.run("chain", [f"app{i}"], expect="Completed") for i, a in enumerate(apps))
+        )
         assert [a.output(s) for a, s in zip(apps, outcomes, strict=True)] == [
-            ["stubbed"], ["Hello app1"], ["Hello app2"]]
+            ["stubbed"],
+            ["Hello app1"],
+            ["Hello app2"],
+        ]
         for app, status in zip(apps, outcomes, strict=True):
             page, _ = await app.management.query_instances()
             assert [s.instance_id for s in page] == [status.instance_id]

@@ -67,13 +67,19 @@ def test_exported_file_round_trips_and_is_checked(recorded: RecordedHistory, tmp
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "host", "durable", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "host", "durable", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("funchost_storage", ["azurite"])
-async def test_cli_exports_from_a_hub_and_replay_checks(azurite_connection_string: str, tmp_path: Path,
-                                                        funchost_storage: str) -> None:
+async def test_cli_exports_from_a_hub_and_replay_checks(
+    azurite_connection_string: str, tmp_path: Path, funchost_storage: str
+) -> None:
     async with AppHost(V1, connection_string=azurite_connection_string, virtual_time=False) as app:
         status = await app.run("pipeline", "cli", expect="Completed")
         hub = app.hub_name

@@ -117,8 +117,9 @@ async def test_entities_are_signalled_and_read(func_app: AppHost, durable_client
     assert func_app.invocations().count("counter") == len(func_app.invocations("counter"))
 
 
-async def test_http_starter_uses_the_sdk_client_in_process(func_client: httpx.AsyncClient,
-                                                          durable_client: DurableClient) -> None:
+async def test_http_starter_uses_the_sdk_client_in_process(
+    func_client: httpx.AsyncClient, durable_client: DurableClient
+) -> None:
     resp = await func_client.post("/api/start/chain", json=["Q"])
     assert resp.status_code == 202
     payload = resp.json()

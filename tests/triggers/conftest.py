@@ -36,23 +36,31 @@ async def storage(azurite: AzuriteProcess) -> AsyncIterator[Storage]:
         await s.close()
 
 
-
-
 @pytest.fixture
-async def start_host(tmp_path: Path, storage: Storage, azurite: AzuriteProcess,
-                     monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[StartHost]:
+async def start_host(
+    tmp_path: Path, storage: Storage, azurite: AzuriteProcess, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[StartHost]:
     """``await start_host(code, host={...})``: an app folder indexed and started in-process."""
     monkeypatch.chdir(tmp_path)
     runtimes: list[HostRuntime] = []
 
-    async def start(code: str, *, host: dict[str, Any] | None = None, folder: str = "app",
-                    env: dict[str, str] | None = None) -> HostRuntime:
+    async def start(
+        code: str,
+        *,
+        host: dict[str, Any] | None = None,
+        folder: str = "app",
+        env: dict[str, str] | None = None,
+    ) -> HostRuntime:
         root = tmp_path / folder
         root.mkdir(exist_ok=True)
         (root / "host.json").write_text(json.dumps({"version": "2.0", **(host or {})}))
         (root / "function_app.py").write_text(code)
-        environ = {"FUNCTIONS_WORKER_RUNTIME": "python", "TZ": "UTC",
-                   "AzureWebJobsStorage": azurite.connection_string, **(env or {})}
+        environ = {
+            "FUNCTIONS_WORKER_RUNTIME": "python",
+            "TZ": "UTC",
+            "AzureWebJobsStorage": azurite.connection_string,
+            **(env or {}),
+        }
         settings = load_settings(root, environ=environ)
         runtime = HostRuntime(settings, storage=storage, components=TRIGGER_COMPONENTS)
         await runtime.start()

@@ -19,7 +19,7 @@ from host.http.app import build_app
 from host.runtime import HostRuntime
 from host.storage.interface import Storage
 
-APP = '''
+APP = """
 import azure.functions as func
 
 app = func.FunctionApp()
@@ -37,7 +37,7 @@ def work(msg: func.QueueMessage, out: func.Out[str]) -> None:
 @app.timer_trigger(arg_name="timer", schedule="0 0 0 1 1 *")
 def yearly(timer: func.TimerRequest) -> None:
     TICKS.append((timer.past_due, timer.schedule_status, timer.schedule))
-'''
+"""
 
 
 @pytest.fixture
@@ -45,8 +45,9 @@ async def admin_client() -> AsyncIterator[Any]:
     clients: list[httpx.AsyncClient] = []
 
     def make(runtime: HostRuntime) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(runtime)),
-                                   base_url="http://127.0.0.1:7071")
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=build_app(runtime)), base_url="http://127.0.0.1:7071"
+        )
         clients.append(client)
         return client
 
@@ -56,7 +57,8 @@ async def admin_client() -> AsyncIterator[Any]:
 
 
 async def test_admin_invokes_a_queue_function_with_a_converted_message(
-        start_host: StartHost, storage: Storage, admin_client: Any, unique: Any) -> None:
+    start_host: StartHost, storage: Storage, admin_client: Any, unique: Any
+) -> None:
     qin, qout = unique("adminin"), unique("adminout")
     runtime = await start_host(APP.replace("QIN", qin).replace("QOUT", qout))
     registered = runtime.invoker.trigger_converters["queueTrigger"]
@@ -82,9 +84,12 @@ async def test_admin_invokes_a_queue_function_with_a_converted_message(
 
 
 async def test_admin_invokes_a_timer_function_with_its_monitor_status(
-        start_host: StartHost, admin_client: Any) -> None:
-    runtime = await start_host(APP.replace("QIN", "unusedin").replace("QOUT", "unusedout"),
-                               env={"AzureFunctionsWebHost__hostid": "adminhost1"})
+    start_host: StartHost, admin_client: Any
+) -> None:
+    runtime = await start_host(
+        APP.replace("QIN", "unusedin").replace("QOUT", "unusedout"),
+        env={"AzureFunctionsWebHost__hostid": "adminhost1"},
+    )
     assert "timerTrigger" in runtime.invoker.trigger_converters
     client = admin_client(runtime)
     r = await client.post("/admin/functions/yearly", json={"input": ""})
@@ -98,7 +103,8 @@ async def test_admin_invokes_a_timer_function_with_its_monitor_status(
 
 
 async def test_admin_invocation_of_an_unknown_function_or_bad_body(
-        start_host: StartHost, admin_client: Any) -> None:
+    start_host: StartHost, admin_client: Any
+) -> None:
     runtime = await start_host(APP.replace("QIN", "unusedin2").replace("QOUT", "unusedout2"))
     client = admin_client(runtime)
     assert (await client.post("/admin/functions/nope", json={"input": "x"})).status_code == 404

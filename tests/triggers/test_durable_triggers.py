@@ -26,7 +26,7 @@ from host.storage.interface import Storage
 
 WH = "/runtime/webhooks/durabletask"
 
-APP = '''
+APP = """
 import azure.durable_functions as df
 import azure.functions as func
 
@@ -55,9 +55,7 @@ def process_order(context: df.DurableOrchestrationContext):
 @app.activity_trigger(input_name="order")
 def charge(order: dict) -> str:
     return f"charged order {order['id']}"
-'''
-
-
+"""
 
 
 @pytest.fixture
@@ -69,16 +67,26 @@ async def serve(tmp_path: Path, azurite_connection_string: str) -> AsyncIterator
         root = tmp_path / uuid.uuid4().hex[:8]
         root.mkdir()
         (root / "function_app.py").write_text(APP.replace("QUEUE", queue))
-        (root / "host.json").write_text(json.dumps({"version": "2.0", "extensions": {
-            "durableTask": {"hubName": "trg" + uuid.uuid4().hex[:10]}}}))
+        (root / "host.json").write_text(
+            json.dumps(
+                {"version": "2.0", "extensions": {"durableTask": {"hubName": "trg" + uuid.uuid4().hex[:10]}}}
+            )
+        )
         port = free_port()
-        env = dict(os.environ, AzureWebJobsStorage=azurite_connection_string, TZ="UTC",
-                   FUNCTIONS_WORKER_RUNTIME="python")
+        env = dict(
+            os.environ,
+            AzureWebJobsStorage=azurite_connection_string,
+            TZ="UTC",
+            FUNCTIONS_WORKER_RUNTIME="python",
+        )
         wanted = [*functions, "process_order", "charge"]
         runtime = HostRuntime(load_settings(root, port=port, azurite=False, environ=env, functions=wanted))
         await runtime.start()
-        server = uvicorn.Server(uvicorn.Config(build_app(runtime), host="127.0.0.1", port=port,
-                                               log_level="warning", lifespan="off"))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                build_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+            )
+        )
         serving = asyncio.create_task(server.serve())
         await eventually(lambda: server.started or serving.done(), timeout=20)
         runtime.mark_running()
@@ -108,8 +116,9 @@ async def _completed(url: str, instance_id: str | None = None) -> list[dict[str,
         return list(r.json())
 
 
-async def test_queue_trigger_starts_an_orchestration(serve: Callable[..., Any], storage: Storage,
-                                                     unique: Callable[[str], str]) -> None:
+async def test_queue_trigger_starts_an_orchestration(
+    serve: Callable[..., Any], storage: Storage, unique: Callable[[str], str]
+) -> None:
     queue = unique("dq")
     url = await serve(queue, "start_from_queue")
     await storage.create_queue(queue)
@@ -121,8 +130,9 @@ async def test_queue_trigger_starts_an_orchestration(serve: Callable[..., Any], 
     assert await storage.peek_messages(queue) == []
 
 
-async def test_timer_trigger_starts_an_orchestration(serve: Callable[..., Any],
-                                                     unique: Callable[[str], str]) -> None:
+async def test_timer_trigger_starts_an_orchestration(
+    serve: Callable[..., Any], unique: Callable[[str], str]
+) -> None:
     url = await serve(unique("unused"), "start_from_timer")
     done = await eventually(lambda: _completed(url), timeout=30)
     assert all(s["name"] == "process_order" for s in done)

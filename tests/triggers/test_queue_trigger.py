@@ -17,7 +17,7 @@ from host.storage.interface import Storage
 from host.triggers.common import Backoff, QueueOptions
 from host.triggers.queue import QueueListener
 
-APP = '''
+APP = """
 import json, logging
 import azure.functions as func
 
@@ -35,7 +35,7 @@ def work(msg: func.QueueMessage, out: func.Out[str]) -> None:
     out.set("done:" + body)
     if "fail" in body:
         raise RuntimeError("boom")
-'''
+"""
 
 
 def b64(text: str) -> str:
@@ -66,13 +66,15 @@ async def _empty(storage: Storage, queue: str) -> bool:
     return not await storage.peek_messages(queue)
 
 
-async def test_failure_retries_then_poison_and_no_output(start_host: StartHost, storage: Storage,
-                                                          unique) -> None:
+async def test_failure_retries_then_poison_and_no_output(
+    start_host: StartHost, storage: Storage, unique
+) -> None:
     qin, qout = unique("in"), unique("out")
     await storage.create_queue(qin)
     await storage.put_message(qin, b64("please fail"))
-    runtime = await start_host(APP.replace("QIN", qin).replace("QOUT", qout),
-                               host={"extensions": {"queues": {"maxDequeueCount": 3}}})
+    runtime = await start_host(
+        APP.replace("QIN", qin).replace("QOUT", qout), host={"extensions": {"queues": {"maxDequeueCount": 3}}}
+    )
     seen = app_globals(runtime, "work")["SEEN"]
     poison = await eventually(lambda: peek(storage, f"{qin}-poison"))
     assert [s["dequeue_count"] for s in seen] == [1, 2, 3]
@@ -81,8 +83,9 @@ async def test_failure_retries_then_poison_and_no_output(start_host: StartHost, 
     assert await peek(storage, qout) == []  # the output of a failed invocation is never written
 
 
-async def test_invalid_base64_goes_to_poison_without_running(start_host: StartHost, storage: Storage,
-                                                             unique) -> None:
+async def test_invalid_base64_goes_to_poison_without_running(
+    start_host: StartHost, storage: Storage, unique
+) -> None:
     qin, qout = unique("in"), unique("out")
     await storage.create_queue(qin)
     await storage.put_message(qin, "not base64 at all!")
@@ -97,13 +100,15 @@ async def test_encoding_none(start_host: StartHost, storage: Storage, unique) ->
     qin, qout = unique("in"), unique("out")
     await storage.create_queue(qin)
     await storage.put_message(qin, "raw text")
-    await start_host(APP.replace("QIN", qin).replace("QOUT", qout),
-                     host={"extensions": {"queues": {"messageEncoding": "none"}}})
+    await start_host(
+        APP.replace("QIN", qin).replace("QOUT", qout),
+        host={"extensions": {"queues": {"messageEncoding": "none"}}},
+    )
     out = await eventually(lambda: peek(storage, qout))
     assert out[0].content == "done:raw text"
 
 
-CHAIN = '''
+CHAIN = """
 import azure.functions as func
 app = func.FunctionApp()
 DONE = {}
@@ -116,11 +121,12 @@ def first(msg: func.QueueMessage, out: func.Out[list]) -> None:
 @app.queue_trigger(arg_name="msg", queue_name="QB", connection="AzureWebJobsStorage")
 def second(msg: str) -> None:
     DONE.setdefault("second", []).append(msg)
-'''
+"""
 
 
-async def test_host_written_messages_wake_the_listener(start_host: StartHost, storage: Storage,
-                                                       unique, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_host_written_messages_wake_the_listener(
+    start_host: StartHost, storage: Storage, unique, monkeypatch: pytest.MonkeyPatch
+) -> None:
     idle: list[Backoff] = []
 
     def ten_minutes(self: Backoff) -> float:

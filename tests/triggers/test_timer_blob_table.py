@@ -18,7 +18,7 @@ from host.triggers.timer import TimerListener
 
 # --------------------------------------------------------------------------- timer
 
-TIMER_APP = '''
+TIMER_APP = """
 import azure.functions as func
 app = func.FunctionApp()
 RUNS = []
@@ -26,7 +26,7 @@ RUNS = []
 @app.timer_trigger(arg_name="timer", schedule="0 0 0 1 1 *", run_on_startup=True)
 def yearly(timer: func.TimerRequest) -> None:
     RUNS.append((type(timer).__name__, timer.past_due, timer.schedule_status, timer.schedule))
-'''
+"""
 
 
 async def test_run_on_startup_and_status_blob(start_host: StartHost, storage: Storage) -> None:
@@ -78,8 +78,9 @@ async def test_past_due_detected_across_a_restart(storage: Storage, unique) -> N
     finally:
         await second.stop()
     # and a third start before 12:00 is not past due
-    third = TimerListener(fn, storage, invoker.invoke, host_id=host_id, tz=UTC,
-                          clock=lambda: later + timedelta(minutes=5))
+    third = TimerListener(
+        fn, storage, invoker.invoke, host_id=host_id, tz=UTC, clock=lambda: later + timedelta(minutes=5)
+    )
     assert await third._check_past_due(later + timedelta(minutes=5)) is False
     await invoker.aclose()
 
@@ -88,11 +89,18 @@ async def test_changed_schedule_is_not_past_due(storage: Storage, unique) -> Non
     host_id = unique("changed")
     invoker = Invoker(log=False)
     t0 = datetime(2024, 5, 1, 10, 20, tzinfo=UTC)
-    old = TimerListener(_timer_fn("0 0 * * * *", []), storage, invoker.invoke, host_id=host_id, tz=UTC,
-                        clock=lambda: t0)
+    old = TimerListener(
+        _timer_fn("0 0 * * * *", []), storage, invoker.invoke, host_id=host_id, tz=UTC, clock=lambda: t0
+    )
     assert await old._check_past_due(t0) is False
-    new = TimerListener(_timer_fn("0 0 0 * * *", []), storage, invoker.invoke, host_id=host_id, tz=UTC,
-                        clock=lambda: t0 + timedelta(hours=3))
+    new = TimerListener(
+        _timer_fn("0 0 0 * * *", []),
+        storage,
+        invoker.invoke,
+        host_id=host_id,
+        tz=UTC,
+        clock=lambda: t0 + timedelta(hours=3),
+    )
     assert await new._check_past_due(t0 + timedelta(hours=3)) is False
     assert new.status is not None and new.status.next == datetime(2024, 5, 2, tzinfo=UTC)
 
@@ -106,7 +114,7 @@ def test_bad_schedule_is_an_indexing_error() -> None:
 
 # --------------------------------------------------------------------------- blob
 
-BLOB_APP = '''
+BLOB_APP = """
 import azure.functions as func
 app = func.FunctionApp()
 SEEN = []
@@ -118,7 +126,7 @@ def on_upload(blob: func.InputStream, template: str, result: func.Out[bytes]) ->
     data = blob.read()
     SEEN.append((blob.name, blob.length, blob.uri, blob.metadata, data))
     result.set((template or "").encode() + data)
-'''
+"""
 
 
 async def test_blob_trigger_receipts_and_bindings(start_host: StartHost, storage: Storage, unique) -> None:
@@ -164,7 +172,7 @@ async def _download(storage: Storage, container: str, name: str):
 
 # --------------------------------------------------------------------------- table
 
-TABLE_APP = '''
+TABLE_APP = """
 import json
 import azure.functions as func
 app = func.FunctionApp()
@@ -180,7 +188,7 @@ def handle(msg: func.QueueMessage, one: str, many: str, row: func.Out[str]) -> N
     body = msg.get_json()
     SEEN.append((json.loads(one) if one else None, json.loads(many)))
     row.set(json.dumps({"partitionKey": "p1", "RowKey": body["new"], "Size": 9}))
-'''
+"""
 
 
 async def test_table_input_and_output(start_host: StartHost, storage: Storage, unique) -> None:
@@ -191,11 +199,14 @@ async def test_table_input_and_output(start_host: StartHost, storage: Storage, u
     table, queue = unique("tbl"), unique("tq")
     await storage.create_table(table)
     for rk, size in (("1", 1), ("2", 2), ("3", 3), ("4", 4)):
-        await storage.write_row(table, TableOp(WriteMode.INSERT, {"PartitionKey": "p1", "RowKey": rk,
-                                                                  "Size": size}))
+        await storage.write_row(
+            table, TableOp(WriteMode.INSERT, {"PartitionKey": "p1", "RowKey": rk, "Size": size})
+        )
     await storage.create_queue(queue)
-    runtime = await start_host(TABLE_APP.replace("QNAME", queue).replace("TNAME", table),
-                               host={"extensions": {"queues": {"maxDequeueCount": 2}}})
+    runtime = await start_host(
+        TABLE_APP.replace("QNAME", queue).replace("TNAME", table),
+        host={"extensions": {"queues": {"maxDequeueCount": 2}}},
+    )
     seen = app_globals(runtime, "handle")["SEEN"]
     await storage.put_message(queue, base64.b64encode(b'{"id": "3", "new": "9"}').decode())
     await eventually(lambda: seen)

@@ -12,9 +12,6 @@ from host.storage.interface import QueueMessage, Storage
 StartHost = Callable[..., Awaitable[HostRuntime]]
 
 
-
-
-
 def app_globals(runtime: HostRuntime, function: str) -> dict[str, Any]:
     """The module globals of an indexed function (where test apps record what they saw)."""
     fn = runtime.registry.get(function)

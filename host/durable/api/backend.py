@@ -27,5 +27,6 @@ class BackendResolver(Protocol):
     exist yet be created; otherwise that is :class:`TaskHubNotFoundError`.
     """
 
-    async def __call__(self, task_hub: str | None, connection: str | None,
-                       *, create: bool = False) -> Management: ...
+    async def __call__(
+        self, task_hub: str | None, connection: str | None, *, create: bool = False
+    ) -> Management: ...

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 class DurableClientProvider:
     """``provider(binding, fn, trigger_metadata) -> str`` for ``Invoker.add_input_provider``."""
 
-    def __init__(self, base_url: str, default_hub: str, *, code: str | None = None,
-                 resolve: Any = None) -> None:
+    def __init__(
+        self, base_url: str, default_hub: str, *, code: str | None = None, resolve: Any = None
+    ) -> None:
         self._base_url = base_url.rstrip("/")
         self._default_hub = default_hub
         self._code = code
@@ -42,8 +43,11 @@ class DurableClientProvider:
             hub = task_hub or self._default_hub
             explicit_hub = task_hub if task_hub and task_hub != self._default_hub else None
             rpc = rpc_base_url(self._base_url, explicit_hub, connection, code=self._code)
-            found = json.dumps(binding_payload(self._base_url, task_hub=hub, connection=connection,
-                                               code=self._code, rpc_base=rpc))
+            found = json.dumps(
+                binding_payload(
+                    self._base_url, task_hub=hub, connection=connection, code=self._code, rpc_base=rpc
+                )
+            )
             self._cache[key] = found
         return found
 
@@ -67,8 +71,9 @@ def install(runtime: HostRuntime, resolver: BackendResolver | None = None) -> No
 
     keys = runtime.keys
     code = keys.system_key(DURABLE_SYSTEM_KEY) if keys is not None else None
-    provider = DurableClientProvider(runtime.base_url, default_hub_name(runtime.settings), code=code,
-                                     resolve=runtime.settings.resolve)
+    provider = DurableClientProvider(
+        runtime.base_url, default_hub_name(runtime.settings), code=code, resolve=runtime.settings.resolve
+    )
     runtime.invoker.add_input_provider(DURABLE_CLIENT, provider)
     runtime.routes.extend(create_routes(runtime, resolver))
 

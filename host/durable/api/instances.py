@@ -57,8 +57,13 @@ class Target:
     posted inputs are JSON values there, encoded here as the SDK's client would send them."""
 
     def payload(self, instance_id: str) -> dict[str, str]:
-        return check_status_payload(self.origin, instance_id, task_hub=self.management.task_hub,
-                                    connection=self.connection, code=self.code)
+        return check_status_payload(
+            self.origin,
+            instance_id,
+            task_hub=self.management.task_hub,
+            connection=self.connection,
+            code=self.code,
+        )
 
     def check_status_response(self, instance_id: str) -> Response:
         payload = self.payload(instance_id)
@@ -94,12 +99,14 @@ async def _body_text(request: Request) -> str:
         raise BadRequest("The request body is not valid UTF-8.") from None
 
 
-async def start(request: Request, target: Target, registry: Registry | None, name: str,
-                instance_id: str | None) -> Response:
+async def start(
+    request: Request, target: Target, registry: Registry | None, name: str, instance_id: str | None
+) -> Response:
     """``POST orchestrators/{functionName}[/{instanceId}]`` (no name check without a registry)."""
     if registry is not None and registry.orchestrator(name) is None:
-        return argument_error(f"The function '{name}' doesn't exist, is disabled, or is not an "
-                              f"orchestrator function.")
+        return argument_error(
+            f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
+        )
     if instance_id is None:
         instance_id = new_instance_id()
     validate_instance_id(instance_id)
@@ -125,7 +132,8 @@ async def _wait(target: Target, instance_id: str, timeout: float, interval: floa
     deadline = time.monotonic() + timeout
     while True:
         waiter = asyncio.ensure_future(
-            target.management.wait_terminal(instance_id, max(0.0, deadline - time.monotonic())))
+            target.management.wait_terminal(instance_id, max(0.0, deadline - time.monotonic()))
+        )
         try:
             await asyncio.sleep(0)  # the waiter is registered before the read: no lost wake-up
             status = await _status(target, instance_id)
@@ -150,8 +158,9 @@ async def get_status(request: Request, target: Target, instance_id: str) -> Resp
     if status is None:
         return not_found(instance_id)
     history = await target.management.get_history(instance_id) if q.flag("showHistory", False) else None
-    payload = status_json(status, history, show_input=show_input,
-                          show_history_output=q.flag("showHistoryOutput", False))
+    payload = status_json(
+        status, history, show_input=show_input, show_history_output=q.flag("showHistoryOutput", False)
+    )
     runtime = payload["runtimeStatus"]
     if runtime not in TERMINAL_STATUSES:
         return json_response(payload, 202, {"Location": str(request.url), "Retry-After": "5"})
@@ -181,8 +190,14 @@ async def list_instances(request: Request, target: Target) -> Response:
     show_input = q.flag("showInput", True)
     try:
         statuses, next_token = await target.management.query_instances(
-            q.statuses() or None, q.time("createdTimeFrom"), q.time("createdTimeTo"), prefix,
-            top=q.integer("top", minimum=1), continuation=token, include_input_output=True)
+            q.statuses() or None,
+            q.time("createdTimeFrom"),
+            q.time("createdTimeTo"),
+            prefix,
+            top=q.integer("top", minimum=1),
+            continuation=token,
+            include_input_output=True,
+        )
     except ValueError:  # the storage layer's word for a token it never handed out
         if token:
             raise BadRequest(BAD_CONTINUATION) from None
@@ -198,11 +213,13 @@ async def purge_many(request: Request, target: Target) -> Response:
     if created_from is None:
         return json_response("Please provide value for 'createdTimeFrom' parameter.", 400)
     management = target.management
-    deleted = await management.purge_instances(created_from, q.time("createdTimeTo") or management.hub.now(),
-                                               q.statuses() or None)
+    deleted = await management.purge_instances(
+        created_from, q.time("createdTimeTo") or management.hub.now(), q.statuses() or None
+    )
     if not deleted:
-        return json_response({"Message": "No instances matched the filter: nothing was purged.",
-                              "instancesDeleted": 0}, 404)
+        return json_response(
+            {"Message": "No instances matched the filter: nothing was purged.", "instancesDeleted": 0}, 404
+        )
     return json_response({"instancesDeleted": deleted})
 
 
@@ -260,8 +277,10 @@ async def operation(request: Request, target: Target, instance_id: str, op: str)
 
 
 _OPERATIONS: dict[str, Callable[[Management], Callable[[str, str | None], Awaitable[None]]]] = {
-    "terminate": lambda m: m.terminate, "suspend": lambda m: m.suspend,
-    "resume": lambda m: m.resume, "rewind": lambda m: m.rewind,
+    "terminate": lambda m: m.terminate,
+    "suspend": lambda m: m.suspend,
+    "resume": lambda m: m.resume,
+    "rewind": lambda m: m.rewind,
 }
 
 
@@ -277,8 +296,9 @@ async def _refused(target: Target, instance_id: str, op: str) -> Response:
         return server_error("The rewind operation is only supported on failed orchestration instances.")
     if runtime in TERMINAL_STATUSES:
         return _gone(instance_id, runtime, f"it cannot {op} any more")
-    return server_error(f"Cannot {op} the orchestration instance {instance_id} because instance is in the "
-                        f"{runtime} state.")
+    return server_error(
+        f"Cannot {op} the orchestration instance {instance_id} because instance is in the {runtime} state."
+    )
 
 
 async def restart(request: Request, target: Target, instance_id: str) -> Response:

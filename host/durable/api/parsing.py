@@ -21,8 +21,10 @@ from host.http.limits import MAX_JSON_DEPTH, JsonTooDeepError, loads_bounded
 JSON_TYPE = "application/json; charset=utf-8"
 CONTINUATION_HEADER = "x-ms-continuation-token"
 
-BAD_CONTINUATION = ("The continuation token (x-ms-continuation-token) is not one this host handed out: "
-                    "send back the header of the previous page unchanged.")
+BAD_CONTINUATION = (
+    "The continuation token (x-ms-continuation-token) is not one this host handed out: "
+    "send back the header of the previous page unchanged."
+)
 
 ARGUMENT_MESSAGE = "One or more of the arguments submitted is incorrect"
 SERVER_MESSAGE = "Something went wrong while processing your request"
@@ -35,8 +37,9 @@ class BadRequest(DurableError):
 def json_response(value: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """A compact JSON body (``None`` → no body), as the extension writes it."""
     body = b"" if value is None else json.dumps(value, separators=(",", ":")).encode()
-    return Response(body, status_code=status, headers=dict(headers or {}),
-                    media_type=JSON_TYPE if body else None)
+    return Response(
+        body, status_code=status, headers=dict(headers or {}), media_type=JSON_TYPE if body else None
+    )
 
 
 def raw_json_response(text: str, status: int = 200) -> Response:
@@ -44,13 +47,17 @@ def raw_json_response(text: str, status: int = 200) -> Response:
     return Response(text.encode(), status_code=status, media_type=JSON_TYPE)
 
 
-def error_response(status: int, message: str, exception_message: str | None = None,
-                   exception_type: str | None = None) -> Response:
+def error_response(
+    status: int, message: str, exception_message: str | None = None, exception_type: str | None = None
+) -> Response:
     """``{"Message", "ExceptionMessage", "ExceptionType", "StackTrace"}`` (the extension's shape)."""
     body: dict[str, Any] = {"Message": message}
     if exception_message is not None:
-        body.update(ExceptionMessage=exception_message,
-                    ExceptionType=exception_type or "System.ArgumentException", StackTrace=None)
+        body.update(
+            ExceptionMessage=exception_message,
+            ExceptionType=exception_type or "System.ArgumentException",
+            StackTrace=None,
+        )
     return json_response(body, status)
 
 
@@ -59,8 +66,9 @@ def argument_error(exception_message: str) -> Response:
     return error_response(400, ARGUMENT_MESSAGE, exception_message, "System.ArgumentException")
 
 
-def server_error(exception_message: str,
-                 exception_type: str = "System.InvalidOperationException") -> Response:
+def server_error(
+    exception_message: str, exception_type: str = "System.InvalidOperationException"
+) -> Response:
     """500 for any other exception."""
     return error_response(500, SERVER_MESSAGE, exception_message, exception_type)
 
@@ -94,8 +102,10 @@ class Query:
         try:
             return parse_time(value)
         except ValueError:
-            raise BadRequest(f"The value '{value}' of query parameter '{name}' is not a valid date "
-                             f"and time (use ISO 8601, e.g. 2024-01-31T12:00:00Z).") from None
+            raise BadRequest(
+                f"The value '{value}' of query parameter '{name}' is not a valid date "
+                f"and time (use ISO 8601, e.g. 2024-01-31T12:00:00Z)."
+            ) from None
 
     def integer(self, name: str, *, minimum: int = 0) -> int | None:
         value = self.get(name)
@@ -106,8 +116,9 @@ class Query:
         except ValueError:
             number = minimum - 1
         if number < minimum:
-            raise BadRequest(f"The value '{value}' of query parameter '{name}' is not an integer "
-                             f"of at least {minimum}.")
+            raise BadRequest(
+                f"The value '{value}' of query parameter '{name}' is not an integer of at least {minimum}."
+            )
         return number
 
     def seconds(self, name: str) -> float | None:
@@ -133,8 +144,10 @@ class Query:
                     continue
                 status = by_lower.get(text.lower())
                 if status is None:
-                    raise BadRequest(f"'{text}' is not a valid runtime status in query parameter '{name}'; "
-                                     f"valid values: {', '.join(RUNTIME_STATUSES)}.")
+                    raise BadRequest(
+                        f"'{text}' is not a valid runtime status in query parameter '{name}'; "
+                        f"valid values: {', '.join(RUNTIME_STATUSES)}."
+                    )
                 if status not in found:
                     found.append(status)
         return tuple(found)

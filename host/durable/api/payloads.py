@@ -27,18 +27,44 @@ RPC_KEY_SEGMENT = "code"
 DEFAULT_CONNECTION = "Storage"
 INSTANCE_PLACEHOLDER = "INSTANCEID"
 
-RUNTIME_STATUSES = ("Running", "Completed", "ContinuedAsNew", "Failed", "Canceled",
-                    "Terminated", "Pending", "Suspended")
+RUNTIME_STATUSES = (
+    "Running",
+    "Completed",
+    "ContinuedAsNew",
+    "Failed",
+    "Canceled",
+    "Terminated",
+    "Pending",
+    "Suspended",
+)
 """``OrchestrationRuntimeStatus`` names in enum-value order (0 = Running)."""
 
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Canceled", "Terminated"})
 
-EVENT_TYPES = ("ExecutionStarted", "ExecutionCompleted", "ExecutionFailed", "ExecutionTerminated",
-               "TaskScheduled", "TaskCompleted", "TaskFailed", "SubOrchestrationInstanceCreated",
-               "SubOrchestrationInstanceCompleted", "SubOrchestrationInstanceFailed",
-               "TimerCreated", "TimerFired", "OrchestratorStarted", "OrchestratorCompleted",
-               "EventSent", "EventRaised", "ContinueAsNew", "GenericEvent", "HistoryState",
-               "ExecutionSuspended", "ExecutionResumed", "ExecutionRewound")
+EVENT_TYPES = (
+    "ExecutionStarted",
+    "ExecutionCompleted",
+    "ExecutionFailed",
+    "ExecutionTerminated",
+    "TaskScheduled",
+    "TaskCompleted",
+    "TaskFailed",
+    "SubOrchestrationInstanceCreated",
+    "SubOrchestrationInstanceCompleted",
+    "SubOrchestrationInstanceFailed",
+    "TimerCreated",
+    "TimerFired",
+    "OrchestratorStarted",
+    "OrchestratorCompleted",
+    "EventSent",
+    "EventRaised",
+    "ContinueAsNew",
+    "GenericEvent",
+    "HistoryState",
+    "ExecutionSuspended",
+    "ExecutionResumed",
+    "ExecutionRewound",
+)
 """DTFx ``EventType`` names in enum-value order (0 = ExecutionStarted)."""
 
 
@@ -145,7 +171,7 @@ def parse_time(text: str) -> datetime:
     head, dot, rest = raw.partition(".")
     if dot:  # Python takes at most 6 fraction digits
         digits = "".join(c for c in rest if c.isdigit())
-        tail = rest[len(digits):]
+        tail = rest[len(digits) :]
         raw = f"{head}.{(digits[:6] or '0')}{tail}"
     return _utc(datetime.fromisoformat(raw))
 
@@ -178,15 +204,20 @@ def status_json(
     }
     if history is not None:
         payload["historyEvents"] = (
-            [] if runtime == "Pending"
+            []
+            if runtime == "Pending"
             else format_history(history, show_input=show_input, show_history_output=show_history_output)
         )
     return payload
 
 
-_SCHEDULING = {"TaskScheduled": ("TaskCompleted", "TaskFailed"),
-               "SubOrchestrationInstanceCreated": ("SubOrchestrationInstanceCompleted",
-                                                   "SubOrchestrationInstanceFailed")}
+_SCHEDULING = {
+    "TaskScheduled": ("TaskCompleted", "TaskFailed"),
+    "SubOrchestrationInstanceCreated": (
+        "SubOrchestrationInstanceCompleted",
+        "SubOrchestrationInstanceFailed",
+    ),
+}
 _COMPLETION_OF = {c: s for s, cs in _SCHEDULING.items() for c in cs}
 _RESULT_EVENTS = {"TaskCompleted", "SubOrchestrationInstanceCompleted", "ExecutionCompleted"}
 
@@ -201,8 +232,12 @@ def format_history(
     results are included (parsed as JSON) only with ``show_history_output``.
     """
     items = [dict(e) for e in events]
-    held = {i for i, e in enumerate(items) if event_type_name(e.get("EventType")) == "GenericEvent"
-            and pending_payload({**e, "EventType": 17}) is not None}
+    held = {
+        i
+        for i, e in enumerate(items)
+        if event_type_name(e.get("EventType")) == "GenericEvent"
+        and pending_payload({**e, "EventType": 17}) is not None
+    }
     scheduled: dict[tuple[str, Any], int] = {}
     dropped: set[int] = set()
     for i, item in enumerate(items):
@@ -253,8 +288,10 @@ def format_history(
 
 
 def _query(task_hub: str, connection: str | None, code: str | None) -> str:
-    parts = [f"taskHub={quote(task_hub, safe='')}",
-             f"connection={quote(connection or DEFAULT_CONNECTION, safe='')}"]
+    parts = [
+        f"taskHub={quote(task_hub, safe='')}",
+        f"connection={quote(connection or DEFAULT_CONNECTION, safe='')}",
+    ]
     if code:
         parts.append(f"code={quote(code, safe='')}")
     return "&".join(parts)
@@ -291,7 +328,11 @@ def management_urls(
 
 
 def check_status_payload(
-    origin: str, instance_id: str, *, task_hub: str, connection: str | None = None,
+    origin: str,
+    instance_id: str,
+    *,
+    task_hub: str,
+    connection: str | None = None,
     code: str | None = None,
 ) -> dict[str, str]:
     """The body of the HTTP API's 202 after a start/restart (no ``rewindPostUri``)."""
@@ -300,8 +341,9 @@ def check_status_payload(
     return urls
 
 
-def rpc_base_url(origin: str, task_hub: str | None = None, connection: str | None = None,
-                 *, code: str | None = None) -> str:
+def rpc_base_url(
+    origin: str, task_hub: str | None = None, connection: str | None = None, *, code: str | None = None
+) -> str:
     """The ``rpcBaseUrl`` the SDK's client calls (always ending in ``/``).
 
     The SDK sends no ``taskHub`` on most calls, so a binding for another hub or account gets
@@ -337,8 +379,9 @@ def binding_payload(
             "createNewInstancePostUri": f"{create}?{key}" if key else create,
             "createAndWaitOnNewInstancePostUri": f"{create}?{wait}" + (f"&{key}" if key else ""),
         },
-        "managementUrls": management_urls(origin, INSTANCE_PLACEHOLDER, task_hub=task_hub,
-                                          connection=connection, code=code, encode_id=False),
+        "managementUrls": management_urls(
+            origin, INSTANCE_PLACEHOLDER, task_hub=task_hub, connection=connection, code=code, encode_id=False
+        ),
         "baseUrl": base,
         "requiredQueryStringParameters": key,
         "rpcBaseUrl": rpc_base or rpc_base_url(origin),

@@ -45,8 +45,9 @@ class ManagementResolver:
         self._backends: dict[tuple[str, str | None], Management] = {}
         self._storages: dict[str, Storage] = {}
 
-    async def __call__(self, task_hub: str | None, connection: str | None,
-                       *, create: bool = False) -> Management:
+    async def __call__(
+        self, task_hub: str | None, connection: str | None, *, create: bool = False
+    ) -> Management:
         try:
             name = validate_hub_name(task_hub, setting="taskHub") if task_hub else self._default_name
         except ConfigError as e:
@@ -71,13 +72,17 @@ class ManagementResolver:
         except HostError:
             raise
         except Exception as e:  # a client error may show the account's endpoint, never more
-            raise DurableError(f"connection '{connection or 'Storage'}': the storage account cannot be "
-                               f"reached ({type(e).__name__})") from None
+            raise DurableError(
+                f"connection '{connection or 'Storage'}': the storage account cannot be "
+                f"reached ({type(e).__name__})"
+            ) from None
         hub = TaskHub(storage, names)
         if not exists:
             if not create:
-                raise TaskHubNotFoundError(f"Task hub '{name}' does not exist in the storage account of "
-                                           f"connection '{connection or 'Storage'}'.")
+                raise TaskHubNotFoundError(
+                    f"Task hub '{name}' does not exist in the storage account of "
+                    f"connection '{connection or 'Storage'}'."
+                )
             await hub.create()
         return hub
 
@@ -88,8 +93,9 @@ class ManagementResolver:
         if found is None:
             from host.storage.factory import open_storage
 
-            problem = (f"connection '{connection}' is not an app setting holding a valid storage "
-                       f"connection string")
+            problem = (
+                f"connection '{connection}' is not an app setting holding a valid storage connection string"
+            )
             text = self._runtime.settings.connection(connection)
             if not text:
                 raise BadRequest(problem)
@@ -123,8 +129,9 @@ async def discover_hub(storage: Storage, hub: str) -> tuple[TaskHubNames, bool]:
 
 
 @asynccontextmanager
-async def direct_management(connection_string: str, hub: str | None,
-                         *, create: bool = False) -> AsyncIterator[Management]:
+async def direct_management(
+    connection_string: str, hub: str | None, *, create: bool = False
+) -> AsyncIterator[Management]:
     """The management of a hub straight over storage (the CLI without a running host).
 
     The hub must exist unless ``create`` is set (then what is missing is created).
@@ -139,8 +146,10 @@ async def direct_management(connection_string: str, hub: str | None,
         if create:
             await task_hub.create()
         elif not exists:
-            raise DurableError(f"task hub '{name}' does not exist in this storage account "
-                               f"(--hub names another one; starting an orchestration creates it)")
+            raise DurableError(
+                f"task hub '{name}' does not exist in this storage account "
+                f"(--hub names another one; starting an orchestration creates it)"
+            )
         yield Management(task_hub)
     finally:
         await storage.close()

@@ -90,9 +90,15 @@ _OPERATIONS = ("terminate", "suspend", "resume", "rewind")
 class DurableApi:
     """The ASGI endpoint behind both base paths."""
 
-    def __init__(self, registry: Callable[[], Registry | None], resolver: BackendResolver,
-                 *, keys: KeyStore | None = None, max_body: int = MAX_BODY,
-                 body_timeout: float = BODY_IDLE_TIMEOUT) -> None:
+    def __init__(
+        self,
+        registry: Callable[[], Registry | None],
+        resolver: BackendResolver,
+        *,
+        keys: KeyStore | None = None,
+        max_body: int = MAX_BODY,
+        body_timeout: float = BODY_IDLE_TIMEOUT,
+    ) -> None:
         self._registry = registry
         self._resolver = resolver
         self._keys = keys
@@ -116,7 +122,8 @@ class DurableApi:
         if base == RPC_PATH and len(parts) >= 2 and parts[0] == RPC_KEY_SEGMENT:
             path_key, parts = parts[1], parts[2:]
         if self._keys is not None and not self._keys.is_system(
-                path_key or provided_key(request.headers, request.query_params), DURABLE_SYSTEM_KEY):
+            path_key or provided_key(request.headers, request.query_params), DURABLE_SYSTEM_KEY
+        ):
             return Response(status_code=401)
         shown = "/".join([base, *parts])  # never the key
         try:
@@ -162,8 +169,13 @@ class DurableApi:
             await request.body()  # read (bounded) before any storage is touched; handlers get it cached
         creates = method == "POST" and head in ("orchestrators", "entities")
         management = await self._resolver(hub, connection, create=creates)
-        target = Target(management, f"{request.url.scheme}://{request.url.netloc}", connection, self._code,
-                        public=base == WEBHOOK_PATH)
+        target = Target(
+            management,
+            f"{request.url.scheme}://{request.url.netloc}",
+            connection,
+            self._code,
+            public=base == WEBHOOK_PATH,
+        )
         response: Response = await handler(request, target)
         return response
 
@@ -215,13 +227,16 @@ class DurableApi:
             orchestrators = sorted(f.durable_name for f in registry.by_trigger(ORCHESTRATION_TRIGGER))
             entities = sorted(f.durable_name for f in registry.by_trigger(ENTITY_TRIGGER))
         origin = f"{request.url.scheme}://{request.url.netloc}"
-        return json_response({
-            "Message": f"No durable HTTP API route matches {request.method} {shown}.",
-            "baseUrls": [f"{origin}{p}/" for p in (WEBHOOK_PATH, RPC_PATH)],
-            "routes": [f"{m} {r}" for m, r in ROUTES],
-            "orchestrators": orchestrators,
-            "entities": entities,
-        }, 404)
+        return json_response(
+            {
+                "Message": f"No durable HTTP API route matches {request.method} {shown}.",
+                "baseUrls": [f"{origin}{p}/" for p in (WEBHOOK_PATH, RPC_PATH)],
+                "routes": [f"{m} {r}" for m, r in ROUTES],
+                "orchestrators": orchestrators,
+                "entities": entities,
+            },
+            404,
+        )
 
 
 def _match_entities(method: str, parts: list[str]) -> Callable[[Request, Target], Any] | None:
@@ -248,7 +263,7 @@ def _split(request: Request) -> tuple[str, list[str]]:
     path = raw.decode("latin-1").split("?", 1)[0] if raw else request.url.path
     for base in (WEBHOOK_PATH, RPC_PATH):
         if path == base or path.startswith(base + "/"):
-            rest = path[len(base) + 1:]
+            rest = path[len(base) + 1 :]
             return base, [unquote(p) for p in rest.split("/")] if rest else []
     return RPC_PATH, []
 
@@ -268,14 +283,17 @@ def create_routes(runtime: HostRuntime, resolver: BackendResolver | None = None)
 
 
 @asynccontextmanager
-async def direct_api(connection_string: str, hub: str | None,
-                     *, create: bool = False) -> AsyncIterator[ASGIApp]:
+async def direct_api(
+    connection_string: str, hub: str | None, *, create: bool = False
+) -> AsyncIterator[ASGIApp]:
     """The durable HTTP API as an in-process ASGI app over storage (no orchestrator checks)."""
     from host.durable.api.resolver import direct_management
 
     async with direct_management(connection_string, hub, create=create) as management:
-        async def resolve(task_hub: str | None, connection: str | None,
-                          *, create: bool = False) -> Management:
+
+        async def resolve(
+            task_hub: str | None, connection: str | None, *, create: bool = False
+        ) -> Management:
             return management
 
         yield DurableApi(lambda: None, resolve)

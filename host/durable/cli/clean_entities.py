@@ -17,8 +17,9 @@ from host.durable.taskhub.hub import TaskHub
 
 async def clean_entity_storage(hub: TaskHub, *, min_idle: timedelta = timedelta(minutes=5)) -> list[str]:
     """Purge every empty entity idle for ``min_idle``; returns the instance ids removed."""
-    rows, _ = await hub.query_instances(instance_id_prefix=ENTITY_ID_PREFIX, include_input_output=True,
-                                        exclude_entities=False)
+    rows, _ = await hub.query_instances(
+        instance_id_prefix=ENTITY_ID_PREFIX, include_input_output=True, exclude_entities=False
+    )
     chosen = select_for_clean(rows, hub.now(), min_idle)
     await asyncio.gather(*(hub.purge_instance(iid) for iid in chosen))
     return chosen

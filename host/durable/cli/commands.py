@@ -45,12 +45,18 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_argument_group("where")
     where.add_argument("--host-url", default=None, help=f"a running host (default {DEFAULT_HOST_URL})")
-    where.add_argument("--connection", default=None,
-                       help="work straight against storage: a connection string or an app setting name")
+    where.add_argument(
+        "--connection",
+        default=None,
+        help="work straight against storage: a connection string or an app setting name",
+    )
     where.add_argument("--hub", default=None, help="task hub name (default: the host's, TestHubName)")
-    where.add_argument("--key", default=None,
-                       help="the system or master key of a host run with --enable-auth (default: "
-                            "$FUNCHOST_KEY, else the key in ./.funchost/secrets for a host on loopback)")
+    where.add_argument(
+        "--key",
+        default=None,
+        help="the system or master key of a host run with --enable-auth (default: "
+        "$FUNCHOST_KEY, else the key in ./.funchost/secrets for a host on loopback)",
+    )
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
     common.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an answer")
 
@@ -98,10 +104,18 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--to", dest="created_to", help="created at or before (ISO 8601)")
     p.add_argument("--status", action="append", default=[], help="runtime status (repeatable)")
 
-    p = cmds.add_parser("clean-entities", parents=[common],
-                        help="remove deleted, empty entities from the task hub (straight against storage)")
-    p.add_argument("--min-idle", type=float, default=300.0, metavar="SECONDS",
-                   help="only entities idle at least this long (default 300)")
+    p = cmds.add_parser(
+        "clean-entities",
+        parents=[common],
+        help="remove deleted, empty entities from the task hub (straight against storage)",
+    )
+    p.add_argument(
+        "--min-idle",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="only entities idle at least this long (default 300)",
+    )
     p = cmds.add_parser("delete-hub", parents=[common], help="delete every queue, table and blob of a hub")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
@@ -128,10 +142,12 @@ def _json_argument(flag: str, value: str | None) -> int | None:
         json.loads(value)
     except ValueError:
         quoted = json.dumps(value).replace("'", "'\\''")
-        print(f"error: {flag} is not JSON: {value}\n"
-              f"  a string needs JSON quotes inside the shell's quotes: {flag} '{quoted}'\n"
-              f"  (numbers, true/false, null, [arrays] and {{\"objects\": 1}} are written as in JSON)",
-              file=sys.stderr)
+        print(
+            f"error: {flag} is not JSON: {value}\n"
+            f"  a string needs JSON quotes inside the shell's quotes: {flag} '{quoted}'\n"
+            f'  (numbers, true/false, null, [arrays] and {{"objects": 1}} are written as in JSON)',
+            file=sys.stderr,
+        )
         return 2
     return None
 
@@ -171,15 +187,17 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[httpx.AsyncClient]:
         create = args.durable_command == "start"  # as Core Tools' start-new, create the hub if new
         async with direct_api(resolve_connection(args.connection), args.hub, create=create) as app:
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://direct",
-                                         params=params, timeout=args.timeout) as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://direct", params=params, timeout=args.timeout
+            ) as client:
                 yield client
         return
     url = (args.host_url or DEFAULT_HOST_URL).rstrip("/")
     key = _host_key(args.key, url)
     headers = {KEY_HEADER: key} if key else {}
-    async with httpx.AsyncClient(base_url=url, params=params, headers=headers,
-                                 timeout=args.timeout) as client:
+    async with httpx.AsyncClient(
+        base_url=url, params=params, headers=headers, timeout=args.timeout
+    ) as client:
         yield client
 
 
@@ -197,8 +215,10 @@ async def _call(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any
     try:
         return await client.request(method, WEBHOOK_PATH + path, **kwargs)
     except httpx.ConnectError:
-        raise HostError(f"no host answers at {client.base_url}: start one with 'python -m host start' "
-                        f"or pass --connection to work straight against storage") from None
+        raise HostError(
+            f"no host answers at {client.base_url}: start one with 'python -m host start' "
+            f"or pass --connection to work straight against storage"
+        ) from None
     except httpx.TimeoutException:
         raise HostError(f"{method} {path}: no answer within the timeout") from None
 
@@ -213,8 +233,10 @@ def _fail(resp: httpx.Response) -> int:
     else:
         message = str(body) or resp.reason_phrase
     if resp.status_code == 401:
-        message += (" (the host runs with --enable-auth: pass its durabletask_extension system key or "
-                    f"master key with --key or ${KEY_ENV}, or run this from the app folder)")
+        message += (
+            " (the host runs with --enable-auth: pass its durabletask_extension system key or "
+            f"master key with --key or ${KEY_ENV}, or run this from the app folder)"
+        )
     print(f"error: {resp.status_code} {message}", file=sys.stderr)
     return 1
 
@@ -232,8 +254,9 @@ async def _start(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
     path = f"/orchestrators/{_q(args.name)}" + (f"/{_q(args.instance_id)}" if args.instance_id else "")
     params = {"timeout": str(args.wait), "pollingInterval": "0.2"} if args.wait else {}
     content = args.input.encode() if args.input is not None else None
-    resp = await _call(client, "POST", path, params=params, content=content,
-                       headers={"Content-Type": "application/json"})
+    resp = await _call(
+        client, "POST", path, params=params, content=content, headers={"Content-Type": "application/json"}
+    )
     if resp.status_code == 202:
         body = resp.json()
         return _emit(args, body, f"Started {args.name}: {body['id']}\nStatus: {body['statusQueryGetUri']}")
@@ -256,9 +279,17 @@ async def _show(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
 
 
 async def _list(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
-    params = {k: v for k, v in (("createdTimeFrom", args.created_from), ("createdTimeTo", args.created_to),
-                                ("instanceIdPrefix", args.prefix), ("runtimeStatus", ",".join(args.status)),
-                                ("top", str(args.top) if args.top else None)) if v}
+    params = {
+        k: v
+        for k, v in (
+            ("createdTimeFrom", args.created_from),
+            ("createdTimeTo", args.created_to),
+            ("instanceIdPrefix", args.prefix),
+            ("runtimeStatus", ",".join(args.status)),
+            ("top", str(args.top) if args.top else None),
+        )
+        if v
+    }
     found: list[Any] = []
     token = ""
     while True:
@@ -278,23 +309,36 @@ async def _list(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
 
 async def _raise(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
     path = f"/instances/{_q(args.instance_id)}/raiseEvent/{_q(args.event)}"
-    resp = await _call(client, "POST", path, content=args.data.encode(),
-                       headers={"Content-Type": "application/json"})
+    resp = await _call(
+        client, "POST", path, content=args.data.encode(), headers={"Content-Type": "application/json"}
+    )
     if resp.status_code != 202:
         return _fail(resp)
-    return _emit(args, {"instanceId": args.instance_id, "event": args.event},
-                 f"Raised {args.event} to {args.instance_id}")
+    return _emit(
+        args,
+        {"instanceId": args.instance_id, "event": args.event},
+        f"Raised {args.event} to {args.instance_id}",
+    )
 
 
 async def _signal(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
     path = f"/entities/{_q(args.entity)}/{_q(args.key)}"
     content = args.input.encode() if args.input is not None else None
-    resp = await _call(client, "POST", path, params={"op": args.operation}, content=content,
-                       headers={"Content-Type": "application/json"})
+    resp = await _call(
+        client,
+        "POST",
+        path,
+        params={"op": args.operation},
+        content=content,
+        headers={"Content-Type": "application/json"},
+    )
     if resp.status_code != 202:
         return _fail(resp)
-    return _emit(args, {"entity": args.entity, "key": args.key, "operation": args.operation},
-                 f"Signalled {args.entity}/{args.key}: {args.operation}")
+    return _emit(
+        args,
+        {"entity": args.entity, "key": args.key, "operation": args.operation},
+        f"Signalled {args.entity}/{args.key}: {args.operation}",
+    )
 
 
 async def _operation(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
@@ -314,9 +358,15 @@ async def _purge(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
         if not (args.created_from or args.created_to or args.status):
             print("error: purge needs an instance id, or --from, --to and/or --status", file=sys.stderr)
             return 2
-        params = {k: v for k, v in (("createdTimeFrom", args.created_from or PURGE_FROM_START),
-                                    ("createdTimeTo", args.created_to),
-                                    ("runtimeStatus", ",".join(args.status))) if v}
+        params = {
+            k: v
+            for k, v in (
+                ("createdTimeFrom", args.created_from or PURGE_FROM_START),
+                ("createdTimeTo", args.created_to),
+                ("runtimeStatus", ",".join(args.status)),
+            )
+            if v
+        }
         resp = await _call(client, "DELETE", "/instances/", params=params)
     if resp.status_code == 404 and not args.instance_id:
         return _emit(args, {"instancesDeleted": 0}, "Purged 0 instances.")
@@ -335,8 +385,11 @@ async def _clean_entities(args: argparse.Namespace) -> int:
     async with direct_management(resolve_connection(conn), args.hub) as management:
         removed = await clean_entity_storage(management.hub, min_idle=timedelta(seconds=args.min_idle))
     noun = "entity" if len(removed) == 1 else "entities"
-    return _emit(args, {"taskHub": management.task_hub, "removed": removed},
-                 f"Removed {len(removed)} empty {noun}" + (": " + ", ".join(removed) if removed else "."))
+    return _emit(
+        args,
+        {"taskHub": management.task_hub, "removed": removed},
+        f"Removed {len(removed)} empty {noun}" + (": " + ", ".join(removed) if removed else "."),
+    )
 
 
 async def _delete_hub(args: argparse.Namespace) -> int:

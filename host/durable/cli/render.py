@@ -22,8 +22,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A left-aligned text table with a header rule."""
     cells = [[cell(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    lines = [
+        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     return "\n".join(lines)
 
@@ -52,12 +54,22 @@ def _event_detail(event: Mapping[str, Any]) -> Any:
 
 def history_table(events: Sequence[Mapping[str, Any]]) -> str:
     """``historyEvents`` as Time | Event | Name | Detail rows."""
-    rows = [(e.get("Timestamp"), e.get("EventType"), e.get("FunctionName") or e.get("Name"),
-             _event_detail(e)) for e in events]
+    rows = [
+        (e.get("Timestamp"), e.get("EventType"), e.get("FunctionName") or e.get("Name"), _event_detail(e))
+        for e in events
+    ]
     return table(("Time", "Event", "Name", "Detail"), rows)
 
 
 def instances_table(statuses: Sequence[Mapping[str, Any]]) -> str:
-    rows = [(s.get("instanceId"), s.get("name"), s.get("runtimeStatus"), s.get("createdTime"),
-             s.get("lastUpdatedTime")) for s in statuses]
+    rows = [
+        (
+            s.get("instanceId"),
+            s.get("name"),
+            s.get("runtimeStatus"),
+            s.get("createdTime"),
+            s.get("lastUpdatedTime"),
+        )
+        for s in statuses
+    ]
     return table(("Instance", "Name", "Status", "Created", "Updated"), rows)

@@ -66,6 +66,7 @@ def encode_activity_result(value: Any) -> str:
         raise TypeError(not_serializable(type(value).__name__)) from None
     return str(encoded.value) if encoded is not None else "null"
 
+
 class ActivityWorker:
     """Runs activities with at most ``max_concurrent_activities`` in flight."""
 
@@ -140,8 +141,10 @@ class ActivityWorker:
         if msg.event_type != TASK_SCHEDULED:
             self.engine.quarantine(msg, f"a work item must be a TaskScheduled event, not {msg.event_type}")
         elif msg.dequeue_count > limit:
-            self.engine.spawn(self._give_up(msg, too_often_reason(msg.dequeue_count, limit)),
-                              name=f"poison-{msg.message_id}")
+            self.engine.spawn(
+                self._give_up(msg, too_often_reason(msg.dequeue_count, limit)),
+                name=f"poison-{msg.message_id}",
+            )
         else:
             self.submit(WorkItem(msg, builtin_http=str(msg.event.get("Name")) == BUILTIN_HTTP_ACTIVITY))
 
@@ -149,8 +152,13 @@ class ActivityWorker:
         """Fail the activity for its orchestration (so it does not wait for ever), then quarantine it."""
         name = str(msg.event.get("Name") or "")
         text = f"Activity function '{name}' was not run: its work item was {reason}"
-        failed = h.task_failed(self.engine.now(), int(msg.event.get("EventId", -1)), text, "",
-                               h.failure_details("PoisonMessage", text))
+        failed = h.task_failed(
+            self.engine.now(),
+            int(msg.event.get("EventId", -1)),
+            text,
+            "",
+            h.failure_details("PoisonMessage", text),
+        )
         await self.engine.send_event(msg.instance_id, failed, execution_id=msg.execution_id)
         await self.hub.quarantine(msg, reason)
 
@@ -162,8 +170,9 @@ class ActivityWorker:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("activity work item %s could not be completed; it will be retried",
-                          item.message.message_id)
+            log.exception(
+                "activity work item %s could not be completed; it will be retried", item.message.message_id
+            )
             self.engine.locks.drop([item.message])
         finally:
             self._in_flight -= 1
@@ -182,10 +191,12 @@ class ActivityWorker:
             return unknown_activity_failed(now(), task_id, name)
         text = activity_input(event)
         try:
-            value = ActivityTriggerConverter.decode(Datum(text if text is not None else "null", "string"),
-                                                    trigger_metadata=None)
-            result = await self.engine.invoker.invoke(fn, value, reason="ActivityTrigger",
-                                                      encode_return=encode_activity_result)
+            value = ActivityTriggerConverter.decode(
+                Datum(text if text is not None else "null", "string"), trigger_metadata=None
+            )
+            result = await self.engine.invoker.invoke(
+                fn, value, reason="ActivityTrigger", encode_return=encode_activity_result
+            )
             return h.task_completed(now(), task_id, result.outputs[RETURN])
         except Exception as exc:
             return activity_failed(now(), task_id, fn.name, exc)
@@ -197,13 +208,17 @@ class ActivityWorker:
             # Straight into the session (which takes over the work item's lock); the work item is
             # deleted after the session's checkpoint.
             local = TaskMessage(
-                event=completion, instance_id=target, execution_id=workitem.execution_id,
-                queue=workitem.queue, message_id=workitem.message_id, pop_receipt=workitem.pop_receipt,
-                dequeue_count=workitem.dequeue_count, inserted_on=engine.now(),
+                event=completion,
+                instance_id=target,
+                execution_id=workitem.execution_id,
+                queue=workitem.queue,
+                message_id=workitem.message_id,
+                pop_receipt=workitem.pop_receipt,
+                dequeue_count=workitem.dequeue_count,
+                inserted_on=engine.now(),
             )
             engine.deliver(local)
             return
         await engine.send_event(target, completion, execution_id=workitem.execution_id)
         await engine.locks.release(workitem)
         await self.hub.delete_message(workitem)
-

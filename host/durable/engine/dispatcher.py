@@ -194,8 +194,13 @@ class DurableEngine:
             return
         queue = self.hub.names.control_queue(key)
         if self._partitions is not None:
-            log.error("control queue %s cannot be served by worker %s; releasing partition %d so another "
-                      "host can take it", queue, self.worker_id, key)
+            log.error(
+                "control queue %s cannot be served by worker %s; releasing partition %d so another "
+                "host can take it",
+                queue,
+                self.worker_id,
+                key,
+            )
             await self._partitions.release(key)
             return
         log.error("control queue %s cannot be served; trying again in %g s", queue, GIVE_UP_PAUSE_SECONDS)
@@ -252,7 +257,8 @@ class DurableEngine:
                 continue
             try:
                 msgs = await self.hub.receive_control(
-                    partition, self.options.control_batch_size, visibility=self.options.lock_seconds)
+                    partition, self.options.control_batch_size, visibility=self.options.lock_seconds
+                )
             except StorageError as err:  # anything else is a bug: the supervisor restarts the poller
                 log.warning("control queue %d: %s", partition, err)
                 msgs = []
@@ -336,13 +342,17 @@ class DurableEngine:
                         if msg.queue and msg.message_id and msg.pop_receipt:
                             self.quarantine(msg, reason)
                 except Exception:
-                    log.exception("instance %s: episode failed; its messages will be retried",
-                                  session.instance_id)
+                    log.exception(
+                        "instance %s: episode failed; its messages will be retried", session.instance_id
+                    )
                     session.forget()
                     await self.abandon(batch)
             # A finished instance needs no cached history; a late message reloads it.
-            if session.instance_id in self._recent_terminal and not session.inbox \
-                    and self.sessions.get(session.instance_id) is session:
+            if (
+                session.instance_id in self._recent_terminal
+                and not session.inbox
+                and self.sessions.get(session.instance_id) is session
+            ):
                 del self.sessions[session.instance_id]
 
     def orchestrator_handle(self, name: str) -> Callable[..., Any] | None:
@@ -357,36 +367,70 @@ class DurableEngine:
         jobs: list[Coroutine[Any, Any, Any]] = []
         for out in result.messages:
             if isinstance(out, ScheduleActivity | CallHttp):
-                jobs.append(self._send_activity(state, result, out.event, handover,
-                                                builtin_http=isinstance(out, CallHttp)))
+                jobs.append(
+                    self._send_activity(
+                        state, result, out.event, handover, builtin_http=isinstance(out, CallHttp)
+                    )
+                )
             elif isinstance(out, ScheduleTimer):
                 jobs.append(self._send_timer(state, result, out, handover))
             elif isinstance(out, StartSubOrchestration):
                 child_exec = execution_id_of(out.event)
-                jobs.append(self.send_event(out.instance_id, out.event, handover, execution_id=child_exec,
-                                            sender_instance_id=me, sender_execution_id=my_exec))
+                jobs.append(
+                    self.send_event(
+                        out.instance_id,
+                        out.event,
+                        handover,
+                        execution_id=child_exec,
+                        sender_instance_id=me,
+                        sender_execution_id=my_exec,
+                    )
+                )
             elif isinstance(out, CompleteParent):
-                jobs.append(self.send_event(out.parent_instance_id, out.event, handover,
-                                            execution_id=out.parent_execution_id,
-                                            sender_instance_id=me, sender_execution_id=my_exec))
+                jobs.append(
+                    self.send_event(
+                        out.parent_instance_id,
+                        out.event,
+                        handover,
+                        execution_id=out.parent_execution_id,
+                        sender_instance_id=me,
+                        sender_execution_id=my_exec,
+                    )
+                )
             elif isinstance(out, EntityRequest):
                 event = entity_request_event(out, self.now())
                 delay = (out.scheduled_time - self.now()) if out.scheduled_time else None
-                jobs.append(self.send_event(out.instance_id, event, handover, delay=delay,
-                                            sender_instance_id=me, sender_execution_id=my_exec))
+                jobs.append(
+                    self.send_event(
+                        out.instance_id,
+                        event,
+                        handover,
+                        delay=delay,
+                        sender_instance_id=me,
+                        sender_execution_id=my_exec,
+                    )
+                )
         if jobs:
             await asyncio.gather(*jobs)
         return handover
 
-    async def _send_activity(self, state: OrchestrationState, result: EpisodeResult, event: dict[str, Any],
-                             handover: Handover, *, builtin_http: bool) -> None:
+    async def _send_activity(
+        self,
+        state: OrchestrationState,
+        result: EpisodeResult,
+        event: dict[str, Any],
+        handover: Handover,
+        *,
+        builtin_http: bool,
+    ) -> None:
         msg = new_message(event, instance_id=state.instance_id, execution_id=result.execution_id)
         lock = timedelta(seconds=self.options.lock_seconds)
         await self.put_locked(msg, lock, self.hub.names.workitem_queue)
         handover.activities.append(WorkItem(msg, builtin_http=builtin_http))
 
-    async def _send_timer(self, state: OrchestrationState, result: EpisodeResult, out: ScheduleTimer,
-                          handover: Handover) -> None:
+    async def _send_timer(
+        self, state: OrchestrationState, result: EpisodeResult, out: ScheduleTimer, handover: Handover
+    ) -> None:
         msg = new_message(out.event, instance_id=state.instance_id, execution_id=result.execution_id)
         # Invisible until the fire time plus the lock: this host fires it from memory at the
         # exact time; another host only sees it if this one died.
@@ -394,12 +438,25 @@ class DurableEngine:
         await self.put_locked(msg, delay)
         handover.timers.append((out.fire_at, msg))
 
-    async def send_event(self, instance_id: str, event: dict[str, Any], handover: Handover | None = None, *,
-                         execution_id: str | None = None, delay: timedelta | None = None,
-                         sender_instance_id: str = "", sender_execution_id: str = "") -> TaskMessage:
+    async def send_event(
+        self,
+        instance_id: str,
+        event: dict[str, Any],
+        handover: Handover | None = None,
+        *,
+        execution_id: str | None = None,
+        delay: timedelta | None = None,
+        sender_instance_id: str = "",
+        sender_execution_id: str = "",
+    ) -> TaskMessage:
         """Send ``event`` to an instance's control queue; hand it over in memory when this host owns it."""
-        msg = new_message(event, instance_id=instance_id, execution_id=execution_id,
-                          sender_instance_id=sender_instance_id, sender_execution_id=sender_execution_id)
+        msg = new_message(
+            event,
+            instance_id=instance_id,
+            execution_id=execution_id,
+            sender_instance_id=sender_instance_id,
+            sender_execution_id=sender_execution_id,
+        )
         local = handover is not None and self.owns(instance_id) and self._running
         lock = timedelta(seconds=self.options.lock_seconds)
         if local and delay is not None and delay > timedelta(0):
@@ -439,7 +496,8 @@ class DurableEngine:
     async def settle(self, consumed: Iterable[TaskMessage], deferred: Iterable[TaskMessage]) -> None:
         """Delete consumed messages; make deferred ones visible again after a back-off."""
         jobs: list[Coroutine[Any, Any, Any]] = [
-            self._delete(m) for m in consumed if m.message_id and m.pop_receipt]
+            self._delete(m) for m in consumed if m.message_id and m.pop_receipt
+        ]
         jobs += [self._abandon(m, min(abandon_backoff(m.dequeue_count), 5)) for m in deferred]
         if jobs:
             await asyncio.gather(*jobs, return_exceptions=True)

@@ -77,8 +77,9 @@ def _message(result_text: str) -> str:
 
 
 def _order(batch: list[TaskMessage]) -> list[TaskMessage]:
-    return sorted(batch, key=lambda m: (m.inserted_on.timestamp() if m.inserted_on else 0.0,
-                                        m.sequence_number))
+    return sorted(
+        batch, key=lambda m: (m.inserted_on.timestamp() if m.inserted_on else 0.0, m.sequence_number)
+    )
 
 
 def _delay_until(when: datetime, now: datetime) -> timedelta | None:
@@ -105,8 +106,9 @@ class EntityRunner:
         else:
             row = await self.hub.get_instance(session.instance_id)
             text = row.input if row is not None else None
-        session.entity = EntityCache(SchedulerState.from_text(text), text if started is not None else None,
-                                     loaded.execution_id)
+        session.entity = EntityCache(
+            SchedulerState.from_text(text), text if started is not None else None, loaded.execution_id
+        )
 
     # ------------------------------------------------------------------ episodes
     async def run_batch(self, session: Session, batch: list[TaskMessage]) -> None:
@@ -128,7 +130,8 @@ class EntityRunner:
                 log.info("entity %s: %s; reloading its state (attempt %d)", entity_id, err, attempt + 1)
                 session.forget()
         raise PreconditionFailedError(
-            f"entity {entity_id}: its state kept changing under this host; messages abandoned")
+            f"entity {entity_id}: its state kept changing under this host; messages abandoned"
+        )
 
     async def _episode(self, session: Session, entity_id: EntityId, batch: list[TaskMessage]) -> None:
         engine = self.engine
@@ -146,7 +149,8 @@ class EntityRunner:
         results = await self._run_operations(entity_id, state, now)
         handover = Handover()
         sends: list[Coroutine[Any, Any, Any]] = [
-            self._resend(entity_id, r, now, handover) for r in inbox.deferred]
+            self._resend(entity_id, r, now, handover) for r in inbox.deferred
+        ]
         for result in results:
             sends.extend(self._outgoing(entity_id, result, now, handover))
         if sends:
@@ -161,8 +165,9 @@ class EntityRunner:
             await self._write_row(session, entity_id, cache, text, now)
         await engine.settle(batch, [])
 
-    async def _run_operations(self, entity_id: EntityId, state: SchedulerState,
-                              now: datetime) -> list[EntityBatchResult]:
+    async def _run_operations(
+        self, entity_id: EntityId, state: SchedulerState, now: datetime
+    ) -> list[EntityBatchResult]:
         """Run every operation that may run now, ``max_entity_batch`` per call of the handle.
 
         Each call is an invocation of the entity function (``Executing``/``Executed`` lines, user
@@ -176,7 +181,8 @@ class EntityRunner:
             if not ops:
                 return results
             scope: AbstractContextManager[object] = (
-                self.engine.invoker.scope(fn, reason=ENTITY_REASON) if fn is not None else nullcontext())
+                self.engine.invoker.scope(fn, reason=ENTITY_REASON) if fn is not None else nullcontext()
+            )
             with scope:
                 # user code may block: run the handle off the event loop
                 result = await asyncio.to_thread(run_entity_batch, handle, entity_id, state, ops, now)
@@ -190,50 +196,83 @@ class EntityRunner:
                 continue
             request = outcome.request
             error = outcome.error or _message(outcome.result)
-            log.error("%s: Function '%s (Entity)' failed '%s' operation %s after %dms with exception %s. "
-                      "Input: (Redacted %d characters). IsReplay: False. HubName: %s.",
-                      entity_id.instance_id, entity_id.name, request.operation, request.id,
-                      outcome.duration_ms, error, len(request.input or ""), self.hub.names.hub)
+            log.error(
+                "%s: Function '%s (Entity)' failed '%s' operation %s after %dms with exception %s. "
+                "Input: (Redacted %d characters). IsReplay: False. HubName: %s.",
+                entity_id.instance_id,
+                entity_id.name,
+                request.operation,
+                request.id,
+                outcome.duration_ms,
+                error,
+                len(request.input or ""),
+                self.hub.names.hub,
+            )
 
     # ------------------------------------------------------------------ sending
-    def _resend(self, entity_id: EntityId, request: RequestMessage, now: datetime,
-                handover: Handover) -> Coroutine[Any, Any, TaskMessage]:
+    def _resend(
+        self, entity_id: EntityId, request: RequestMessage, now: datetime, handover: Handover
+    ) -> Coroutine[Any, Any, TaskMessage]:
         """A scheduled signal that arrived early goes back to the entity, visible at its due time."""
         assert request.scheduled_time is not None
         event = h.event_raised(now, request_event_name(request), request.to_text())
-        return self.engine.send_event(entity_id.instance_id, event, handover,
-                                      delay=_delay_until(datetime_from_ticks(request.scheduled_time), now),
-                                      sender_instance_id=entity_id.instance_id)
+        return self.engine.send_event(
+            entity_id.instance_id,
+            event,
+            handover,
+            delay=_delay_until(datetime_from_ticks(request.scheduled_time), now),
+            sender_instance_id=entity_id.instance_id,
+        )
 
-    def _outgoing(self, entity_id: EntityId, result: EntityBatchResult, now: datetime,
-                  handover: Handover) -> list[Coroutine[Any, Any, TaskMessage]]:
+    def _outgoing(
+        self, entity_id: EntityId, result: EntityBatchResult, now: datetime, handover: Handover
+    ) -> list[Coroutine[Any, Any, TaskMessage]]:
         me = entity_id.instance_id
         jobs: list[Coroutine[Any, Any, TaskMessage]] = []
         for resp in result.responses:
-            jobs.append(self.engine.send_event(
-                resp.instance_id, h.event_raised(now, resp.event_name, resp.input), handover,
-                execution_id=resp.execution_id, sender_instance_id=me))
+            jobs.append(
+                self.engine.send_event(
+                    resp.instance_id,
+                    h.event_raised(now, resp.event_name, resp.input),
+                    handover,
+                    execution_id=resp.execution_id,
+                    sender_instance_id=me,
+                )
+            )
         for sig in result.signals:
             due = sig.request.scheduled_time
             delay = _delay_until(datetime_from_ticks(due), now) if due is not None else None
-            jobs.append(self.engine.send_event(
-                sig.target.instance_id, h.event_raised(now, sig.event_name, sig.request.to_text()), handover,
-                delay=delay, sender_instance_id=me))
+            jobs.append(
+                self.engine.send_event(
+                    sig.target.instance_id,
+                    h.event_raised(now, sig.event_name, sig.request.to_text()),
+                    handover,
+                    delay=delay,
+                    sender_instance_id=me,
+                )
+            )
         return jobs
 
     # ------------------------------------------------------------------ checkpoint
-    async def _checkpoint(self, session: Session, entity_id: EntityId, cache: EntityCache, text: str,
-                          now: datetime) -> None:
+    async def _checkpoint(
+        self, session: Session, entity_id: EntityId, cache: EntityCache, text: str, now: datetime
+    ) -> None:
         """History from row 0 with a new execution holding ``text``, guarded by the sentinel eTag."""
         execution_id = uuid.uuid4().hex
         history = [
             h.orchestrator_started(now),
-            h.execution_started(now, instance_id=entity_id.instance_id, execution_id=execution_id,
-                                name=entity_id.name, input_text=text),
+            h.execution_started(
+                now,
+                instance_id=entity_id.instance_id,
+                execution_id=execution_id,
+                name=entity_id.name,
+                input_text=text,
+            ),
             h.orchestrator_completed(now),
         ]
         session.etag = await self.hub.rewrite_history(
-            entity_id.instance_id, execution_id, history, session.etag, old_blob_names=session.blob_names)
+            entity_id.instance_id, execution_id, history, session.etag, old_blob_names=session.blob_names
+        )
         session.blob_names = []
         cache.execution_id = execution_id
         if len(text) > self.hub.options.max_inline_chars:
@@ -241,15 +280,23 @@ class EntityRunner:
             # checkpoint so that it deletes this blob
             session.loaded = False
 
-    async def _write_row(self, session: Session, entity_id: EntityId, cache: EntityCache, text: str,
-                         now: datetime) -> None:
+    async def _write_row(
+        self, session: Session, entity_id: EntityId, cache: EntityCache, text: str, now: datetime
+    ) -> None:
         state = cache.state
         first = cache.text is None
         row = InstanceStatus(
-            instance_id=entity_id.instance_id, name=entity_id.name, version="",
-            execution_id=cache.execution_id, runtime_status="Completed" if state.is_empty else "Running",
-            created_time=now if first else None, last_updated_time=now, input=text,
-            custom_status=state.status().to_text(), completed_time=now if state.is_empty else None)
+            instance_id=entity_id.instance_id,
+            name=entity_id.name,
+            version="",
+            execution_id=cache.execution_id,
+            runtime_status="Completed" if state.is_empty else "Running",
+            created_time=now if first else None,
+            last_updated_time=now,
+            input=text,
+            custom_status=state.status().to_text(),
+            completed_time=now if state.is_empty else None,
+        )
         await self.hub.write_instance(row)
         cache.text = text
         session.status = row

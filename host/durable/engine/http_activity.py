@@ -47,7 +47,8 @@ async def perform(request: dict[str, Any], *, client: httpx.AsyncClient | None =
     try:
         content = request.get("content")
         response = await http.request(
-            str(request.get("method") or "GET").upper(), str(request["uri"]),
+            str(request.get("method") or "GET").upper(),
+            str(request["uri"]),
             headers=_headers(request.get("headers")),
             content=content.encode("utf-8") if isinstance(content, str) else None,
         )

@@ -53,7 +53,8 @@ class EngineOptions:
                 hub = os.environ.get(setting, "")
                 if not hub:
                     raise ConfigError(
-                        f"extensions.durableTask.hubName refers to app setting {setting!r}, which is not set")
+                        f"extensions.durableTask.hubName refers to app setting {setting!r}, which is not set"
+                    )
             validate_hub_name(hub)
         else:
             hub = sanitize_default_hub_name(os.environ.get("WEBSITE_SITE_NAME"))
@@ -69,43 +70,74 @@ class EngineOptions:
                 value = float(raw)
             except (TypeError, ValueError):
                 raise ConfigError(
-                    f"host.json extensions.durableTask: {key} must be a number, got {raw!r}") from None
+                    f"host.json extensions.durableTask: {key} must be a number, got {raw!r}"
+                ) from None
             if not low <= value <= high:
-                raise ConfigError(f"host.json extensions.durableTask: {key} must be between "
-                                  f"{low:g} and {high:g}, got {value:g}")
+                raise ConfigError(
+                    f"host.json extensions.durableTask: {key} must be between "
+                    f"{low:g} and {high:g}, got {value:g}"
+                )
             return value
 
         lease = number(provider, "leaseInterval", base.partition_lease_seconds, low=1, high=3600)
         return cls(
             hub_name=hub,
             partition_count=int(number(provider, "partitionCount", base.partition_count, low=1, high=16)),
-            max_concurrent_activities=int(number(
-                section, "maxConcurrentActivityFunctions", base.max_concurrent_activities,
-                low=1, high=10_000)),
-            max_concurrent_orchestrations=int(number(
-                section, "maxConcurrentOrchestratorFunctions", base.max_concurrent_orchestrations,
-                low=1, high=10_000)),
-            max_entity_batch=int(number(
-                section, "maxEntityOperationBatchSize", base.max_entity_batch, low=1, high=100_000)),
+            max_concurrent_activities=int(
+                number(
+                    section,
+                    "maxConcurrentActivityFunctions",
+                    base.max_concurrent_activities,
+                    low=1,
+                    high=10_000,
+                )
+            ),
+            max_concurrent_orchestrations=int(
+                number(
+                    section,
+                    "maxConcurrentOrchestratorFunctions",
+                    base.max_concurrent_orchestrations,
+                    low=1,
+                    high=10_000,
+                )
+            ),
+            max_entity_batch=int(
+                number(section, "maxEntityOperationBatchSize", base.max_entity_batch, low=1, high=100_000)
+            ),
             max_poll_interval=number(
-                provider, "maxQueuePollingInterval", base.max_poll_interval, low=0.05, high=3600),
-            lock_seconds=int(number(
-                provider, "controlQueueVisibilityTimeout", base.lock_seconds, low=1, high=3600)),
-            control_batch_size=int(number(
-                provider, "controlQueueBatchSize", base.control_batch_size, low=1, high=32)),
-            max_buffered_messages=int(number(
-                provider, "controlQueueBufferThreshold", base.max_buffered_messages, low=1, high=10_000)),
-            max_dequeue_count=int(number(
-                provider, "maxDequeueCount", base.max_dequeue_count, low=1, high=10_000)),
+                provider, "maxQueuePollingInterval", base.max_poll_interval, low=0.05, high=3600
+            ),
+            lock_seconds=int(
+                number(provider, "controlQueueVisibilityTimeout", base.lock_seconds, low=1, high=3600)
+            ),
+            control_batch_size=int(
+                number(provider, "controlQueueBatchSize", base.control_batch_size, low=1, high=32)
+            ),
+            max_buffered_messages=int(
+                number(
+                    provider, "controlQueueBufferThreshold", base.max_buffered_messages, low=1, high=10_000
+                )
+            ),
+            max_dequeue_count=int(
+                number(provider, "maxDequeueCount", base.max_dequeue_count, low=1, high=10_000)
+            ),
             # DTFx's LeaseInterval / LeaseRenewInterval / LeaseAcquireInterval: how soon the
             # partitions of a host that died are taken over (short values suit tests).
             partition_lease_seconds=lease,
             partition_renew_seconds=number(
-                provider, "leaseRenewInterval", min(base.partition_renew_seconds, lease / 2),
-                low=0.1, high=lease),
+                provider,
+                "leaseRenewInterval",
+                min(base.partition_renew_seconds, lease / 2),
+                low=0.1,
+                high=lease,
+            ),
             partition_acquire_seconds=number(
-                provider, "leaseAcquireInterval", min(base.partition_acquire_seconds, lease / 2),
-                low=0.1, high=3600),
+                provider,
+                "leaseAcquireInterval",
+                min(base.partition_acquire_seconds, lease / 2),
+                low=0.1,
+                high=3600,
+            ),
         )
 
 

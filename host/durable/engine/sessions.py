@@ -57,6 +57,7 @@ def failure_stack(result: EpisodeResult) -> str | None:
     stack = (result.failure_details or {}).get("StackTrace")
     return str(stack) if stack else None
 
+
 @dataclass
 class Session:
     """The in-memory view of one orchestration instance on this host."""
@@ -99,9 +100,14 @@ class Session:
 
 def _order(batch: list[TaskMessage]) -> list[TaskMessage]:
     # ExecutionStarted first; then by sender sequence (same-second queue order is not reliable).
-    return sorted(batch, key=lambda m: (m.event_type != EXECUTION_STARTED,
-                                        m.inserted_on.timestamp() if m.inserted_on else 0.0,
-                                        m.sequence_number))
+    return sorted(
+        batch,
+        key=lambda m: (
+            m.event_type != EXECUTION_STARTED,
+            m.inserted_on.timestamp() if m.inserted_on else 0.0,
+            m.sequence_number,
+        ),
+    )
 
 
 class OrchestrationRunner:
@@ -123,8 +129,7 @@ class OrchestrationRunner:
         batch = await self._check_starts(session, _order(batch))
         if not batch:
             return
-        if session.loaded and _ended(session.state) and \
-                any(m.event_type != EXECUTION_STARTED for m in batch):
+        if session.loaded and _ended(session.state) and any(m.event_type != EXECUTION_STARTED for m in batch):
             # A finished instance's history may have been changed by a management operation
             # (rewind rewrites it in place): never drop messages against a stale cached copy.
             session.forget()
@@ -138,11 +143,13 @@ class OrchestrationRunner:
                 await fail_unstorable(self, session, batch, err)
                 return
             except (PreconditionFailedError, ConflictError) as err:
-                log.info("instance %s: %s; reloading history (attempt %d)",
-                         session.instance_id, err, attempt + 1)
+                log.info(
+                    "instance %s: %s; reloading history (attempt %d)", session.instance_id, err, attempt + 1
+                )
                 session.forget()
         raise PreconditionFailedError(
-            f"instance {session.instance_id!r}: history kept changing under this host; messages abandoned")
+            f"instance {session.instance_id!r}: history kept changing under this host; messages abandoned"
+        )
 
     async def _check_starts(self, session: Session, batch: list[TaskMessage]) -> list[TaskMessage]:
         """Drop or defer queued start messages the Instances row does not vouch for."""
@@ -158,8 +165,13 @@ class OrchestrationRunner:
             elif verdict is StartVerdict.DEFER:
                 defer.append(msg)
         if drop or defer:
-            log.info("instance %s: %d start message(s) dropped, %d deferred (Instances row %s)",
-                     session.instance_id, len(drop), len(defer), "missing" if row is None else "differs")
+            log.info(
+                "instance %s: %d start message(s) dropped, %d deferred (Instances row %s)",
+                session.instance_id,
+                len(drop),
+                len(defer),
+                "missing" if row is None else "differs",
+            )
             await self.engine.settle(drop, defer)
         skipped = {id(m) for m in drop + defer}
         return [m for m in batch if id(m) not in skipped]
@@ -176,15 +188,22 @@ class OrchestrationRunner:
         now = engine.now()
         # Logged like any invocation (func prints orchestrator episodes too); user logging in
         # the orchestrator is attributed to the episode.
-        with invocation_scope(state.name, str(uuid.uuid4()), reason=ORCHESTRATION_REASON,
-                              log=handle is not None) as scope:
+        with invocation_scope(
+            state.name, str(uuid.uuid4()), reason=ORCHESTRATION_REASON, log=handle is not None
+        ) as scope:
             result = run_episode(handle, state, events, now, engine.replay_options)
             if result.status == OrchestrationStatus.Failed and result.ran_code:
-                scope.fail(DurableError(result.output_text or "the orchestration failed"),
-                           stack=failure_stack(result))
+                scope.fail(
+                    DurableError(result.output_text or "the orchestration failed"),
+                    stack=failure_stack(result),
+                )
         if handle is None and result.status == OrchestrationStatus.Failed:
-            log.warning("%s", unknown_orchestrator_message(state.name, session.instance_id,
-                                                           self.hub.names.hub, engine.registry))
+            log.warning(
+                "%s",
+                unknown_orchestrator_message(
+                    state.name, session.instance_id, self.hub.names.hub, engine.registry
+                ),
+            )
         consumed = [m for m in batch if not any(e is m.event for e in result.deferred)]
         deferred = [m for m in batch if any(e is m.event for e in result.deferred)]
         if not result.appended and not result.rewritten and not fresh:
@@ -196,12 +215,17 @@ class OrchestrationRunner:
         old_blobs = session.blob_names
         if result.rewritten or fresh:
             session.etag = await self.hub.rewrite_history(
-                result.instance_id, result.execution_id, result.history, session.etag,
-                old_blob_names=old_blobs)
+                result.instance_id,
+                result.execution_id,
+                result.history,
+                session.etag,
+                old_blob_names=old_blobs,
+            )
             session.blob_names = []
         else:
             session.etag = await self.hub.append_history(
-                result.instance_id, result.execution_id, result.history, len(result.appended), session.etag)
+                result.instance_id, result.execution_id, result.history, len(result.appended), session.etag
+            )
         state.history = result.history
         state.execution_id = result.execution_id
         if result.input_text is not None or result.rewritten:
@@ -217,11 +241,13 @@ class OrchestrationRunner:
             await engine.settle(consumed, deferred)
             engine.notify_terminal(session.instance_id, result.status)
         else:
-            await asyncio.gather(self._write_instance(session, state, result, first=fresh),
-                                 engine.settle(consumed, deferred))
+            await asyncio.gather(
+                self._write_instance(session, state, result, first=fresh), engine.settle(consumed, deferred)
+            )
 
-    def _state_for(self, session: Session, batch: list[TaskMessage]
-                   ) -> tuple[OrchestrationState | None, bool]:
+    def _state_for(
+        self, session: Session, batch: list[TaskMessage]
+    ) -> tuple[OrchestrationState | None, bool]:
         """The state to run the batch on, and whether it starts a new execution."""
         started = next((m for m in batch if m.event_type == EXECUTION_STARTED), None)
         current = session.state
@@ -230,8 +256,13 @@ class OrchestrationRunner:
             if current is None or current.execution_id != exec_id:
                 ev = started.event
                 state = OrchestrationState(
-                    instance_id=session.instance_id, execution_id=str(exec_id), name=str(ev.get("Name", "")),
-                    input_text=ev.get("Input"), parent_instance_id=parent_instance_id(ev), history=[])
+                    instance_id=session.instance_id,
+                    execution_id=str(exec_id),
+                    name=str(ev.get("Name", "")),
+                    input_text=ev.get("Input"),
+                    parent_instance_id=parent_instance_id(ev),
+                    history=[],
+                )
                 return state, True
         return current, False
 
@@ -244,8 +275,10 @@ class OrchestrationRunner:
         """
         if session.status is not None and session.status.is_terminal:
             return
-        end = next((e for e in reversed(state.history)
-                    if e.get("EventType") == int(EventType.ExecutionCompleted)), None)
+        end = next(
+            (e for e in reversed(state.history) if e.get("EventType") == int(EventType.ExecutionCompleted)),
+            None,
+        )
         if end is None:
             return  # ended by continue-as-new: the next execution's episodes write the row
         row = await self.hub.get_instance(session.instance_id, fetch_large=False)
@@ -255,13 +288,21 @@ class OrchestrationRunner:
         status = OrchestrationStatus(int(end.get("OrchestrationStatus") or 0))
         ended_at = parse_timestamp(str(end["Timestamp"]))
         repaired = InstanceStatus(
-            instance_id=session.instance_id, execution_id=state.execution_id, runtime_status=status.name,
-            last_updated_time=ended_at, completed_time=ended_at,
-            output=end.get("Result") if end.get("Result") is not None else "null")
+            instance_id=session.instance_id,
+            execution_id=state.execution_id,
+            runtime_status=status.name,
+            last_updated_time=ended_at,
+            completed_time=ended_at,
+            output=end.get("Result") if end.get("Result") is not None else "null",
+        )
         if row is None:
             repaired.name, repaired.version, repaired.input = state.name, "", state.input_text
-        log.warning("instance %s: its history ended %s but the Instances row said %s; row repaired",
-                    session.instance_id, status.name, row.runtime_status if row else "nothing")
+        log.warning(
+            "instance %s: its history ended %s but the Instances row said %s; row repaired",
+            session.instance_id,
+            status.name,
+            row.runtime_status if row else "nothing",
+        )
         await self.hub.write_instance(repaired)
         session.status = repaired
         self.engine.notify_terminal(session.instance_id, status)
@@ -272,28 +313,46 @@ class OrchestrationRunner:
             row = await self.hub.get_instance(session.instance_id, fetch_large=False)
             if row is not None and not row.is_terminal:
                 now = self.engine.now()
-                reason = next(m.event.get("Input") for m in batch
-                              if m.event_type == int(EventType.ExecutionTerminated))
-                await self.hub.write_instance(InstanceStatus(
-                    instance_id=session.instance_id, runtime_status="Terminated", output=reason,
-                    last_updated_time=now, completed_time=now))
+                reason = next(
+                    m.event.get("Input") for m in batch if m.event_type == int(EventType.ExecutionTerminated)
+                )
+                await self.hub.write_instance(
+                    InstanceStatus(
+                        instance_id=session.instance_id,
+                        runtime_status="Terminated",
+                        output=reason,
+                        last_updated_time=now,
+                        completed_time=now,
+                    )
+                )
         log.warning("instance %s: dropping %d message(s): no such instance", session.instance_id, len(batch))
         await self.engine.settle(batch, [])
 
-    async def _write_instance(self, session: Session, state: OrchestrationState, result: EpisodeResult,
-                              *, first: bool) -> None:
+    async def _write_instance(
+        self, session: Session, state: OrchestrationState, result: EpisodeResult, *, first: bool
+    ) -> None:
         now = self.engine.now()
         status_name = result.status.name
         custom = result.custom_status_text if result.custom_status_text is not None else "null"
         previous = session.status
-        changed = (first or result.rewritten or previous is None
-                   or previous.runtime_status != status_name or previous.custom_status != custom
-                   or previous.execution_id != result.execution_id or result.is_terminal)
+        changed = (
+            first
+            or result.rewritten
+            or previous is None
+            or previous.runtime_status != status_name
+            or previous.custom_status != custom
+            or previous.execution_id != result.execution_id
+            or result.is_terminal
+        )
         if not changed:
             return
         row = InstanceStatus(
-            instance_id=session.instance_id, execution_id=result.execution_id, runtime_status=status_name,
-            last_updated_time=now, custom_status=custom)
+            instance_id=session.instance_id,
+            execution_id=result.execution_id,
+            runtime_status=status_name,
+            last_updated_time=now,
+            custom_status=custom,
+        )
         if first or result.rewritten or previous is None:
             started = next((e for e in result.history if e.get("EventType") == EXECUTION_STARTED), None)
             row.name = state.name
@@ -317,17 +376,26 @@ def _ended(state: OrchestrationState | None) -> bool:
     return state is not None and any(e.get("EventType") in _ENDINGS for e in state.history[-3:])
 
 
-def _state_from_history(instance_id: str, execution_id: str | None, history: list[dict[str, Any]]
-                        ) -> OrchestrationState | None:
+def _state_from_history(
+    instance_id: str, execution_id: str | None, history: list[dict[str, Any]]
+) -> OrchestrationState | None:
     started = next((e for e in history if e.get("EventType") == EXECUTION_STARTED), None)
     if started is None:
         return None
     exec_id = execution_id or execution_id_of(started) or ""
     return OrchestrationState(
-        instance_id=instance_id, execution_id=str(exec_id), name=str(started.get("Name", "")),
-        input_text=started.get("Input"), parent_instance_id=parent_instance_id(started),
-        history=list(history))
+        instance_id=instance_id,
+        execution_id=str(exec_id),
+        name=str(started.get("Name", "")),
+        input_text=started.get("Input"),
+        parent_instance_id=parent_instance_id(started),
+        history=list(history),
+    )
 
 
-TERMINAL = {OrchestrationStatus.Completed, OrchestrationStatus.Failed, OrchestrationStatus.Terminated,
-            OrchestrationStatus.Canceled}
+TERMINAL = {
+    OrchestrationStatus.Completed,
+    OrchestrationStatus.Failed,
+    OrchestrationStatus.Terminated,
+    OrchestrationStatus.Canceled,
+}

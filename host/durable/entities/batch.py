@@ -92,13 +92,21 @@ class EntityBatchResult:
 
 def unknown_entity_message(entity_id: EntityId) -> str:
     """The error text every call to an unregistered entity gets."""
-    return (f"Entity '{entity_id.name}' does not exist: no entity function named "
-            f"'{entity_id.name}' is registered in this app")
+    return (
+        f"Entity '{entity_id.name}' does not exist: no entity function named "
+        f"'{entity_id.name}' is registered in this app"
+    )
 
 
-def run_entity_batch(handle: EntityHandle | None, entity_id: EntityId, scheduler_state: SchedulerState,
-                     operations: list[RequestMessage], now: datetime, *,
-                     execution_id: str | None = None) -> EntityBatchResult:
+def run_entity_batch(
+    handle: EntityHandle | None,
+    entity_id: EntityId,
+    scheduler_state: SchedulerState,
+    operations: list[RequestMessage],
+    now: datetime,
+    *,
+    execution_id: str | None = None,
+) -> EntityBatchResult:
     """Run ``operations`` (taken from ``scheduler_state``'s queue) on the entity.
 
     ``handle`` is ``None`` when no entity function has that name: calls then fail with
@@ -115,20 +123,34 @@ def run_entity_batch(handle: EntityHandle | None, entity_id: EntityId, scheduler
         named = [r for r in operations if r.operation is not None]
         raw = _run(handle, entity_id, state, named, outbox)
         by_id = {id(r): o for r, o in zip(named, raw, strict=True)}
-        outcomes = [by_id.get(id(r)) or OperationOutcome(r, True, json.dumps(
-            "Entity operation name is missing (the request has no 'op')")) for r in operations]
+        outcomes = [
+            by_id.get(id(r))
+            or OperationOutcome(
+                r, True, json.dumps("Entity operation name is missing (the request has no 'op')")
+            )
+            for r in operations
+        ]
     result = EntityBatchResult(state, outcomes, deleted=existed and not state.exists)
     for outcome in outcomes:
         req = outcome.request
         if not req.is_signal and req.parent_instance_id:
-            result.responses.append(OutgoingResponse(
-                req.parent_instance_id, req.parent_execution_id, req.id,
-                response_message(outcome.result, outcome.is_error)))
+            result.responses.append(
+                OutgoingResponse(
+                    req.parent_instance_id,
+                    req.parent_execution_id,
+                    req.id,
+                    response_message(outcome.result, outcome.is_error),
+                )
+            )
     now_ticks = ticks_from_datetime(now)
     for target, op, value, when in outbox:
-        request = RequestMessage(op, is_signal=True, input=input_from_json_text(df_dumps(value)),
-                                 parent_instance_id=entity_id.instance_id,
-                                 parent_execution_id=execution_id)
+        request = RequestMessage(
+            op,
+            is_signal=True,
+            input=input_from_json_text(df_dumps(value)),
+            parent_instance_id=entity_id.instance_id,
+            parent_execution_id=execution_id,
+        )
         tid = entity_id_of(target)
         if when is not None:
             request.scheduled_time = ticks_from_datetime(when)
@@ -148,14 +170,23 @@ def _reject(entity_id: EntityId, operations: list[RequestMessage]) -> list[Opera
 
 
 def _batch_request(entity_id: EntityId, state: SchedulerState, ops: list[RequestMessage]) -> str:
-    return json.dumps({
-        "self": entity_id.to_json(), "exists": state.exists, "state": state.state,
-        "batch": [{"name": r.operation, "input": r.batch_input(), "isSignal": r.is_signal} for r in ops],
-    })
+    return json.dumps(
+        {
+            "self": entity_id.to_json(),
+            "exists": state.exists,
+            "state": state.state,
+            "batch": [{"name": r.operation, "input": r.batch_input(), "isSignal": r.is_signal} for r in ops],
+        }
+    )
 
 
-def _run(handle: EntityHandle, entity_id: EntityId, state: SchedulerState, ops: list[RequestMessage],
-         outbox: list[tuple[Any, str, Any, datetime | None]]) -> list[OperationOutcome]:
+def _run(
+    handle: EntityHandle,
+    entity_id: EntityId,
+    state: SchedulerState,
+    ops: list[RequestMessage],
+    outbox: list[tuple[Any, str, Any, datetime | None]],
+) -> list[OperationOutcome]:
     if not ops:
         return []
     user_fn = getattr(handle, "entity_function", None)
@@ -171,12 +202,17 @@ def _run(handle: EntityHandle, entity_id: EntityId, state: SchedulerState, ops: 
     outcomes = _apply(response, entity_id, state, ops)
     # the SDK calls the function once per operation, in order
     errors = {i: e for i, e in enumerate(raised) if e is not None}
-    return [dataclasses.replace(o, error=f"{type(errors[i]).__name__}: {errors[i]}")
-            if o.is_error and i in errors else o for i, o in enumerate(outcomes)]
+    return [
+        dataclasses.replace(o, error=f"{type(errors[i]).__name__}: {errors[i]}")
+        if o.is_error and i in errors
+        else o
+        for i, o in enumerate(outcomes)
+    ]
 
 
-def _run_one_by_one(handle: EntityHandle, entity_id: EntityId, state: SchedulerState,
-                    ops: list[RequestMessage]) -> list[OperationOutcome]:
+def _run_one_by_one(
+    handle: EntityHandle, entity_id: EntityId, state: SchedulerState, ops: list[RequestMessage]
+) -> list[OperationOutcome]:
     """Fallback for handles we cannot wrap: one call per operation, a failing one is dropped."""
     outcomes: list[OperationOutcome] = []
     for req in ops:
@@ -192,16 +228,19 @@ def _run_one_by_one(handle: EntityHandle, entity_id: EntityId, state: SchedulerS
     return outcomes
 
 
-def _apply(response: Any, entity_id: EntityId, state: SchedulerState,
-           ops: list[RequestMessage]) -> list[OperationOutcome]:
+def _apply(
+    response: Any, entity_id: EntityId, state: SchedulerState, ops: list[RequestMessage]
+) -> list[OperationOutcome]:
     try:
         results = response["results"]
         exists = bool(response["entityExists"])
         new_state = response["entityState"]
         if len(results) != len(ops):
             raise ValueError(f"{len(results)} results for {len(ops)} operations")
-        outcomes = [OperationOutcome(r, bool(res["isError"]), str(res["result"]), int(res.get("duration", 0)))
-                    for r, res in zip(ops, results, strict=True)]
+        outcomes = [
+            OperationOutcome(r, bool(res["isError"]), str(res["result"]), int(res.get("duration", 0)))
+            for r, res in zip(ops, results, strict=True)
+        ]
     except (KeyError, TypeError, ValueError) as exc:
         raise EntityBatchError(f"entity {entity_id} returned a malformed batch response: {exc}") from exc
     state.exists = exists
@@ -210,17 +249,24 @@ def _apply(response: Any, entity_id: EntityId, state: SchedulerState,
 
 
 def _signal_method(outbox: list[tuple[Any, str, Any, datetime | None]]) -> Callable[..., None]:
-    def signal_entity(entity_id: Any, operation_name: str, operation_input: Any = None,
-                      scheduled_time: datetime | None = None) -> None:
+    def signal_entity(
+        entity_id: Any,
+        operation_name: str,
+        operation_input: Any = None,
+        scheduled_time: datetime | None = None,
+    ) -> None:
         """Signal another entity once this operation succeeds (host extension of the SDK)."""
         entity_id_of(entity_id)  # validate now, in the caller's operation
         outbox.append((entity_id, operation_name, operation_input, scheduled_time))
+
     return signal_entity
 
 
-def _guarded(user_fn: Callable[[DurableEntityContext], None],
-             outbox: list[tuple[Any, str, Any, datetime | None]],
-             raised: list[Exception | None]) -> Callable[[DurableEntityContext], None]:
+def _guarded(
+    user_fn: Callable[[DurableEntityContext], None],
+    outbox: list[tuple[Any, str, Any, datetime | None]],
+    raised: list[Exception | None],
+) -> Callable[[DurableEntityContext], None]:
     def run_operation(ctx: DurableEntityContext) -> None:
         saved_state, saved_raw, saved_exists = ctx._state, ctx._state_is_raw, ctx._exists
         ctx._result = None
@@ -234,8 +280,11 @@ def _guarded(user_fn: Callable[[DurableEntityContext], None],
             ctx._state, ctx._state_is_raw, ctx._exists = saved_state, saved_raw, saved_exists
             del outbox[mark:]
             raised.append(exc)
-            log.debug("entity operation failed after %.1f ms; state rolled back",
-                      (time.perf_counter() - started) * 1000)
+            log.debug(
+                "entity operation failed after %.1f ms; state rolled back",
+                (time.perf_counter() - started) * 1000,
+            )
             raise
         raised.append(None)
+
     return run_operation

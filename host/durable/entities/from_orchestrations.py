@@ -51,10 +51,18 @@ def last_request_times(events: Iterable[dict[str, Any]]) -> dict[str, int]:
     return last
 
 
-def orchestration_request(*, operation: str, input_text: str | None, is_signal: bool,
-                          instance_id: str, execution_id: str, task_id: int,
-                          now: datetime, target: str | None = None,
-                          last_sent: dict[str, int] | None = None) -> RequestMessage:
+def orchestration_request(
+    *,
+    operation: str,
+    input_text: str | None,
+    is_signal: bool,
+    instance_id: str,
+    execution_id: str,
+    task_id: int,
+    now: datetime,
+    target: str | None = None,
+    last_sent: dict[str, int] | None = None,
+) -> RequestMessage:
     """The request for a CallEntity/SignalEntity action (``input_text`` = the action's JSON text).
 
     ``Timestamp`` is ``now`` plus ``task_id`` ticks (strictly increasing within an episode);

@@ -35,8 +35,13 @@ class InboxResult:
     """Names of events that are not entity messages (or were malformed)."""
 
 
-def receive_events(state: SchedulerState, events: Iterable[tuple[str, str | None]], now: datetime,
-                   *, reorder_window_ticks: int = REORDER_WINDOW_TICKS) -> InboxResult:
+def receive_events(
+    state: SchedulerState,
+    events: Iterable[tuple[str, str | None]],
+    now: datetime,
+    *,
+    reorder_window_ticks: int = REORDER_WINDOW_TICKS,
+) -> InboxResult:
     """Apply incoming ``(event name, event input)`` pairs to ``state`` (mutated in place)."""
     result = InboxResult()
     now_ticks = ticks_from_datetime(now)
@@ -61,8 +66,9 @@ def receive_events(state: SchedulerState, events: Iterable[tuple[str, str | None
     return result
 
 
-def _receive(state: SchedulerState, request: RequestMessage, now_ticks: int, window: int,
-             result: InboxResult) -> None:
+def _receive(
+    state: SchedulerState, request: RequestMessage, now_ticks: int, window: int, result: InboxResult
+) -> None:
     if state.knows_request(request.id):
         result.duplicates.append(request)
         return
@@ -79,7 +85,8 @@ def _receive(state: SchedulerState, request: RequestMessage, now_ticks: int, win
             _enqueue(state, delivered, result)
     # a request the sorter recognised as already delivered (by timestamp) is a duplicate too
     if not any(m is request for m in result.accepted) and not any(
-            m is request for m in state.sorter.buffered_requests()):
+        m is request for m in state.sorter.buffered_requests()
+    ):
         result.duplicates.append(request)
 
 

@@ -103,11 +103,16 @@ def query_entities(rows: Sequence[EntityRow], query: EntityQuery) -> EntityPage:
     after = _decode_token(query.continuation_token)
     low, high = entity_key_range(query.name)
     selected = sorted(
-        (r for r in rows
-         if is_entity_instance_id(r.instance_id) and low <= r.instance_id < high
-         and (after is None or r.instance_id > after)
-         and _in_range(r.last_updated_time, query.last_operation_from, query.last_operation_to)),
-        key=lambda r: r.instance_id)
+        (
+            r
+            for r in rows
+            if is_entity_instance_id(r.instance_id)
+            and low <= r.instance_id < high
+            and (after is None or r.instance_id > after)
+            and _in_range(r.last_updated_time, query.last_operation_from, query.last_operation_to)
+        ),
+        key=lambda r: r.instance_id,
+    )
     page = EntityPage()
     for row in selected:
         if query.top is not None and page.entities and len(page.entities) >= query.top:
@@ -146,8 +151,9 @@ def _item(row: EntityRow, query: EntityQuery) -> dict[str, Any] | None:
     return item
 
 
-def select_for_clean(rows: Sequence[EntityRow], now: datetime,
-                     min_idle: timedelta = timedelta(0)) -> list[str]:
+def select_for_clean(
+    rows: Sequence[EntityRow], now: datetime, min_idle: timedelta = timedelta(0)
+) -> list[str]:
     """Instance ids of entity rows that may be deleted: empty (no state, no queue, no lock).
 
     ``min_idle`` keeps rows updated more recently than ``now - min_idle``: their request-id

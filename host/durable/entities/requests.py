@@ -141,7 +141,7 @@ def parse_entity_event(name: str, input_text: str | None) -> IncomingEvent:
         request = RequestMessage.from_text(input_text)
         if name.startswith(SCHEDULED_REQUEST_PREFIX) and request.scheduled_time is None:
             try:
-                request.scheduled_time = parse_ticks(name[len(SCHEDULED_REQUEST_PREFIX):])
+                request.scheduled_time = parse_ticks(name[len(SCHEDULED_REQUEST_PREFIX) :])
             except ValueError as exc:
                 raise EntityMessageError(f"bad scheduled request event name {name!r}") from exc
         return IncomingEvent("request", request)

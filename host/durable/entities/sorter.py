@@ -78,8 +78,9 @@ class MessageSorter:
         """Requests waiting for a predecessor (for de-dup checks and status)."""
         return [m for b in self.received.values() for m in b.buffered.values()]
 
-    def label_outgoing(self, request: RequestMessage, destination: str, now: int,
-                       window: int = REORDER_WINDOW_TICKS) -> None:
+    def label_outgoing(
+        self, request: RequestMessage, destination: str, now: int, window: int = REORDER_WINDOW_TICKS
+    ) -> None:
         """Stamp ``Timestamp``/``Predecessor`` on a request this entity sends to ``destination``."""
         if window == 0:
             return
@@ -96,8 +97,9 @@ class MessageSorter:
         request.timestamp = timestamp
         self.last_sent[destination] = timestamp
 
-    def receive_in_order(self, request: RequestMessage,
-                         window: int = REORDER_WINDOW_TICKS) -> list[RequestMessage]:
+    def receive_in_order(
+        self, request: RequestMessage, window: int = REORDER_WINDOW_TICKS
+    ) -> list[RequestMessage]:
         """The requests deliverable now that ``request`` arrived (possibly none, or several)."""
         if window == 0 or request.parent_instance_id is None or request.extra.get("pos", 0) > 0:
             return [request]
@@ -117,7 +119,8 @@ class MessageSorter:
         found = self.received.get(request.parent_instance_id)
         if found is None:
             buf = self.received[request.parent_instance_id] = ReceiveBuffer(
-                execution_id=request.parent_execution_id)
+                execution_id=request.parent_execution_id
+            )
         else:
             buf = found
         if found is not None and buf.execution_id != request.parent_execution_id:

@@ -45,19 +45,22 @@ class SchedulerState:
 
     def knows_request(self, request_id: str) -> bool:
         """Whether a request with this id was executed recently, is queued or is buffered."""
-        return (request_id in self.recent_ids
-                or any(r.id == request_id for r in self.queue)
-                or any(r.id == request_id for r in self.sorter.buffered_requests()))
+        return (
+            request_id in self.recent_ids
+            or any(r.id == request_id for r in self.queue)
+            or any(r.id == request_id for r in self.sorter.buffered_requests())
+        )
 
     def remember_executed(self, request_ids: list[str], capacity: int = RECENT_IDS_CAPACITY) -> None:
         """Record executed request ids, keeping at least the last ``capacity`` and this batch."""
         ids = self.recent_ids + request_ids
-        self.recent_ids = ids[-max(capacity, len(request_ids)):]
+        self.recent_ids = ids[-max(capacity, len(request_ids)) :]
 
     def may_dequeue(self) -> bool:
         """Whether the head of the queue may run (no lock, or the lock holder sent it)."""
-        return bool(self.queue) and (self.locked_by is None
-                                     or self.locked_by == self.queue[0].parent_instance_id)
+        return bool(self.queue) and (
+            self.locked_by is None or self.locked_by == self.queue[0].parent_instance_id
+        )
 
     def take_batch(self, max_size: int) -> list[RequestMessage]:
         """Dequeue up to ``max_size`` operations that may run now, in queue order."""

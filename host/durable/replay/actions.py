@@ -72,8 +72,11 @@ def describe(a: Action) -> str:
         api = "call_activity" if t == ActionType.CallActivity else "call_activity_with_retry"
         return f"{api}({a.get('functionName')!r})"
     if t in (ActionType.CallSubOrchestrator, ActionType.CallSubOrchestratorWithRetry):
-        api = "call_sub_orchestrator" if t == ActionType.CallSubOrchestrator else \
-            "call_sub_orchestrator_with_retry"
+        api = (
+            "call_sub_orchestrator"
+            if t == ActionType.CallSubOrchestrator
+            else "call_sub_orchestrator_with_retry"
+        )
         extra = f", instance_id={a['instanceId']!r}" if a.get("instanceId") else ""
         return f"{api}({a.get('functionName')!r}{extra})"
     if t == ActionType.CreateTimer:
@@ -120,8 +123,10 @@ def matches(a: Action, e: Event) -> bool:
     """Whether action ``a`` is what produced scheduling event ``e`` (same kind and target)."""
     t, et = atype(a), etype(e)
     if t in (ActionType.CallActivity, ActionType.CallActivityWithRetry):
-        return et == EventType.TaskScheduled and str(e.get("Name", "")).lower() == \
-            str(a.get("functionName", "")).lower()
+        return (
+            et == EventType.TaskScheduled
+            and str(e.get("Name", "")).lower() == str(a.get("functionName", "")).lower()
+        )
     if t == ActionType.CallHttp:
         return et == EventType.TaskScheduled and e.get("Name") == HTTP_ACTIVITY_NAME
     if t in (ActionType.CallSubOrchestrator, ActionType.CallSubOrchestratorWithRetry):
@@ -133,6 +138,9 @@ def matches(a: Action, e: Event) -> bool:
     if t == ActionType.CreateTimer:
         return et == EventType.TimerCreated
     if t in (ActionType.CallEntity, ActionType.SignalEntity):
-        return et == EventType.EventSent and e.get("InstanceId") == a.get("instanceId") and \
-            _request_op(e) == a.get("operation")
+        return (
+            et == EventType.EventSent
+            and e.get("InstanceId") == a.get("instanceId")
+            and _request_op(e) == a.get("operation")
+        )
     return False

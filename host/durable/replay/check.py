@@ -13,15 +13,19 @@ from host.durable.replay.model import ReplayOptions
 from host.durable.replay.orchestrator_call import OrchestratorHandle, build_context_json, call_orchestrator
 
 
-def check_replay(handle: OrchestratorHandle, history: list[h.Event],
-                 options: ReplayOptions | None = None) -> Divergence | None:
+def check_replay(
+    handle: OrchestratorHandle, history: list[h.Event], options: ReplayOptions | None = None
+) -> Divergence | None:
     """The first divergence between ``history`` and what ``handle`` now does, or None."""
     started = h.find_execution_started(history) or {}
     now = h.last_timestamp(history) or h.parse_timestamp(started.get("Timestamp", "2000-01-01T00:00:00Z"))
     ctx = build_context_json(
         [*h.mark_played(history), h.orchestrator_started(now)],
-        instance_id=str(h.instance_id_of(started) or ""), input_text=started.get("Input"),
-        parent_instance_id=h.parent_instance_id(started), options=options)
+        instance_id=str(h.instance_id_of(started) or ""),
+        input_text=started.get("Input"),
+        parent_instance_id=h.parent_instance_id(started),
+        options=options,
+    )
     outcome = call_orchestrator(handle, ctx)
     flat = outcome.flat_actions
     rec = reconcile(history, flat)

@@ -19,8 +19,9 @@ def activity_failed(now: datetime, task_id: int, name: str, exc: BaseException) 
     """TaskFailed for an activity that raised: ``Activity function 'X' failed: ValueError: msg``."""
     reason = f"Activity function '{name}' failed: {type(exc).__name__}: {exc}"
     details = format_failure(exc)  # the user's frames only: it ends up in the orchestration's output
-    return h.task_failed(now, task_id, reason, details,
-                         h.failure_details(type(exc).__name__, str(exc), details))
+    return h.task_failed(
+        now, task_id, reason, details, h.failure_details(type(exc).__name__, str(exc), details)
+    )
 
 
 def unknown_activity_failed(now: datetime, task_id: int, name: str) -> h.Event:
@@ -34,8 +35,9 @@ def http_result(status_code: int, headers: Mapping[str, str | list[str]], conten
     return json.dumps({"statusCode": int(status_code), "headers": dict(headers), "content": content})
 
 
-def http_completed(now: datetime, task_id: int, status_code: int,
-                   headers: Mapping[str, str | list[str]], content: str | None) -> h.Event:
+def http_completed(
+    now: datetime, task_id: int, status_code: int, headers: Mapping[str, str | list[str]], content: str | None
+) -> h.Event:
     """TaskCompleted for a finished durable HTTP call."""
     return h.task_completed(now, task_id, http_result(status_code, headers, content))
 

@@ -58,12 +58,15 @@ class Decisions:
 
 def unknown_function_message(name: str, kind: str) -> str:
     """The extension's text for scheduling a function that is not registered."""
-    return (f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function. "
-            f"Additional info: the app has no {kind} function named '{name}'.")
+    return (
+        f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function. "
+        f"Additional info: the app has no {kind} function named '{name}'."
+    )
 
 
-def decide(a: Action, task_id: int, who: Identity, now: datetime, opts: ReplayOptions,
-           out: Decisions) -> None:
+def decide(
+    a: Action, task_id: int, who: Identity, now: datetime, opts: ReplayOptions, out: Decisions
+) -> None:
     """Record the decision for new action ``a`` owning ``task_id``."""
     t = atype(a)
     if t in (ActionType.CallActivity, ActionType.CallActivityWithRetry):
@@ -88,10 +91,16 @@ def decide(a: Action, task_id: int, who: Identity, now: datetime, opts: ReplayOp
         if out.entity_last_sent is None:
             out.entity_last_sent = last_request_times(out.history)
         req = orchestration_request(
-            operation=str(a.get("operation")), input_text=a.get("input"),
-            is_signal=t == ActionType.SignalEntity, instance_id=who.instance_id,
-            execution_id=who.execution_id, task_id=task_id, now=now,
-            target=target, last_sent=out.entity_last_sent)
+            operation=str(a.get("operation")),
+            input_text=a.get("input"),
+            is_signal=t == ActionType.SignalEntity,
+            instance_id=who.instance_id,
+            execution_id=who.execution_id,
+            task_id=task_id,
+            now=now,
+            target=target,
+            last_sent=out.entity_last_sent,
+        )
         out.events.append(h.event_sent(now, task_id, target, "op", req.to_text()))
         out.messages.append(EntityRequest(target, req, request_event_name(req)))
     elif t == ActionType.CallHttp:
@@ -101,8 +110,7 @@ def decide(a: Action, task_id: int, who: Identity, now: datetime, opts: ReplayOp
         out.messages.append(CallHttp(task_id, request, ev))
 
 
-def schedule_activity(task_id: int, name: str, input_text: str | None, now: datetime,
-                      out: Decisions) -> None:
+def schedule_activity(task_id: int, name: str, input_text: str | None, now: datetime, out: Decisions) -> None:
     """TaskScheduled + ScheduleActivity."""
     ev = h.task_scheduled(now, task_id, name, input_text)
     out.events.append(ev)
@@ -117,10 +125,18 @@ def start_sub_orchestration(a: Action, task_id: int, who: Identity, now: datetim
     version = a.get("version") or ""
     out.events.append(h.sub_orchestration_created(now, task_id, name, child_id, stored_input, version))
     child_exec = derived_execution_id(who.instance_id, who.execution_id, str(task_id))
-    parent = h.parent_instance(name=who.name, instance_id=who.instance_id,
-                               execution_id=who.execution_id, task_id=task_id)
-    started = h.execution_started(now, instance_id=child_id, execution_id=child_exec, name=name,
-                                  input_text=stored_input, version=version, parent=parent)
+    parent = h.parent_instance(
+        name=who.name, instance_id=who.instance_id, execution_id=who.execution_id, task_id=task_id
+    )
+    started = h.execution_started(
+        now,
+        instance_id=child_id,
+        execution_id=child_exec,
+        name=name,
+        input_text=stored_input,
+        version=version,
+        parent=parent,
+    )
     out.messages.append(StartSubOrchestration(task_id, child_id, name, stored_input, started))
 
 

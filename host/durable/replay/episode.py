@@ -64,8 +64,13 @@ _MANAGEMENT = frozenset({h.EventType.ExecutionSuspended, h.EventType.ExecutionRe
 _MAX_RUNS_PER_EPISODE = 8
 
 
-def run_episode(handle: OrchestratorHandle | None, state: OrchestrationState, new_events: list[h.Event],
-                now: datetime, options: ReplayOptions | None = None) -> EpisodeResult:
+def run_episode(
+    handle: OrchestratorHandle | None,
+    state: OrchestrationState,
+    new_events: list[h.Event],
+    now: datetime,
+    options: ReplayOptions | None = None,
+) -> EpisodeResult:
     """Process ``new_events`` for ``state`` at time ``now`` (see the module docstring)."""
     opts = options or ReplayOptions()
     work = _Work(handle, state, now, opts)
@@ -76,13 +81,15 @@ def run_episode(handle: OrchestratorHandle | None, state: OrchestrationState, ne
 class _Work:
     """The state of one work item while it is being built."""
 
-    def __init__(self, handle: OrchestratorHandle | None, state: OrchestrationState, now: datetime,
-                 opts: ReplayOptions) -> None:
+    def __init__(
+        self, handle: OrchestratorHandle | None, state: OrchestrationState, now: datetime, opts: ReplayOptions
+    ) -> None:
         self.handle, self.state, self.now, self.opts = handle, state, now, opts
         self.history = list(state.history)
         self.appended: list[h.Event] = []
-        self.result = EpisodeResult(state.instance_id, state.execution_id, self.history, self.appended,
-                                    input_text=state.input_text)
+        self.result = EpisodeResult(
+            state.instance_id, state.execution_id, self.history, self.appended, input_text=state.input_text
+        )
         self.result.status = h.runtime_status(self.history)
         self.episodes = 0
 
@@ -110,7 +117,8 @@ class _Work:
         r.dropped.extend(dups)
         events = [e for e in events if h.etype(e) != h.EventType.ExecutionStarted]
         term: h.Event | None = next(
-            (e for e in events if h.etype(e) == h.EventType.ExecutionTerminated), None)
+            (e for e in events if h.etype(e) == h.EventType.ExecutionTerminated), None
+        )
         if term is not None:
             r.dropped.extend(e for e in events if e is not term)
             self._terminate(fresh_start, term)
@@ -136,25 +144,43 @@ class _Work:
     def _terminate(self, fresh_start: h.Event | None, term: h.Event) -> None:
         reason = term.get("Input")
         head = [h.orchestrator_started(self.now)] + ([fresh_start] if fresh_start else [])
-        self._append([*head, term,
-                      h.execution_completed(self.now, h.OrchestrationStatus.Terminated, reason),
-                      h.orchestrator_completed(self.now)])
+        self._append(
+            [
+                *head,
+                term,
+                h.execution_completed(self.now, h.OrchestrationStatus.Terminated, reason),
+                h.orchestrator_completed(self.now),
+            ]
+        )
         self.result.status = h.OrchestrationStatus.Terminated
         self.result.output_text = reason
         self._notify_parent(completed=False, result_text=None, reason=reason or "", details="")
 
-    def _notify_parent(self, *, completed: bool, result_text: str | None, reason: str | None,
-                       details: str | None) -> None:
+    def _notify_parent(
+        self, *, completed: bool, result_text: str | None, reason: str | None, details: str | None
+    ) -> None:
         started = h.find_execution_started(self.history)
         parent = (started or {}).get("ParentInstance")
         if not parent:
             return
         tid = int(parent.get("TaskScheduleId", -1))
-        ev = (h.sub_orchestration_completed(self.now, tid, result_text) if completed
-              else h.sub_orchestration_failed(self.now, tid, reason or "", details or ""))
-        self.result.messages.append(CompleteParent(
-            str(h.instance_id_of(parent)), h.execution_id_of(parent), tid, completed, result_text, reason,
-            details, ev))
+        ev = (
+            h.sub_orchestration_completed(self.now, tid, result_text)
+            if completed
+            else h.sub_orchestration_failed(self.now, tid, reason or "", details or "")
+        )
+        self.result.messages.append(
+            CompleteParent(
+                str(h.instance_id_of(parent)),
+                h.execution_id_of(parent),
+                tid,
+                completed,
+                result_text,
+                reason,
+                details,
+                ev,
+            )
+        )
 
     # ------------------------------------------------------------------------------ episodes
     def _episodes(self, fresh_start: h.Event | None, events: list[h.Event]) -> None:
@@ -189,14 +215,19 @@ class _Work:
             return []
         if self.handle is None:
             self._append([*head, *mgmt])
-            self._fail(f"The orchestrator function '{self.state.name}' doesn't exist, is disabled, or is "
-                       "not an orchestrator function.", None, Decisions())
+            self._fail(
+                f"The orchestrator function '{self.state.name}' doesn't exist, is disabled, or is "
+                "not an orchestrator function.",
+                None,
+                Decisions(),
+            )
             return []
         completions, externals, leftover = self._classify(sc, sc.pending + others, others)
         return self._run(sc, head + mgmt, completions, externals, leftover)
 
-    def _classify(self, sc: Scan, candidates: list[h.Event], fresh: list[h.Event]
-                  ) -> tuple[list[h.Event], list[h.Event], list[h.Event]]:
+    def _classify(
+        self, sc: Scan, candidates: list[h.Event], fresh: list[h.Event]
+    ) -> tuple[list[h.Event], list[h.Event], list[h.Event]]:
         """Split candidates into deliverable completions and external events; defer/drop the rest."""
         completions: list[h.Event] = []
         externals: list[h.Event] = []
@@ -207,8 +238,11 @@ class _Work:
             if sc.is_duplicate(e) or (tid is not None and tid in seen):
                 if id(e) in fresh_ids:
                     self.result.dropped.append(e)
-            elif sc.is_early(e) or (h.etype(e) == h.EventType.EventRaised and not sc.is_response(e)
-                                    and looks_like_response(str(e.get("Name")), e.get("Input"))):
+            elif sc.is_early(e) or (
+                h.etype(e) == h.EventType.EventRaised
+                and not sc.is_response(e)
+                and looks_like_response(str(e.get("Name")), e.get("Input"))
+            ):
                 if id(e) in fresh_ids:
                     self.result.deferred.append(e)
             elif tid is not None or sc.is_response(e):
@@ -221,8 +255,14 @@ class _Work:
                 completions.append(e)  # other event types are recorded as they come
         return completions, externals, []
 
-    def _run(self, sc: Scan, head: list[h.Event], completions: list[h.Event], externals: list[h.Event],
-             leftover: list[h.Event]) -> list[h.Event]:
+    def _run(
+        self,
+        sc: Scan,
+        head: list[h.Event],
+        completions: list[h.Event],
+        externals: list[h.Event],
+        leftover: list[h.Event],
+    ) -> list[h.Event]:
         cached = self.state.cache.get("waiters") if self.state.cache.get("len") == len(self.history) else None
         waiters: Counter[str] = Counter(cached or {})
         deliver = _pick(externals, waiters)
@@ -238,8 +278,10 @@ class _Work:
             open_waiters = _open_waiters(flat, sc, deliver)
             over = [n for n, c in open_waiters.items() if c < 0]
             want = [e for e in deliver if e.get("Name") not in over]
-            want += _pick([e for e in externals if all(e is not d for d in want)],
-                          Counter({n: c for n, c in open_waiters.items() if c > 0}))
+            want += _pick(
+                [e for e in externals if all(e is not d for d in want)],
+                Counter({n: c for n, c in open_waiters.items() if c > 0}),
+            )
             postponed = later
             if _same(ordered, batch_completions) and _same(want, deliver):
                 break
@@ -250,22 +292,36 @@ class _Work:
 
     def _call(self, new: list[h.Event]) -> SdkOutcome:
         assert self.handle is not None
-        ctx = build_context_json(self.history + new, instance_id=self.state.instance_id,
-                                 input_text=self.state.input_text,
-                                 parent_instance_id=self.state.parent_instance_id, options=self.opts)
+        ctx = build_context_json(
+            self.history + new,
+            instance_id=self.state.instance_id,
+            input_text=self.state.input_text,
+            parent_instance_id=self.state.parent_instance_id,
+            options=self.opts,
+        )
         self.result.ran_code = True
         return call_orchestrator(self.handle, ctx)
 
     # ------------------------------------------------------------------------------ commit
-    def _commit(self, sc: Scan, head: list[h.Event], batch: list[h.Event], externals: list[h.Event],
-                outcome: SdkOutcome, rec: object) -> None:
+    def _commit(
+        self,
+        sc: Scan,
+        head: list[h.Event],
+        batch: list[h.Event],
+        externals: list[h.Event],
+        outcome: SdkOutcome,
+        rec: object,
+    ) -> None:
         from host.durable.replay.ledger import Reconciled
 
         assert isinstance(rec, Reconciled)
         pending_ids = {id(e) for e in sc.pending}
         delivered = {id(e) for e in batch}
-        markers = [h.generic_event(self.now, pending_marker("buffered", e)) for e in externals
-                   if id(e) not in delivered and id(e) not in pending_ids]
+        markers = [
+            h.generic_event(self.now, pending_marker("buffered", e))
+            for e in externals
+            if id(e) not in delivered and id(e) not in pending_ids
+        ]
         self._append([*head, *batch, *markers])
         out = Decisions(history=self.history)
         who = self._identity()
@@ -302,8 +358,12 @@ class _Work:
             self._continue_as_new(can.get("input"), externals, delivered)
         elif outcome.is_done:
             text = json.dumps(outcome.state.get("output"))
-            self._append([h.execution_completed(self.now, h.OrchestrationStatus.Completed, text),
-                          h.orchestrator_completed(self.now)])
+            self._append(
+                [
+                    h.execution_completed(self.now, h.OrchestrationStatus.Completed, text),
+                    h.orchestrator_completed(self.now),
+                ]
+            )
             self.result.status, self.result.output_text = h.OrchestrationStatus.Completed, text
             self._notify_parent(completed=True, result_text=text, reason=None, details=None)
         else:
@@ -318,12 +378,23 @@ class _Work:
     def _fail(self, message: str, details: str | None, out: Decisions, plain: bool = False) -> None:
         text = message if plain else f"Orchestrator function '{self.state.name}' failed: {message}"
         fd = h.failure_details("OrchestrationFailure", text, details)
-        self._append([h.execution_completed(self.now, h.OrchestrationStatus.Failed, text, fd),
-                      h.orchestrator_completed(self.now)])
-        self.result.status, self.result.output_text, self.result.failure_details = \
-            h.OrchestrationStatus.Failed, text, fd
-        self._notify_parent(completed=False, result_text=None, reason=text,
-                            details=f"Message: {message}, StackTrace: {details or ''}")
+        self._append(
+            [
+                h.execution_completed(self.now, h.OrchestrationStatus.Failed, text, fd),
+                h.orchestrator_completed(self.now),
+            ]
+        )
+        self.result.status, self.result.output_text, self.result.failure_details = (
+            h.OrchestrationStatus.Failed,
+            text,
+            fd,
+        )
+        self._notify_parent(
+            completed=False,
+            result_text=None,
+            reason=text,
+            details=f"Message: {message}, StackTrace: {details or ''}",
+        )
 
     def _continue_as_new(self, input_text: str | None, externals: list[h.Event], delivered: set[int]) -> None:
         r = self.result
@@ -333,17 +404,24 @@ class _Work:
         old = h.find_execution_started(self.history) or {}
         new_exec = derived_execution_id(self.state.instance_id, r.execution_id, "continue-as-new")
         started = h.execution_started(
-            self.now, instance_id=self.state.instance_id, execution_id=new_exec, name=self.state.name,
-            input_text=stored_input, version=str(old.get("Version") or ""),
-            parent=old.get("ParentInstance"), generation=int(old.get("Generation") or 0) + 1)
+            self.now,
+            instance_id=self.state.instance_id,
+            execution_id=new_exec,
+            name=self.state.name,
+            input_text=stored_input,
+            version=str(old.get("Version") or ""),
+            parent=old.get("ParentInstance"),
+            generation=int(old.get("Generation") or 0) + 1,
+        )
         r.continued_as_new += 1
         r.status = h.OrchestrationStatus.ContinuedAsNew
         if r.continued_as_new > self.opts.max_episodes:
             r.rewritten, r.history, r.appended = True, [], []
             r.deferred.extend([started, *carried])
             return
-        nxt = OrchestrationState(self.state.instance_id, new_exec, self.state.name, stored_input,
-                                 self.state.parent_instance_id, [])
+        nxt = OrchestrationState(
+            self.state.instance_id, new_exec, self.state.name, stored_input, self.state.parent_instance_id, []
+        )
         sub = _Work(self.handle, nxt, self.now, self.opts)
         sub.result.continued_as_new = r.continued_as_new
         sub.process([started, *carried])
@@ -373,8 +451,9 @@ def _pick(externals: list[h.Event], waiters: Counter[str]) -> list[h.Event]:
 
 
 def _open_waiters(flat: list[dict[str, Any]], sc: Scan, delivered: list[h.Event]) -> Counter[str]:
-    waits = Counter(str(a.get("externalEventName")) for a in flat
-                    if atype(a) == ActionType.WaitForExternalEvent)
+    waits = Counter(
+        str(a.get("externalEventName")) for a in flat if atype(a) == ActionType.WaitForExternalEvent
+    )
     waits.subtract(sc.raised)
     waits.subtract(Counter(str(e.get("Name")) for e in delivered))
     return waits

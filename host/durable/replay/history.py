@@ -61,13 +61,23 @@ class OrchestrationStatus(IntEnum):
 
 
 TERMINAL_STATUSES = frozenset(
-    {OrchestrationStatus.Completed, OrchestrationStatus.Failed, OrchestrationStatus.Terminated,
-     OrchestrationStatus.Canceled})
+    {
+        OrchestrationStatus.Completed,
+        OrchestrationStatus.Failed,
+        OrchestrationStatus.Terminated,
+        OrchestrationStatus.Canceled,
+    }
+)
 
 #: Events that create a task and carry its sequence id in ``EventId``.
 SCHEDULING_TYPES = frozenset(
-    {EventType.TaskScheduled, EventType.TimerCreated, EventType.SubOrchestrationInstanceCreated,
-     EventType.EventSent})
+    {
+        EventType.TaskScheduled,
+        EventType.TimerCreated,
+        EventType.SubOrchestrationInstanceCreated,
+        EventType.EventSent,
+    }
+)
 
 #: Completion events and the key that names the task they complete.
 COMPLETION_ID_KEY: dict[int, str] = {
@@ -82,6 +92,7 @@ HTTP_ACTIVITY_NAME = "BuiltIn::HttpActivity"
 
 
 # ---------------------------------------------------------------------------------------- time
+
 
 def format_timestamp(t: datetime) -> str:
     """.NET round-trip format: ``2024-01-01T00:00:01.2500000Z`` (naive = UTC)."""
@@ -121,41 +132,77 @@ def format_timespan(d: timedelta) -> str:
 
 # -------------------------------------------------------------------------------- constructors
 
-def event(event_type: EventType, when: datetime, *, event_id: int = -1, played: bool = False,
-          **fields: Any) -> Event:
+
+def event(
+    event_type: EventType, when: datetime, *, event_id: int = -1, played: bool = False, **fields: Any
+) -> Event:
     """A history event with the four common keys plus ``fields``."""
-    e: Event = {"EventType": int(event_type), "EventId": event_id, "IsPlayed": played,
-                "Timestamp": format_timestamp(when)}
+    e: Event = {
+        "EventType": int(event_type),
+        "EventId": event_id,
+        "IsPlayed": played,
+        "Timestamp": format_timestamp(when),
+    }
     e.update(fields)
     return e
 
 
-def execution_started(when: datetime, *, instance_id: str, execution_id: str, name: str,
-                      input_text: str | None, version: str = "",
-                      parent: dict[str, Any] | None = None, generation: int = 0,
-                      scheduled_start: datetime | None = None, tags: dict[str, str] | None = None
-                      ) -> Event:
+def execution_started(
+    when: datetime,
+    *,
+    instance_id: str,
+    execution_id: str,
+    name: str,
+    input_text: str | None,
+    version: str = "",
+    parent: dict[str, Any] | None = None,
+    generation: int = 0,
+    scheduled_start: datetime | None = None,
+    tags: dict[str, str] | None = None,
+) -> Event:
     """ExecutionStarted; ``parent`` is a :func:`parent_instance` dict for sub-orchestrations."""
-    return event(EventType.ExecutionStarted, when,
-                 OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
-                 ParentInstance=parent, Name=name, Version=version, Input=input_text, Tags=tags,
-                 Correlation=None, ParentTraceContext=None,
-                 ScheduledStartTime=None if scheduled_start is None else format_timestamp(scheduled_start),
-                 Generation=generation)
+    return event(
+        EventType.ExecutionStarted,
+        when,
+        OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
+        ParentInstance=parent,
+        Name=name,
+        Version=version,
+        Input=input_text,
+        Tags=tags,
+        Correlation=None,
+        ParentTraceContext=None,
+        ScheduledStartTime=None if scheduled_start is None else format_timestamp(scheduled_start),
+        Generation=generation,
+    )
 
 
-def parent_instance(*, name: str, instance_id: str, execution_id: str, task_id: int,
-                    version: str = "") -> dict[str, Any]:
+def parent_instance(
+    *, name: str, instance_id: str, execution_id: str, task_id: int, version: str = ""
+) -> dict[str, Any]:
     """DTFx ``ParentInstance`` of a sub-orchestration's ExecutionStarted."""
-    return {"Name": name, "Version": version, "TaskScheduleId": task_id,
-            "OrchestrationInstance": {"InstanceId": instance_id, "ExecutionId": execution_id}}
+    return {
+        "Name": name,
+        "Version": version,
+        "TaskScheduleId": task_id,
+        "OrchestrationInstance": {"InstanceId": instance_id, "ExecutionId": execution_id},
+    }
 
 
-def execution_completed(when: datetime, status: OrchestrationStatus, result: str | None,
-                        failure_details: dict[str, Any] | None = None) -> Event:
+def execution_completed(
+    when: datetime,
+    status: OrchestrationStatus,
+    result: str | None,
+    failure_details: dict[str, Any] | None = None,
+) -> Event:
     """ExecutionCompleted with the final status; ``result`` is JSON text or a failure/terminate text."""
-    return event(EventType.ExecutionCompleted, when, OrchestrationStatus=int(status), Result=result,
-                 FailureDetails=failure_details)
+    return event(
+        EventType.ExecutionCompleted,
+        when,
+        OrchestrationStatus=int(status),
+        Result=result,
+        FailureDetails=failure_details,
+    )
 
 
 def execution_terminated(when: datetime, reason: str | None) -> Event:
@@ -185,8 +232,14 @@ def orchestrator_completed(when: datetime) -> Event:
 
 def task_scheduled(when: datetime, task_id: int, name: str, input_text: str | None) -> Event:
     """TaskScheduled; DTFx stores the input as a one-element JSON array of the JSON text."""
-    return event(EventType.TaskScheduled, when, event_id=task_id, Name=name, Version="",
-                 Input=json.dumps([input_text]) if input_text is not None else None)
+    return event(
+        EventType.TaskScheduled,
+        when,
+        event_id=task_id,
+        Name=name,
+        Version="",
+        Input=json.dumps([input_text]) if input_text is not None else None,
+    )
 
 
 def task_completed(when: datetime, task_id: int, result: str | None) -> Event:
@@ -194,18 +247,37 @@ def task_completed(when: datetime, task_id: int, result: str | None) -> Event:
     return event(EventType.TaskCompleted, when, TaskScheduledId=task_id, Result=result)
 
 
-def task_failed(when: datetime, task_id: int, reason: str, details: str = "",
-                failure_details: dict[str, Any] | None = None) -> Event:
+def task_failed(
+    when: datetime,
+    task_id: int,
+    reason: str,
+    details: str = "",
+    failure_details: dict[str, Any] | None = None,
+) -> Event:
     """TaskFailed; the SDK raises ``Exception(f"{Reason} \\n {Details}")``."""
-    return event(EventType.TaskFailed, when, TaskScheduledId=task_id, Reason=reason, Details=details,
-                 FailureDetails=failure_details)
+    return event(
+        EventType.TaskFailed,
+        when,
+        TaskScheduledId=task_id,
+        Reason=reason,
+        Details=details,
+        FailureDetails=failure_details,
+    )
 
 
-def sub_orchestration_created(when: datetime, task_id: int, name: str, instance_id: str,
-                              input_text: str | None, version: str = "") -> Event:
+def sub_orchestration_created(
+    when: datetime, task_id: int, name: str, instance_id: str, input_text: str | None, version: str = ""
+) -> Event:
     """SubOrchestrationInstanceCreated."""
-    return event(EventType.SubOrchestrationInstanceCreated, when, event_id=task_id, Name=name,
-                 Version=version, InstanceId=instance_id, Input=input_text)
+    return event(
+        EventType.SubOrchestrationInstanceCreated,
+        when,
+        event_id=task_id,
+        Name=name,
+        Version=version,
+        InstanceId=instance_id,
+        Input=input_text,
+    )
 
 
 def sub_orchestration_completed(when: datetime, task_id: int, result: str | None) -> Event:
@@ -213,11 +285,22 @@ def sub_orchestration_completed(when: datetime, task_id: int, result: str | None
     return event(EventType.SubOrchestrationInstanceCompleted, when, TaskScheduledId=task_id, Result=result)
 
 
-def sub_orchestration_failed(when: datetime, task_id: int, reason: str, details: str = "",
-                             failure_details: dict[str, Any] | None = None) -> Event:
+def sub_orchestration_failed(
+    when: datetime,
+    task_id: int,
+    reason: str,
+    details: str = "",
+    failure_details: dict[str, Any] | None = None,
+) -> Event:
     """SubOrchestrationInstanceFailed (also for terminated children)."""
-    return event(EventType.SubOrchestrationInstanceFailed, when, TaskScheduledId=task_id, Reason=reason,
-                 Details=details, FailureDetails=failure_details)
+    return event(
+        EventType.SubOrchestrationInstanceFailed,
+        when,
+        TaskScheduledId=task_id,
+        Reason=reason,
+        Details=details,
+        FailureDetails=failure_details,
+    )
 
 
 def timer_created(when: datetime, timer_id: int, fire_at: datetime) -> Event:
@@ -232,8 +315,9 @@ def timer_fired(when: datetime, timer_id: int, fire_at: datetime) -> Event:
 
 def event_sent(when: datetime, task_id: int, instance_id: str, name: str, input_text: str | None) -> Event:
     """EventSent (entity requests from orchestrations)."""
-    return event(EventType.EventSent, when, event_id=task_id, InstanceId=instance_id, Name=name,
-                 Input=input_text)
+    return event(
+        EventType.EventSent, when, event_id=task_id, InstanceId=instance_id, Name=name, Input=input_text
+    )
 
 
 def event_raised(when: datetime, name: str, input_text: str | None) -> Event:
@@ -248,11 +332,17 @@ def generic_event(when: datetime, data: str | None) -> Event:
 
 def failure_details(error_type: str, message: str, stack: str | None = None) -> dict[str, Any]:
     """DTFx ``FailureDetails`` object."""
-    return {"ErrorType": error_type, "ErrorMessage": message, "StackTrace": stack,
-            "InnerFailure": None, "IsNonRetriable": False}
+    return {
+        "ErrorType": error_type,
+        "ErrorMessage": message,
+        "StackTrace": stack,
+        "InnerFailure": None,
+        "IsNonRetriable": False,
+    }
 
 
 # ------------------------------------------------------------------------------------- queries
+
 
 def etype(e: Event) -> int:
     """The event's type number."""

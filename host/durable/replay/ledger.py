@@ -163,9 +163,11 @@ class Divergence:
 
     @property
     def message(self) -> str:
-        return (f"Non-deterministic workflow detected: expected {self.expected} at position "
-                f"{self.position} (task id {self.task_id}) but the orchestrator now "
-                f"{'calls ' + self.actual if self.actual != 'nothing' else 'schedules nothing there'}")
+        return (
+            f"Non-deterministic workflow detected: expected {self.expected} at position "
+            f"{self.position} (task id {self.task_id}) but the orchestrator now "
+            f"{'calls ' + self.actual if self.actual != 'nothing' else 'schedules nothing there'}"
+        )
 
 
 @dataclass
@@ -199,8 +201,11 @@ def reconcile(history: list[Event], flat: list[Action]) -> Reconciled:
         if tid is not None or t == EventType.EventRaised:
             if not first_completion_seen and tid is not None and tid in r.chains:
                 hidden_for = _advance_chain(r.chains, tid, t)
-            elif tid is not None and tid in r.chains and etype(e) in (
-                    EventType.TaskCompleted, EventType.SubOrchestrationInstanceCompleted):
+            elif (
+                tid is not None
+                and tid in r.chains
+                and etype(e) in (EventType.TaskCompleted, EventType.SubOrchestrationInstanceCompleted)
+            ):
                 r.chains.pop(tid, None)
             first_completion_seen = True
             continue

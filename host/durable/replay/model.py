@@ -52,6 +52,7 @@ class ReplayOptions:
 
 # ------------------------------------------------------------------------------ outbound messages
 
+
 @dataclass(frozen=True)
 class ScheduleActivity:
     """Run activity ``name``; answer with TaskCompleted/TaskFailed(``task_id``)."""
@@ -116,8 +117,9 @@ class CompleteParent:
     event: Event
 
 
-Outbound = ScheduleActivity | ScheduleTimer | StartSubOrchestration | EntityRequest | CallHttp | \
-    CompleteParent
+Outbound = (
+    ScheduleActivity | ScheduleTimer | StartSubOrchestration | EntityRequest | CallHttp | CompleteParent
+)
 
 
 @dataclass
@@ -156,5 +158,9 @@ class EpisodeResult:
 
     @property
     def is_terminal(self) -> bool:
-        return self.status in (OrchestrationStatus.Completed, OrchestrationStatus.Failed,
-                               OrchestrationStatus.Terminated, OrchestrationStatus.Canceled)
+        return self.status in (
+            OrchestrationStatus.Completed,
+            OrchestrationStatus.Failed,
+            OrchestrationStatus.Terminated,
+            OrchestrationStatus.Canceled,
+        )

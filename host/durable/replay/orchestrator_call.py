@@ -51,25 +51,32 @@ def context_input(stored_input: str | None) -> Any:
         return stored_input
 
 
-def build_context_json(history: Sequence[Event], *, instance_id: str, input_text: str | None,
-                       parent_instance_id: str | None = None,
-                       options: ReplayOptions | None = None) -> str:
+def build_context_json(
+    history: Sequence[Event],
+    *,
+    instance_id: str,
+    input_text: str | None,
+    parent_instance_id: str | None = None,
+    options: ReplayOptions | None = None,
+) -> str:
     """The orchestrator context JSON for ``history`` (``input_text`` = stored ExecutionStarted.Input)."""
     opts = options or ReplayOptions()
     view = sdk_view(history)
     started = next((e for e in view if etype(e) == EventType.ExecutionStarted), None)
-    return json.dumps({
-        "history": view,
-        "input": context_input(input_text),
-        "instanceId": instance_id,
-        "isReplaying": bool(started and started.get("IsPlayed")),
-        "parentInstanceId": parent_instance_id,
-        "upperSchemaVersion": 1,
-        "upperSchemaVersionNew": 2,
-        "longRunningTimerIntervalDuration": format_timespan(opts.long_timer_interval),
-        "maximumShortTimerDuration": format_timespan(opts.max_short_timer),
-        "defaultHttpAsyncRequestSleepTimeMillseconds": opts.http_poll_interval_ms,
-    })
+    return json.dumps(
+        {
+            "history": view,
+            "input": context_input(input_text),
+            "instanceId": instance_id,
+            "isReplaying": bool(started and started.get("IsPlayed")),
+            "parentInstanceId": parent_instance_id,
+            "upperSchemaVersion": 1,
+            "upperSchemaVersionNew": 2,
+            "longRunningTimerIntervalDuration": format_timespan(opts.long_timer_interval),
+            "maximumShortTimerDuration": format_timespan(opts.max_short_timer),
+            "defaultHttpAsyncRequestSleepTimeMillseconds": opts.http_poll_interval_ms,
+        }
+    )
 
 
 @dataclass
@@ -97,8 +104,10 @@ def authoring_error(handle: OrchestratorHandle) -> str | None:
     """A message for orchestrators that can never work (``async def``), checked before calling."""
     fn = getattr(handle, "orchestrator_function", handle)
     if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
-        return ("orchestrator functions must be generator functions ('def' with 'yield'), not "
-                "'async def': write 'def' and replace 'await task' with 'yield task'")
+        return (
+            "orchestrator functions must be generator functions ('def' with 'yield'), not "
+            "'async def': write 'def' and replace 'await task' with 'yield task'"
+        )
     return None
 
 
@@ -155,13 +164,21 @@ def _outcome_of_exception(exc: Exception) -> SdkOutcome:
     if isinstance(exc, AttributeError) and "_is_scheduled" in msg:
         kind = msg.split("'")[1] if msg.count("'") >= 2 else "value"
         if kind == "generator":
-            error = ("the orchestrator yielded a generator instead of a task: call helper generators "
-                     "with 'yield from helper(...)', not 'yield helper(...)'")
+            error = (
+                "the orchestrator yielded a generator instead of a task: call helper generators "
+                "with 'yield from helper(...)', not 'yield helper(...)'"
+            )
         else:
-            error = (f"the orchestrator yielded a {kind!r} object; only tasks from the context "
-                     "(call_activity, create_timer, task_all, ...) can be yielded")
-        return SdkOutcome(state={"isDone": False, "actions": []}, error=error, details=details,
-                          exception=cause)
-    return SdkOutcome(state={"isDone": False, "actions": []},
-                      error=f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__, details=details,
-                      exception=cause)
+            error = (
+                f"the orchestrator yielded a {kind!r} object; only tasks from the context "
+                "(call_activity, create_timer, task_all, ...) can be yielded"
+            )
+        return SdkOutcome(
+            state={"isDone": False, "actions": []}, error=error, details=details, exception=cause
+        )
+    return SdkOutcome(
+        state={"isDone": False, "actions": []},
+        error=f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__,
+        details=details,
+        exception=cause,
+    )

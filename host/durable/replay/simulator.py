@@ -53,10 +53,15 @@ class SimInstance:
 class Simulator:
     """Drive orchestrations to quiescence in virtual time."""
 
-    def __init__(self, orchestrators: dict[str, OrchestratorHandle],
-                 activities: dict[str, Callable[..., Any]],
-                 entities: dict[str, Callable[[Any], str]] | None = None, http: HttpHandler | None = None,
-                 start: datetime = T0, options: ReplayOptions | None = None) -> None:
+    def __init__(
+        self,
+        orchestrators: dict[str, OrchestratorHandle],
+        activities: dict[str, Callable[..., Any]],
+        entities: dict[str, Callable[[Any], str]] | None = None,
+        http: HttpHandler | None = None,
+        start: datetime = T0,
+        options: ReplayOptions | None = None,
+    ) -> None:
         self.orchestrators = {k.lower(): v for k, v in orchestrators.items()}
         self.activities = {k.lower(): v for k, v in activities.items()}
         self.entities = {k.lower(): v for k, v in (entities or {}).items()}
@@ -74,8 +79,13 @@ class Simulator:
         """Start ``name`` with input ``value`` (encoded like the Python client does)."""
         iid = instance_id or uuid.uuid4().hex
         stored = None if value is None else json.dumps(json.dumps(value))
-        self._start(iid, name, h.execution_started(self.now, instance_id=iid, execution_id=uuid.uuid4().hex,
-                                                   name=name, input_text=stored))
+        self._start(
+            iid,
+            name,
+            h.execution_started(
+                self.now, instance_id=iid, execution_id=uuid.uuid4().hex, name=name, input_text=stored
+            ),
+        )
         return iid
 
     def _start(self, iid: str, name: str, started: h.Event) -> None:
@@ -108,7 +118,8 @@ class Simulator:
         batch, inst.inbox = inst.inbox, []
         handle = self.orchestrators.get(inst.state.name.lower())
         started = h.find_execution_started(inst.state.history) or next(
-            (e for e in batch if h.etype(e) == h.EventType.ExecutionStarted), {})
+            (e for e in batch if h.etype(e) == h.EventType.ExecutionStarted), {}
+        )
         if started:
             inst.state.name = str(started.get("Name") or inst.state.name)
             handle = self.orchestrators.get(inst.state.name.lower())
@@ -184,15 +195,26 @@ class Simulator:
     def _run_entity(self, m: EntityRequest) -> None:
         name, key = m.instance_id[1:].split("@", 1)
         exists, state = self.entity_state.get(m.instance_id, (False, None))
-        batch = {"self": {"name": name, "key": key}, "exists": exists, "state": state,
-                 "batch": [{"name": m.request.operation, "input": m.request.batch_input(),
-                            "isSignal": m.request.is_signal}]}
+        batch = {
+            "self": {"name": name, "key": key},
+            "exists": exists,
+            "state": state,
+            "batch": [
+                {
+                    "name": m.request.operation,
+                    "input": m.request.batch_input(),
+                    "isSignal": m.request.is_signal,
+                }
+            ],
+        }
         out = json.loads(self.entities[name](json.dumps(batch)))
         self.entity_state[m.instance_id] = (out["entityExists"], out["entityState"])
         r = out["results"][0]
         if not m.request.is_signal and m.request.parent_instance_id:
-            self.send(m.request.parent_instance_id,
-                      h.event_raised(self.now, m.request.id, response_message(r["result"], r["isError"])))
+            self.send(
+                m.request.parent_instance_id,
+                h.event_raised(self.now, m.request.id, response_message(r["result"], r["isError"])),
+            )
 
     # ------------------------------------------------------------------------------ queries
     def output(self, iid: str) -> Any:

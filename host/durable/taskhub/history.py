@@ -61,7 +61,9 @@ class HistoryOps(TaskHubBase):
         else:
             current = event_rows[0].get("ExecutionId") if event_rows else None
         loaded = LoadedHistory(
-            events=[], execution_id=current, etag=sentinel.etag if sentinel is not None else None,
+            events=[],
+            execution_id=current,
+            etag=sentinel.etag if sentinel is not None else None,
             checkpoint_complete=sentinel is None or bool(sentinel.get("IsCheckpointComplete", True)),
         )
         if wanted is not None and current is not None and wanted != current:
@@ -113,7 +115,8 @@ class HistoryOps(TaskHubBase):
             now = self.now() if last else None
             sentinel = sentinel_row(instance_id, execution_id, complete=last, now=now)
             guard = (
-                TableOp(WriteMode.INSERT, sentinel) if etag is None
+                TableOp(WriteMode.INSERT, sentinel)
+                if etag is None
                 else TableOp(WriteMode.UPDATE_MERGE, sentinel, etag=etag)
             )
             ops = [TableOp(WriteMode.UPSERT_REPLACE, row) for row in chunk]
@@ -137,8 +140,9 @@ class HistoryOps(TaskHubBase):
         for row in rows:
             row_bytes = estimate_row_bytes(row)
             current = chunks[-1]
-            if current and (len(current) >= self.options.max_batch_rows
-                            or size + row_bytes > self.options.max_batch_bytes):
+            if current and (
+                len(current) >= self.options.max_batch_rows or size + row_bytes > self.options.max_batch_bytes
+            ):
                 chunks.append([])
                 size = 0
             chunks[-1].append(row)
@@ -174,16 +178,20 @@ class HistoryOps(TaskHubBase):
         rows: list[dict[str, Any]] = []
         spills = []
         for seq, event in sorted(replacements.items()):
-            row, row_spills = event_to_row(event, instance_id, execution_id, seq,
-                                           max_chars=self.options.max_inline_chars)
+            row, row_spills = event_to_row(
+                event, instance_id, execution_id, seq, max_chars=self.options.max_inline_chars
+            )
             rows.append(row)
             spills.extend(row_spills)
         await self.upload_spills(spills)
         current = etag
         for chunk in self._chunks(rows):
             ops = [TableOp(WriteMode.UPSERT_REPLACE, row) for row in chunk]
-            sentinel = {"PartitionKey": escape_key(instance_id), "RowKey": SENTINEL_ROW_KEY,
-                        "ExecutionId": execution_id}
+            sentinel = {
+                "PartitionKey": escape_key(instance_id),
+                "RowKey": SENTINEL_ROW_KEY,
+                "ExecutionId": execution_id,
+            }
             ops.append(TableOp(WriteMode.UPDATE_MERGE, sentinel, etag=current))
             try:
                 etags = await self.storage.transact(self.names.history_table, ops)
@@ -199,16 +207,22 @@ class HistoryOps(TaskHubBase):
     async def delete_history(self, instance_id: str) -> int:
         """Delete every History row of the instance (100-row transactions in parallel)."""
         key = escape_key(instance_id)
-        rows = [r async for r in self.storage.iter_rows(
-            self.names.history_table, eq("PartitionKey", key), select=("PartitionKey", "RowKey"))]
-        batches = [rows[i:i + 100] for i in range(0, len(rows), 100)]
-        await asyncio.gather(*(
-            self.storage.transact(
-                self.names.history_table,
-                [TableOp(WriteMode.DELETE, {"PartitionKey": key, "RowKey": r.row_key}) for r in batch],
+        rows = [
+            r
+            async for r in self.storage.iter_rows(
+                self.names.history_table, eq("PartitionKey", key), select=("PartitionKey", "RowKey")
             )
-            for batch in batches
-        ))
+        ]
+        batches = [rows[i : i + 100] for i in range(0, len(rows), 100)]
+        await asyncio.gather(
+            *(
+                self.storage.transact(
+                    self.names.history_table,
+                    [TableOp(WriteMode.DELETE, {"PartitionKey": key, "RowKey": r.row_key}) for r in batch],
+                )
+                for batch in batches
+            )
+        )
         return len(rows)
 
 

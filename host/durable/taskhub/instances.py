@@ -104,7 +104,8 @@ class InstanceOps(HistoryOps, TaskHubBase):
         """
         row = await self._instance_row(status, full=True)
         op = (
-            TableOp(WriteMode.INSERT, row) if replace_etag is None
+            TableOp(WriteMode.INSERT, row)
+            if replace_etag is None
             else TableOp(WriteMode.UPDATE_REPLACE, row, etag=replace_etag)
         )
         etag = await self.storage.write_row(self.names.instances_table, op)
@@ -187,7 +188,8 @@ class InstanceOps(HistoryOps, TaskHubBase):
         ids = [
             row_to_instance(r).instance_id
             async for r in self.storage.iter_rows(
-                self.names.instances_table, where, select=("PartitionKey", "RowKey"))
+                self.names.instances_table, where, select=("PartitionKey", "RowKey")
+            )
         ]
         gate = asyncio.Semaphore(self.options.purge_concurrency)
 

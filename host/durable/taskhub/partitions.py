@@ -222,8 +222,14 @@ class PartitionManager:
         return {**row, "LastRenewal": now, "ExpiresAt": self._lease_end(now)}
 
     def _claimed(self, row: Row, now: datetime) -> dict[str, Any]:
-        out = {**row, "CurrentOwner": self.worker_id, "OwnedSince": now, "LastRenewal": now,
-               "ExpiresAt": self._lease_end(now), "IsDraining": False}
+        out = {
+            **row,
+            "CurrentOwner": self.worker_id,
+            "OwnedSince": now,
+            "LastRenewal": now,
+            "ExpiresAt": self._lease_end(now),
+            "IsDraining": False,
+        }
         out.pop("NextOwner", None)
         return out
 
@@ -262,8 +268,10 @@ class PartitionManager:
             missing = [q for q in self.hub.names.control_queues if q not in existing]
             if not missing:
                 return
-            ops = [TableOp(WriteMode.INSERT, {"PartitionKey": "", "RowKey": q, "IsDraining": False})
-                   for q in missing]
+            ops = [
+                TableOp(WriteMode.INSERT, {"PartitionKey": "", "RowKey": q, "IsDraining": False})
+                for q in missing
+            ]
             try:
                 await self.hub.storage.transact(self.table, ops)
                 return

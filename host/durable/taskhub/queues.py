@@ -77,8 +77,12 @@ class QueueOps(TaskHubBase):
     ) -> TaskMessage:
         """Put ``event`` for ``instance_id`` on ``queue`` (``None`` = the instance's control queue)."""
         msg = new_message(
-            event, instance_id=instance_id, execution_id=execution_id,
-            sender_instance_id=sender_instance_id, sender_execution_id=sender_execution_id, episode=episode,
+            event,
+            instance_id=instance_id,
+            execution_id=execution_id,
+            sender_instance_id=sender_instance_id,
+            sender_execution_id=sender_execution_id,
+            episode=episode,
         )
         return await self.send_message(msg, queue=queue, delay=delay)
 
@@ -112,7 +116,8 @@ class QueueOps(TaskHubBase):
     ) -> list[TaskMessage]:
         """Up to ``max_messages`` messages of control queue ``partition`` (hidden for ``visibility`` s)."""
         return await self.receive(
-            self.names.control_queue(partition), max_messages,
+            self.names.control_queue(partition),
+            max_messages,
             self.options.control_visibility_timeout if visibility is None else visibility,
         )
 
@@ -121,7 +126,8 @@ class QueueOps(TaskHubBase):
     ) -> list[TaskMessage]:
         """Up to ``max_messages`` activity messages from the work-item queue."""
         return await self.receive(
-            self.names.workitem_queue, max_messages,
+            self.names.workitem_queue,
+            max_messages,
             self.options.workitem_visibility_timeout if visibility is None else visibility,
         )
 
@@ -154,8 +160,14 @@ class QueueOps(TaskHubBase):
             return None
         except StorageError as err:  # the blob could not be read just now: try again later
             backoff = abandon_backoff(raw.dequeue_count)
-            log.warning("queue %s: message %s: reading blob %s failed (%s); retrying in %d s",
-                        queue, raw.id, blob_name, err, backoff)
+            log.warning(
+                "queue %s: message %s: reading blob %s failed (%s); retrying in %d s",
+                queue,
+                raw.id,
+                blob_name,
+                err,
+                backoff,
+            )
             await self._update_raw(queue, raw.id, raw.pop_receipt, backoff)
             return None
         msg.queue = queue
@@ -169,8 +181,9 @@ class QueueOps(TaskHubBase):
     # poison ---------------------------------------------------------------
     async def quarantine_raw(self, queue: str, raw: QueueMessage, reason: str) -> bool:
         """Move a received message body to the poison queue (see :meth:`quarantine`)."""
-        record = new_record(queue, raw.id, raw.dequeue_count, reason, self.now(), raw.inserted_on,
-                            raw.content)
+        record = new_record(
+            queue, raw.id, raw.dequeue_count, reason, self.now(), raw.inserted_on, raw.content
+        )
         return await self._quarantine(record, raw.pop_receipt)
 
     async def quarantine(self, msg: TaskMessage, reason: str) -> bool:
@@ -182,8 +195,9 @@ class QueueOps(TaskHubBase):
         assert msg.queue and msg.message_id and msg.pop_receipt, "quarantine needs a received message"
         blob = msg.compressed_blob_name
         content = encode_wrapper(msg, blob) if blob else encode_message(msg)
-        record = new_record(msg.queue, msg.message_id, msg.dequeue_count, reason, self.now(), msg.inserted_on,
-                            content)
+        record = new_record(
+            msg.queue, msg.message_id, msg.dequeue_count, reason, self.now(), msg.inserted_on, content
+        )
         return await self._quarantine(record, msg.pop_receipt)
 
     async def _quarantine(self, record: PoisonRecord, pop_receipt: str) -> bool:
@@ -200,11 +214,23 @@ class QueueOps(TaskHubBase):
                 await self.storage.create_queue(poison)
                 await self.storage.put_message(poison, text)
         except StorageError as err:
-            log.warning("queue %s: message %s cannot be processed (%s) and could not be moved to %s (%s); "
-                        "it stays on its queue", record.queue, record.message_id, record.reason, poison, err)
+            log.warning(
+                "queue %s: message %s cannot be processed (%s) and could not be moved to %s (%s); "
+                "it stays on its queue",
+                record.queue,
+                record.message_id,
+                record.reason,
+                poison,
+                err,
+            )
             return False
-        log.warning("queue %s: message %s moved to poison queue %s: %s",
-                    record.queue, record.message_id, poison, record.reason)
+        log.warning(
+            "queue %s: message %s moved to poison queue %s: %s",
+            record.queue,
+            record.message_id,
+            poison,
+            record.reason,
+        )
         await self._delete_raw(record.queue, record.message_id, pop_receipt)
         return True
 
@@ -218,8 +244,9 @@ class QueueOps(TaskHubBase):
     async def peek_poison(self, max_messages: int = MAX_BATCH_RECEIVE) -> list[PoisonRecord]:
         """The oldest quarantined messages (at most 32), without taking them."""
         try:
-            raw = await self.storage.peek_messages(self.names.poison_queue,
-                                                   max_messages=min(max_messages, MAX_BATCH_RECEIVE))
+            raw = await self.storage.peek_messages(
+                self.names.poison_queue, max_messages=min(max_messages, MAX_BATCH_RECEIVE)
+            )
         except NotFoundError:
             return []
         return [r for m in raw if (r := decode_record(m.content)) is not None]
@@ -254,7 +281,9 @@ class QueueOps(TaskHubBase):
     async def _update_raw(self, queue: str, message_id: str, pop_receipt: str, visibility: int) -> str | None:
         try:
             return await self.storage.update_message(
-                queue, message_id, pop_receipt,
+                queue,
+                message_id,
+                pop_receipt,
                 visibility_timeout=min(visibility, MAX_QUEUE_VISIBILITY_SECONDS),
             )
         except NotFoundError:

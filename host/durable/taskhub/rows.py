@@ -21,17 +21,40 @@ from host.durable.taskhub.names import escape_key, unescape_key
 from host.storage.odata import format_datetime
 
 EVENT_TYPE_NAMES: tuple[str, ...] = (
-    "ExecutionStarted", "ExecutionCompleted", "ExecutionFailed", "ExecutionTerminated",
-    "TaskScheduled", "TaskCompleted", "TaskFailed", "SubOrchestrationInstanceCreated",
-    "SubOrchestrationInstanceCompleted", "SubOrchestrationInstanceFailed", "TimerCreated",
-    "TimerFired", "OrchestratorStarted", "OrchestratorCompleted", "EventSent", "EventRaised",
-    "ContinueAsNew", "GenericEvent", "HistoryState", "ExecutionSuspended", "ExecutionResumed",
+    "ExecutionStarted",
+    "ExecutionCompleted",
+    "ExecutionFailed",
+    "ExecutionTerminated",
+    "TaskScheduled",
+    "TaskCompleted",
+    "TaskFailed",
+    "SubOrchestrationInstanceCreated",
+    "SubOrchestrationInstanceCompleted",
+    "SubOrchestrationInstanceFailed",
+    "TimerCreated",
+    "TimerFired",
+    "OrchestratorStarted",
+    "OrchestratorCompleted",
+    "EventSent",
+    "EventRaised",
+    "ContinueAsNew",
+    "GenericEvent",
+    "HistoryState",
+    "ExecutionSuspended",
+    "ExecutionResumed",
     "ExecutionRewound",
 )
 """DTFx ``EventType`` names by integer value."""
 
 RUNTIME_STATUS_NAMES: tuple[str, ...] = (
-    "Running", "Completed", "ContinuedAsNew", "Failed", "Canceled", "Terminated", "Pending", "Suspended",
+    "Running",
+    "Completed",
+    "ContinuedAsNew",
+    "Failed",
+    "Canceled",
+    "Terminated",
+    "Pending",
+    "Suspended",
 )
 """DTFx ``OrchestrationStatus`` names by integer value."""
 
@@ -43,18 +66,37 @@ MAX_INLINE_CHARS = 30_720
 """DTFx spills a string column above 60 KiB measured as UTF-16."""
 
 SPILLABLE = (
-    "Name", "Input", "Result", "Output", "Reason", "Details", "Correlation", "FailureDetails", "Tags",
+    "Name",
+    "Input",
+    "Result",
+    "Output",
+    "Reason",
+    "Details",
+    "Correlation",
+    "FailureDetails",
+    "Tags",
 )
-_COMPLEX = frozenset({"OrchestrationInstance", "ParentInstance", "Tags", "ParentTraceContext",
-                      "FailureDetails", "State"})
+_COMPLEX = frozenset(
+    {"OrchestrationInstance", "ParentInstance", "Tags", "ParentTraceContext", "FailureDetails", "State"}
+)
 _DATETIMES = frozenset({"FireAt", "ScheduledStartTime"})
 _COMMON = ("EventType", "EventId", "IsPlayed", "Timestamp")
 _SKIP_COLUMNS = frozenset({"PartitionKey", "RowKey", "Timestamp", "ExecutionId", "EventType", "_Timestamp"})
 
 _COMPLETED_FIELDS = ("OrchestrationStatus", "Result", "FailureDetails")
 EVENT_FIELDS: dict[int, tuple[str, ...]] = {
-    0: ("OrchestrationInstance", "ParentInstance", "Name", "Version", "Input", "Tags", "Correlation",
-        "ParentTraceContext", "ScheduledStartTime", "Generation"),
+    0: (
+        "OrchestrationInstance",
+        "ParentInstance",
+        "Name",
+        "Version",
+        "Input",
+        "Tags",
+        "Correlation",
+        "ParentTraceContext",
+        "ScheduledStartTime",
+        "Generation",
+    ),
     1: _COMPLETED_FIELDS,
     3: ("Input",),
     4: ("Name", "Version", "Input"),
@@ -98,7 +140,7 @@ def parse_datetime(value: Any) -> datetime:
     if "." in text:
         head, _, rest = text.partition(".")
         digits = _leading_digits(rest)
-        tail = rest[len(digits):]
+        tail = rest[len(digits) :]
         text = f"{head}.{(digits + '000000')[:6]}{tail}"
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
@@ -314,8 +356,19 @@ _INSTANCE_COLUMNS = {
     "scheduled_start_time": "ScheduledStartTime",
 }
 INSTANCE_SELECT_NO_IO: tuple[str, ...] = (
-    "PartitionKey", "RowKey", "Name", "Version", "ExecutionId", "RuntimeStatus", "CreatedTime",
-    "LastUpdatedTime", "CompletedTime", "CustomStatus", "Generation", "Tags", "ScheduledStartTime",
+    "PartitionKey",
+    "RowKey",
+    "Name",
+    "Version",
+    "ExecutionId",
+    "RuntimeStatus",
+    "CreatedTime",
+    "LastUpdatedTime",
+    "CompletedTime",
+    "CustomStatus",
+    "Generation",
+    "Tags",
+    "ScheduledStartTime",
 )
 
 
@@ -373,4 +426,4 @@ def _blob_from_url(value: str | None) -> str | None:
         return None
     marker = "-largemessages/"
     at = value.find(marker)
-    return unquote(value[at + len(marker):].split("?", 1)[0]) if at >= 0 else None
+    return unquote(value[at + len(marker) :].split("?", 1)[0]) if at >= 0 else None

@@ -38,8 +38,12 @@ READ_TIMEOUT = 60.0
 class AzureBase:
     """Clients and counters shared by the queue, table and blob parts."""
 
-    def __init__(self, account: StorageAccount, retry: RetryPolicy = DEFAULT_POLICY,
-                 health: StorageHealth | None = None) -> None:
+    def __init__(
+        self,
+        account: StorageAccount,
+        retry: RetryPolicy = DEFAULT_POLICY,
+        health: StorageHealth | None = None,
+    ) -> None:
         self.account = account
         self.retry = retry
         self.health = health if health is not None else StorageHealth(account.account_name)
@@ -84,9 +88,11 @@ class AzureBase:
         if client is None:
             if self._queue_service is None:
                 self._queue_service = QueueServiceClient(
-                    self.account.endpoint("queue"), credential=self._credential(),
+                    self.account.endpoint("queue"),
+                    credential=self._credential(),
                     retry_policy=QueueRetry(self.retry, self.health),
-                    **self._api_version(), **self._common(),
+                    **self._api_version(),
+                    **self._common(),
                 )
             client = self._queues[queue] = self._queue_service.get_queue_client(queue)
         return client
@@ -94,8 +100,11 @@ class AzureBase:
     def table_service(self) -> TableServiceClient:
         if self._table_service is None:
             self._table_service = table_service_client(
-                self.account.endpoint("table"), self.retry, self.health,
-                credential=self._credential(), **self._common(),
+                self.account.endpoint("table"),
+                self.retry,
+                self.health,
+                credential=self._credential(),
+                **self._common(),
             )
         return self._table_service
 
@@ -108,9 +117,11 @@ class AzureBase:
     def blob_service(self) -> BlobServiceClient:
         if self._blob_service is None:
             self._blob_service = BlobServiceClient(
-                self.account.endpoint("blob"), credential=self._credential(),
+                self.account.endpoint("blob"),
+                credential=self._credential(),
                 retry_policy=BlobRetry(self.retry, self.health),
-                **self._api_version(), **self._common(),
+                **self._api_version(),
+                **self._common(),
             )
         return self._blob_service
 

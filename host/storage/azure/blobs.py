@@ -91,8 +91,11 @@ class AzureBlobs(AzureBase):
             except _ERRORS as err:
                 raise_mapped(err, what, lease_conflict=False)
         return BlobInfo(
-            name=name, etag=quote_etag(str(result["etag"])), size=len(data),
-            last_modified=result["last_modified"], metadata=dict(metadata or {}),
+            name=name,
+            etag=quote_etag(str(result["etag"])),
+            size=len(data),
+            last_modified=result["last_modified"],
+            metadata=dict(metadata or {}),
             content_type=content_type,
         )
 
@@ -126,9 +129,11 @@ class AzureBlobs(AzureBase):
 
     async def list_blobs(self, container: str, prefix: str = "") -> list[BlobInfo]:
         found: list[BlobInfo] = []
-        pages = self.container_client(container).list_blobs(
-            name_starts_with=prefix or None, include=["metadata"]
-        ).by_page()
+        pages = (
+            self.container_client(container)
+            .list_blobs(name_starts_with=prefix or None, include=["metadata"])
+            .by_page()
+        )
         try:
             async for page in pages:
                 self.stats.add("blob.list")

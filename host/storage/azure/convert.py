@@ -39,8 +39,9 @@ def raise_mapped(err: Exception, what: str, *, lease_conflict: bool = False) -> 
         ) from err
     if isinstance(err, HttpResponseError):
         try:
-            raise_http(err.status_code or 0, _error_code(err), what, _short(err),
-                       lease_conflict=lease_conflict)
+            raise_http(
+                err.status_code or 0, _error_code(err), what, _short(err), lease_conflict=lease_conflict
+            )
         except StorageError as mapped:
             raise mapped from err
     if isinstance(err, AzureError):
@@ -48,8 +49,9 @@ def raise_mapped(err: Exception, what: str, *, lease_conflict: bool = False) -> 
     raise err
 
 
-def raise_http(status: int, code: str, what: str, detail: str = "", *,
-               lease_conflict: bool = False) -> NoReturn:
+def raise_http(
+    status: int, code: str, what: str, detail: str = "", *, lease_conflict: bool = False
+) -> NoReturn:
     """The :mod:`host.errors` class for an HTTP error ``status`` with error ``code``."""
     text = f"{what}: {status} {code}".rstrip()
     if status == 404 or code in ("PopReceiptMismatch", "MessageNotFound"):
@@ -112,8 +114,16 @@ def from_sdk_entity(entity: Mapping[str, Any], etag: str | None) -> Row:
             value = value.value
         if isinstance(value, datetime):
             # TablesEntityDatetime -> plain datetime, so rows compare and copy cleanly.
-            value = datetime(value.year, value.month, value.day, value.hour, value.minute,
-                             value.second, value.microsecond, tzinfo=UTC)
+            value = datetime(
+                value.year,
+                value.month,
+                value.day,
+                value.hour,
+                value.minute,
+                value.second,
+                value.microsecond,
+                tzinfo=UTC,
+            )
         row[key] = value
     return row
 

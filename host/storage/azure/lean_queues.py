@@ -26,8 +26,10 @@ _ENTITIES = {"\r": "&#13;"}  # XML parsers turn a raw CR (or CRLF) into LF
 
 def _body(content: str) -> bytes:
     text = escape(content, _ENTITIES)
-    return (f'<?xml version="1.0" encoding="utf-8"?><QueueMessage><MessageText>{text}'
-            "</MessageText></QueueMessage>").encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><QueueMessage><MessageText>{text}'
+        "</MessageText></QueueMessage>"
+    ).encode()
 
 
 def _date(text: str | None) -> datetime | None:
@@ -39,15 +41,17 @@ def parse_messages(body: bytes) -> list[QueueMessage]:
     out: list[QueueMessage] = []
     for m in ElementTree.fromstring(body):
         f = {child.tag: child.text for child in m}
-        out.append(QueueMessage(
-            id=f.get("MessageId") or "",
-            pop_receipt=f.get("PopReceipt") or "",
-            content=f.get("MessageText") or "",
-            dequeue_count=int(f.get("DequeueCount") or 0),
-            inserted_on=_date(f.get("InsertionTime")) or datetime.now(UTC),
-            expires_on=_date(f.get("ExpirationTime")),
-            next_visible_on=_date(f.get("TimeNextVisible")),
-        ))
+        out.append(
+            QueueMessage(
+                id=f.get("MessageId") or "",
+                pop_receipt=f.get("PopReceipt") or "",
+                content=f.get("MessageText") or "",
+                dequeue_count=int(f.get("DequeueCount") or 0),
+                inserted_on=_date(f.get("InsertionTime")) or datetime.now(UTC),
+                expires_on=_date(f.get("ExpirationTime")),
+                next_visible_on=_date(f.get("TimeNextVisible")),
+            )
+        )
     return out
 
 
@@ -62,8 +66,9 @@ class LeanQueues(LeanBase, AzureQueues):
         what = f"put message on queue {queue}"
         query = [("visibilitytimeout", str(visibility_timeout))] if visibility_timeout else []
         query.append(("messagettl", str(time_to_live)))
-        r = await self._rest.send("queue", "POST", f"{queue}/messages", what, query=query,
-                            headers=dict(_XML), body=_body(content))
+        r = await self._rest.send(
+            "queue", "POST", f"{queue}/messages", what, query=query, headers=dict(_XML), body=_body(content)
+        )
         if r.status != 201:
             raise_response(r, what)
         m = parse_messages(r.body)[0]
@@ -75,8 +80,13 @@ class LeanQueues(LeanBase, AzureQueues):
         count = max(1, min(max_messages, MAX_BATCH_RECEIVE))
         self.stats.add("queue.receive")
         what = f"receive from queue {queue}"
-        r = await self._rest.send("queue", "GET", f"{queue}/messages", what, query=[
-            ("numofmessages", str(count)), ("visibilitytimeout", str(visibility_timeout))])
+        r = await self._rest.send(
+            "queue",
+            "GET",
+            f"{queue}/messages",
+            what,
+            query=[("numofmessages", str(count)), ("visibilitytimeout", str(visibility_timeout))],
+        )
         if r.status != 200:
             raise_response(r, what)
         return parse_messages(r.body)
@@ -96,10 +106,15 @@ class LeanQueues(LeanBase, AzureQueues):
         what = f"update message {message_id} on queue {queue}"
         # An empty body, typed, so no header that is signed is left to aiohttp to choose.
         body = b"" if content is None else _body(content)
-        r = await self._rest.send("queue", "PUT", f"{queue}/messages/{quote(message_id, safe='')}", what,
-                            query=[("popreceipt", pop_receipt),
-                                   ("visibilitytimeout", str(visibility_timeout))],
-                            headers=dict(_XML), body=body)
+        r = await self._rest.send(
+            "queue",
+            "PUT",
+            f"{queue}/messages/{quote(message_id, safe='')}",
+            what,
+            query=[("popreceipt", pop_receipt), ("visibilitytimeout", str(visibility_timeout))],
+            headers=dict(_XML),
+            body=body,
+        )
         if r.status != 204:
             raise_response(r, what)
         return str(r.headers.get("x-ms-popreceipt", ""))
@@ -107,7 +122,12 @@ class LeanQueues(LeanBase, AzureQueues):
     async def delete_message(self, queue: str, message_id: str, pop_receipt: str) -> None:
         self.stats.add("queue.delete")
         what = f"delete message {message_id} from queue {queue}"
-        r = await self._rest.send("queue", "DELETE", f"{queue}/messages/{quote(message_id, safe='')}", what,
-                            query=[("popreceipt", pop_receipt)])
+        r = await self._rest.send(
+            "queue",
+            "DELETE",
+            f"{queue}/messages/{quote(message_id, safe='')}",
+            what,
+            query=[("popreceipt", pop_receipt)],
+        )
         if r.status != 204:
             raise_response(r, what)

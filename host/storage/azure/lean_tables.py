@@ -22,8 +22,14 @@ from host.storage.interface import Filter, Page, Row, TableOp, WriteMode
 from host.storage.limits import check_entity, check_transaction
 from host.storage.odata import render_filter
 
-_METHOD = {WriteMode.INSERT: "POST", WriteMode.UPSERT_REPLACE: "PUT", WriteMode.UPSERT_MERGE: "PATCH",
-           WriteMode.UPDATE_REPLACE: "PUT", WriteMode.UPDATE_MERGE: "PATCH", WriteMode.DELETE: "DELETE"}
+_METHOD = {
+    WriteMode.INSERT: "POST",
+    WriteMode.UPSERT_REPLACE: "PUT",
+    WriteMode.UPSERT_MERGE: "PATCH",
+    WriteMode.UPDATE_REPLACE: "PUT",
+    WriteMode.UPDATE_MERGE: "PATCH",
+    WriteMode.DELETE: "DELETE",
+}
 _CONDITIONAL = (WriteMode.UPDATE_REPLACE, WriteMode.UPDATE_MERGE, WriteMode.DELETE)
 
 
@@ -58,8 +64,9 @@ class LeanTables(LeanBase, AzureTables):
     async def get_row(self, table: str, partition_key: str, row_key: str) -> Row | None:
         self.stats.add("table.get")
         what = f"read table {table} row ({partition_key!r}, {row_key!r})"
-        r = await self._rest.send("table", "GET", entity_key_path(table, partition_key, row_key), what,
-                            headers=json_headers())
+        r = await self._rest.send(
+            "table", "GET", entity_key_path(table, partition_key, row_key), what, headers=json_headers()
+        )
         if r.status == 200:
             return decode_entity(json.loads(r.body), r.headers.get("ETag"))
         if r.status == 404:
@@ -121,8 +128,14 @@ class LeanTables(LeanBase, AzureTables):
         body, content_type = build_batch(subs)
         self.stats.add("table.transact")
         what = f"transaction on table {table} ({len(ops)} operations)"
-        r = await self._rest.send("table", "POST", "$batch", what, body=body, headers={
-            "content-type": content_type, "accept": "application/json;odata=minimalmetadata"})
+        r = await self._rest.send(
+            "table",
+            "POST",
+            "$batch",
+            what,
+            body=body,
+            headers={"content-type": content_type, "accept": "application/json;odata=minimalmetadata"},
+        )
         if r.status >= 300:
             raise_response(r, what)
         answers = parse_batch(r.body, r.headers.get("Content-Type", ""))
@@ -130,10 +143,15 @@ class LeanTables(LeanBase, AzureTables):
             if a.status >= 300:
                 code, message = json_error(a.body)
                 index = _failed_index(message, len(ops))
-                at = f" at operation {index} ({ops[index].mode.value} " \
-                     f"{_row_name(table, ops[index].entity)})" if index is not None else ""
+                at = (
+                    f" at operation {index} ({ops[index].mode.value} {_row_name(table, ops[index].entity)})"
+                    if index is not None
+                    else ""
+                )
                 raise_http(a.status, code, what + at, message.splitlines()[0] if message else "")
         if len(answers) != len(ops):
             raise_http(r.status, "", what, f"{len(answers)} answers to {len(ops)} operations")
-        return [None if op.mode is WriteMode.DELETE else a.headers.get("ETag")
-                for op, a in zip(ops, answers, strict=True)]
+        return [
+            None if op.mode is WriteMode.DELETE else a.headers.get("ETag")
+            for op, a in zip(ops, answers, strict=True)
+        ]

@@ -79,9 +79,11 @@ class AzureQueues(AzureBase):
     ) -> list[QueueMessage]:
         count = max(1, min(max_messages, MAX_BATCH_RECEIVE))
         self.stats.add("queue.receive")
-        pages = self.queue_client(queue).receive_messages(
-            messages_per_page=count, visibility_timeout=visibility_timeout
-        ).by_page()
+        pages = (
+            self.queue_client(queue)
+            .receive_messages(messages_per_page=count, visibility_timeout=visibility_timeout)
+            .by_page()
+        )
         try:
             page = await pages.__anext__()  # exactly one request; StopAsyncIteration when empty
             return [_message(m) async for m in page]
@@ -114,7 +116,9 @@ class AzureQueues(AzureBase):
         self.stats.add("queue.update")
         try:
             m = await self.queue_client(queue).update_message(
-                message_id, pop_receipt=pop_receipt, content=content,
+                message_id,
+                pop_receipt=pop_receipt,
+                content=content,
                 visibility_timeout=visibility_timeout,
             )
         except _ERRORS as err:

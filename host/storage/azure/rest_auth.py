@@ -10,9 +10,19 @@ from collections.abc import Mapping, Sequence
 from email.utils import formatdate
 from urllib.parse import unquote
 
-_QUEUE_SIGNED = ("content-encoding", "content-language", "content-length", "content-md5",
-                 "content-type", "date", "if-modified-since", "if-match", "if-none-match",
-                 "if-unmodified-since", "range")
+_QUEUE_SIGNED = (
+    "content-encoding",
+    "content-language",
+    "content-length",
+    "content-md5",
+    "content-type",
+    "date",
+    "if-modified-since",
+    "if-match",
+    "if-none-match",
+    "if-unmodified-since",
+    "range",
+)
 
 
 def sign(key: bytes, text: str) -> str:
@@ -20,8 +30,9 @@ def sign(key: bytes, text: str) -> str:
     return base64.b64encode(hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()).decode()
 
 
-def queue_string_to_sign(account: str, method: str, path: str, query: Sequence[tuple[str, str]],
-                         headers: Mapping[str, str]) -> str:
+def queue_string_to_sign(
+    account: str, method: str, path: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str]
+) -> str:
     """Shared Key string-to-sign of the blob/queue services.
 
     ``path`` is the URL path as sent (percent-encoded), ``query`` the decoded parameters, and
@@ -31,8 +42,9 @@ def queue_string_to_sign(account: str, method: str, path: str, query: Sequence[t
     for name in _QUEUE_SIGNED:
         value = headers.get(name, "")
         parts.append("" if name == "content-length" and value == "0" else value)
-    canonical = "".join(f"{n}:{v.strip()}\n" for n, v in sorted(
-        (n, v) for n, v in headers.items() if n.startswith("x-ms-")))
+    canonical = "".join(
+        f"{n}:{v.strip()}\n" for n, v in sorted((n, v) for n, v in headers.items() if n.startswith("x-ms-"))
+    )
     resource = f"/{account}{path}"
     if query:
         grouped: dict[str, list[str]] = {}
@@ -42,12 +54,15 @@ def queue_string_to_sign(account: str, method: str, path: str, query: Sequence[t
     return "\n".join(parts) + "\n" + canonical + resource
 
 
-def table_string_to_sign(account: str, method: str, path: str, query: Sequence[tuple[str, str]],
-                         headers: Mapping[str, str]) -> str:
+def table_string_to_sign(
+    account: str, method: str, path: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str]
+) -> str:
     """Shared Key string-to-sign of the table service (``x-ms-date`` stands for Date)."""
     comp = next((v for n, v in query if n == "comp"), None)
-    return (f"{method}\n{headers.get('content-md5', '')}\n{headers.get('content-type', '')}\n"
-            f"{headers.get('x-ms-date', '')}\n/{account}{path}" + (f"?comp={comp}" if comp else ""))
+    return (
+        f"{method}\n{headers.get('content-md5', '')}\n{headers.get('content-type', '')}\n"
+        f"{headers.get('x-ms-date', '')}\n/{account}{path}" + (f"?comp={comp}" if comp else "")
+    )
 
 
 class HttpDate:

@@ -36,8 +36,14 @@ def build_batch(ops: list[SubRequest]) -> tuple[bytes, str]:
     batch, change = f"batch_{uuid.uuid4()}", f"changeset_{uuid.uuid4()}"
     out = [f"--{batch}\r\nContent-Type: multipart/mixed; boundary={change}\r\n\r\n".encode()]
     for i, op in enumerate(ops):
-        head = [f"--{change}", "Content-Type: application/http", "Content-Transfer-Encoding: binary",
-                "", f"{op.method} {op.url} HTTP/1.1", f"Content-ID: {i + 1}"]
+        head = [
+            f"--{change}",
+            "Content-Type: application/http",
+            "Content-Transfer-Encoding: binary",
+            "",
+            f"{op.method} {op.url} HTTP/1.1",
+            f"Content-ID: {i + 1}",
+        ]
         head += [f"{k}: {v}" for k, v in op.headers.items()]
         out.append(("\r\n".join(head) + "\r\n\r\n").encode())
         if op.body is not None:

@@ -44,8 +44,12 @@ class RestResponse:
 class RestClient:
     """Signed requests to the queue and table endpoints of one account."""
 
-    def __init__(self, account: StorageAccount, retry: RetryPolicy = DEFAULT_POLICY,
-                 health: StorageHealth | None = None) -> None:
+    def __init__(
+        self,
+        account: StorageAccount,
+        retry: RetryPolicy = DEFAULT_POLICY,
+        health: StorageHealth | None = None,
+    ) -> None:
         self.account = account
         self.retry = retry
         self.health = health if health is not None else StorageHealth(account.account_name)
@@ -65,7 +69,8 @@ class RestClient:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT),
                 connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE),
-                trust_env=not self.account.is_loopback, auto_decompress=False,
+                trust_env=not self.account.is_loopback,
+                auto_decompress=False,
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
             )
         return self._session
@@ -76,8 +81,15 @@ class RestClient:
         if session is not None:
             await session.close()
 
-    def _prepare(self, service: str, method: str, tail: str, query: list[tuple[str, str]],
-                 headers: dict[str, str], body: bytes | None) -> str:
+    def _prepare(
+        self,
+        service: str,
+        method: str,
+        tail: str,
+        query: list[tuple[str, str]],
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> str:
         path = f"{self._paths[service]}/{tail}"
         headers["x-ms-date"] = self._date.now()
         if service == "queue":
@@ -90,16 +102,25 @@ class RestClient:
         qs = "&".join(f"{n}={quote(v, safe='')}" for n, v in query)
         if self._key is not None:
             text = (queue_string_to_sign if service == "queue" else table_string_to_sign)(
-                self.account.account_name, method, path, query, headers)
+                self.account.account_name, method, path, query, headers
+            )
             headers["authorization"] = f"SharedKey {self.account.account_name}:{sign(self._key, text)}"
         elif self._sas:
             qs = f"{qs}&{self._sas}" if qs else self._sas
         url = f"{self._bases[service]}/{tail}"
         return f"{url}?{qs}" if qs else url
 
-    async def send(self, service: str, method: str, tail: str, what: str, *,
-                   query: list[tuple[str, str]] | None = None, headers: dict[str, str] | None = None,
-                   body: bytes | None = None) -> RestResponse:
+    async def send(
+        self,
+        service: str,
+        method: str,
+        tail: str,
+        what: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> RestResponse:
         """One request (``tail`` percent-encoded, after the account path); connection errors,
         timeouts and retryable statuses are retried per ``self.retry``. StorageUnreachableError
         naming ``what`` if it never gets an answer; any other HTTP status (or the last retryable
@@ -110,8 +131,7 @@ class RestClient:
             h = dict(headers) if headers else {}
             url = self._prepare(service, method, tail, q, h, body)
             try:
-                async with self._open().request(method, URL(url, encoded=True), headers=h,
-                                                data=body) as r:
+                async with self._open().request(method, URL(url, encoded=True), headers=h, data=body) as r:
                     data = await r.read()
                     response = RestResponse(r.status, r.headers, data)
             except (aiohttp.ClientError, OSError, TimeoutError) as err:
@@ -138,5 +158,8 @@ def _short(err: BaseException) -> str:
 
 def json_headers(**extra: Any) -> dict[str, str]:
     """Headers of a table request with a JSON body (minimal metadata in responses)."""
-    return {"accept": "application/json;odata=minimalmetadata", "content-type": "application/json",
-            **{k.replace("_", "-"): str(v) for k, v in extra.items()}}
+    return {
+        "accept": "application/json;odata=minimalmetadata",
+        "content-type": "application/json",
+        **{k.replace("_", "-"): str(v) for k, v in extra.items()},
+    }

@@ -15,8 +15,12 @@ from urllib.parse import quote
 from host.storage.interface import Row
 from host.storage.odata import INT32_MAX, INT32_MIN
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -68,8 +72,11 @@ def encode_entity(entity: Mapping[str, Any]) -> bytes:
                 raise TypeError(f"property {name}: {value} does not fit in Int64")
         elif isinstance(value, float):
             out[f"{name}@odata.type"] = "Edm.Double"
-            out[name] = value if math.isfinite(value) else (
-                "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity"))
+            out[name] = (
+                value
+                if math.isfinite(value)
+                else ("NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity"))
+            )
         elif isinstance(value, datetime):
             out[name], out[f"{name}@odata.type"] = format_iso(value), "Edm.DateTime"
         elif isinstance(value, Enum):

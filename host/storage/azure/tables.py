@@ -111,7 +111,7 @@ class AzureTables(AzureBase):
         client = self.table_client(table)
         text = render_filter(where)
         kwargs: dict[str, Any] = {"results_per_page": top, "select": list(select) if select else None}
-        pager = (client.query_entities(text, **kwargs) if text else client.list_entities(**kwargs))
+        pager = client.query_entities(text, **kwargs) if text else client.list_entities(**kwargs)
         pages: Any = pager.by_page(continuation_token=decode_continuation(continuation))  # type: ignore[arg-type]
         self.stats.add("table.query")
         try:

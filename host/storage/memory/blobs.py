@@ -26,8 +26,15 @@ class _Blob:
     lease_seconds: int = -1
 
     def info(self, name: str) -> BlobInfo:
-        return BlobInfo(name, self.etag, len(self.data), self.last_modified, self.created_on,
-                        dict(self.metadata), self.content_type)
+        return BlobInfo(
+            name,
+            self.etag,
+            len(self.data),
+            self.last_modified,
+            self.created_on,
+            dict(self.metadata),
+            self.content_type,
+        )
 
 
 class MemoryBlobs(MemoryBase):
@@ -91,8 +98,14 @@ class MemoryBlobs(MemoryBase):
         elif lease_id is not None:
             raise PreconditionFailedError(f"{what}: 412 LeaseNotPresentWithBlobOperation")
         now = self.now()
-        blob = _Blob(bytes(data), self._blob_etag(), now, old.created_on if old else now,
-                     dict(metadata or {}), content_type or DEFAULT_CONTENT_TYPE)
+        blob = _Blob(
+            bytes(data),
+            self._blob_etag(),
+            now,
+            old.created_on if old else now,
+            dict(metadata or {}),
+            content_type or DEFAULT_CONTENT_TYPE,
+        )
         if old is not None:
             blob.lease_id, blob.lease_until = old.lease_id, old.lease_until
             blob.lease_released, blob.lease_seconds = old.lease_released, old.lease_seconds

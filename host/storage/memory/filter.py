@@ -15,8 +15,12 @@ from typing import Any
 from host.storage.interface import And, Compare, Filter, Op, Or
 
 _OPS: dict[Op, Callable[[Any, Any], bool]] = {
-    Op.EQ: operator.eq, Op.NE: operator.ne, Op.GT: operator.gt,
-    Op.GE: operator.ge, Op.LT: operator.lt, Op.LE: operator.le,
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
 }
 
 

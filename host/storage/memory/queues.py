@@ -30,8 +30,15 @@ class _Message:
     visible_on: datetime
 
     def public(self, pop_receipt: str) -> QueueMessage:
-        return QueueMessage(self.id, pop_receipt, self.content, self.dequeue_count,
-                            self.inserted_on, self.expires_on, self.visible_on)
+        return QueueMessage(
+            self.id,
+            pop_receipt,
+            self.content,
+            self.dequeue_count,
+            self.inserted_on,
+            self.expires_on,
+            self.visible_on,
+        )
 
 
 def _check_visibility(seconds: int, what: str) -> None:
@@ -85,8 +92,15 @@ class MemoryQueues(MemoryBase):
         check_message(queue, content)
         now = self.now()
         expires = NEVER if time_to_live == -1 else now + timedelta(seconds=time_to_live)
-        m = _Message(self.new_id(), content, self._receipt(), 0, now, expires,
-                     now + timedelta(seconds=visibility_timeout))
+        m = _Message(
+            self.new_id(),
+            content,
+            self._receipt(),
+            0,
+            now,
+            expires,
+            now + timedelta(seconds=visibility_timeout),
+        )
         messages[m.id] = m
         return SentMessage(m.id, m.pop_receipt, m.inserted_on, m.visible_on)
 

@@ -71,8 +71,10 @@ def _key(entity: Mapping[str, Any], what: str) -> Key:
         raise InvalidRequestError(f"{what}: PartitionKey and RowKey must be strings")
     for value in (pk, rk):
         if _BAD_KEY_CHARS.search(value) or len(value) > 1024:
-            raise InvalidRequestError(f"{what}: 400 InvalidInput: invalid key {value[:40]!r} "
-                                      "(at most 1 KiB; no / \\ # ? or control chars)")
+            raise InvalidRequestError(
+                f"{what}: 400 InvalidInput: invalid key {value[:40]!r} "
+                "(at most 1 KiB; no / \\ # ? or control chars)"
+            )
     return pk, rk
 
 

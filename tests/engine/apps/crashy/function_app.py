@@ -14,8 +14,9 @@ def slow_chain(context: df.DurableOrchestrationContext):
     spec = context.get_input()
     total = 0
     for step in range(3):
-        total += yield context.call_activity("slow_step", {"n": spec["n"], "step": step,
-                                                           "seconds": spec["seconds"]})
+        total += yield context.call_activity(
+            "slow_step", {"n": spec["n"], "step": step, "seconds": spec["seconds"]}
+        )
     return total
 
 

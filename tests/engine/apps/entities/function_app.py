@@ -100,16 +100,18 @@ async def feed(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> 
     op = req.params.get("op") or "add"
     body = req.get_body()
     value = json.loads(body) if body else None
-    await client.signal_entity(df.EntityId(req.params.get("entity") or "Counter", req.route_params["key"]),
-                               op, value)
+    await client.signal_entity(
+        df.EntityId(req.params.get("entity") or "Counter", req.route_params["key"]), op, value
+    )
     return func.HttpResponse(status_code=202)
 
 
 @app.route(route="counter/{key}", methods=["GET"])
 @app.durable_client_input(client_name="client")
 async def read(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    state = await client.read_entity_state(df.EntityId(req.params.get("entity") or "Counter",
-                                                       req.route_params["key"]))
+    state = await client.read_entity_state(
+        df.EntityId(req.params.get("entity") or "Counter", req.route_params["key"])
+    )
     if not state.entity_exists:
         return func.HttpResponse("none", status_code=404)
     return func.HttpResponse(json.dumps(state.entity_state), mimetype="application/json")

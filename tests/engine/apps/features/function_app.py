@@ -99,10 +99,12 @@ def flaky_child(context: df.DurableOrchestrationContext):
 def parent(context: df.DurableOrchestrationContext):
     me = context.instance_id
     first = yield context.call_sub_orchestrator("child", "a", f"{me}:child-a")
-    both = yield context.task_all([
-        context.call_sub_orchestrator("child", "b", f"{me}:child-b"),
-        context.call_sub_orchestrator("child", "c"),
-    ])
+    both = yield context.task_all(
+        [
+            context.call_sub_orchestrator("child", "b", f"{me}:child-b"),
+            context.call_sub_orchestrator("child", "c"),
+        ]
+    )
     try:
         yield context.call_sub_orchestrator("child", "fail", f"{me}:child-fail")
         failure = "no failure"
