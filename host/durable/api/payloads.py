@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from host.durable.replay.ledger import pending_payload
+from host.durable.taskhub.rows import EVENT_TYPE_NAMES, RUNTIME_STATUS_NAMES
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 RPC_PATH = "/durabletask"
@@ -27,44 +28,12 @@ RPC_KEY_SEGMENT = "code"
 DEFAULT_CONNECTION = "Storage"
 INSTANCE_PLACEHOLDER = "INSTANCEID"
 
-RUNTIME_STATUSES = (
-    "Running",
-    "Completed",
-    "ContinuedAsNew",
-    "Failed",
-    "Canceled",
-    "Terminated",
-    "Pending",
-    "Suspended",
-)
+RUNTIME_STATUSES = RUNTIME_STATUS_NAMES
 """``OrchestrationRuntimeStatus`` names in enum-value order (0 = Running)."""
 
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Canceled", "Terminated"})
 
-EVENT_TYPES = (
-    "ExecutionStarted",
-    "ExecutionCompleted",
-    "ExecutionFailed",
-    "ExecutionTerminated",
-    "TaskScheduled",
-    "TaskCompleted",
-    "TaskFailed",
-    "SubOrchestrationInstanceCreated",
-    "SubOrchestrationInstanceCompleted",
-    "SubOrchestrationInstanceFailed",
-    "TimerCreated",
-    "TimerFired",
-    "OrchestratorStarted",
-    "OrchestratorCompleted",
-    "EventSent",
-    "EventRaised",
-    "ContinueAsNew",
-    "GenericEvent",
-    "HistoryState",
-    "ExecutionSuspended",
-    "ExecutionResumed",
-    "ExecutionRewound",
-)
+EVENT_TYPES = EVENT_TYPE_NAMES
 """DTFx ``EventType`` names in enum-value order (0 = ExecutionStarted)."""
 
 
