@@ -247,6 +247,20 @@ def task_completed(when: datetime, task_id: int, result: str | None) -> Event:
     return event(EventType.TaskCompleted, when, TaskScheduledId=task_id, Result=result)
 
 
+def _failed(
+    kind: EventType,
+    when: datetime,
+    task_id: int,
+    reason: str,
+    details: str,
+    failure_details: dict[str, Any] | None,
+) -> Event:
+    """A TaskFailed-shaped event (``TaskScheduledId``, ``Reason``, ``Details``, ``FailureDetails``)."""
+    return event(
+        kind, when, TaskScheduledId=task_id, Reason=reason, Details=details, FailureDetails=failure_details
+    )
+
+
 def task_failed(
     when: datetime,
     task_id: int,
@@ -255,14 +269,7 @@ def task_failed(
     failure_details: dict[str, Any] | None = None,
 ) -> Event:
     """TaskFailed; the SDK raises ``Exception(f"{Reason} \\n {Details}")``."""
-    return event(
-        EventType.TaskFailed,
-        when,
-        TaskScheduledId=task_id,
-        Reason=reason,
-        Details=details,
-        FailureDetails=failure_details,
-    )
+    return _failed(EventType.TaskFailed, when, task_id, reason, details, failure_details)
 
 
 def sub_orchestration_created(
@@ -293,14 +300,7 @@ def sub_orchestration_failed(
     failure_details: dict[str, Any] | None = None,
 ) -> Event:
     """SubOrchestrationInstanceFailed (also for terminated children)."""
-    return event(
-        EventType.SubOrchestrationInstanceFailed,
-        when,
-        TaskScheduledId=task_id,
-        Reason=reason,
-        Details=details,
-        FailureDetails=failure_details,
-    )
+    return _failed(EventType.SubOrchestrationInstanceFailed, when, task_id, reason, details, failure_details)
 
 
 def timer_created(when: datetime, timer_id: int, fire_at: datetime) -> Event:
