@@ -56,6 +56,45 @@ def new_instance_id() -> str:
     return uuid.uuid4().hex
 
 
+def _new_execution(
+    now: datetime,
+    instance_id: str,
+    name: str,
+    input_text: str | None,
+    version: str,
+    generation: int,
+    tags: dict[str, str] | None,
+    scheduled_start: datetime | None,
+) -> tuple[str, h.Event, InstanceStatus]:
+    """A new execution's fresh id, its ExecutionStarted event and its ``Pending`` Instances row."""
+    execution_id = uuid.uuid4().hex
+    event = h.execution_started(
+        now,
+        instance_id=instance_id,
+        execution_id=execution_id,
+        name=name,
+        input_text=input_text,
+        version=version,
+        generation=generation,
+        scheduled_start=scheduled_start,
+        tags=tags,
+    )
+    status = InstanceStatus(
+        instance_id,
+        name=name,
+        version=version,
+        execution_id=execution_id,
+        runtime_status="Pending",
+        created_time=now,
+        last_updated_time=now,
+        input=input_text,
+        generation=generation,
+        tags=tags,
+        scheduled_start_time=scheduled_start,
+    )
+    return execution_id, event, status
+
+
 class LockOptions(Protocol):
     """The engine setting a start handed over in memory needs."""
 
@@ -160,34 +199,12 @@ class Management:
                 f"{existing.runtime_status}; only finished instances can be replaced"
             )
         now = self.hub.now()
-        execution_id = uuid.uuid4().hex
         generation = (existing.generation or 0) + 1 if existing is not None else 0
-        event = h.execution_started(
-            now,
-            instance_id=instance_id,
-            execution_id=execution_id,
-            name=name,
-            input_text=input_text,
-            version=version,
-            generation=generation,
-            scheduled_start=scheduled_start,
-            tags=tags,
+        execution_id, event, status = _new_execution(
+            now, instance_id, name, input_text, version, generation, tags, scheduled_start
         )
         delay = scheduled_start - now if scheduled_start is not None and scheduled_start > now else None
         await self.hub.send(None, event, instance_id=instance_id, execution_id=execution_id, delay=delay)
-        status = InstanceStatus(
-            instance_id,
-            name=name,
-            version=version,
-            execution_id=execution_id,
-            runtime_status="Pending",
-            created_time=now,
-            last_updated_time=now,
-            input=input_text,
-            generation=generation,
-            tags=tags,
-            scheduled_start_time=scheduled_start,
-        )
         try:
             etag = existing.etag if existing is not None else None
             await self.hub.create_instance(status, replace_etag=etag)
@@ -210,31 +227,11 @@ class Management:
         """The in-process start of a new instance; ``False`` when the id is taken (the caller
         then reads the row and decides: refuse or replace)."""
         now = self.hub.now()
-        execution_id = uuid.uuid4().hex
-        event = h.execution_started(
-            now,
-            instance_id=instance_id,
-            execution_id=execution_id,
-            name=name,
-            input_text=input_text,
-            version=version,
-            generation=0,
-            tags=tags,
+        execution_id, event, status = _new_execution(
+            now, instance_id, name, input_text, version, 0, tags, None
         )
         msg = new_message(event, instance_id=instance_id, execution_id=execution_id)
         await engine.put_locked(msg, timedelta(seconds=engine.options.lock_seconds))
-        status = InstanceStatus(
-            instance_id,
-            name=name,
-            version=version,
-            execution_id=execution_id,
-            runtime_status="Pending",
-            created_time=now,
-            last_updated_time=now,
-            input=input_text,
-            generation=0,
-            tags=tags,
-        )
         try:
             await self.hub.create_instance(status)
         except ConflictError:
