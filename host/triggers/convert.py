@@ -48,6 +48,15 @@ def _raw_kind(annotation: Any) -> type | None:
     return None
 
 
+def raw_json_trigger(fn: FunctionInfo, text: str) -> str | bytes | None:
+    """The trigger's JSON ``text`` as is (``str``) or encoded (``bytes``) when the trigger parameter
+    asks for the raw value; ``None`` when the library's converter should build it."""
+    raw = _raw_kind(annotation_of(fn, fn.trigger.name))
+    if raw is str:
+        return text
+    return text.encode() if raw is bytes else None
+
+
 def _json_datum(value: Any) -> Datum:
     if isinstance(value, datetime):
         value = value.isoformat()
@@ -96,11 +105,8 @@ def timer_payload(past_due: bool, status: Mapping[str, str] | None) -> dict[str,
 def timer_trigger_value(fn: FunctionInfo, payload: Mapping[str, Any]) -> Any:
     """``func.TimerRequest`` built by the library's converter (raw JSON for ``str`` parameters)."""
     text = json.dumps(payload)
-    raw = _raw_kind(annotation_of(fn, fn.trigger.name))
-    if raw is str:
-        return text
-    if raw is bytes:
-        return text.encode()
+    if (raw := raw_json_trigger(fn, text)) is not None:
+        return raw
     value = get_binding_registry().get("timerTrigger").decode(Datum(text, "json"), trigger_metadata={})
     return value if isinstance(value, TimerRequest) else TimerRequest(past_due=bool(payload["IsPastDue"]))
 

@@ -27,7 +27,7 @@ from host.http.auth import EVENTGRID_SYSTEM_KEY, KeyStore, provided_key
 from host.http.dispatch import read_body
 from host.http.limits import MAX_BODY, loads_bounded
 from host.indexing.registry import Binding, FunctionInfo, Registry
-from host.triggers.convert import _raw_kind, annotation_of
+from host.triggers.convert import raw_json_trigger
 
 if TYPE_CHECKING:
     from host.invocation import Invoker
@@ -74,11 +74,8 @@ def validation_code(events: list[dict[str, Any]]) -> str:
 def trigger_value(fn: FunctionInfo, event: dict[str, Any]) -> Any:
     """The value the function's trigger parameter gets (the library's converter, or raw JSON)."""
     text = json.dumps(event)
-    raw = _raw_kind(annotation_of(fn, fn.trigger.name))
-    if raw is str:
-        return text
-    if raw is bytes:
-        return text.encode()
+    if (raw := raw_json_trigger(fn, text)) is not None:
+        return raw
     return get_binding_registry().get(EVENT_GRID_TRIGGER).decode(Datum(text, "json"), trigger_metadata={})
 
 
