@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
+from host.durable.replay.history import parse_timestamp
 from host.durable.taskhub.names import escape_key, unescape_key
 from host.storage.odata import format_datetime
 
@@ -134,25 +135,7 @@ def parse_datetime(value: Any) -> datetime:
     """A tz-aware UTC datetime from a datetime or an ISO-8601 string (up to 7 fraction digits)."""
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    text = str(value).strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    if "." in text:
-        head, _, rest = text.partition(".")
-        digits = _leading_digits(rest)
-        tail = rest[len(digits) :]
-        text = f"{head}.{(digits + '000000')[:6]}{tail}"
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _leading_digits(text: str) -> str:
-    end = 0
-    while end < len(text) and text[end].isdigit():
-        end += 1
-    return text[:end]
+    return parse_timestamp(str(value))
 
 
 def format_event_time(value: datetime) -> str:
