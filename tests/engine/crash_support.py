@@ -100,6 +100,10 @@ class HostProcess:
         return "\n".join(text.splitlines()[-lines:])
 
 
+HUB_PARTITIONS = 4
+"""Partitions of the crash, failover and lock tests' hubs (the apps' default)."""
+
+
 class HubView:
     """Reads and drives a task hub directly from storage (no engine in this process)."""
 

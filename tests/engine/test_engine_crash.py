@@ -6,12 +6,11 @@ Each host is ``python -m host start`` on a free port; the app's host.json shorte
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from crash_support import (
+    HUB_PARTITIONS,
     HostProcess,
     HubView,
     executions_by_pid,
@@ -22,32 +21,11 @@ from engine_support import APPS
 pytestmark = pytest.mark.slow
 
 APP = APPS / "crashy"
-PARTITIONS = 4
+PARTITIONS = HUB_PARTITIONS
 
 
 def expected(n: int) -> int:
     return sum(n * 10 + step for step in range(3))
-
-
-@pytest.fixture
-def hub_name() -> str:
-    return f"crash{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-async def view(azurite_connection_string: str, hub_name: str) -> AsyncIterator[HubView]:
-    v = HubView(azurite_connection_string, hub_name, PARTITIONS)
-    yield v
-    await v.close()
-
-
-@pytest.fixture
-def hosts(tmp_path: Path, azurite_connection_string: str, hub_name: str) -> Iterator[list[HostProcess]]:
-    """A list to spawn hosts into (``spawn(name)``); every one still alive is stopped at the end."""
-    started: list[HostProcess] = []
-    yield started
-    for h in started:
-        h.stop()
 
 
 def spawn(started: list[HostProcess], tmp_path: Path, connection: str, hub: str, name: str) -> HostProcess:

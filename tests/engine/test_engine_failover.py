@@ -6,42 +6,20 @@ with another worker id (the port is part of it) and cannot simply reclaim its ow
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from crash_support import HostProcess, HubView, wait_until
+from crash_support import HUB_PARTITIONS, HostProcess, HubView, wait_until
 from engine_support import APPS
 
 pytestmark = pytest.mark.slow
 
 APP = APPS / "crashy"
-PARTITIONS = 4
+PARTITIONS = HUB_PARTITIONS
 PROVIDER = "AzureFunctionsJobHost__extensions__durableTask__storageProvider__"
-
-
-@pytest.fixture
-def hub_name() -> str:
-    return f"failover{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-async def view(azurite_connection_string: str, hub_name: str) -> AsyncIterator[HubView]:
-    v = HubView(azurite_connection_string, hub_name, PARTITIONS)
-    yield v
-    await v.close()
-
-
-@pytest.fixture
-def hosts() -> Iterator[list[HostProcess]]:
-    started: list[HostProcess] = []
-    yield started
-    for h in started:
-        h.stop()
 
 
 def spawn(

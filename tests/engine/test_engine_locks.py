@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from crash_support import HostProcess, HubView, wait_until
+from crash_support import HUB_PARTITIONS, HostProcess, HubView, wait_until
 from engine_support import APPS
 
 from host.durable.replay.history import EventType
@@ -30,7 +29,7 @@ from host.storage.azurite import start_azurite_on_free_ports
 pytestmark = pytest.mark.slow
 
 APP = APPS / "crashy"
-PARTITIONS = 4
+PARTITIONS = HUB_PARTITIONS
 DURABLE = "AzureFunctionsJobHost__extensions__durableTask__"
 ONE_SLOT_SHORT_LOCK = {
     f"{DURABLE}maxConcurrentOrchestratorFunctions": "1",
@@ -53,18 +52,6 @@ def azurite_connection_string(tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield proc.connection_string
     finally:
         proc.stop()
-
-
-@pytest.fixture
-def hub_name() -> str:
-    return f"locks{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-async def view(azurite_connection_string: str, hub_name: str) -> AsyncIterator[HubView]:
-    v = HubView(azurite_connection_string, hub_name, PARTITIONS)
-    yield v
-    await v.close()
 
 
 def _one_slot_host(
