@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from asgi_call import asgi_post
 from client_host_support import SAMPLES, served_host, unique_hub
 
 from host.durable.api.limits import MAX_KEY_BYTES, MAX_NAME_LENGTH, key_bytes
@@ -137,30 +138,6 @@ class _EndlessBody:
         return {"type": "http.request", "body": self.chunk, "more_body": True}
 
 
-async def _call(
-    api: DurableApi, path: str, receive: Any, headers: list[tuple[bytes, bytes]]
-) -> tuple[int, bytes]:
-    sent: list[MutableMapping[str, Any]] = []
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1:7071"), *headers],
-        "scheme": "http",
-        "server": ("127.0.0.1", 7071),
-    }
-    await api(scope, receive, send)
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return status, body
-
-
 async def _never_resolved(task_hub: str | None, connection: str | None, *, create: bool = False) -> Any:
     raise AssertionError("an oversize request must not reach the task hub")
 
@@ -177,12 +154,12 @@ async def _never_resolved(task_hub: str | None, connection: str | None, *, creat
 async def test_oversize_bodies_are_413_and_streamed(path: str) -> None:
     api = DurableApi(lambda: None, _never_resolved, max_body=1024 * 1024)
     endless = _EndlessBody(64 * 1024)
-    status, body = await _call(api, path, endless, [(b"content-type", b"application/json")])
+    status, body = await asgi_post(api, path, endless, [(b"content-type", b"application/json")])
     assert status == 413 and b"1048576 bytes" in body
     assert endless.pulled <= 1024 * 1024 // (64 * 1024) + 1  # stopped right past the limit
 
     declared = _EndlessBody(1024)
-    status, _ = await _call(api, path, declared, [(b"content-length", str(1024 * 1024 + 1).encode())])
+    status, _ = await asgi_post(api, path, declared, [(b"content-length", str(1024 * 1024 + 1).encode())])
     assert status == 413 and declared.pulled == 0  # refused on the declared length, nothing read
 
 
@@ -190,7 +167,7 @@ async def test_the_default_body_limit_is_the_http_trigger_limit() -> None:
     from host.http.limits import MAX_BODY
 
     api = DurableApi(lambda: None, _never_resolved)
-    status, body = await _call(
+    status, body = await asgi_post(
         api, f"{WH}/orchestrators/Orch", _EndlessBody(1), [(b"content-length", str(MAX_BODY + 1).encode())]
     )
     assert status == 413 and json.loads(body)["Message"].startswith("The request body is larger than")

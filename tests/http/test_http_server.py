@@ -11,6 +11,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 import uvicorn
+from asgi_call import asgi_post
 from httphost_helpers import registry_from
 from waiting import eventually
 
@@ -129,22 +130,8 @@ async def _stalled() -> MutableMapping[str, Any]:
 
 
 async def _status(asgi: Any, path: str) -> int:
-    sent: list[MutableMapping[str, Any]] = []
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
-        "scheme": "http",
-    }
-    await asgi(scope, _stalled, send)
-    return int(next(m["status"] for m in sent if m["type"] == "http.response.start"))
+    status, _ = await asgi_post(asgi, path, _stalled, [(b"content-type", b"application/json")])
+    return status
 
 
 async def _unused(task_hub: str | None, connection: str | None, *, create: bool = False) -> Any:
