@@ -92,6 +92,19 @@ def _has_implicit_output(binding_type: str) -> bool:
     return bool(implicit()) if implicit is not None else False
 
 
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One call of a user function: what :meth:`Invoker.invoke` prepared for the place it runs in."""
+
+    fn: FunctionInfo
+    plan: _Plan
+    kwargs: dict[str, Any]
+    """The trigger and input values by parameter name (outputs and ``context`` are added in-process)."""
+    outs: dict[str, Out]
+    invocation_id: str
+    retry: RetryInfo
+
+
 def _plan(fn: FunctionInfo) -> _Plan:
     try:
         params = set(inspect.signature(fn.func).parameters)
@@ -224,10 +237,11 @@ class Invoker:
             for binding in plan.inputs:
                 kwargs[binding.name] = await self._input(binding, fn, trigger_metadata)
             outs = {b.name: Out() for b in plan.outputs}
+            call = _Call(fn, plan, kwargs, outs, inv_id, retry or RetryInfo())
             if self.workers is not None and runs_in_worker(fn, plan.is_async):
-                returned = await self._run_in_worker(self.workers, fn, plan, kwargs, outs, inv_id, retry)
+                returned = await self._run_in_worker(self.workers, call)
             else:
-                returned = await self._run_here(fn, plan, kwargs, outs, inv_id, retry)
+                returned = await self._run_here(call)
             if returned is not None and not plan.may_return:
                 raise RuntimeError(
                     f"function '{fn.name}' without a $return binding returned a non-None value"
@@ -238,52 +252,36 @@ class Invoker:
             await self._write(plan, outputs, trigger_metadata)
             return InvocationResult(returned, outputs, inv_id)
 
-    async def _run_here(
-        self,
-        fn: FunctionInfo,
-        plan: _Plan,
-        kwargs: dict[str, Any],
-        outs: dict[str, Out],
-        inv_id: str,
-        retry: RetryInfo | None,
-    ) -> Any:
-        kwargs.update(outs)
-        if plan.wants_context:
+    async def _run_here(self, call: _Call) -> Any:
+        kwargs = {**call.kwargs, **call.outs}
+        if call.plan.wants_context:
             kwargs["context"] = InvocationContext(
-                inv_id,
-                fn.name,
+                call.invocation_id,
+                call.fn.name,
                 self.function_directory,
                 new_trace_context(),
-                retry or RetryInfo(),
+                call.retry,
                 _thread_local,
             )
-        if plan.is_async:
-            _thread_local.invocation_id = inv_id
-            return await fn.func(**kwargs)
-        returned = await self._run_sync(fn.func, kwargs, inv_id)
+        if call.plan.is_async:
+            _thread_local.invocation_id = call.invocation_id
+            return await call.fn.func(**kwargs)
+        returned = await self._run_sync(call.fn.func, kwargs, call.invocation_id)
         if inspect.isawaitable(returned):  # a sync wrapper around a coroutine function
             returned = await returned
         return returned
 
-    async def _run_in_worker(
-        self,
-        workers: WorkerPool,
-        fn: FunctionInfo,
-        plan: _Plan,
-        kwargs: dict[str, Any],
-        outs: dict[str, Out],
-        inv_id: str,
-        retry: RetryInfo | None,
-    ) -> Any:
-        retry = retry or RetryInfo()
+    async def _run_in_worker(self, workers: WorkerPool, call: _Call) -> Any:
+        retry = call.retry
         context = (
             (self.function_directory, new_trace_context().trace_parent, retry.count, retry.max_count)
-            if plan.wants_context
+            if call.plan.wants_context
             else None
         )
-        returned, values = await workers.call(CallSpec(fn.name, inv_id, kwargs, tuple(outs), context))
+        spec = CallSpec(call.fn.name, call.invocation_id, call.kwargs, tuple(call.outs), context)
+        returned, values = await workers.call(spec)
         for name, value in values.items():
-            outs[name].set(value)
+            call.outs[name].set(value)
         return returned
 
     async def _input(self, binding: Binding, fn: FunctionInfo, metadata: dict[str, Any] | None) -> Any:
