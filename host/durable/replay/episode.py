@@ -275,12 +275,12 @@ class _Work:
             flat = outcome.flat_actions
             rec = reconcile(self.history, flat)
             ordered, later = _order_for_retries(completions, rec.chains)
-            open_waiters = _open_waiters(flat, sc, deliver)
-            over = [n for n, c in open_waiters.items() if c < 0]
+            waits = open_waiters(flat, sc, deliver)
+            over = [n for n, c in waits.items() if c < 0]
             want = [e for e in deliver if e.get("Name") not in over]
             want += _pick(
                 [e for e in externals if all(e is not d for d in want)],
-                Counter({n: c for n, c in open_waiters.items() if c > 0}),
+                Counter({n: c for n, c in waits.items() if c > 0}),
             )
             postponed = later
             if _same(ordered, batch_completions) and _same(want, deliver):
@@ -347,7 +347,8 @@ class _Work:
         self.result.messages.extend(out.messages)
         custom = outcome.state.get("customStatus")
         self.result.custom_status_text = None if custom is None else json.dumps(custom)
-        self._remember_waiters(flat, sc, batch)
+        self.result.open_events = self._remember_waiters(flat, sc, batch)
+        self.result.source = outcome.source
         if rec.divergence is not None:
             self._fail(_divergence_text(rec.divergence), None, out, plain=True)
         elif outcome.error is not None or out.error is not None:
@@ -370,10 +371,11 @@ class _Work:
             self._append([h.orchestrator_completed(self.now)])
             self.result.status = h.OrchestrationStatus.Running
 
-    def _remember_waiters(self, flat: list[dict[str, Any]], sc: Scan, batch: list[h.Event]) -> None:
+    def _remember_waiters(self, flat: list[dict[str, Any]], sc: Scan, batch: list[h.Event]) -> dict[str, int]:
         delivered = [e for e in batch if h.etype(e) == h.EventType.EventRaised and not sc.is_response(e)]
-        waiters = {n: c for n, c in _open_waiters(flat, sc, delivered).items() if c > 0}
+        waiters = {n: c for n, c in open_waiters(flat, sc, delivered).items() if c > 0}
         self.state.cache.update({"len": len(self.history) + 1, "waiters": waiters})
+        return dict(waiters)
 
     def _fail(self, message: str, details: str | None, out: Decisions, plain: bool = False) -> None:
         text = message if plain else f"Orchestrator function '{self.state.name}' failed: {message}"
@@ -450,7 +452,8 @@ def _pick(externals: list[h.Event], waiters: Counter[str]) -> list[h.Event]:
     return out
 
 
-def _open_waiters(flat: list[dict[str, Any]], sc: Scan, delivered: list[h.Event]) -> Counter[str]:
+def open_waiters(flat: list[dict[str, Any]], sc: Scan, delivered: list[h.Event]) -> Counter[str]:
+    """External event names the actions wait for beyond what history and ``delivered`` gave them."""
     waits = Counter(
         str(a.get("externalEventName")) for a in flat if atype(a) == ActionType.WaitForExternalEvent
     )

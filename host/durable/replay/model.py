@@ -14,6 +14,7 @@ from typing import Any
 
 from host.durable.entities.requests import RequestMessage
 from host.durable.replay.history import Event, OrchestrationStatus
+from host.durable.replay.source import SourceLine
 
 
 @dataclass
@@ -155,6 +156,10 @@ class EpisodeResult:
     """Duplicates and events for a finished execution: delete them."""
     ran_code: bool = False
     """Whether user code ran (False for pure management episodes)."""
+    source: SourceLine | None = None
+    """Where the code is suspended after the last run (traced handles, unfinished instances)."""
+    open_events: dict[str, int] = field(default_factory=dict)
+    """External event names the code waits for after the last run, with how many waits."""
 
     @property
     def is_terminal(self) -> bool:

@@ -13,7 +13,7 @@ import json
 import re
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +21,10 @@ from host.durable.replay.actions import Action, flatten
 from host.durable.replay.history import Event, EventType, etype, format_timespan
 from host.durable.replay.model import ReplayOptions
 from host.durable.replay.sdk_speedups import install as _install_sdk_speedups
+from host.durable.replay.source import OrchestratorHandle, SourceLine, TracedOrchestrator
 from host.failures import format_failure, is_user_frame, not_serializable
 
-OrchestratorHandle = Callable[[Any], str]
+__all__ = ["OrchestratorHandle", "SdkOutcome", "build_context_json", "call_orchestrator", "sdk_view"]
 
 _OOP_LABEL = "\n\n$OutOfProcData$:"
 _NOT_JSON = re.compile(r"Object of type (\w+) is not JSON serializable")
@@ -90,6 +91,8 @@ class SdkOutcome:
     """The user's frames of the failure (or other details), as stored in the instance."""
     exception: BaseException | None = field(default=None, repr=False, compare=False)
     """The exception the orchestrator raised (for a verbose log), when there was one."""
+    source: SourceLine | None = None
+    """The ``yield`` the generator is suspended at (handles wrapped by ``source.traced`` only)."""
 
     @property
     def flat_actions(self) -> list[Action]:
@@ -116,6 +119,13 @@ def call_orchestrator(handle: OrchestratorHandle, context_json: str) -> SdkOutco
     mistake = authoring_error(handle)
     if mistake is not None:
         return SdkOutcome(state={"isDone": False, "actions": []}, error=mistake)
+    out = _call(handle, context_json)
+    if isinstance(handle, TracedOrchestrator):
+        out.source = handle.take_position()
+    return out
+
+
+def _call(handle: OrchestratorHandle, context_json: str) -> SdkOutcome:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
