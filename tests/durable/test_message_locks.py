@@ -4,7 +4,9 @@ the newest pop receipt."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 
+import pytest
 from waiting import eventually
 
 from host.durable.engine.locks import MessageLocks
@@ -83,3 +85,28 @@ async def test_a_copy_does_not_postpone_the_renewal_it_takes_over(hub: TaskHub) 
     await locks.release(completion)
     assert completion.pop_receipt != before
     assert await hub.delete_message(completion)
+
+
+async def test_a_lock_that_lapsed_before_its_renewal_is_logged_once(
+    hub: TaskHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = await received(hub, 1), await received(hub, 1)
+    queue = first.queue or ""
+
+    async def both_visible_again() -> bool:
+        return len(await hub.storage.peek_messages(queue)) == 2
+
+    await eventually(both_visible_again, 10, "both locks to lapse", interval=0.05)
+    locks = MessageLocks(hub, 30)
+    caplog.set_level(logging.WARNING, logger="host.durable")
+    for msg in (first, second):
+        locks.hold(msg)
+        locks.renew_due()
+        await locks.release(msg)
+    lapsed = [r.getMessage() for r in caplog.records if "lapsed" in r.getMessage()]
+    assert len(lapsed) == 1, lapsed  # the second within the same interval is held back
+    assert str(first.message_id) in lapsed[0]
+    receipts = [r for r in (first.pop_receipt, second.pop_receipt) if r]
+    assert not any(r in lapsed[0] for r in receipts)  # no secrets: receipts are credentials
+    for msg in (first, second):
+        assert await hub.delete_message(msg)

@@ -107,6 +107,8 @@ class DurableEngine:
         self._partitions: PartitionManager | None = None
         self._running = False
         self._locked: set[int] = set()
+        self._reserved = 0
+        """Room in the control-message buffer taken by receives in flight."""
         self._recent_terminal: OrderedDict[str, OrchestrationStatus] = OrderedDict()
         self.locks = MessageLocks(hub, self.options.lock_seconds)
         """Messages held in memory (inboxes, activities) stay locked until settled."""
@@ -252,17 +254,22 @@ class DurableEngine:
         delay = self.options.min_poll_interval
         wake = self._wake[partition]
         while self._running and partition in self.owned:
-            if self._buffered() >= self.options.max_buffered_messages:
+            # Reserve room before receiving: pollers of other partitions receive at the same time,
+            # and together they must not hold more than the threshold.
+            room = self.options.max_buffered_messages - self.buffered() - self._reserved
+            if room <= 0:
                 await asyncio.sleep(0.05)
                 continue
+            count = min(self.options.control_batch_size, room)
+            self._reserved += count
             try:
-                msgs = await self.hub.receive_control(
-                    partition, self.options.control_batch_size, visibility=self.options.lock_seconds
-                )
+                msgs = await self.hub.receive_control(partition, count, visibility=self.options.lock_seconds)
             except StorageError as err:  # anything else is a bug: the supervisor restarts the poller
                 log.warning("control queue %d: %s", partition, err)
                 msgs = []
                 delay = self.options.max_poll_interval
+            finally:
+                self._reserved -= count
             if msgs:
                 delay = self.options.min_poll_interval
                 for m in msgs:
@@ -276,7 +283,8 @@ class DurableEngine:
             else:
                 delay = min(delay * 2, self.options.max_poll_interval)
 
-    def _buffered(self) -> int:
+    def buffered(self) -> int:
+        """Control messages held in memory, waiting for their sessions."""
         return sum(len(s.inbox) for s in self.sessions.values())
 
     # ------------------------------------------------------------------ dispatch

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from host.durable.taskhub.hub import TaskHub
 from host.durable.taskhub.messages import TaskMessage
+from host.log_limits import DEFAULT_INTERVAL
 
 log = logging.getLogger("host.durable")
 
@@ -45,6 +46,36 @@ def _key(msg: TaskMessage) -> tuple[str, str] | None:
     return msg.queue, msg.message_id
 
 
+class LapseLog:
+    """Logs a lock that ran out before its renewal: once per ``interval``, with the count held back.
+
+    A lapsed lock means the message was visible for a while, so another poller (or host) may have
+    received it and run its work again: worth a line, but not one per message during a stall.
+    Only the queue and message id are logged (a pop receipt is a credential for the message).
+    """
+
+    def __init__(self, interval: float = DEFAULT_INTERVAL) -> None:
+        self.interval = interval
+        self._last: float | None = None
+        self._held = 0
+
+    def lapsed(self, msg: TaskMessage, overdue: float) -> None:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.interval:
+            self._held += 1
+            return
+        held, self._held, self._last = self._held, 0, now
+        more = f" ({held} more lapsed locks in the last {self.interval:g} s not shown)" if held else ""
+        log.warning(
+            "the lock of message %s on queue %s lapsed %.1f s before its renewal; another poller may "
+            "have received it (the event loop or storage was too slow)%s",
+            msg.message_id,
+            msg.queue,
+            overdue,
+            more,
+        )
+
+
 class MessageLocks:
     """Keeps the messages this host holds locked on their queues until they are released."""
 
@@ -54,6 +85,7 @@ class MessageLocks:
         self._held: dict[tuple[str, str], _Held] = {}
         self._slots = asyncio.Semaphore(MAX_PARALLEL_RENEWALS)
         self._task: asyncio.Task[None] | None = None
+        self.lapses = LapseLog()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="message-locks")
@@ -135,6 +167,8 @@ class MessageLocks:
         try:
             async with self._slots:
                 started = time.monotonic()
+                if started > entry.locked_until:
+                    self.lapses.lapsed(target, started - entry.locked_until)
                 renewed = await self.hub.renew_message(target, self.lock_seconds)
             if renewed:
                 entry.locked_until = started + self.lock_seconds
