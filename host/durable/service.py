@@ -11,6 +11,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from host.clock import Clock
+from host.durable.api.admin import admin_instance_routes
 from host.durable.api.binding import close_sdk_client_session, install
 from host.durable.api.resolver import ManagementResolver
 from host.durable.engine.dispatcher import DurableEngine
@@ -115,4 +116,14 @@ def create_services(runtime: HostRuntime) -> list[Any]:
     runtime.register_durable(service)
     service.resolver = ManagementResolver(runtime, own=service.management)
     install(runtime, service.resolver)
+    engine = service.engine
+    runtime.routes.extend(
+        admin_instance_routes(
+            service.management,
+            engine,
+            engine.orchestrator_handle,
+            keys=runtime.keys,
+            app_root=runtime.settings.script_root,
+        )
+    )
     return [service]

@@ -134,6 +134,7 @@ async def test_every_route_takes_exactly_its_keys(host: tuple[str, HostRuntime])
         ("GET", "/admin/functions", {"master"}),
         ("GET", "/admin/functions/anon", {"master"}),
         ("POST", "/admin/functions/nope", {"master"}),
+        ("GET", "/admin/durable/instances/no-such-id", {"master"}),
         ("GET", "/api/lvl/anon", set(candidates)),
         ("GET", "/api/lvl/func", {"master", "host", "function"}),
         ("GET", "/api/lvl/admin", {"master"}),

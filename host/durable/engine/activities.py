@@ -21,6 +21,7 @@ from azure.functions.meta import Datum
 from host.durable.engine.http_activity import BUILTIN_HTTP_ACTIVITY, run_durable_http
 from host.durable.replay import history as h
 from host.durable.replay.completions import activity_failed, unknown_activity_failed
+from host.durable.replay.waiting import ActivityRun
 from host.durable.taskhub.messages import TaskMessage
 from host.durable.taskhub.poison import too_often_reason
 from host.errors import StorageError
@@ -80,6 +81,8 @@ class ActivityWorker:
         self._starved = False
         """True while the poller skips the queue because every slot is taken."""
         self._running = False
+        self._runs: dict[tuple[str, int], ActivityRun] = {}
+        """(instance id, task id) -> the activity executing on this host now."""
 
     def start(self) -> None:
         self._running = True
@@ -96,6 +99,10 @@ class ActivityWorker:
     def running(self) -> list[asyncio.Task[None]]:
         """The activities being executed (or waiting for a slot) right now."""
         return [t for t in self._tasks if not t.done()]
+
+    def runs_of(self, instance_id: str) -> dict[int, ActivityRun]:
+        """Task id -> run of the activities of ``instance_id`` executing on this host now."""
+        return {tid: run for (iid, tid), run in self._runs.items() if iid == instance_id}
 
     def wake(self) -> None:
         self._wake.set()
@@ -163,9 +170,15 @@ class ActivityWorker:
         await self.hub.quarantine(msg, reason)
 
     async def _run(self, item: WorkItem) -> None:
+        key = (item.message.instance_id, int(item.message.event.get("EventId", -1)))
         try:
             async with self.slots:
-                completion = await self._execute(item)
+                self._runs[key] = ActivityRun(self.engine.worker_id, self.engine.now())
+                try:
+                    completion = await self._execute(item)
+                finally:
+                    self._runs.pop(key, None)
+            completion[h.EXECUTED_BY] = self.engine.worker_id
             await self._complete(item.message, completion)
         except asyncio.CancelledError:
             raise

@@ -46,6 +46,8 @@ from host.durable.replay.model import (
     ScheduleTimer,
     StartSubOrchestration,
 )
+from host.durable.replay.source import CodePosition, traced
+from host.durable.replay.waiting import ActivityRun
 from host.durable.taskhub.hub import TaskHub
 from host.durable.taskhub.messages import TaskMessage, new_message
 from host.durable.taskhub.partitions import PartitionManager, PartitionTimings
@@ -94,6 +96,7 @@ class DurableEngine:
             known_orchestrators={f.durable_name.lower() for f in registry.by_trigger("orchestrationTrigger")},
         )
         self.sessions: dict[str, Session] = {}
+        self._traced: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {}
         self.runner = OrchestrationRunner(self)
         self.entity_runner = EntityRunner(self)
         self.activities = ActivityWorker(self)
@@ -364,8 +367,25 @@ class DurableEngine:
                 del self.sessions[session.instance_id]
 
     def orchestrator_handle(self, name: str) -> Callable[..., Any] | None:
+        """The orchestrator's handle, traced (its episodes record the line they stop at)."""
         fn = self.registry.orchestrator(name)
-        return fn.func if fn is not None else None
+        if fn is None:
+            return None
+        cached = self._traced.get(name)
+        if cached is None or cached[0] is not fn.func:
+            cached = (fn.func, traced(fn.func))
+            self._traced[name] = cached
+        return cached[1]
+
+    def code_position(self, instance_id: str, history_length: int) -> CodePosition | None:
+        """Where the instance's code stopped, when this host ran its last episode (else None)."""
+        session = self.sessions.get(instance_id)
+        position = session.position if session is not None else None
+        return position if position is not None and position.history_length == history_length else None
+
+    def activity_runs(self, instance_id: str) -> dict[int, ActivityRun]:
+        """Task id -> the activities of ``instance_id`` executing on this host now."""
+        return self.activities.runs_of(instance_id)
 
     # ------------------------------------------------------------------ sending
     async def send_outbound(self, state: OrchestrationState, result: EpisodeResult) -> Handover:

@@ -102,6 +102,11 @@ class ActivityEngine(EngineCore, Protocol):
     """What the activity worker uses: invocations, message locks, its poller, poison and delivery."""
 
     @property
+    def worker_id(self) -> str:
+        """This host's worker id (recorded on the completions of the activities it runs)."""
+        ...
+
+    @property
     def invoker(self) -> Invoker: ...
 
     @property

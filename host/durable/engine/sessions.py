@@ -31,6 +31,7 @@ from host.durable.replay.history import (
     parse_timestamp,
 )
 from host.durable.replay.model import EpisodeResult, OrchestrationState
+from host.durable.replay.source import CodePosition
 from host.durable.taskhub.messages import TaskMessage
 from host.durable.taskhub.rows import InstanceStatus
 from host.errors import ConflictError, DurableError, InvalidRequestError, PreconditionFailedError
@@ -58,6 +59,16 @@ def failure_stack(result: EpisodeResult) -> str | None:
     return str(stack) if stack else None
 
 
+def next_position(old: CodePosition | None, result: EpisodeResult, length_before: int) -> CodePosition | None:
+    """The code position after an episode: its own when code ran, else the old one if it was current."""
+    length = len(result.history)
+    if result.ran_code:
+        return CodePosition(result.source, dict(result.open_events), length)
+    if old is not None and old.history_length == length_before and not result.rewritten:
+        return CodePosition(old.source, old.open_events, length)
+    return None
+
+
 @dataclass
 class Session:
     """The in-memory view of one orchestration instance on this host."""
@@ -74,6 +85,8 @@ class Session:
     blob_names: list[str] = field(default_factory=list)
     entity: EntityCache | None = None
     """Entities only: the entity runner's cached scheduler state."""
+    position: CodePosition | None = None
+    """Where the orchestrator's code stopped after the last episode this host ran."""
 
     def add(self, msg: TaskMessage) -> None:
         key = msg.message_id or f"local-{id(msg)}"
@@ -186,6 +199,7 @@ class OrchestrationRunner:
             return
         handle = engine.orchestrator_handle(state.name)
         now = engine.now()
+        length_before = len(state.history)
         # Logged like any invocation (func prints orchestrator episodes too); user logging in
         # the orchestrator is attributed to the episode.
         with invocation_scope(
@@ -227,6 +241,7 @@ class OrchestrationRunner:
                 result.instance_id, result.execution_id, result.history, len(result.appended), session.etag
             )
         state.history = result.history
+        session.position = next_position(session.position, result, length_before)
         state.execution_id = result.execution_id
         if result.input_text is not None or result.rewritten:
             state.input_text = result.input_text

@@ -90,6 +90,12 @@ COMPLETION_ID_KEY: dict[int, str] = {
 
 HTTP_ACTIVITY_NAME = "BuiltIn::HttpActivity"
 
+EXECUTED_BY = "FunchostWorkerId"
+"""Extra member of TaskCompleted/TaskFailed: the worker id of the host that ran the activity.
+
+It travels with the completion (queue message, History row column; DTFx readers ignore unknown
+members) and is removed from the history the SDK sees (``orchestrator_call.sdk_view``)."""
+
 
 # ---------------------------------------------------------------------------------------- time
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from host.durable.replay.actions import Action, flatten
-from host.durable.replay.history import Event, EventType, etype, format_timespan
+from host.durable.replay.history import EXECUTED_BY, Event, EventType, etype, format_timespan
 from host.durable.replay.model import ReplayOptions
 from host.durable.replay.sdk_speedups import install as _install_sdk_speedups
 from host.durable.replay.source import OrchestratorHandle, SourceLine, TracedOrchestrator
@@ -33,11 +33,14 @@ _install_sdk_speedups()
 
 
 def sdk_view(history: Sequence[Event]) -> list[Event]:
-    """History as the SDK must see it: everything before the last OrchestratorStarted played."""
+    """History as the SDK must see it: everything before the last OrchestratorStarted played,
+    without the host's own members (:data:`~host.durable.replay.history.EXECUTED_BY`)."""
     last = max((i for i, e in enumerate(history) if etype(e) == EventType.OrchestratorStarted), default=-1)
     out: list[Event] = []
     for i, e in enumerate(history):
         played = i < last
+        if EXECUTED_BY in e:
+            e = {k: v for k, v in e.items() if k != EXECUTED_BY}
         out.append(e if bool(e.get("IsPlayed")) == played else {**e, "IsPlayed": played})
     return out
 

@@ -43,6 +43,17 @@ class SourceLine:
         return {"file": self.file, "line": self.line, "function": self.function}
 
 
+@dataclass(frozen=True)
+class CodePosition:
+    """Where the code of an instance stopped after its last run, and what it waits for."""
+
+    source: SourceLine | None
+    open_events: dict[str, int]
+    """External event names the code waits for, with how many waits."""
+    history_length: int
+    """The length of the history this holds for (a longer history means it is out of date)."""
+
+
 def suspended_at(generator: GeneratorType[Any, Any, Any]) -> SourceLine | None:
     """The innermost frame of a suspended generator (None once it has finished)."""
     frame: FrameType | None = generator.gi_frame
