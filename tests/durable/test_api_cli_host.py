@@ -53,6 +53,13 @@ def fails(env: dict[str, str], *args: str) -> str:
     return out.stderr
 
 
+def approval_yield_line() -> int:
+    lines = (REPO / "samples" / "http_api.py").read_text().splitlines()
+    return next(
+        i for i, text in enumerate(lines, start=1) if "yield context.task_any([approval, timer])" in text
+    )
+
+
 def wait_status(
     env: dict[str, str], where: list[str], instance_id: str, status: str, timeout: float = 30.0
 ) -> dict[str, Any]:
@@ -96,8 +103,19 @@ def test_cli_commands_against_a_running_host(served: tuple[str, dict[str, str], 
     assert [e["EventType"] for e in events][-1] == "ExecutionCompleted"
 
     wait_status(env, at, "c3", "Running")
+    # why it waits, with the line of the sample's yield
+    line = approval_yield_line()
+    waiting = eventually_sync(
+        lambda: next((s for s in ok(env, "show", "c3", *at).splitlines() if s.startswith("Waiting:")), None),
+        30,
+        "show to explain the wait",
+    )
+    assert 'waiting for event "Approval" since ' in waiting and " and a timer until " in waiting
+    assert waiting.endswith(f"http_api.py:{line}")
+    assert ok_json(env, "show", "c3", *at)["waiting"]["source"]["line"] == line
     assert ok(env, "suspend", "c3", "--reason", "pause", *at).strip() == "Suspended c3"
     wait_status(env, at, "c3", "Suspended")
+    assert "Waiting:       suspended since " in ok(env, "show", "c3", *at)
     assert "500" in fails(env, "suspend", "c3", *at)
     assert ok(env, "resume", "c3", "--reason", "go", *at).strip() == "Resumed c3"
     wait_status(env, at, "c3", "Running")
@@ -161,7 +179,8 @@ def test_cli_direct_mode_and_delete_hub(
     assert "does not exist" in fails(env, "list", *alone)
     ok(env, "start", "hello_sequence", "--id", "p1", *alone)
     ok(env, "start", "hello_sequence", "--id", "p2", *alone)
-    assert "Status:        Pending" in ok(env, "show", "p1", *alone)
+    pending = ok(env, "show", "p1", *alone)
+    assert "Status:        Pending" in pending and "Waiting:       pending: not started yet" in pending
     assert ok(env, "raise", "p1", "Go", *alone).strip() == "Raised Go to p1"
     assert ok(env, "suspend", "p2", *alone).strip() == "Suspended p2"
     assert ok(env, "terminate", "p1", "--reason", "never ran", *alone).strip() == "Terminated p1"

@@ -5,7 +5,8 @@ needs the master key, like every ``/admin`` endpoint. It reads the host's own ta
 explanation uses what the engine knows (the source line its last episode stopped at, the
 activities it runs) and otherwise replays the history against the loaded code.
 
-Answers: 200 with the JSON below, 400 for an instance id that cannot exist (too long), 401
+Answers: 200 with the JSON below, 400 for an instance id that cannot exist (too long) or a
+``taskHub`` other than the host's, 401
 without the master key, 404 for an unknown instance, 503 while storage does not answer::
 
     {<the Durable HTTP API's status fields>, "history": {events, episodes, executionId,
@@ -32,7 +33,8 @@ from host.durable.replay.source import OrchestratorHandle
 from host.errors import InstanceNotFoundError, StorageBusyError, StorageUnreachableError
 from host.http.auth import KeyStore, provided_key
 
-INSTANCE_PATH = "/admin/durable/instances/{instanceId}"
+ADMIN_INSTANCES = "/admin/durable/instances"
+INSTANCE_PATH = ADMIN_INSTANCES + "/{instanceId}"
 
 
 def report_json(report: InstanceReport, *, show_history: bool = False) -> dict[str, Any]:
@@ -60,6 +62,11 @@ def admin_instance_routes(
         if keys is not None and not keys.is_master(provided_key(request.headers, request.query_params)):
             return Response(status_code=401)
         instance_id = request.path_params["instanceId"]
+        hub = request.query_params.get("taskHub")
+        if hub and hub.lower() != management.task_hub.lower():
+            return error_response(
+                400, f"this endpoint reads the host's own task hub {management.task_hub!r}, not {hub[:64]!r}"
+            )
         show = request.query_params.get("showHistory", "false").lower()
         if show not in ("true", "false"):
             return error_response(400, f"showHistory must be true or false, not {show[:40]!r}")

@@ -286,7 +286,13 @@ def create_routes(runtime: HostRuntime, resolver: BackendResolver | None = None)
 async def direct_api(
     connection_string: str, hub: str | None, *, create: bool = False
 ) -> AsyncIterator[ASGIApp]:
-    """The durable HTTP API as an in-process ASGI app over storage (no orchestrator checks)."""
+    """The durable HTTP API as an in-process ASGI app over storage (no orchestrator checks).
+
+    It also answers ``GET /admin/durable/instances/{id}`` (without the app's code: no source line).
+    """
+    from starlette.routing import Router
+
+    from host.durable.api.admin import ADMIN_INSTANCES, admin_instance_routes
     from host.durable.api.resolver import direct_management
 
     async with direct_management(connection_string, hub, create=create) as management:
@@ -296,4 +302,13 @@ async def direct_api(
         ) -> Management:
             return management
 
-        yield DurableApi(lambda: None, resolve)
+        api = DurableApi(lambda: None, resolve)
+        admin = Router(routes=admin_instance_routes(management, None, None, keys=None, app_root=None))
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and str(scope.get("path", "")).startswith(ADMIN_INSTANCES + "/"):
+                await admin(scope, receive, send)
+            else:
+                await api(scope, receive, send)
+
+        yield app

@@ -25,6 +25,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from host.durable.api.admin import ADMIN_INSTANCES
 from host.durable.api.payloads import WEBHOOK_PATH
 from host.durable.cli import render as cli_render
 from host.durable.cli.app_defaults import apply_app_defaults
@@ -272,10 +273,41 @@ async def _show(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
     if resp.status_code not in (200, 202):
         return _fail(resp)
     body = resp.json()
+    waiting = await _waiting(client, args)
+    if waiting is not None:
+        body["waiting"] = waiting
     text = cli_render.status_block(body)
     if args.history:
         text += "\n\n" + cli_render.history_table(body.get("historyEvents") or [])
     return _emit(args, body, text)
+
+
+async def _waiting(client: httpx.AsyncClient, args: argparse.Namespace) -> dict[str, Any] | str | None:
+    """Why the instance waits (the admin instance endpoint's ``waiting``), or a note why unknown."""
+    headers = {}
+    if not args.connection:
+        master = _master_key(args.key, str(client.base_url))
+        headers = {KEY_HEADER: master} if master else {}
+    try:
+        resp = await client.get(f"{ADMIN_INSTANCES}/{_q(args.instance_id)}", headers=headers)
+    except httpx.HTTPError:
+        return None
+    if resp.status_code == 401:
+        return "unknown: explaining it needs the host's master key (--key, or run this in the app folder)"
+    if resp.status_code != 200:
+        return None  # an older host without the endpoint, or the instance is gone
+    waiting = resp.json().get("waiting")
+    return waiting if isinstance(waiting, dict) else None
+
+
+def _master_key(given: str | None, url: str) -> str | None:
+    """``--key``/``$FUNCHOST_KEY``, else the saved master key when ``url`` is on loopback."""
+    if given or os.environ.get(KEY_ENV):
+        return given or os.environ.get(KEY_ENV)
+    if not is_loopback_name(urlsplit(url).hostname or ""):
+        return None
+    keys = read_keys(Path.cwd())
+    return keys.master_key if keys is not None else None
 
 
 async def _list(client: httpx.AsyncClient, args: argparse.Namespace) -> int:

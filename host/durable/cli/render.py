@@ -42,6 +42,11 @@ def status_block(status: Mapping[str, Any]) -> str:
         ("Output", status.get("output")),
         ("Custom status", status.get("customStatus")),
     ]
+    waiting = status.get("waiting")
+    if isinstance(waiting, Mapping) and waiting.get("state") != "finished":
+        pairs.append(("Waiting", waiting.get("sentence")))
+    elif isinstance(waiting, str):
+        pairs.append(("Waiting", waiting))
     return "\n".join(f"{k + ':':<15}{cell(v, 10_000)}" for k, v in pairs)
 
 
