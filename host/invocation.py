@@ -35,6 +35,7 @@ from host.indexing.registry import (
 )
 from host.invocation_context import InvocationContext, Out, RetryInfo, new_trace_context
 from host.invocation_context import thread_local as _thread_local
+from host.invocation_stats import InvocationStats
 from host.logs import HTTP_REASON, InvocationScope, invocation_scope
 from host.worker_pool import CallSpec, WorkerPool, runs_in_worker, worker_process_count
 
@@ -175,6 +176,8 @@ class Invoker:
         self._handlers: dict[str, OutputHandler] = {}
         self._encoders: dict[str, OutputEncoder] = {}
         self.trigger_converters: dict[str, TriggerConverter] = {}
+        self.stats = InvocationStats()
+        """Invocations, failures and the last error per function since the invoker was created."""
         if self.workers is not None and any(runs_in_worker(f, self.plan(f).is_async) for f in registry or ()):
             self.workers.warm()
 
@@ -209,8 +212,19 @@ class Invoker:
     def scope(self, fn: FunctionInfo, *, reason: str) -> Iterator[InvocationScope]:
         """An invocation of ``fn`` that a component runs itself (an entity batch through the
         SDK's handle): logged and attributed as :meth:`invoke` does."""
-        with invocation_scope(fn.name, str(uuid.uuid4()), reason=reason, log=self.log) as scope:
+        with self._counted(fn.name, str(uuid.uuid4()), reason) as scope:
             yield scope
+
+    @contextmanager
+    def _counted(self, name: str, invocation_id: str, reason: str) -> Iterator[InvocationScope]:
+        """:func:`invocation_scope`, counted in :attr:`stats` once it is over."""
+        scope: InvocationScope | None = None
+        try:
+            with invocation_scope(name, invocation_id, reason=reason, log=self.log) as scope:
+                yield scope
+        finally:
+            if scope is not None:
+                self.stats.record_scope(scope)
 
     async def invoke(
         self,
@@ -229,7 +243,7 @@ class Invoker:
         invocation: if it raises, the invocation failed (e.g. an activity result that is not JSON).
         """
         inv_id = invocation_id or str(uuid.uuid4())
-        with invocation_scope(fn.name, inv_id, reason=reason, log=self.log):
+        with self._counted(fn.name, inv_id, reason):
             plan = self.plan(fn)
             kwargs: dict[str, Any] = {}
             if plan.trigger_param is not None:

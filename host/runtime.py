@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from host.durable.service import DurableService
     from host.http.auth import KeyStore
     from host.invocation import Invoker
+    from host.invocation_stats import InvocationStats
     from host.storage.azurite_share import AzuriteLease
 
 log = logging.getLogger("host.runtime")
@@ -114,6 +115,11 @@ class HostRuntime:
         if self._invoker is None:
             raise HostError("the host has not been started yet")
         return self._invoker
+
+    @property
+    def function_stats(self) -> InvocationStats:
+        """Invocations, failures and the last error of each function since start (the invoker's)."""
+        return self.invoker.stats
 
     @property
     def durable(self) -> DurableService | None:

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 from host.clock import Clock
 from host.durable.api.admin import admin_instance_routes
 from host.durable.api.binding import close_sdk_client_session, install
+from host.durable.api.inspect_routes import inspect_routes
 from host.durable.api.resolver import ManagementResolver
 from host.durable.engine.dispatcher import DurableEngine
 from host.durable.engine.foreign import warn_about_foreign_instances
 from host.durable.engine.options import EngineOptions
+from host.durable.inspect.inspector import HubInspector
 from host.durable.management import Management
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.errors import HostError
@@ -73,6 +75,8 @@ class DurableService:
             worker_id=stable_worker_id(runtime),
         )
         self.management = Management(self.hub, self.engine)
+        self.inspector = HubInspector(self.hub, this_host=self.engine.worker_id)
+        """Read-only views of the hub (listing, entities, health) for the dashboard and admin API."""
         self.resolver: ManagementResolver | None = None
         self._foreign_check: asyncio.Task[None] | None = None
 
@@ -126,4 +130,5 @@ def create_services(runtime: HostRuntime) -> list[Any]:
             app_root=runtime.settings.script_root,
         )
     )
+    runtime.routes.extend(inspect_routes(service.inspector, runtime.keys))
     return [service]

@@ -1,7 +1,11 @@
-"""Admin endpoints: host status and ping, function metadata, invoking any function.
+"""Admin endpoints: host status and ping, function metadata and counters, invoking any function.
 
 With ``--enable-auth`` every admin endpoint but ``/admin/host/ping`` (anonymous in Azure too)
 needs the master key, ``/admin/host/status`` included.
+
+``GET /admin/host/functions`` lists the app's functions by trigger with their invocation counts,
+failures and last error since start (:mod:`host.invocation_stats`; not under ``/admin/functions/``,
+where a function may be called ``stats``).
 
 ``POST /admin/functions/{name}`` with ``{"input": "<string>"}`` answers 202 at once and runs the
 function in the background; the trigger value is built by a converter the trigger's component
@@ -29,10 +33,13 @@ from host.http.auth import KeyStore, provided_key
 from host.http.convert import build_request
 from host.http.routing import function_route, join_prefix
 from host.indexing.registry import HTTP_TRIGGER, QUEUE_TRIGGER, TIMER_TRIGGER, FunctionInfo, Registry
+from host.invocation_stats import function_overview
+from host.json_view import json_value
 from host.logs import HTTP_REASON
 
 if TYPE_CHECKING:
     from host.invocation import Invoker
+    from host.invocation_stats import InvocationStats
 
 HOST_VERSION = "4.0.0.0"
 log = logging.getLogger("host.http.admin")
@@ -71,6 +78,11 @@ class RuntimeView(Protocol):
     @property
     def storage_problem(self) -> str | None:
         """What is wrong with the host's storage account right now (``None`` while it answers)."""
+        ...
+
+    @property
+    def function_stats(self) -> InvocationStats:
+        """Invocation counters per function since start."""
         ...
 
 
@@ -168,6 +180,11 @@ def admin_routes(runtime: RuntimeView, keys: KeyStore | None = None) -> list[Bas
             return Response(status_code=401)
         return _json([_metadata(f, runtime) for f in sorted(runtime.registry, key=lambda f: f.name.lower())])
 
+    async def function_stats(request: Request) -> Response:
+        if denied(request):
+            return Response(status_code=401)
+        return JSONResponse(json_value(function_overview(runtime.registry, runtime.function_stats)))
+
     async def function(request: Request) -> Response:
         if denied(request):
             return Response(status_code=401)
@@ -219,6 +236,7 @@ def admin_routes(runtime: RuntimeView, keys: KeyStore | None = None) -> list[Bas
     return [
         Route("/admin/host/status", status, methods=["GET"]),
         Route("/admin/host/ping", ping, methods=["GET", "POST"]),
+        Route("/admin/host/functions", function_stats, methods=["GET"]),
         Route("/admin/functions", functions, methods=["GET"]),
         Route("/admin/functions/{name}", function, methods=["GET"]),
         Route("/admin/functions/{name}", invoke, methods=["POST"]),

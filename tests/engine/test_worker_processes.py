@@ -101,6 +101,16 @@ async def test_a_failure_in_a_worker_keeps_the_user_frames(two: AppHost) -> None
     assert 'function_app.py", line' in failed["Details"] and "in boom" in failed["Details"]
 
 
+async def test_invocations_in_workers_are_counted_with_their_last_error(two: AppHost) -> None:
+    await two.run("call_one", ["whoami", None], timeout=120, expect="Completed")
+    await two.run("call_one", ["boom", "y"], timeout=120, expect="Completed")
+    assert two.runtime is not None
+    stats = two.runtime.function_stats
+    assert (stats.get("whoami").invocations, stats.get("whoami").failures) == (1, 0)
+    boom = stats.get("boom")
+    assert (boom.invocations, boom.failures, boom.last_error) == (1, 1, "ValueError: boom y")
+
+
 async def test_an_unpicklable_result_names_the_function_and_type(two: AppHost) -> None:
     status = await two.run("call_one", ["lock", None], timeout=120)
     output = str(two.output(status))

@@ -77,6 +77,11 @@ class OrchestrationEngine(EngineCore, Protocol):
     @property
     def replay_options(self) -> ReplayOptions: ...
 
+    @property
+    def invoker(self) -> Invoker:
+        """Where episodes are counted as invocations of the orchestrator function."""
+        ...
+
     def orchestrator_handle(self, name: str) -> Callable[..., Any] | None:
         """The app's orchestrator function called ``name`` (``None``: there is none)."""
         ...

@@ -211,6 +211,9 @@ class OrchestrationRunner:
                     DurableError(result.output_text or "the orchestration failed"),
                     stack=failure_stack(result),
                 )
+        if handle is not None:
+            fn = engine.registry.orchestrator(state.name)
+            engine.invoker.stats.record_scope(scope, fn.name if fn is not None else None)
         if handle is None and result.status == OrchestrationStatus.Failed:
             log.warning(
                 "%s",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from host.durable.taskhub.base import TaskHubBase
@@ -14,6 +15,7 @@ from host.durable.taskhub.rows import (
     decode_member,
     estimate_row_bytes,
     event_to_row,
+    parse_datetime,
     row_to_event,
     sentinel_row,
 )
@@ -52,6 +54,13 @@ class HistoryOps(TaskHubBase):
             where = all_of(where, any_of(eq("RowKey", SENTINEL_ROW_KEY), eq("ExecutionId", execution_id)))
         rows = [r async for r in self.storage.iter_rows(self.names.history_table, where)]
         return await self._history_from_rows(rows, execution_id)
+
+    async def last_checkpoint_time(self, instance_id: str) -> datetime | None:
+        """When the instance's history was last written (its sentinel's completed checkpoint time;
+        ``None`` without history)."""
+        row = await self.storage.get_row(self.names.history_table, escape_key(instance_id), SENTINEL_ROW_KEY)
+        stamp = row.get("CheckpointCompletedTimestamp") if row is not None else None
+        return parse_datetime(stamp) if stamp is not None else None
 
     async def _history_from_rows(self, rows: list[Row], wanted: str | None) -> LoadedHistory:
         sentinel = next((r for r in rows if r.row_key == SENTINEL_ROW_KEY), None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from host.durable.taskhub.base import TaskHubBase
@@ -20,6 +20,9 @@ from host.durable.taskhub.rows import (
 from host.errors import NotFoundError
 from host.storage.interface import Filter, TableOp, WriteMode, all_of, any_of, eq, ge, le, lt
 
+MAX_QUERY_PAGE = 1000
+"""Azure Tables returns at most 1,000 rows per query request (``$top`` may not ask for more)."""
+
 
 def prefix_filter(prop: str, prefix: str) -> Filter | None:
     """``prop`` starts with ``prefix`` as a key range (``ge prefix and lt prefix+1``)."""
@@ -35,11 +38,14 @@ def instance_filter(
     created_to: datetime | None = None,
     instance_id_prefix: str | None = None,
     exclude_entities: bool = True,
+    name: str | None = None,
 ) -> Filter | None:
-    """The Instances-table filter of a query (DTFx ``OrchestrationInstanceStatusQueryCondition``)."""
+    """The Instances-table filter of a query (DTFx ``OrchestrationInstanceStatusQueryCondition``,
+    plus an exact orchestrator ``name``)."""
     statuses = any_of(*(eq("RuntimeStatus", s) for s in sorted(runtime_status or ())))
     return all_of(
         eq("RowKey", ""),
+        eq("Name", name) if name else None,
         ge("CreatedTime", created_from) if created_from is not None else None,
         le("CreatedTime", created_to) if created_to is not None else None,
         statuses,
@@ -134,16 +140,25 @@ class InstanceOps(HistoryOps, TaskHubBase):
         continuation: str | None = None,
         include_input_output: bool = False,
         exclude_entities: bool = True,
+        name: str | None = None,
+        columns: Sequence[str] | None = None,
     ) -> tuple[list[InstanceStatus], str | None]:
-        """One page of instances (up to ``top``; all of them when ``top`` is None) and its continuation."""
+        """One page of instances (up to ``top``; all of them when ``top`` is None) and its continuation.
+
+        ``name``: only instances of that orchestrator (exact). ``columns``: read only these
+        Instances columns (a narrower ``$select`` than the default, for listings of thousands).
+        """
         where = instance_filter(
-            runtime_status, created_from, created_to, instance_id_prefix, exclude_entities
+            runtime_status, created_from, created_to, instance_id_prefix, exclude_entities, name
         )
-        select = None if include_input_output else INSTANCE_SELECT_NO_IO
+        if columns is not None:
+            select: Sequence[str] | None = ("PartitionKey", "RowKey", *columns)
+        else:
+            select = None if include_input_output else INSTANCE_SELECT_NO_IO
         found: list[InstanceStatus] = []
         token = continuation
         while True:
-            want = None if top is None else top - len(found)
+            want = None if top is None else min(top - len(found), MAX_QUERY_PAGE)
             page = await self.storage.query_rows(
                 self.names.instances_table, where, select=select, top=want, continuation=token
             )

@@ -1,0 +1,125 @@
+"""Admin JSON endpoints over :class:`~host.durable.inspect.inspector.HubInspector` (for tools).
+
+* ``GET /admin/durable/instances?status=&name=&createdFrom=&createdTo=&prefix=&continuation=``
+  ``&pageSize=&order=`` — a page of the listing (:func:`host.durable.inspect.instances.list_instances`);
+* ``GET /admin/durable/entities?name=&continuation=&pageSize=&includeDeleted=`` — a page of entities;
+* ``GET /admin/durable/entities/{name}/{key}`` — one entity (404 when unknown);
+* ``GET /admin/durable/hub?stuckAfter=<seconds>`` — partitions, hosts, queues, poison, stuck instances.
+
+Field names are camelCase, times ISO 8601 UTC, durations seconds (:mod:`host.json_view`). With
+``--enable-auth`` each needs the master key (``x-functions-key`` or ``code=``), as every admin
+endpoint. Bad parameters answer 400 with ``{"error": …}`` naming the parameter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from host.durable.api.parsing import BadRequest, Query
+from host.durable.entities.ids import EntityId, EntityIdError
+from host.durable.inspect.health import DEFAULT_STUCK_AFTER
+from host.durable.inspect.inspector import HubInspector
+from host.durable.inspect.instances import DEFAULT_PAGE_SIZE, InstanceFilter, ListingTokenError
+from host.errors import StorageBusyError, StorageUnreachableError
+from host.http.auth import KeyStore, provided_key
+from host.json_view import json_value
+
+log = logging.getLogger("host.durable.api")
+
+MAX_PAGE_SIZE = 1000
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _error(status: int, message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _page_size(q: Query, default: int) -> int:
+    size = q.integer("pageSize", minimum=1)
+    if size is not None and size > MAX_PAGE_SIZE:
+        raise BadRequest(f"The value '{size}' of query parameter 'pageSize' is above {MAX_PAGE_SIZE}.")
+    return default if size is None else size
+
+
+def instance_filter_of(q: Query) -> InstanceFilter:
+    """The listing filter of a request's query string (BadRequest naming a bad parameter)."""
+    return InstanceFilter(
+        statuses=frozenset(q.statuses("status")),
+        name=q.get("name") or None,
+        created_from=q.time("createdFrom"),
+        created_to=q.time("createdTo"),
+        prefix=q.get("prefix") or None,
+    )
+
+
+def inspect_routes(inspector: HubInspector, keys: KeyStore | None) -> list[BaseRoute]:
+    """The ``/admin/durable/…`` routes reading ``inspector``'s hub."""
+
+    def guarded(handler: Handler) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            if keys is not None and not keys.is_master(
+                provided_key(dict(request.headers), dict(request.query_params))
+            ):
+                return Response(status_code=401)
+            try:
+                return await handler(request)
+            except (BadRequest, ListingTokenError, EntityIdError) as err:
+                return _error(400, str(err))
+            except (StorageUnreachableError, StorageBusyError) as err:
+                return _error(503, f"Storage unavailable: {err}")
+
+        return endpoint
+
+    async def instances(request: Request) -> Response:
+        q = Query(request)
+        order = q.get("order") or "last_updated"
+        if order not in ("last_updated", "instance_id"):
+            raise BadRequest(f"'{order}' is not a valid order (use last_updated or instance_id).")
+        page = await inspector.list_instances(
+            instance_filter_of(q),
+            page_size=_page_size(q, DEFAULT_PAGE_SIZE),
+            continuation=q.get("continuation") or None,
+            order="instance_id" if order == "instance_id" else "last_updated",
+        )
+        return _json(page)
+
+    async def entities(request: Request) -> Response:
+        q = Query(request)
+        listing = await inspector.list_entities(
+            q.get("name") or None,
+            page_size=_page_size(q, 100),
+            continuation=q.get("continuation") or None,
+            include_deleted=q.flag("includeDeleted", False),
+        )
+        return _json(listing)
+
+    async def entity(request: Request) -> Response:
+        found = await inspector.get_entity(
+            EntityId.from_url(request.path_params["name"], request.path_params["key"])
+        )
+        if found is None:
+            return _error(404, "no such entity in task hub " + inspector.hub_name)
+        return _json(found)
+
+    async def hub(request: Request) -> Response:
+        seconds = Query(request).seconds("stuckAfter")
+        after = DEFAULT_STUCK_AFTER if seconds is None else timedelta(seconds=seconds)
+        return _json(await inspector.health(stuck_after=after))
+
+    return [
+        Route("/admin/durable/instances", guarded(instances), methods=["GET"]),
+        Route("/admin/durable/entities", guarded(entities), methods=["GET"]),
+        Route("/admin/durable/entities/{name}/{key}", guarded(entity), methods=["GET"]),
+        Route("/admin/durable/hub", guarded(hub), methods=["GET"]),
+    ]
+
+
+def _json(value: Any) -> Response:
+    return JSONResponse(json_value(value))

@@ -1,0 +1,6 @@
+"""Read-only views of a task hub for the dashboard and the admin endpoints (typed, no HTML).
+
+``instances.py`` (the listing: filters, counts per status, pages by last update), ``entities.py``
+(entities with state), ``health.py`` (partition leases, hosts, queue depths, stuck instances),
+``inspector.py`` (:class:`HubInspector`: the three bound to one hub).
+"""

@@ -1,0 +1,113 @@
+"""Pure parts of the dashboard data: the listing's filter and keyset cursor, JSON views, counters."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from host.durable.inspect.instances import (
+    InstanceFilter,
+    InstanceSummary,
+    ListingTokenError,
+    decode_cursor,
+    encode_cursor,
+    sorted_page,
+)
+from host.invocation_stats import InvocationStats
+from host.json_view import json_value
+from host.logs import InvocationScope
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _row(instance_id: str, seconds: int | None, status: str = "Running") -> InstanceSummary:
+    when = None if seconds is None else T0 + timedelta(seconds=seconds)
+    return InstanceSummary(instance_id, "f", status, T0, when, None)
+
+
+def test_unknown_statuses_are_refused() -> None:
+    with pytest.raises(ValueError, match="Runing"):
+        InstanceFilter(statuses=frozenset({"Runing"}))
+
+
+def test_cursor_round_trips_and_refuses_garbage() -> None:
+    row = _row("a/b", 5)
+    assert decode_cursor(encode_cursor(row)) == (row.last_updated_time, "a/b")
+    for bad in ("", "k:", "k:!!!", "t:abc", "k:" + "eyJ1IjogMX0="):
+        with pytest.raises(ListingTokenError):
+            decode_cursor(bad)
+
+
+def test_sorted_pages_break_ties_by_id_and_put_rows_without_update_last() -> None:
+    rows = [_row("b", 1), _row("a", 1), _row("c", 2), _row("n", None, "Pending"), _row("z", 0, "Failed")]
+    seen: list[str] = []
+    token = None
+    while True:
+        page, token, counts, matched = sorted_page(rows, frozenset(), 2, token)
+        seen += [r.instance_id for r in page]
+        if token is None:
+            break
+    assert seen == ["c", "b", "a", "z", "n"]
+    assert counts.by_status == {"Failed": 1, "Pending": 1, "Running": 3} and counts.total == 5
+    page, token, counts, matched = sorted_page(rows, frozenset({"Running"}), 10, None)
+    assert [r.instance_id for r in page] == ["c", "b", "a"] and token is None and matched == 3
+    assert counts.total == 5  # counted before the status filter
+
+
+@dataclass(frozen=True)
+class _View:
+    started_at: datetime
+    waited: timedelta
+    some_ids: frozenset[str]
+    nested: list[_Inner]
+
+
+@dataclass(frozen=True)
+class _Inner:
+    last_error: str | None
+
+
+def test_json_view_camel_cases_fields_and_formats_times() -> None:
+    view = _View(T0, timedelta(milliseconds=1500), frozenset({"b", "a"}), [_Inner(None), _Inner("x")])
+    assert json_value(view) == {
+        "startedAt": "2026-01-01T00:00:00Z",
+        "waited": 1.5,
+        "someIds": ["a", "b"],
+        "nested": [{"lastError": None}, {"lastError": "x"}],
+    }
+    with pytest.raises(TypeError):
+        json_value(object())
+
+
+def test_invocation_counters_from_many_threads() -> None:
+    stats = InvocationStats()
+
+    def work(n: int) -> None:
+        for i in range(500):
+            stats.record("f", succeeded=(i % 5 != 0), duration_ms=2, error=f"E{n}" if i % 5 == 0 else None)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    counters = stats.get("f")
+    assert (counters.invocations, counters.failures, counters.total_ms) == (2000, 400, 4000)
+    assert counters.last_error in {"E0", "E1", "E2", "E3"} and counters.last_error_time is not None
+
+
+def test_a_failed_scope_is_counted_with_its_error_line() -> None:
+    stats = InvocationStats()
+    scope = InvocationScope("g", "id-1")
+    scope.fail(KeyError("missing"))
+    stats.record_scope(scope)
+    ok = InvocationScope("g", "id-2")
+    ok.succeeded = True
+    stats.record_scope(ok)
+    counters = stats.get("g")
+    assert (counters.invocations, counters.failures) == (2, 1)
+    assert counters.last_error == "KeyError: 'missing'"
+    assert stats.get("never").invocations == 0
