@@ -7,6 +7,7 @@ More commands plug in through :data:`COMMAND_MODULES`: a module there with
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import importlib.util
 import sys
@@ -63,19 +64,27 @@ def _add_start(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="listen for a debugger (debugpy) on 127.0.0.1:PORT (default 5678)",
     )
     p.add_argument("--debug-wait", action="store_true", help="with --debug: wait for the debugger to attach")
+    p.add_argument("--no-reload", action="store_true", help="do not reload the app when its files change")
+    p.add_argument(
+        "--reload-strict",
+        action="store_true",
+        help="refuse to reload code that breaks in-flight orchestrations (replay check)",
+    )
     p.set_defaults(handler=_start)
 
 
 def _start(args: argparse.Namespace) -> int:
     from host.config.settings import load_settings
     from host.logs import lean_log_records, setup_logging
+    from host.reload.reloader import ReloadOptions
     from host.serve import run
 
     if not (Path(args.script_root) / "host.json").is_file():
         # Core Tools' words: the app folder is the one with host.json.
         raise ConfigError("Unable to find project root. Expecting to find one of host.json in project root.")
 
-    settings = load_settings(
+    load = functools.partial(
+        load_settings,
         Path(args.script_root),
         port=args.port,
         cors=args.cors,
@@ -85,6 +94,7 @@ def _start(args: argparse.Namespace) -> int:
         azurite=not args.no_azurite,
         enable_auth=args.enable_auth,
     )
+    settings = load()
     if args.debug is not None or args.debug_wait:
         from host.debug import DEFAULT_DEBUG_PORT, listen
 
@@ -93,7 +103,7 @@ def _start(args: argparse.Namespace) -> int:
     lean_log_records()
     for message in settings.messages:
         print(message, flush=True)
-    run(settings)
+    run(settings, ReloadOptions(load, enabled=not args.no_reload, strict=args.reload_strict))
     return 0
 
 

@@ -252,21 +252,43 @@ class HostRuntime:
 
         return Invoker(self.registry, settings=self.settings)
 
+    async def reload(self, settings: HostSettings, registry: Registry, timeout: float = 10.0) -> Invoker:
+        """Switch to a re-indexed app on the same storage and Azurite: stop the component services
+        (running work finishes, waiting work is handed back), then create and start them anew.
+
+        Returns the previous invoker: the caller closes it (``aclose``) once no HTTP request can
+        reach it any more.
+        """
+        await self._stop_services(time.monotonic() + timeout)
+        previous = self.invoker
+        self.settings, self._registry, self._keys, self._durable = settings, registry, None, None
+        self.routes, self.services = [], []
+        self._invoker = self._create_invoker()
+        for module in self.components:
+            self.services.extend(_component_services(module, self))
+        for service in self.services:
+            await service.start()
+            self._started.append(service)
+        return previous
+
+    async def _stop_services(self, deadline: float) -> None:
+        for service in reversed(self._started):
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                await asyncio.wait_for(service.stop(), remaining)
+            except TimeoutError:
+                log.warning("%s did not stop within %.1f s", type(service).__name__, remaining)
+            except Exception as e:
+                log.warning("%s failed to stop: %s", type(service).__name__, e)
+        self._started.clear()
+
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop services (newest first), close storage, release Azurite (stopped by the last host)."""
         if self.state in ("Stopped", "Stopping"):
             return
         self.state = "Stopping"
         deadline = time.monotonic() + timeout
-        for service in reversed(self._started):
-            remaining = max(0.1, deadline - time.monotonic())
-            try:
-                await asyncio.wait_for(service.stop(), remaining)
-            except TimeoutError:
-                log.warning("%s did not stop within %.1f s", type(service).__name__, timeout)
-            except Exception as e:
-                log.warning("%s failed to stop: %s", type(service).__name__, e)
-        self._started.clear()
+        await self._stop_services(deadline)
         if self._invoker is not None:
             try:
                 await asyncio.wait_for(self._invoker.aclose(), max(0.1, deadline - time.monotonic()))

@@ -21,6 +21,7 @@ from host.config.settings import HostSettings
 from host.errors import ConfigError
 from host.indexing.listing import format_listing
 from host.logs import console
+from host.reload.reloader import Reloader, ReloadOptions
 from host.runtime import HostRuntime
 from host.version import installed_version, python_version
 
@@ -69,12 +70,17 @@ def bind_socket(settings: HostSettings) -> socket.socket:
     return sock
 
 
-async def serve(settings: HostSettings, *, runtime: HostRuntime | None = None) -> None:
-    """Start the host and serve until Ctrl-C/SIGTERM; raises HostError on bad configuration."""
+async def serve(
+    settings: HostSettings, *, runtime: HostRuntime | None = None, reload: ReloadOptions | None = None
+) -> None:
+    """Start the host and serve until Ctrl-C/SIGTERM (reloading the app on saves with ``reload``);
+    raises HostError on bad configuration."""
     t0 = time.perf_counter()
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     server: _Server | None = None
+    reloader: Reloader | None = None
+    watching: asyncio.Task[None] | None = None
     stopping = False
 
     def on_signal(sig: signal.Signals) -> None:
@@ -100,8 +106,10 @@ async def serve(settings: HostSettings, *, runtime: HostRuntime | None = None) -
         from host.http.app import build_app
         from host.http.server import server_config
 
+        if reload is not None and reload.enabled:
+            reloader = Reloader(runtime, reload)
         config = server_config(
-            build_app(runtime),
+            reloader.switch if reloader is not None else build_app(runtime),
             log_config=None,
             access_log=False,
             lifespan="off",
@@ -127,6 +135,8 @@ async def serve(settings: HostSettings, *, runtime: HostRuntime | None = None) -
             flush=True,
         )
         console("Host started (%dms)", round((time.perf_counter() - t0) * 1000))
+        if reloader is not None:
+            watching = asyncio.create_task(reloader.run(), name="reload-watch")
         await serving
     except asyncio.CancelledError:
         if not stopping:
@@ -135,12 +145,17 @@ async def serve(settings: HostSettings, *, runtime: HostRuntime | None = None) -
         sock.close()
         if stopping:
             console("Stopping host...")
+        if reloader is not None:
+            await reloader.stop()
+        if watching is not None:
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
         await runtime.stop(GRACEFUL_TIMEOUT)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
 
 
-def run(settings: HostSettings) -> None:
+def run(settings: HostSettings, reload: ReloadOptions | None = None) -> None:
     """Blocking entry point used by the CLI."""
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, reload=reload))

@@ -8,9 +8,12 @@ without ``--enable-auth`` the local guard (:mod:`host.http.guard`) wraps that.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute
 
 from host.http.admin import RuntimeView, admin_routes
 from host.http.convert import to_response
@@ -20,8 +23,9 @@ from host.http.guard import LocalGuard
 HOMEPAGE_SETTING = "AzureWebJobsDisableHomepage"
 
 
-def build_app(runtime: RuntimeView) -> Starlette:
-    """The ASGI app serving ``runtime`` (its registry, invoker, settings and extra routes)."""
+def build_app(runtime: RuntimeView, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The ASGI app serving ``runtime`` (its registry, invoker, settings and extra routes);
+    ``extra_routes`` (the host's own, e.g. hot reload's admin endpoints) come after the admin API."""
     settings = runtime.settings
     registry = runtime.registry
     runtime.invoker.add_output_encoder("http", to_response)
@@ -50,7 +54,9 @@ def build_app(runtime: RuntimeView) -> Starlette:
                 allow_credentials=settings.cors_credentials,
             )
         )
-    app = Starlette(routes=[*admin_routes(runtime, keys), *runtime.routes], middleware=middleware)
+    app = Starlette(
+        routes=[*admin_routes(runtime, keys), *extra_routes, *runtime.routes], middleware=middleware
+    )
     app.router.default = dispatcher
     app.router.redirect_slashes = False  # else every trigger request re-scans the routes once more
     app.state.keys = keys

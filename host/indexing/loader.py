@@ -252,7 +252,8 @@ def _display(file: Path, root: Path) -> str:
         return str(file)
 
 
-def _unwrap(user: Any) -> Callable[..., Any]:
+def unwrap_user_function(user: Any) -> Callable[..., Any]:
+    """The user's own function behind the SDK's orchestrator/entity handles and decorators."""
     seen = 0
     while seen < 10:
         seen += 1
@@ -268,7 +269,7 @@ def _unwrap(user: Any) -> Callable[..., Any]:
 
 
 def _source_of(user: Any, path: Path, root: Path) -> tuple[str, int]:
-    target = _unwrap(user)
+    target = unwrap_user_function(user)
     code = getattr(target, "__code__", None)
     if code is None:
         return path.name, 0

@@ -77,6 +77,8 @@ class ActivityWorker:
         self.slots = asyncio.Semaphore(engine.options.max_concurrent_activities)
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: dict[asyncio.Task[None], TaskMessage] = {}
+        """Submitted activities still waiting for a slot (handed back at once by a stop)."""
         self._wake = asyncio.Event()
         self._starved = False
         """True while the poller skips the queue because every slot is taken."""
@@ -89,8 +91,16 @@ class ActivityWorker:
         self.engine.pollers.start(WORKITEMS, self._poll, WORKITEMS)
 
     async def stop(self, timeout: float) -> None:
+        """Running activities finish (bounded by ``timeout``); those still waiting for a slot are
+        handed back at once (visible on the queue again, not after their lock runs out)."""
         self._running = False
         await self.engine.pollers.stop(WORKITEMS)
+        waiting, self._waiting = self._waiting, {}
+        for task in waiting:
+            task.cancel()
+        if waiting:
+            await asyncio.gather(*waiting, return_exceptions=True)
+            await self.engine.locks.unlock(waiting.values())
         if self._tasks:
             _done, pending = await asyncio.wait(list(self._tasks), timeout=timeout)
             for task in pending:
@@ -114,6 +124,7 @@ class ActivityWorker:
         self._in_flight += 1
         task = asyncio.create_task(self._run(item), name=f"activity-{item.message.event.get('Name')}")
         self._tasks.add(task)
+        self._waiting[task] = item.message
         task.add_done_callback(self._tasks.discard)
 
     async def _poll(self) -> None:
@@ -173,6 +184,8 @@ class ActivityWorker:
         key = (item.message.instance_id, int(item.message.event.get("EventId", -1)))
         try:
             async with self.slots:
+                if self._waiting.pop(asyncio.current_task(), None) is None and not self._running:  # type: ignore[arg-type]
+                    raise asyncio.CancelledError  # a stop handed it back meanwhile: do not run it
                 self._runs[key] = ActivityRun(self.engine.worker_id, self.engine.now())
                 try:
                     completion = await self._execute(item)

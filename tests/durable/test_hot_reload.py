@@ -1,0 +1,96 @@
+"""``python -m host start`` reloads the app on a save: real hosts, real file edits, the session's
+Azurite. Each test waits for the reload by polling a route whose answer the edit changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from reload_support import reload_host
+
+pytestmark = pytest.mark.subprocess
+
+
+def test_a_route_added_while_running_is_served(tmp_path: Path, azurite_connection_string: str) -> None:
+    with reload_host(tmp_path, azurite_connection_string) as app:
+        assert app.get("/api/added").status_code == 404
+        app.edit(
+            '@app.orchestration_trigger(context_name="context")\ndef chain',
+            '@app.route(route="added")\ndef added(req: func.HttpRequest) -> func.HttpResponse:\n'
+            '    return func.HttpResponse("new")\n\n\n'
+            '@app.orchestration_trigger(context_name="context")\ndef chain',
+        )
+        app.logged("+ added:")
+        r = app.get("/api/added")
+        assert r.status_code == 200 and r.text == "new"
+
+
+def test_an_activity_changed_mid_orchestration_finishes_with_the_new_code(
+    tmp_path: Path, azurite_connection_string: str
+) -> None:
+    with reload_host(tmp_path, azurite_connection_string) as app:
+        iid = app.start("chain")
+        app.wait_status(iid, ["Running"])
+        from waiting import eventually_sync
+
+        eventually_sync(lambda: app.runs("step") == ["a"], 30, "the first step")
+        app.logged("Host started")
+        app.edit('return "OLD-" + x', 'return "NEW-" + x')
+        app.edit('HttpResponse("V1")', 'HttpResponse("V2")')
+        app.serves("V2")
+        app.logged("~ step")
+        app.raise_event(iid, "go")
+        done = app.wait_status(iid, ["Completed", "Failed"])
+        assert done["runtimeStatus"] == "Completed", done
+        assert done["output"] == ["OLD-a", "OTHER-b", "NEW-c"]  # recorded results stay, new code runs
+
+
+def test_an_import_error_keeps_the_old_app_until_the_fix(
+    tmp_path: Path, azurite_connection_string: str
+) -> None:
+    with reload_host(tmp_path, azurite_connection_string) as app:
+        app.edit("import os\n", "import os\nimport no_such_module_here\n")
+        app.logged("function_app.py:3: <module>: ModuleNotFoundError: No module named 'no_such_module_here'")
+        failure = [line for line in app.log.splitlines() if "no_such_module_here" in line]
+        assert len(failure) == 1  # one line, no traceback
+        assert "keeps serving" in failure[0] or "old app" in app.log
+        app.serves("V1")  # still the old app
+        app.edit("import no_such_module_here\n", "")
+        app.edit('HttpResponse("V1")', 'HttpResponse("V2")')
+        app.serves("V2")
+
+
+def test_a_reload_during_a_fan_out_loses_nothing_and_runs_nothing_twice(
+    tmp_path: Path, azurite_connection_string: str
+) -> None:
+    from waiting import eventually_sync
+
+    with reload_host(tmp_path, azurite_connection_string) as app:
+        iid = app.start("fan_out")
+        eventually_sync(lambda: len(app.runs("work")) >= 10, 60, "the fan-out to be running")
+        app.edit('HttpResponse("V1")', 'HttpResponse("V2")')
+        app.serves("V2")
+        assert len(app.runs("work")) < 200, "the reload came too late to test anything"
+        done = app.wait_status(iid, ["Completed", "Failed"], timeout=120)
+        assert done["runtimeStatus"] == "Completed", done
+        assert done["output"] == sum(range(200))
+        runs = app.runs("work")
+        assert sorted(map(int, runs)) == list(range(200)), "an activity ran twice or never"
+
+
+def test_fifty_reloads_leak_no_memory_threads_or_sockets(
+    tmp_path: Path, azurite_connection_string: str
+) -> None:
+    with reload_host(tmp_path, azurite_connection_string) as app:
+        proc = app.process()
+        for i in range(2, 7):  # warm up: first reloads import what later ones reuse
+            app.edit(f'HttpResponse("V{i - 1}")', f'HttpResponse("V{i}")')
+            app.serves(f"V{i}")
+        rss, threads, sockets = proc.memory_info().rss, proc.num_threads(), len(proc.net_connections())
+        for i in range(7, 57):
+            app.edit(f'HttpResponse("V{i - 1}")', f'HttpResponse("V{i}")')
+            app.serves(f"V{i}")
+        grown = proc.memory_info().rss - rss
+        assert grown < 40 * 1024 * 1024, f"RSS grew by {grown / 2**20:.1f} MiB over 50 reloads"
+        assert proc.num_threads() <= threads + 2, (threads, proc.num_threads())
+        assert len(proc.net_connections()) <= sockets + 4, (sockets, proc.net_connections())
