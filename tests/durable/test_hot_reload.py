@@ -94,3 +94,24 @@ def test_fifty_reloads_leak_no_memory_threads_or_sockets(
         assert grown < 40 * 1024 * 1024, f"RSS grew by {grown / 2**20:.1f} MiB over 50 reloads"
         assert proc.num_threads() <= threads + 2, (threads, proc.num_threads())
         assert len(proc.net_connections()) <= sockets + 4, (sockets, proc.net_connections())
+
+
+def test_a_host_json_change_applies_and_no_reload_turns_it_off(
+    tmp_path: Path, azurite_connection_string: str
+) -> None:
+    import json
+
+    from waiting import eventually_sync
+
+    with reload_host(tmp_path, azurite_connection_string) as app:
+        assert app.get("/admin/reload").status_code == 200
+        (tmp_path / "host.json").write_text(
+            json.dumps({"version": "2.0", "extensions": {"http": {"routePrefix": "v"}}})
+        )
+        eventually_sync(lambda: app.get("/v/version").status_code == 200, 30, "the new route prefix")
+        assert app.get("/api/version").status_code == 404
+        assert app.get("/admin/reload").json()["changedFiles"] == ["host.json"]
+    second = tmp_path / "second"
+    second.mkdir()
+    with reload_host(second, azurite_connection_string, args=["--no-reload"]) as app:
+        assert app.get("/admin/reload").status_code == 404  # no reloader: nothing watches the files
