@@ -10,22 +10,25 @@ import pytest
 
 from host.durable.inspect.instances import (
     InstanceFilter,
-    InstanceSummary,
     ListingTokenError,
     decode_cursor,
     encode_cursor,
+    sort_key,
     sorted_page,
 )
 from host.invocation_stats import InvocationStats
 from host.json_view import json_value
 from host.logs import InvocationScope
+from host.storage.interface import Row
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _row(instance_id: str, seconds: int | None, status: str = "Running") -> InstanceSummary:
-    when = None if seconds is None else T0 + timedelta(seconds=seconds)
-    return InstanceSummary(instance_id, "f", status, T0, when, None)
+def _row(instance_id: str, seconds: int | None, status: str = "Running") -> Row:
+    row = Row(PartitionKey=instance_id, RowKey="", RuntimeStatus=status)
+    if seconds is not None:
+        row["LastUpdatedTime"] = T0 + timedelta(seconds=seconds)
+    return row
 
 
 def test_unknown_statuses_are_refused() -> None:
@@ -34,8 +37,8 @@ def test_unknown_statuses_are_refused() -> None:
 
 
 def test_cursor_round_trips_and_refuses_garbage() -> None:
-    row = _row("a/b", 5)
-    assert decode_cursor(encode_cursor(row)) == (row.last_updated_time, "a/b")
+    key = sort_key(_row("a/b", 5))
+    assert key == (T0 + timedelta(seconds=5), "a/b") and decode_cursor(encode_cursor(key)) == key
     for bad in ("", "k:", "k:!!!", "t:abc", "k:" + "eyJ1IjogMX0="):
         with pytest.raises(ListingTokenError):
             decode_cursor(bad)
@@ -47,13 +50,13 @@ def test_sorted_pages_break_ties_by_id_and_put_rows_without_update_last() -> Non
     token = None
     while True:
         page, token, counts, matched = sorted_page(rows, frozenset(), 2, token)
-        seen += [r.instance_id for r in page]
+        seen += [r["PartitionKey"] for r in page]
         if token is None:
             break
     assert seen == ["c", "b", "a", "z", "n"]
     assert counts.by_status == {"Failed": 1, "Pending": 1, "Running": 3} and counts.total == 5
     page, token, counts, matched = sorted_page(rows, frozenset({"Running"}), 10, None)
-    assert [r.instance_id for r in page] == ["c", "b", "a"] and token is None and matched == 3
+    assert [r["PartitionKey"] for r in page] == ["c", "b", "a"] and token is None and matched == 3
     assert counts.total == 5  # counted before the status filter
 
 

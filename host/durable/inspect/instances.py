@@ -3,12 +3,16 @@
 The Instances table is keyed by instance id and Azure Tables cannot sort, so "most recently
 updated first" needs every matching row. :func:`list_instances` reads them in one bounded scan
 (the filters go to the table service, ``$select`` keeps only the listing columns: about 0.2 s
-for 10,000 instances on Azurite), counts the statuses from the same rows, sorts them and cuts
-the page after the continuation token. The token is a keyset cursor (last update, instance id),
-so the next page is whatever sorts after the last row shown, even when instances were added
-meanwhile. Past ``scan_limit`` rows the listing is marked ``truncated`` (sorted and counted
-among the rows read); ``order="instance_id"`` pages through the table itself with its own
-continuation tokens instead (any size, no counts).
+for 10,000 instances on Azurite), counts the statuses from the same raw rows, sorts them and
+converts only the page after the continuation token. The token is a keyset cursor (last update,
+key), so the next page is whatever sorts after the last row shown, even when instances were
+added meanwhile (an instance updated between two pages moves to the top: it may be missed or
+shown twice, as in any live listing). ``LastUpdatedTime`` is the last change of status or custom
+status (the engine does not rewrite the row for every history write).
+
+Past ``scan_limit`` rows the listing is marked ``truncated`` (sorted and counted among the rows
+read); ``order="instance_id"`` pages through the table itself with its own continuation tokens
+instead (any size, no counts).
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from host.durable.taskhub.hub import TaskHub
-from host.durable.taskhub.rows import RUNTIME_STATUS_NAMES, InstanceStatus, parse_datetime
+from host.durable.taskhub.instances import instance_filter
+from host.durable.taskhub.rows import RUNTIME_STATUS_NAMES, InstanceStatus, parse_datetime, row_to_instance
 from host.errors import DurableError
 
 DEFAULT_PAGE_SIZE = 50
@@ -116,45 +122,52 @@ def summary_of(row: InstanceStatus) -> InstanceSummary:
     )
 
 
-def _sort_key(item: InstanceSummary) -> tuple[datetime, str]:
-    return (item.last_updated_time or _EARLIEST, item.instance_id)
+SortKey = tuple[datetime, str]
+"""``(LastUpdatedTime, PartitionKey)`` of a row: the listing shows the largest first."""
 
 
-def encode_cursor(item: InstanceSummary) -> str:
-    """The keyset token that continues after ``item`` (``k:`` + base64url JSON)."""
-    when, instance_id = _sort_key(item)
-    text = json.dumps({"u": when.isoformat(), "i": instance_id}, separators=(",", ":"))
+def sort_key(row: Mapping[str, Any]) -> SortKey:
+    """Where an Instances row sorts (rows without a last update last)."""
+    when = row.get("LastUpdatedTime")
+    return (parse_datetime(when) if when is not None else _EARLIEST, str(row["PartitionKey"]))
+
+
+def encode_cursor(key: SortKey) -> str:
+    """The keyset token that continues after the row at ``key`` (``k:`` + base64url JSON)."""
+    text = json.dumps({"u": key[0].isoformat(), "k": key[1]}, separators=(",", ":"))
     return "k:" + base64.urlsafe_b64encode(text.encode()).decode()
 
 
-def decode_cursor(token: str) -> tuple[datetime, str]:
-    """``(last update, instance id)`` of a keyset token (ListingTokenError if it is not one)."""
+def decode_cursor(token: str) -> SortKey:
+    """The sort key of a keyset token (ListingTokenError if it is not one)."""
     try:
         if not token.startswith("k:"):
             raise ValueError("no keyset prefix")
         data = json.loads(base64.urlsafe_b64decode(token[2:].encode()).decode())
-        return parse_datetime(data["u"]), str(data["i"])
+        return parse_datetime(data["u"]), str(data["k"])
     except (ValueError, KeyError, TypeError) as err:
         raise ListingTokenError(f"invalid continuation token {token[:80]!r}: {err}") from None
 
 
+R = TypeVar("R", bound=Mapping[str, Any])
+
+
 def sorted_page(
-    rows: list[InstanceSummary], statuses: frozenset[str], page_size: int, continuation: str | None
-) -> tuple[list[InstanceSummary], str | None, StatusCounts, int]:
+    rows: Sequence[R], statuses: frozenset[str], page_size: int, continuation: str | None
+) -> tuple[list[R], str | None, StatusCounts, int]:
     """Counts per status of ``rows``, then the page of those in ``statuses`` after the cursor,
-    newest update first (pure: the part of :func:`list_instances` after the scan)."""
-    counts = Counter(r.runtime_status or "Unknown" for r in rows)
-    chosen = [r for r in rows if not statuses or r.runtime_status in statuses]
-    chosen.sort(key=_sort_key, reverse=True)
+    newest update first, and how many are in ``statuses`` (pure: :func:`list_instances` after
+    its scan; only the page's rows are ever converted)."""
+    counts = Counter(str(r.get("RuntimeStatus") or "Unknown") for r in rows)
+    keyed = [(sort_key(r), r) for r in rows if not statuses or r.get("RuntimeStatus") in statuses]
+    matched = len(keyed)
     if continuation:
         after = decode_cursor(continuation)
-        chosen_after = [r for r in chosen if _sort_key(r) < after]
-    else:
-        chosen_after = chosen
-    page = chosen_after[:page_size]
-    more = len(chosen_after) > page_size
-    token = encode_cursor(page[-1]) if more and page else None
-    return page, token, StatusCounts(dict(sorted(counts.items()))), len(chosen)
+        keyed = [pair for pair in keyed if pair[0] < after]
+    keyed.sort(key=lambda pair: pair[0], reverse=True)
+    page = keyed[:page_size]
+    token = encode_cursor(page[-1][0]) if len(keyed) > page_size else None
+    return [r for _, r in page], token, StatusCounts(dict(sorted(counts.items()))), matched
 
 
 async def list_instances(
@@ -177,36 +190,15 @@ async def list_instances(
     where = where or InstanceFilter()
     if order == "instance_id":
         return await _table_page(hub, where, page_size, continuation)
-    rows, more = await _query(hub, where, top=scan_limit, columns=LISTING_COLUMNS)
-    page, token, counts, matched = sorted_page(
-        [summary_of(r) for r in rows], where.statuses, page_size, continuation
+    filtered = instance_filter(None, where.created_from, where.created_to, where.prefix, name=where.name)
+    rows, more = await hub.query_instance_rows(
+        filtered, ("PartitionKey", "RowKey", *LISTING_COLUMNS), top=scan_limit
     )
+    page, token, counts, matched = sorted_page(rows, where.statuses, page_size, continuation)
     truncated = more is not None
     if truncated:
         counts = StatusCounts(counts.by_status, complete=False)
-    return InstancePage(page, token, counts, matched, truncated)
-
-
-async def _query(
-    hub: TaskHub,
-    where: InstanceFilter,
-    *,
-    top: int,
-    columns: tuple[str, ...],
-    statuses: bool = False,
-    continuation: str | None = None,
-) -> tuple[list[InstanceStatus], str | None]:
-    """``where`` as a table query (its statuses only with ``statuses``: else they are counted)."""
-    return await hub.query_instances(
-        (sorted(where.statuses) or None) if statuses else None,
-        where.created_from,
-        where.created_to,
-        where.prefix,
-        name=where.name,
-        top=top,
-        continuation=continuation,
-        columns=columns,
-    )
+    return InstancePage([summary_of(row_to_instance(r)) for r in page], token, counts, matched, truncated)
 
 
 async def _table_page(
@@ -214,13 +206,15 @@ async def _table_page(
 ) -> InstancePage:
     if continuation is not None and not continuation.startswith("t:"):
         raise ListingTokenError(f"invalid continuation token {continuation[:80]!r} for instance-id order")
-    rows, token = await _query(
-        hub,
-        where,
+    rows, token = await hub.query_instances(
+        sorted(where.statuses) or None,
+        where.created_from,
+        where.created_to,
+        where.prefix,
+        name=where.name,
         top=page_size,
-        columns=LISTING_COLUMNS,
-        statuses=True,
         continuation=continuation[2:] if continuation else None,
+        columns=LISTING_COLUMNS,
     )
     return InstancePage(
         [summary_of(r) for r in rows], "t:" + token if token else None, counts=None, matched=None
@@ -232,6 +226,7 @@ async def count_statuses(
 ) -> StatusCounts:
     """Instances per runtime status under ``where`` (its statuses ignored), reading one column."""
     where = where or InstanceFilter()
-    rows, more = await _query(hub, where, top=scan_limit, columns=("RuntimeStatus",))
-    counts = Counter(r.runtime_status or "Unknown" for r in rows)
+    filtered = instance_filter(None, where.created_from, where.created_to, where.prefix, name=where.name)
+    rows, more = await hub.query_instance_rows(filtered, ("RuntimeStatus",), top=scan_limit)
+    counts = Counter(str(r.get("RuntimeStatus") or "Unknown") for r in rows)
     return StatusCounts(dict(sorted(counts.items())), complete=more is None)

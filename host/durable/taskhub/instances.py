@@ -18,7 +18,7 @@ from host.durable.taskhub.rows import (
     row_to_instance,
 )
 from host.errors import NotFoundError
-from host.storage.interface import Filter, TableOp, WriteMode, all_of, any_of, eq, ge, le, lt
+from host.storage.interface import Filter, Row, TableOp, WriteMode, all_of, any_of, eq, ge, le, lt
 
 MAX_QUERY_PAGE = 1000
 """Azure Tables returns at most 1,000 rows per query request (``$top`` may not ask for more)."""
@@ -155,20 +155,33 @@ class InstanceOps(HistoryOps, TaskHubBase):
             select: Sequence[str] | None = ("PartitionKey", "RowKey", *columns)
         else:
             select = None if include_input_output else INSTANCE_SELECT_NO_IO
-        found: list[InstanceStatus] = []
+        rows, token = await self.query_instance_rows(where, select, top=top, continuation=continuation)
+        found = [row_to_instance(r, r.etag) for r in rows]
+        if include_input_output:
+            await asyncio.gather(*(self._fetch_large(s) for s in found if s.input_blob or s.output_blob))
+        return found, token
+
+    async def query_instance_rows(
+        self,
+        where: Filter | None,
+        select: Sequence[str] | None = None,
+        *,
+        top: int | None = None,
+        continuation: str | None = None,
+    ) -> tuple[list[Row], str | None]:
+        """Raw Instances rows matching ``where`` (see :func:`instance_filter`), up to ``top`` (all
+        when None) over as many requests as it takes, and the continuation after them."""
+        found: list[Row] = []
         token = continuation
         while True:
             want = None if top is None else min(top - len(found), MAX_QUERY_PAGE)
             page = await self.storage.query_rows(
                 self.names.instances_table, where, select=select, top=want, continuation=token
             )
-            found.extend(row_to_instance(r, r.etag) for r in page.rows)
+            found.extend(page.rows)
             token = page.continuation
             if token is None or (top is not None and len(found) >= top):
-                break
-        if include_input_output:
-            await asyncio.gather(*(self._fetch_large(s) for s in found if s.input_blob or s.output_blob))
-        return found, token
+                return found, token
 
     async def purge_instance(self, instance_id: str) -> int:
         """Delete history rows, large-message blobs and the Instances row; 1 if the row existed."""
