@@ -134,11 +134,14 @@ class Management:
     """The operations of one task hub (what the API, the CLI, bindings and the toolkit call).
 
     ``engine``: the engine running ``hub`` in this process, if any (starts are handed to it).
+    ``default_version``: the version of orchestrations started without one (host.json
+    ``defaultVersion`` of the host this client belongs to).
     """
 
-    def __init__(self, hub: TaskHub, engine: LocalEngine | None = None) -> None:
+    def __init__(self, hub: TaskHub, engine: LocalEngine | None = None, *, default_version: str = "") -> None:
         self.hub = hub
         self.engine = engine
+        self.default_version = default_version
 
     @property
     def task_hub(self) -> str:
@@ -167,7 +170,7 @@ class Management:
         instance_id: str | None = None,
         input_text: str | None = None,
         *,
-        version: str = "",
+        version: str | None = None,
         scheduled_start: datetime | None = None,
         tags: dict[str, str] | None = None,
         overridable: Collection[str] = TERMINAL_STATUSES,
@@ -176,9 +179,10 @@ class Management:
 
         An instance whose status is not in ``overridable`` (default: only finished instances may
         be replaced) is refused with :class:`InstanceAlreadyExistsError`. ``input_text`` is the
-        JSON text of the input.
+        JSON text of the input. ``version`` ``None`` stamps the ``default_version``.
         """
         instance_id = instance_id or new_instance_id()
+        version = self.default_version if version is None else version
         engine = self.engine
         if (
             engine is not None
@@ -259,7 +263,7 @@ class Management:
             status.name,
             None if new_instance_id else instance_id,
             status.input,
-            version=status.version or "",
+            version=status.version,
             tags=status.tags,
         )
 

@@ -74,7 +74,9 @@ class DurableService:
             clock=clock,
             worker_id=stable_worker_id(runtime),
         )
-        self.management = Management(self.hub, self.engine)
+        self.management = Management(
+            self.hub, self.engine, default_version=options.versioning.default_version
+        )
         self.inspector = HubInspector(self.hub, this_host=self.engine.worker_id)
         """Read-only views of the hub (listing, entities, health) for the dashboard and admin API."""
         self.resolver: ManagementResolver | None = None

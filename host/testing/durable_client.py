@@ -38,18 +38,28 @@ class DurableClient:
     def __init__(self, hub: TaskHub, engine: Any, drive_time: DriveTime | None = None) -> None:
         self.hub = hub
         self.engine = engine
-        self.management = Management(hub, engine if engine is not None and engine.hub is hub else None)
+        local = engine if engine is not None and engine.hub is hub else None
+        default_version = local.options.versioning.default_version if local is not None else ""
+        self.management = Management(hub, local, default_version=default_version)
         self._drive_time = drive_time
 
     # -- orchestrations -----------------------------------------------------------------
-    async def start_new(self, name: str, instance_id: str | None = None, client_input: Any = None) -> str:
-        """Start orchestration ``name``; ``context.get_input()`` gives back ``client_input``.
+    async def start_new(
+        self,
+        name: str,
+        instance_id: str | None = None,
+        client_input: Any = None,
+        *,
+        version: str | None = None,
+    ) -> str:
+        """Start orchestration ``name``; ``context.get_input()`` gives back ``client_input``;
+        ``context.version`` is ``version`` (default: host.json ``defaultVersion``).
 
         Raises :class:`InvocationError` naming the app's orchestrators when it has none called ``name``.
         """
         self._check_orchestrator(name)
         text = None if client_input is None else json.dumps(json.dumps(client_input))
-        return await self.management.start_orchestration(name, instance_id, text)
+        return await self.management.start_orchestration(name, instance_id, text, version=version)
 
     def _check_orchestrator(self, name: str) -> None:
         if self.engine is None:

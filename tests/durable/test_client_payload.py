@@ -24,6 +24,7 @@ class Status:
     custom_status: str | None = "null"
     created_time: datetime | None = datetime(2024, 1, 1, 0, 0, 0, 987654, tzinfo=UTC)
     last_updated_time: datetime | None = datetime(2024, 1, 1, 0, 0, 5, 100, tzinfo=UTC)
+    version: str | None = ""
 
 
 def test_status_json_shape_and_parsing() -> None:
@@ -55,6 +56,12 @@ def test_status_json_is_parsed_by_the_sdk() -> None:
     assert st.output == {"r": 1} and st.input_ == '{"a": 1}'
     assert st.history is None and st.historyEvents == []
     assert st.created_time.year == 2024
+
+
+def test_a_versioned_status_shows_its_version_to_the_sdk() -> None:
+    payload = sp.status_json(Status(version="1.5"))
+    assert payload["version"] == "1.5"
+    assert DurableOrchestrationStatus.from_json(payload).version == "1.5"
 
 
 @pytest.mark.parametrize(

@@ -117,7 +117,7 @@ async def start(
         input_json = client_input_text(text) if target.public else text.strip()
     q = Query(request)
     timeout, interval = q.seconds("timeout"), q.seconds("pollingInterval")
-    await target.management.start_orchestration(name, instance_id, input_json, version=q.get("version") or "")
+    await target.management.start_orchestration(name, instance_id, input_json, version=q.get("version"))
     if timeout is not None and interval is not None:
         return await _wait(target, instance_id, timeout, interval)
     return target.check_status_response(instance_id)

@@ -56,6 +56,8 @@ class StatusLike(Protocol):
     def created_time(self) -> datetime | None: ...
     @property
     def last_updated_time(self) -> datetime | None: ...
+    @property
+    def version(self) -> str | None: ...
 
 
 # --------------------------------------------------------------------------- values
@@ -171,6 +173,8 @@ def status_json(
         "createdTime": format_seconds(status.created_time),
         "lastUpdatedTime": format_seconds(status.last_updated_time),
     }
+    if status.version:  # only versioned instances: an unversioned status stays the extension's shape
+        payload["version"] = status.version
     if history is not None:
         payload["historyEvents"] = (
             []

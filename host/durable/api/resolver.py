@@ -60,7 +60,10 @@ class ManagementResolver:
             if own and self._own is not None:
                 found = self._own
             else:
-                found = Management(await self._open(name, conn, create=create or own))
+                # This host's client stamps its defaultVersion whichever hub it starts in.
+                default_version = self._own.default_version if self._own is not None else ""
+                hub = await self._open(name, conn, create=create or own)
+                found = Management(hub, default_version=default_version)
             self._backends[key] = found
         return found
 

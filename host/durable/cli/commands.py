@@ -69,6 +69,9 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("name", help="orchestrator function name")
     p.add_argument("--id", dest="instance_id", help="instance id (default: a new GUID)")
     p.add_argument("--input", help="input as JSON: 42, '[1,2]', '\"Tokyo\"', '{\"a\":1}'")
+    p.add_argument(
+        "--version", dest="orchestration_version", help="the instance's version (default: defaultVersion)"
+    )
     p.add_argument("--wait", type=float, metavar="SECONDS", help="wait up to SECONDS for the result")
 
     p = cmds.add_parser("show", parents=[common], help="status, input, output (and history) of an instance")
@@ -254,6 +257,8 @@ def _q(text: str) -> str:
 async def _start(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
     path = f"/orchestrators/{_q(args.name)}" + (f"/{_q(args.instance_id)}" if args.instance_id else "")
     params = {"timeout": str(args.wait), "pollingInterval": "0.2"} if args.wait else {}
+    if args.orchestration_version is not None:
+        params["version"] = args.orchestration_version
     content = args.input.encode() if args.input is not None else None
     resp = await _call(
         client, "POST", path, params=params, content=content, headers={"Content-Type": "application/json"}

@@ -31,10 +31,13 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def status_block(status: Mapping[str, Any]) -> str:
-    """An instance's status as aligned ``Key: value`` lines (input/output in full)."""
+    """An instance's status as aligned ``Key: value`` lines (input/output in full; the version
+    only for a versioned instance)."""
+    version = [("Version", status["version"])] if status.get("version") else []
     pairs = [
         ("Instance", status.get("instanceId")),
         ("Name", status.get("name")),
+        *version,
         ("Status", status.get("runtimeStatus")),
         ("Created", status.get("createdTime")),
         ("Updated", status.get("lastUpdatedTime")),
@@ -67,14 +70,18 @@ def history_table(events: Sequence[Mapping[str, Any]]) -> str:
 
 
 def instances_table(statuses: Sequence[Mapping[str, Any]]) -> str:
+    """One row per instance; a Version column when any of them is versioned."""
+    versioned = any(s.get("version") for s in statuses)
     rows = [
         (
             s.get("instanceId"),
             s.get("name"),
+            *([s.get("version")] if versioned else []),
             s.get("runtimeStatus"),
             s.get("createdTime"),
             s.get("lastUpdatedTime"),
         )
         for s in statuses
     ]
-    return table(("Instance", "Name", "Status", "Created", "Updated"), rows)
+    headers = ("Instance", "Name", *(["Version"] if versioned else []), "Status", "Created", "Updated")
+    return table(headers, rows)

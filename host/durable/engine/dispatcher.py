@@ -94,6 +94,7 @@ class DurableEngine:
         self.replay_options = ReplayOptions(
             known_activities={f.durable_name.lower() for f in registry.by_trigger("activityTrigger")},
             known_orchestrators={f.durable_name.lower() for f in registry.by_trigger("orchestrationTrigger")},
+            versioning=self.options.versioning,
         )
         self.sessions: dict[str, Session] = {}
         self._traced: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {}
@@ -295,12 +296,44 @@ class DurableEngine:
         """Deliver a received control message, or quarantine it when it can never be processed."""
         limit = self.options.max_dequeue_count
         if msg.dequeue_count > limit:
-            self.quarantine(msg, too_often_reason(msg.dequeue_count, limit))
+            self.spawn(
+                self._too_often(msg, too_often_reason(msg.dequeue_count, limit)), f"poison-{msg.message_id}"
+            )
             return
         try:
             self.deliver(msg)
         except Exception as err:
             self.quarantine(msg, f"it cannot be dispatched: {type(err).__name__}: {err}")
+
+    async def _too_often(self, msg: TaskMessage, reason: str) -> None:
+        """Quarantine a message received too often, unless it waits for a host of its version."""
+        version = await self._rejected_version(msg)
+        if version is None:
+            await self.quarantine_now(msg, reason)
+            return
+        log.warning(
+            "instance %s: version '%s' is not run by this host (defaultVersion '%s'); its message is "
+            "left for another host (received %d times)",
+            msg.instance_id,
+            version,
+            self.options.versioning.default_version,
+            msg.dequeue_count,
+        )
+        await self.abandon([msg])
+
+    async def _rejected_version(self, msg: TaskMessage) -> str | None:
+        """The instance's version when this host leaves it to others (versionFailureStrategy Reject)."""
+        versioning = self.options.versioning
+        if not versioning.checks or msg.instance_id.startswith("@"):
+            return None
+        if msg.event_type == EXECUTION_STARTED:
+            version = str(msg.event.get("Version") or "")
+        else:
+            row = await self.hub.get_instance(msg.instance_id, fetch_large=False)
+            if row is None:
+                return None
+            version = row.version or ""
+        return version if versioning.rejects(version) else None
 
     def quarantine(self, msg: TaskMessage, reason: str) -> None:
         """Move a received message to the poison queue in the background (logged there)."""

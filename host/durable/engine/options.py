@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from host.durable.replay.versioning import Versioning
 from host.durable.taskhub.names import sanitize_default_hub_name, validate_hub_name
 from host.errors import ConfigError
 
@@ -39,6 +40,8 @@ class EngineOptions:
     max_buffered_messages: int = 256
     max_dequeue_count: int = 20
     """A message received more often than this is quarantined in the poison queue (``maxDequeueCount``)."""
+    versioning: Versioning = field(default_factory=Versioning)
+    """``defaultVersion``, ``versionMatchStrategy``, ``versionFailureStrategy``."""
 
     @classmethod
     def from_host_json(cls, durable: dict[str, Any], *, hub_override: str | None = None) -> EngineOptions:
@@ -82,6 +85,7 @@ class EngineOptions:
         lease = number(provider, "leaseInterval", base.partition_lease_seconds, low=1, high=3600)
         return cls(
             hub_name=hub,
+            versioning=Versioning.from_host_json(section),
             partition_count=int(number(provider, "partitionCount", base.partition_count, low=1, high=16)),
             max_concurrent_activities=int(
                 number(

@@ -98,6 +98,10 @@ class OrchestrationEngine(EngineCore, Protocol):
         """Move a received message to the poison queue."""
         ...
 
+    async def abandon(self, batch: Iterable[TaskMessage]) -> None:
+        """Make messages visible again after DTFx's abandon back-off (work left for later or others)."""
+        ...
+
     def notify_terminal(self, instance_id: str, status: OrchestrationStatus) -> None:
         """An instance ended: wake whoever waits for it."""
         ...

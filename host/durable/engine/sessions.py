@@ -221,6 +221,12 @@ class OrchestrationRunner:
                     state.name, session.instance_id, self.hub.names.hub, engine.registry
                 ),
             )
+        if result.rejected is not None:
+            log.warning(
+                "instance %s: %s Its messages are left for another host.", state.instance_id, result.rejected
+            )
+            await engine.abandon(batch)
+            return
         consumed = [m for m in batch if not any(e is m.event for e in result.deferred)]
         deferred = [m for m in batch if any(e is m.event for e in result.deferred)]
         if not result.appended and not result.rewritten and not fresh:
@@ -314,7 +320,11 @@ class OrchestrationRunner:
             output=end.get("Result") if end.get("Result") is not None else "null",
         )
         if row is None:
-            repaired.name, repaired.version, repaired.input = state.name, "", state.input_text
+            repaired.name, repaired.version, repaired.input = (
+                state.name,
+                _version(state.history),
+                state.input_text,
+            )
         log.warning(
             "instance %s: its history ended %s but the Instances row said %s; row repaired",
             session.instance_id,
@@ -374,7 +384,7 @@ class OrchestrationRunner:
         if first or result.rewritten or previous is None:
             started = next((e for e in result.history if e.get("EventType") == EXECUTION_STARTED), None)
             row.name = state.name
-            row.version = ""
+            row.version = _version(result.history)
             row.input = state.input_text if state.input_text is not None else None
             if started is not None:
                 row.created_time = parse_timestamp(started["Timestamp"])
@@ -392,6 +402,12 @@ _ENDINGS = frozenset({int(EventType.ExecutionCompleted), int(EventType.ContinueA
 def _ended(state: OrchestrationState | None) -> bool:
     """Whether the cached execution has finished (its terminal event is among the last few)."""
     return state is not None and any(e.get("EventType") in _ENDINGS for e in state.history[-3:])
+
+
+def _version(history: list[dict[str, Any]]) -> str:
+    """The execution's version (its ExecutionStarted ``Version``)."""
+    started = next((e for e in history if e.get("EventType") == EXECUTION_STARTED), None)
+    return str(started.get("Version") or "") if started is not None else ""
 
 
 def _state_from_history(

@@ -41,6 +41,7 @@ class Identity:
     instance_id: str
     execution_id: str
     name: str
+    version: str = ""
 
 
 @dataclass
@@ -80,7 +81,7 @@ def decide(
         if opts.known_orchestrators is not None and name.lower() not in opts.known_orchestrators:
             out.error = out.error or unknown_function_message(name, "orchestrator")
             return
-        start_sub_orchestration(a, task_id, who, now, out)
+        start_sub_orchestration(a, task_id, who, now, opts.versioning.default_version, out)
     elif t == ActionType.CreateTimer:
         fire_at = h.parse_timestamp(str(a["fireAt"]))
         out.events.append(h.timer_created(now, task_id, fire_at))
@@ -117,16 +118,23 @@ def schedule_activity(task_id: int, name: str, input_text: str | None, now: date
     out.messages.append(ScheduleActivity(task_id, name, input_text, ev))
 
 
-def start_sub_orchestration(a: Action, task_id: int, who: Identity, now: datetime, out: Decisions) -> None:
-    """SubOrchestrationInstanceCreated + StartSubOrchestration (child id defaults to DTFx's)."""
+def start_sub_orchestration(
+    a: Action, task_id: int, who: Identity, now: datetime, default_version: str, out: Decisions
+) -> None:
+    """SubOrchestrationInstanceCreated + StartSubOrchestration (child id defaults to DTFx's; a
+    child without an explicit version gets the host's ``default_version``)."""
     name = str(a.get("functionName"))
     child_id = a.get("instanceId") or f"{who.execution_id}:{task_id}"
     stored_input = None if a.get("input") is None else json.dumps(a["input"])
-    version = a.get("version") or ""
+    version = default_version if a.get("version") is None else str(a["version"])
     out.events.append(h.sub_orchestration_created(now, task_id, name, child_id, stored_input, version))
     child_exec = derived_execution_id(who.instance_id, who.execution_id, str(task_id))
     parent = h.parent_instance(
-        name=who.name, instance_id=who.instance_id, execution_id=who.execution_id, task_id=task_id
+        name=who.name,
+        instance_id=who.instance_id,
+        execution_id=who.execution_id,
+        task_id=task_id,
+        version=who.version,
     )
     started = h.execution_started(
         now,
@@ -147,9 +155,11 @@ def retry_timer(task_id: int, interval_ms: int, now: datetime, out: Decisions) -
     out.messages.append(ScheduleTimer(task_id, fire_at, h.timer_fired(fire_at, task_id, fire_at)))
 
 
-def retry_attempt(a: Action, task_id: int, who: Identity, now: datetime, out: Decisions) -> None:
+def retry_attempt(
+    a: Action, task_id: int, who: Identity, now: datetime, default_version: str, out: Decisions
+) -> None:
     """Schedule the next attempt of a with-retry action under ``task_id``."""
     if atype(a) == ActionType.CallActivityWithRetry:
         schedule_activity(task_id, str(a.get("functionName")), a.get("input"), now, out)
     else:
-        start_sub_orchestration(a, task_id, who, now, out)
+        start_sub_orchestration(a, task_id, who, now, default_version, out)

@@ -59,6 +59,7 @@ from host.durable.replay.orchestrator_call import (
     build_context_json,
     call_orchestrator,
 )
+from host.durable.replay.versioning import FailureStrategy
 
 _MANAGEMENT = frozenset({h.EventType.ExecutionSuspended, h.EventType.ExecutionResumed})
 _MAX_RUNS_PER_EPISODE = 8
@@ -113,6 +114,10 @@ class _Work:
             fresh_start: h.Event | None = started
         else:
             fresh_start = None
+        refusal = self.opts.versioning.mismatch(str(started.get("Version") or ""))
+        if refusal is not None:
+            self._refuse_version(refusal, fresh_start, events)
+            return
         dups = [e for e in events if h.etype(e) == h.EventType.ExecutionStarted]
         r.dropped.extend(dups)
         events = [e for e in events if h.etype(e) != h.EventType.ExecutionStarted]
@@ -124,6 +129,18 @@ class _Work:
             self._terminate(fresh_start, term)
             return
         self._episodes(fresh_start, events)
+
+    def _refuse_version(self, refusal: str, fresh_start: h.Event | None, events: list[h.Event]) -> None:
+        """This host may not run the instance's version: leave it (Reject) or fail it (Fail)."""
+        r = self.result
+        if self.opts.versioning.failure is FailureStrategy.REJECT:
+            r.rejected = refusal
+            r.deferred.extend([*([fresh_start] if fresh_start else []), *events])
+            return
+        head = [h.orchestrator_started(self.now)] + ([fresh_start] if fresh_start else [])
+        self._append(head)
+        r.dropped.extend(events)
+        self._fail(refusal, None, Decisions(), plain=True, error_type="VersionMismatch")
 
     def _adopt_start(self, started: h.Event) -> None:
         execution_id = h.execution_id_of(started)
@@ -139,7 +156,13 @@ class _Work:
         self.appended.extend(events)
 
     def _identity(self) -> Identity:
-        return Identity(self.state.instance_id, self.result.execution_id, self.state.name)
+        started = h.find_execution_started(self.history) or {}
+        return Identity(
+            self.state.instance_id,
+            self.result.execution_id,
+            self.state.name,
+            str(started.get("Version") or ""),
+        )
 
     def _terminate(self, fresh_start: h.Event | None, term: h.Event) -> None:
         reason = term.get("Input")
@@ -329,7 +352,7 @@ class _Work:
         if batch and h.completion_id(batch[0]) is not None and is_retry_event(rec.chains, batch[0]):
             chain = rec.chains[h.completion_id(batch[0]) or 0]
             if h.etype(batch[0]) == h.EventType.TimerFired:
-                retry_attempt(chain.action, next_id, who, self.now, out)
+                retry_attempt(chain.action, next_id, who, self.now, self.opts.versioning.default_version, out)
             else:
                 retry_timer(next_id, chain.interval_ms, self.now, out)
             next_id += 1
@@ -377,9 +400,16 @@ class _Work:
         self.state.cache.update({"len": len(self.history) + 1, "waiters": waiters})
         return dict(waiters)
 
-    def _fail(self, message: str, details: str | None, out: Decisions, plain: bool = False) -> None:
+    def _fail(
+        self,
+        message: str,
+        details: str | None,
+        out: Decisions,
+        plain: bool = False,
+        error_type: str = "OrchestrationFailure",
+    ) -> None:
         text = message if plain else f"Orchestrator function '{self.state.name}' failed: {message}"
-        fd = h.failure_details("OrchestrationFailure", text, details)
+        fd = h.failure_details(error_type, text, details)
         self._append(
             [
                 h.execution_completed(self.now, h.OrchestrationStatus.Failed, text, fd),

@@ -15,6 +15,7 @@ from typing import Any
 from host.durable.entities.requests import RequestMessage
 from host.durable.replay.history import Event, OrchestrationStatus
 from host.durable.replay.source import SourceLine
+from host.durable.replay.versioning import Versioning
 
 
 @dataclass
@@ -49,6 +50,9 @@ class ReplayOptions:
     """Registered orchestrator names (lower-case) for sub-orchestrations; ``None`` disables it."""
     max_episodes: int = 50
     """Upper bound of episodes one :func:`run_episode` call may run (retry events go one per episode)."""
+    versioning: Versioning = field(default_factory=Versioning)
+    """The host's ``defaultVersion`` (sub-orchestrations without a version get it) and which
+    instance versions it runs."""
 
 
 # ------------------------------------------------------------------------------ outbound messages
@@ -160,6 +164,9 @@ class EpisodeResult:
     """Where the code is suspended after the last run (traced handles, unfinished instances)."""
     open_events: dict[str, int] = field(default_factory=dict)
     """External event names the code waits for after the last run, with how many waits."""
+    rejected: str | None = None
+    """Set when this host may not run the instance's version (``versionFailureStrategy`` Reject):
+    why. Nothing was done; the engine leaves the messages for another host."""
 
     @property
     def is_terminal(self) -> bool:
