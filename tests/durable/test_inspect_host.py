@@ -129,6 +129,7 @@ async def test_stuck_means_running_without_a_history_write_for_the_threshold(
         await instance("just-updated", "Running", moments_ago, moments_ago)
         await instance("finished-long-ago", "Completed", hour_ago, hour_ago)
         await instance("no-history-at-all", "Running", hour_ago - timedelta(hours=1), None)
+        await instance("@counter@idle", "Running", hour_ago, hour_ago)  # entities are never "stuck"
         report = await stuck_instances(hub, timedelta(minutes=5))
         assert [(s.instance_id, s.idle, s.last_history_write) for s in report.instances] == [
             ("no-history-at-all", timedelta(hours=2), None),

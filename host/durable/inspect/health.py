@@ -8,7 +8,8 @@ Everything is read from storage, so it works for any hub (this host's or another
   that wait for a timer are counted in the length but not seen by a peek);
 * stuck instances: ``Running`` with no history write for longer than a threshold. The Instances
   row is only rewritten when the status changes, so its ``LastUpdatedTime`` only preselects
-  (server-side) and the history sentinel's checkpoint time decides.
+  (server-side) and the history sentinel's checkpoint time decides. Entities (also ``Running``
+  rows) are left out: waiting for the next operation is their normal state.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from host.durable.taskhub.hub import TaskHub
+from host.durable.taskhub.instances import instance_filter
 from host.durable.taskhub.poison import PoisonRecord
 from host.durable.taskhub.rows import parse_datetime, row_to_instance
 from host.errors import NotFoundError
@@ -201,7 +203,7 @@ async def stuck_instances(
     """Running instances without a history write for longer than ``threshold``, longest idle first."""
     now = hub.now()
     cutoff = now - threshold
-    where = all_of(eq("RowKey", ""), eq("RuntimeStatus", "Running"), lt("LastUpdatedTime", cutoff))
+    where = all_of(instance_filter(["Running"]), lt("LastUpdatedTime", cutoff))  # no entities
     candidates: list[Row] = []
     truncated = False
     async for row in hub.storage.iter_rows(
