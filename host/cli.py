@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "host.azurite_cli",
     "host.scaffold.cli",
     "host.doctor_cli",
+    "host.dashboard.cli",
 )
 """Modules that add subcommands (e.g. ``durable``); skipped while they do not exist."""
 
@@ -54,6 +55,7 @@ def _add_start(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="require function/admin keys as Azure does",
     )
+    p.add_argument("--no-dashboard", action="store_true", help="do not serve the dashboard at /dashboard")
     p.add_argument(
         "--debug",
         nargs="?",
@@ -93,6 +95,7 @@ def _start(args: argparse.Namespace) -> int:
         verbose=args.verbose,
         azurite=not args.no_azurite,
         enable_auth=args.enable_auth,
+        dashboard=not args.no_dashboard,
     )
     settings = load()
     if args.debug is not None or args.debug_wait:

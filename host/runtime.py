@@ -42,6 +42,7 @@ COMPONENTS: tuple[str, ...] = (
     "host.durable.service",
     "host.triggers.service",
     "host.triggers.eventgrid",
+    "host.dashboard.component",
 )
 """Modules whose ``create_services(runtime)`` the runtime calls (skipped if not present)."""
 
@@ -101,6 +102,8 @@ class HostRuntime:
         self.state: RuntimeState = "Default"
         """``Default`` → ``Initializing`` → ``Running`` → ``Stopping`` → ``Stopped`` (or ``Error``)."""
         self.errors: list[str] = []
+        self.dashboard_path: str | None = None
+        """Where the dashboard is served (set by its component; ``None``: not served)."""
         self.warm_modules: list[str] = []
         """Modules to import while Azurite boots (the server adds its HTTP app here)."""
         self.started_at = time.monotonic()

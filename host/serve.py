@@ -134,6 +134,8 @@ async def serve(
             end="",
             flush=True,
         )
+        if runtime.dashboard_path is not None:
+            print(f"\nDashboard: http://localhost:{settings.port}{runtime.dashboard_path}\n", flush=True)
         console("Host started (%dms)", round((time.perf_counter() - t0) * 1000))
         if reloader is not None:
             watching = asyncio.create_task(reloader.run(), name="reload-watch")

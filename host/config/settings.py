@@ -44,6 +44,8 @@ class HostSettings:
     verbose: bool = False
     azurite: bool = True
     enable_auth: bool = False
+    dashboard: bool = True
+    """Serve the dashboard at ``/dashboard`` (``--no-dashboard``: off)."""
     script_file: str = DEFAULT_SCRIPT_FILE
     connection_strings: dict[str, str] = field(default_factory=dict)
     messages: tuple[str, ...] = ()
@@ -170,6 +172,7 @@ def load_settings(
     verbose: bool = False,
     azurite: bool = True,
     enable_auth: bool = False,
+    dashboard: bool = True,
     environ: MutableMapping[str, str] | None = None,
 ) -> HostSettings:
     """Read host.json and local.settings.json of ``script_root``, apply the environment and CLI.
@@ -235,6 +238,7 @@ def load_settings(
         verbose=verbose,
         azurite=azurite,
         enable_auth=enable_auth,
+        dashboard=dashboard,
         script_file=script_file,
         connection_strings=dict(local.connection_strings),
         messages=tuple(messages),

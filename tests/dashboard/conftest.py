@@ -1,0 +1,64 @@
+"""The dashboard's browser tests: a host with the sample app, Debian's Chromium through Playwright.
+
+Chromium is ``/usr/bin/chromium`` (``FUNCHOST_CHROMIUM`` overrides; Playwright's own download
+is not used). Locally a missing browser skips the browser tests with the reason; in CI
+(``CI=true``) it fails them: ``.ci/run`` installs it. Screenshots go to ``$FUNCHOST_SCREENSHOTS``
+when set (kept), else to a temporary folder of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "durable"))  # host_process_support
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    """The browser the tests drive; skips (locally) or fails (in CI) when it is missing."""
+    path = os.environ.get("FUNCHOST_CHROMIUM", "/usr/bin/chromium")
+    if Path(path).is_file() and os.access(path, os.X_OK):
+        return path
+    reason = f"Chromium is not installed at {path} (apt-get install chromium; .ci/run does it)"
+    if os.environ.get("CI", "").lower() in ("true", "1"):
+        pytest.fail(f"CI must run the browser tests: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the browser tests save each page (``$FUNCHOST_SCREENSHOTS`` or a temporary folder)."""
+    given = os.environ.get("FUNCHOST_SCREENSHOTS")
+    folder = Path(given) if given else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (one per test module)."""
+    path = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

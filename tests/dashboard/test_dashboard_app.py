@@ -1,0 +1,168 @@
+"""The dashboard's pages, login and actions in-process (memory storage, no engine, no browser)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from host.dashboard.app import dashboard_routes
+from host.dashboard.source import DashboardSource
+from host.durable.entities.ids import EntityId
+from host.durable.management import Management
+from host.durable.taskhub.hub import TaskHub
+from host.durable.taskhub.names import TaskHubNames
+from host.http.auth import KeyStore
+from host.storage.memory import MemoryStorage
+
+MASTER = "the-master-key"
+
+
+async def _management() -> Management:
+    hub = TaskHub(MemoryStorage(), TaskHubNames("DashHub"))
+    await hub.create()
+    return Management(hub)
+
+
+def _client(source: DashboardSource) -> httpx.AsyncClient:
+    app = Starlette(routes=dashboard_routes(source))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1")
+
+
+@pytest.fixture
+async def management() -> Management:
+    return await _management()
+
+
+@pytest.fixture
+async def client(management: Management) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(DashboardSource(management)) as c:
+        yield c
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'<meta name="csrf-token" content="([0-9a-f]+)">', html)
+    assert found is not None
+    return found.group(1)
+
+
+async def test_list_counts_filters_and_pages(management: Management, client: httpx.AsyncClient) -> None:
+    for n in range(3):
+        await management.start_orchestration("alpha", f"a-{n}")
+    await management.start_orchestration("beta", "b-0")
+    await management.terminate("a-0", "stop")
+
+    page = (await client.get("/dashboard")).text
+    assert re.search(r'data-status="Pending"><span class="n">3</span>', page)
+    assert re.search(r'data-status="Terminated"><span class="n">1</span>', page)
+    assert sorted(re.findall(r'<tr data-instance="([^"]+)"', page)) == ["a-0", "a-1", "a-2", "b-0"]
+
+    only = (await client.get("/dashboard?status=Terminated")).text
+    assert re.findall(r'<tr data-instance="([^"]+)"', only) == ["a-0"]
+    named = (await client.get("/dashboard?name=BET&fragment=1")).text
+    assert re.findall(r'<tr data-instance="([^"]+)"', named) == ["b-0"]
+    assert "<html" not in named  # a fragment is only the live part
+    prefixed = (await client.get("/dashboard?prefix=a-&status=Pending")).text
+    assert sorted(re.findall(r'<tr data-instance="([^"]+)"', prefixed)) == ["a-1", "a-2"]
+
+    bad = await client.get("/dashboard?status=Sleeping")
+    assert bad.status_code == 400 and "unknown status" in bad.text
+
+
+async def test_paging_keeps_the_newest_update_first(management: Management) -> None:
+    from host.dashboard.queries import InstanceFilter, list_instances
+
+    for n in range(7):
+        await management.start_orchestration("alpha", f"i-{n}")
+    first = await list_instances(management, InstanceFilter(), page_size=3)
+    last = await list_instances(management, InstanceFilter(page=3), page_size=3)
+    assert (first.total, first.pages) == (7, 3)
+    assert [r.instance_id for r in first.rows] == ["i-6", "i-5", "i-4"]
+    assert [r.instance_id for r in last.rows] == ["i-0"]
+
+
+async def test_actions_need_the_csrf_token_and_refuse_with_the_api_message(
+    management: Management, client: httpx.AsyncClient
+) -> None:
+    await management.start_orchestration("alpha", "x")
+    page = await client.get("/dashboard/instance", params={"id": "x"})
+    assert page.status_code == 200 and 'id="runtime-status">Pending' in page.text
+    token = csrf_of(page.text)
+
+    no_token = await client.post("/dashboard/instance/action", data={"id": "x", "action": "terminate"})
+    assert no_token.status_code == 403 and "CSRF" in no_token.json()["message"]
+    assert (await management.get_status("x")).runtime_status == "Pending"  # type: ignore[union-attr]
+
+    done = await client.post(
+        "/dashboard/instance/action", data={"id": "x", "action": "terminate"}, headers={"X-CSRF-Token": token}
+    )
+    assert done.status_code == 200 and done.json()["ok"] is True
+    assert (await management.get_status("x")).runtime_status == "Terminated"  # type: ignore[union-attr]
+
+    again = await client.post(
+        "/dashboard/instance/action", data={"id": "x", "action": "terminate", "csrf": token}
+    )
+    assert again.status_code == 409
+    assert again.json()["message"] == (
+        "Cannot terminate the orchestration instance x because instance is in the Terminated state."
+    )
+    bad_json = await client.post(
+        "/dashboard/instance/action",
+        data={"id": "x", "action": "raise", "event": "Approval", "data": "alice", "csrf": token},
+    )
+    assert bad_json.status_code == 409 and "is not JSON" in bad_json.json()["message"]
+
+    purged = await client.post(
+        "/dashboard/instance/action", data={"id": "x", "action": "purge", "csrf": token}
+    )
+    assert purged.json()["ok"] is True and await management.get_status("x") is None
+    missing = await client.get("/dashboard/instance", params={"id": "x"})
+    assert missing.status_code == 404 and "no orchestration instance" in missing.text
+
+
+async def test_entities_are_listed_and_signalled(management: Management, client: httpx.AsyncClient) -> None:
+    token = csrf_of((await client.get("/dashboard/entities")).text)
+    sent = await client.post(
+        "/dashboard/entities/signal",
+        data={"name": "Counter", "key": "k1", "operation": "add", "input": "5", "csrf": token},
+    )
+    assert sent.json() == {"ok": True, "message": "Signalled 'add' to counter/k1."}
+    messages = await management.hub.storage.peek_messages(
+        management.hub.names.control_queue_for(EntityId("counter", "k1").instance_id)
+    )
+    assert any("add" in m.content for m in messages)
+
+
+async def test_under_auth_pages_need_a_login_with_the_master_key(management: Management) -> None:
+    keys = KeyStore(MASTER, {}, {})
+    async with _client(DashboardSource(management, keys=lambda: keys)) as client:
+        locked = await client.get("/dashboard")
+        assert locked.status_code == 401 and 'id="login-form"' in locked.text
+        assert MASTER not in locked.text
+
+        wrong = await client.post("/dashboard/login", data={"key": "nope", "next": "/dashboard"})
+        assert wrong.status_code == 401 and "not the master key" in wrong.text
+        denied = await client.post("/dashboard/instance/action", data={"id": "x", "action": "purge"})
+        assert denied.status_code == 401
+
+        ok = await client.post("/dashboard/login", data={"key": MASTER, "next": "https://evil.example/"})
+        assert ok.status_code == 303 and ok.headers["location"] == "/dashboard"
+        cookie = ok.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and MASTER not in cookie
+        page = await client.get("/dashboard")
+        assert page.status_code == 200 and "Orchestration instances" in page.text
+
+        token = csrf_of(page.text)
+        unsigned = await client.post("/dashboard/instance/action", data={"id": "x", "action": "purge"})
+        assert unsigned.status_code == 403
+        signed = await client.post(
+            "/dashboard/instance/action", data={"id": "x", "action": "purge", "csrf": token}
+        )
+        assert signed.status_code == 409 and "no orchestration instance" in signed.json()["message"]
+
+        logout = await client.post("/dashboard/logout")
+        assert logout.status_code == 303
+        assert (await client.get("/dashboard")).status_code == 401
