@@ -38,6 +38,10 @@ class EngineView(Protocol):
 
     def activity_runs(self, instance_id: str) -> dict[int, ActivityRun]: ...
 
+    def version_refusal(self, version: str | None) -> str | None:
+        """Why this host leaves instances of ``version`` to other hosts (``None``: it runs them)."""
+        ...
+
 
 @dataclass(frozen=True)
 class HistorySummary:
@@ -129,6 +133,7 @@ async def instance_report(
         source=source,
         activities=engine.activity_runs(instance_id) if engine is not None else {},
         children=await _children(management, history),
+        version_refusal=engine.version_refusal(status.version) if engine is not None else None,
     )
     return InstanceReport(status, history, summarize(history), explain_waiting(facts), source_from)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from host.durable.cli import render
 from host.durable.replay.versioning import FailureStrategy, MatchStrategy, Versioning, compare_versions
+from host.durable.replay.waiting import WaitFacts, WaitState, explain_waiting
 from host.errors import ConfigError
 
 
@@ -131,3 +133,16 @@ def test_cli_shows_versions_only_for_versioned_instances() -> None:
     both = render.instances_table([plain, pinned]).splitlines()
     assert both[0].split() == ["Instance", "Name", "Version", "Status", "Created", "Updated"]
     assert both[2].split()[:3] == ["a", "pack", "-"] and both[3].split()[:3] == ["b", "pack", "2.0"]
+
+
+def test_why_an_instance_waits_names_the_version_refusal() -> None:
+    refusal = Versioning("1.0").mismatch("2.0")
+    assert refusal is not None
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    waiting = explain_waiting(
+        WaitFacts(history=[], status="Pending", created_at=created, version_refusal=refusal)
+    )
+    assert waiting.state is WaitState.PENDING
+    assert waiting.sentence == f"waiting for a host that runs its version: {refusal}"
+    plain = explain_waiting(WaitFacts(history=[], status="Pending", created_at=created))
+    assert "start message is queued" in plain.sentence

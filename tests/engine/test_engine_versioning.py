@@ -171,6 +171,9 @@ async def test_match_and_failure_strategies(
                 assert pending is not None and pending.runtime_status == "Pending"
                 assert pending.version == version
                 assert await app.management.get_history(iid) == []
+                report = (await app.client.get(f"/admin/durable/instances/{iid}")).json()
+                assert report["waiting"]["sentence"].startswith("waiting for a host that runs its version")
+                assert f"'{version}'" in report["waiting"]["sentence"]
 
 
 async def test_a_rejected_instance_waits_for_a_host_that_can_run_it(

@@ -420,6 +420,11 @@ class DurableEngine:
         """Task id -> the activities of ``instance_id`` executing on this host now."""
         return self.activities.runs_of(instance_id)
 
+    def version_refusal(self, version: str | None) -> str | None:
+        """Why this host leaves instances of ``version`` to other hosts (``None``: it runs them)."""
+        versioning = self.options.versioning
+        return versioning.mismatch(version) if versioning.rejects(version) else None
+
     # ------------------------------------------------------------------ sending
     async def send_outbound(self, state: OrchestrationState, result: EpisodeResult) -> Handover:
         """Put every outbound message of an episode on its queue (in parallel)."""

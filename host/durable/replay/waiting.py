@@ -78,6 +78,8 @@ class WaitFacts:
     """Task id -> where that activity is running now (absent: queued, as far as known)."""
     children: Mapping[str, str] = field(default_factory=dict)
     """Sub-orchestration instance id -> its runtime status."""
+    version_refusal: str | None = None
+    """Why this host leaves the instance to a host of its version (versionFailureStrategy Reject)."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,10 @@ def explain_waiting(facts: WaitFacts) -> Waiting:
     started = h.find_execution_started(hist)
     if status in _FINISHED or h.find_terminal(hist) is not None:
         return Waiting(WaitState.FINISHED, f"not waiting: the instance is {status}")
+    if facts.version_refusal is not None:
+        text = f"waiting for a host that runs its version: {facts.version_refusal}"
+        state = WaitState.PENDING if started is None else WaitState.WAITING
+        return Waiting(state, text, since=facts.created_at if started is None else h.last_timestamp(hist))
     if started is None or status == "Pending":
         return _pending(facts)
     buffered = tuple(_buffered(hist))
