@@ -80,7 +80,6 @@ async def serve(
     main = asyncio.current_task()
     server: _Server | None = None
     reloader: Reloader | None = None
-    watching: asyncio.Task[None] | None = None
     stopping = False
 
     def on_signal(sig: signal.Signals) -> None:
@@ -108,6 +107,7 @@ async def serve(
 
         if reload is not None and reload.enabled:
             reloader = Reloader(runtime, reload)
+            await reloader.start()  # armed before the first request: no save goes unseen
         config = server_config(
             reloader.switch if reloader is not None else build_app(runtime),
             log_config=None,
@@ -137,8 +137,6 @@ async def serve(
         if runtime.dashboard_path is not None:
             print(f"\nDashboard: http://localhost:{settings.port}{runtime.dashboard_path}\n", flush=True)
         console("Host started (%dms)", round((time.perf_counter() - t0) * 1000))
-        if reloader is not None:
-            watching = asyncio.create_task(reloader.run(), name="reload-watch")
         await serving
     except asyncio.CancelledError:
         if not stopping:
@@ -149,9 +147,6 @@ async def serve(
             console("Stopping host...")
         if reloader is not None:
             await reloader.stop()
-        if watching is not None:
-            watching.cancel()
-            await asyncio.gather(watching, return_exceptions=True)
         await runtime.stop(GRACEFUL_TIMEOUT)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -97,13 +97,19 @@ class Reloader:
         self._stop = asyncio.Event()
         self._lock = asyncio.Lock()
         self._checks: set[asyncio.Task[None]] = set()
+        self._watching: asyncio.Task[None] | None = None
 
     def build(self) -> ASGIApp:
         """The HTTP app of the runtime's current app, with this reloader's admin endpoints."""
         return build_app(self.runtime, extra_routes=self.routes())
 
     # ---------------------------------------------------------------- the loop
-    async def run(self) -> None:
+    async def start(self) -> None:
+        """Start watching; the watcher is armed when this returns (a save from then on reloads)."""
+        self._watching = asyncio.create_task(self._run(), name="reload-watch")
+        await asyncio.sleep(0)  # the task's first step sets the file watches up, synchronously
+
+    async def _run(self) -> None:
         """Watch and reload until :meth:`stop` (host.json ``fileWatchingEnabled`` false: nothing)."""
         settings = self.runtime.settings
         enabled, dirs = watch_options(settings.host_json, settings.script_root)
@@ -117,7 +123,12 @@ class Reloader:
                 log.exception("reload failed")
 
     async def stop(self) -> None:
+        """Stop watching; a reload under way finishes first, background checks are cancelled."""
         self._stop.set()
+        if self._watching is not None:
+            async with self._lock:
+                self._watching.cancel()
+            await asyncio.gather(self._watching, return_exceptions=True)
         for task in list(self._checks):
             task.cancel()
         await asyncio.gather(*self._checks, return_exceptions=True)
