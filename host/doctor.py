@@ -227,9 +227,16 @@ async def check_storage(settings: HostSettings, registry: Registry | None) -> li
     """Storage reachable; then the task hub's foreign orchestrator instances (durable apps)."""
     from host.runtime_storage import connect_storage, plan_azurite
     from host.storage.azurite import is_listening
+    from host.storage.resolve import storage_account
 
-    connection = settings.storage_connection
-    if not connection:
+    try:
+        connection = storage_account(settings)
+    except HostError as e:
+        return [
+            Check("storage", FAIL, str(e), "fix AzureWebJobsStorage in local.settings.json"),
+            Check("foreign orchestrators", SKIP, "storage is not configured"),
+        ]
+    if connection is None:
         return [Check("storage", SKIP, "no AzureWebJobsStorage (only HTTP functions can run)")]
     plan = plan_azurite(settings, connection)
     if plan is not None and not is_listening(plan.host, plan.blob_port):

@@ -32,6 +32,16 @@ class StorageBusyError(StorageError):
     outlasted the retries."""
 
 
+class StorageAuthError(StorageError):
+    """No credential could be obtained for an identity-based connection, or the storage account
+    refused the request's credential (HTTP 401/403): retrying cannot succeed."""
+
+
+class StorageCredentialError(StorageAuthError):
+    """An identity-based connection has no usable token: its credential failed, or the token it
+    gave is for another audience or already expired (the message names the setting)."""
+
+
 class NotFoundError(StorageError):
     """A queue message, table entity, blob or container does not exist."""
 

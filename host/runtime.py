@@ -25,6 +25,7 @@ from host.indexing.registry import Registry
 from host.runtime_storage import connect_storage, plan_azurite, share_azurite
 from host.storage.azure.lazy import LazyAzureStorage
 from host.storage.interface import Storage
+from host.storage.resolve import storage_account
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -145,7 +146,8 @@ class HostRuntime:
         if self._storage is None:
             raise ConfigError(
                 "Missing value for AzureWebJobsStorage in local.settings.json: it is "
-                "required for all triggers other than httpTrigger"
+                "required for all triggers other than httpTrigger (a connection string, or "
+                "AzureWebJobsStorage__accountName for an identity-based connection)"
             )
         return self._storage
 
@@ -186,9 +188,9 @@ class HostRuntime:
         """Bring everything up except the HTTP server; on failure undo what was started."""
         self.state = "Initializing"
         loop = asyncio.get_running_loop()
-        connection = self.settings.storage_connection if self._storage is None else None
         azurite_future: asyncio.Future[AzuriteLease | None] | None = None
         try:
+            connection = storage_account(self.settings) if self._storage is None else None
             plan = plan_azurite(self.settings, connection) if connection else None
             if plan is not None:
                 # Azurite boots in a thread while the app is imported on this one.

@@ -16,12 +16,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from host.config.settings import HostSettings
-from host.errors import AzuriteError, StorageError, StorageUnreachableError
+from host.errors import (
+    AzuriteError,
+    StorageAuthError,
+    StorageCredentialError,
+    StorageError,
+    StorageUnreachableError,
+)
 from host.logs import console
 from host.storage.azure.lazy import LazyAzureStorage
 from host.storage.azurite import AzuriteProcess, find_azurite, is_listening
 from host.storage.azurite_share import AzuriteLease, acquire, azurite_folder
-from host.storage.connection import StorageAccount, parse_connection_string
+from host.storage.connection import StorageAccount
 from host.storage.interface import Storage
 
 log = logging.getLogger("host.storage")
@@ -49,11 +55,10 @@ def _host_port(url: str | None) -> tuple[str, int] | None:
     return host, port
 
 
-def plan_azurite(settings: HostSettings, connection: str) -> AzuritePlan | None:
-    """The Azurite to start for ``connection``, or ``None`` (not ours to start, or already up)."""
+def plan_azurite(settings: HostSettings, account: StorageAccount) -> AzuritePlan | None:
+    """The Azurite to start for ``account``, or ``None`` (not ours to start, or already up)."""
     if not settings.azurite:
         return None
-    account = parse_connection_string(connection)
     if not (account.is_azurite and account.is_loopback):
         return None
     endpoints = [
@@ -164,16 +169,16 @@ def _describe(account: StorageAccount) -> str:
 
 
 async def connect_storage(
-    settings: HostSettings, connection: str, timeout: float, *, started_azurite: bool
+    settings: HostSettings, account: StorageAccount, timeout: float, *, started_azurite: bool
 ) -> Storage:
     """Open the account and ping it; a clear :class:`StorageUnreachableError` within ``timeout``.
 
     The storage returned imports the Azure SDKs on first use. A plain-HTTP loopback account
     (Azurite) is pinged with one raw request per service, so an app that never touches storage
-    never pays for the SDK imports; any other account is pinged through the SDKs.
+    never pays for the SDK imports; any other account is pinged through the SDKs (an
+    identity-based one gets its first token then: StorageAuthError if it cannot).
     """
-    storage = LazyAzureStorage.from_connection_string(connection)
-    account = storage.account
+    storage = LazyAzureStorage(account)
     hint = ""
     if account.is_loopback and not started_azurite:
         hint = (
@@ -204,6 +209,14 @@ async def connect_storage(
             f"AzureWebJobsStorage is not reachable ({_describe(account)}): "
             f"no answer within {timeout:g} s.{hint}"
         ) from None
+    except StorageCredentialError:  # it names the setting already
+        await storage.close()
+        raise
+    except StorageAuthError as e:
+        await storage.close()
+        identity = account.identity
+        whose = f"the token of {identity.describe()}" if identity else "the account key or SAS"
+        raise StorageAuthError(f"AzureWebJobsStorage ({_describe(account)}) refused {whose}: {e}") from None
     except StorageError as e:
         await storage.close()
         raise StorageUnreachableError(

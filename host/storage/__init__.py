@@ -7,14 +7,19 @@ keeps the same semantics in memory. The Azure SDKs are imported only when ``open
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from host.storage.interface import Storage
 
+if TYPE_CHECKING:
+    from host.storage.connection import StorageAccount
 
-def open_storage(connection_string: str) -> Storage:
-    """An :class:`AzureStorage` for ``connection_string`` (ConfigError if it is malformed)."""
+
+def open_storage(connection: str | StorageAccount) -> Storage:
+    """An :class:`AzureStorage` for a connection string or parsed account (ConfigError if malformed)."""
     from host.storage.factory import open_storage as _open
 
-    return _open(connection_string)
+    return _open(connection)
 
 
 __all__ = ["Storage", "open_storage"]

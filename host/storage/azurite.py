@@ -61,17 +61,29 @@ class AzuriteProcess:
     table_port: int
     location: Path
     host: str = "127.0.0.1"
+    tls: tuple[Path, Path] | None = None
+    """(certificate, private key) PEM files: serve HTTPS instead of HTTP."""
+    oauth: bool = False
+    """Accept bearer tokens (``--oauth basic``: audience, issuer and lifetime checked; needs ``tls``)."""
     process: subprocess.Popen[bytes] | None = None
 
     @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    def service_uri(self, service: str) -> str:
+        """The endpoint of ``service`` ("blob", "queue" or "table"), path-style, no trailing /."""
+        port = {"blob": self.blob_port, "queue": self.queue_port, "table": self.table_port}[service]
+        return f"{self.scheme}://{self.host}:{port}/{DEV_ACCOUNT}"
+
+    @property
     def connection_string(self) -> str:
-        h = self.host
         return (
-            "DefaultEndpointsProtocol=http;"
+            f"DefaultEndpointsProtocol={self.scheme};"
             f"AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-            f"BlobEndpoint=http://{h}:{self.blob_port}/{DEV_ACCOUNT};"
-            f"QueueEndpoint=http://{h}:{self.queue_port}/{DEV_ACCOUNT};"
-            f"TableEndpoint=http://{h}:{self.table_port}/{DEV_ACCOUNT};"
+            f"BlobEndpoint={self.service_uri('blob')};"
+            f"QueueEndpoint={self.service_uri('queue')};"
+            f"TableEndpoint={self.service_uri('table')};"
         )
 
     def start(
@@ -98,6 +110,10 @@ class AzuriteProcess:
             "--tablePort",
             str(self.table_port),
         ]
+        if self.tls:
+            args += ["--cert", str(self.tls[0]), "--key", str(self.tls[1])]
+        if self.oauth:
+            args += ["--oauth", "basic"]
         # Azurite refuses --location together with --inMemoryPersistence.
         args += ["--inMemoryPersistence"] if in_memory else ["--location", str(self.location)]
         log = open(self.location / "azurite.log", "ab")  # noqa: SIM115 - owned by the child
@@ -134,12 +150,15 @@ class AzuriteProcess:
         return self.process.pid if self.process else None
 
 
-def start_azurite_on_free_ports(location: Path, *, in_memory: bool = False) -> AzuriteProcess:
-    """Start Azurite on three free loopback ports (never the default 10000-10002)."""
+def start_azurite_on_free_ports(
+    location: Path, *, in_memory: bool = False, tls: tuple[Path, Path] | None = None, oauth: bool = False
+) -> AzuriteProcess:
+    """Start Azurite on three free loopback ports (never the default 10000-10002); ``tls`` and
+    ``oauth`` as in :class:`AzuriteProcess`."""
     ports: set[int] = set()
     while len(ports) < 3:
         p = free_port()
         if p not in (10000, 10001, 10002):
             ports.add(p)
     blob, queue, table = sorted(ports)
-    return AzuriteProcess(blob, queue, table, location).start(in_memory=in_memory)
+    return AzuriteProcess(blob, queue, table, location, tls=tls, oauth=oauth).start(in_memory=in_memory)

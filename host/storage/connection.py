@@ -16,12 +16,15 @@ Error messages never contain the account key or the signature.
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from host.errors import ConfigError
 from host.storage.azurite import DEV_ACCOUNT, DEV_KEY
+
+if TYPE_CHECKING:
+    from host.storage.identity import IdentityConnection
 
 DEFAULT_SUFFIX = "core.windows.net"
 _DEV_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
@@ -46,7 +49,12 @@ _KNOWN_KEYS = {
 
 @dataclass(frozen=True)
 class StorageAccount:
-    """One storage account: name, credential and the three service endpoints (no trailing /)."""
+    """One storage account: name, credential and the three service endpoints (no trailing /).
+
+    The credential is the account key, a SAS, or (``identity``) Microsoft Entra tokens of an
+    identity-based connection. ``ca_file`` is a PEM bundle of extra CAs to trust over HTTPS
+    (a private CA, e.g. an Azurite with a self-signed certificate); ``None`` means the system's.
+    """
 
     account_name: str
     account_key: str | None = field(repr=False)
@@ -56,11 +64,15 @@ class StorageAccount:
     sas_token: str | None = field(default=None, repr=False)
     is_azurite: bool = False
     is_loopback: bool = False
+    identity: IdentityConnection | None = None
+    ca_file: str | None = None
 
     def endpoint(self, service: str) -> str:
         """The endpoint of ``service`` ("blob", "queue" or "table"); ConfigError when absent."""
         value: str | None = getattr(self, f"{service}_endpoint")
         if not value:
+            if self.identity is not None:
+                raise ConfigError(self.identity.missing_endpoint(service))
             raise ConfigError(
                 f"the storage connection string has no {service.capitalize()}Endpoint "
                 f"(and no AccountName to derive it from)"
@@ -68,7 +80,13 @@ class StorageAccount:
         return value
 
     def to_connection_string(self) -> str:
-        """An explicit-endpoint connection string the Azure SDKs accept (contains the key)."""
+        """An explicit-endpoint connection string the Azure SDKs accept (contains the key).
+
+        ConfigError for an identity-based account: it has no connection string."""
+        if self.identity is not None:
+            raise ConfigError(
+                f"connection '{self.identity.connection}' is identity-based: it has no connection string"
+            )
         parts = [f"AccountName={self.account_name}"]
         if self.account_key:
             parts.append(f"AccountKey={self.account_key}")
@@ -104,7 +122,8 @@ def _split(text: str) -> dict[str, str]:
     return pairs
 
 
-def _is_loopback_host(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback IP address."""
     if host.lower() == "localhost":
         return True
     try:
@@ -130,7 +149,9 @@ def _check_endpoint(name: str, url: str) -> str:
     return url.rstrip("/")
 
 
-def _account_from_endpoint(url: str) -> str:
+def account_from_endpoint(url: str) -> str:
+    """The account an endpoint URL names: first path segment (path-style loopback/IP), else the
+    first label of the host name ('' if neither)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if _is_ip_or_local(host):
@@ -158,7 +179,7 @@ def _development(pairs: dict[str, str]) -> StorageAccount:
         queue_endpoint=ends["queue"],
         table_endpoint=ends["table"],
         is_azurite=True,
-        is_loopback=_is_loopback_host(host),
+        is_loopback=is_loopback_host(host),
     )
 
 
@@ -196,7 +217,7 @@ def parse_connection_string(text: str) -> StorageAccount:
                 "invalid storage connection string: it needs AccountName (with AccountKey) "
                 "or UseDevelopmentStorage=true or explicit service endpoints"
             )
-        name = _account_from_endpoint(next(iter(explicit.values())))
+        name = account_from_endpoint(next(iter(explicit.values())))
         if not name:
             raise ConfigError(
                 "invalid storage connection string: cannot tell the account name from the "
@@ -218,7 +239,7 @@ def parse_connection_string(text: str) -> StorageAccount:
         else:
             ends[service] = None
     hosts = [urlsplit(u).hostname or "" for u in ends.values() if u]
-    loopback = bool(hosts) and all(_is_loopback_host(h) for h in hosts)
+    loopback = bool(hosts) and all(is_loopback_host(h) for h in hosts)
     return StorageAccount(
         account_name=name,
         account_key=key,
@@ -241,17 +262,3 @@ def _check_key(name: str, key: str) -> None:
         raise ConfigError(
             f"invalid storage connection string for account {name!r}: AccountKey is not valid Base64"
         ) from None
-
-
-def resolve_connection(value: str, *, option: str = "--connection") -> str:
-    """A connection string given as itself or as the name of an app setting holding one.
-
-    A name is looked up as ``value`` and then as ``AzureWebJobs<value>`` in the environment;
-    ``option`` names where the value came from in the error.
-    """
-    if "=" in value:
-        return value
-    found = os.environ.get(value) or os.environ.get(f"AzureWebJobs{value}")
-    if not found:
-        raise ConfigError(f"{option} {value!r} is neither a connection string nor a set app setting")
-    return found

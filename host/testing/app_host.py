@@ -204,15 +204,16 @@ class AppHost:
             from host.storage.memory import MemoryStorage
 
             return MemoryStorage(clock=self.clock)
-        connection = self._connection_string or settings.storage_connection
-        if not connection:
+        from host.storage import open_storage
+        from host.storage.resolve import storage_account
+
+        account = self._connection_string or storage_account(settings)
+        if not account:
             raise ConfigError(
                 "storage='azurite' needs a connection string: pass connection_string= or set "
-                "AzureWebJobsStorage in local.settings.json"
+                "AzureWebJobsStorage (or its identity-based settings) in local.settings.json"
             )
-        from host.storage import open_storage
-
-        return open_storage(connection)
+        return open_storage(account)
 
     def _apply_environ(self, settings: HostSettings) -> None:
         """App settings into ``os.environ`` while the app runs, as the real host does."""

@@ -105,6 +105,7 @@ def funchost_connection_string(request: pytest.FixtureRequest) -> Iterator[str]:
     """The storage account for ``storage = azurite`` (started for the session when needed)."""
     from host.config.settings import load_settings
     from host.runtime_storage import plan_azurite, share_azurite
+    from host.storage.connection import parse_connection_string
 
     config = request.config
     app_dir = _resolve_dir(
@@ -116,7 +117,7 @@ def funchost_connection_string(request: pytest.FixtureRequest) -> Iterator[str]:
         raise pytest.UsageError(
             f"storage=azurite needs AzureWebJobsStorage in {app_dir / 'local.settings.json'}"
         )
-    plan = plan_azurite(settings, connection)
+    plan = plan_azurite(settings, parse_connection_string(connection))
     lease = share_azurite(plan) if plan is not None else None
     try:
         yield connection

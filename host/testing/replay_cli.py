@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from host.errors import ConfigError, HostError
-from host.storage.connection import resolve_connection
+from host.storage.resolve import cli_account
 from host.testing.replay import (
     RecordedHistory,
     ReplayReport,
@@ -80,7 +80,7 @@ class _hub:
     """The task hub of ``--connection``/``--hub`` (storage opened and closed)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        self.connection = resolve_connection(args.connection or "AzureWebJobsStorage")
+        self.connection = cli_account(args.connection or "AzureWebJobsStorage")
         self.name = args.hub or os.environ.get("FUNCHOST_HUB") or DEFAULT_HUB
 
     async def __aenter__(self) -> Any:

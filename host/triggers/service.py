@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from host.indexing.registry import BLOB_TRIGGER, QUEUE_TRIGGER, TIMER_TRIGGER, FunctionInfo
 from host.storage.accounts import StorageAccounts
 from host.storage.interface import QueueMessage
+from host.storage.resolve import storage_account
 from host.triggers import blob, queue, timer
 from host.triggers.bindexpr import BlobPathPattern
 from host.triggers.blob import BlobInput, BlobOutput, blob_metadata
@@ -37,7 +38,8 @@ def create_services(runtime: HostRuntime) -> list[Service]:
     Raises ConfigError when the host has no ``AzureWebJobsStorage`` account.
     """
     options = QueueOptions.from_settings(runtime.settings)
-    accounts = StorageAccounts(runtime.storage, runtime.settings.connection)
+    settings = runtime.settings
+    accounts = StorageAccounts(runtime.storage, lambda name: storage_account(settings, name))
     timers = timer.create_listeners(runtime)
     register_bindings(runtime, accounts, options, {t.fn.name: t for t in timers})
     return [

@@ -159,8 +159,9 @@ async def test_connect_storage_reports_a_missing_service_clearly(
     conn = azurite.connection_string.replace(f":{azurite.table_port}/", f":{free_port()}/")
     settings = load_settings(tmp_path, environ={}, azurite=False)
     with pytest.raises(StorageUnreachableError, match="nothing listens at"):
-        await connect_storage(settings, conn, 2.0, started_azurite=False)
-    storage = await connect_storage(settings, azurite.connection_string, 2.0, started_azurite=False)
+        await connect_storage(settings, parse_connection_string(conn), 2.0, started_azurite=False)
+    account = parse_connection_string(azurite.connection_string)
+    storage = await connect_storage(settings, account, 2.0, started_azurite=False)
     assert isinstance(storage, LazyAzureStorage) and not storage.materialized
     await storage.close()
 

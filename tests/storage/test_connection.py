@@ -6,7 +6,8 @@ import pytest
 
 from host.errors import ConfigError
 from host.storage.azurite import DEV_KEY
-from host.storage.connection import parse_connection_string, resolve_connection
+from host.storage.connection import parse_connection_string
+from host.storage.resolve import cli_account
 
 KEY = "c2VjcmV0LWtleS1ub3QtcmVhbA=="
 
@@ -93,13 +94,17 @@ def test_sdk_connection_string_round_trip() -> None:
     assert parse_connection_string(a.to_connection_string()) == a
 
 
-def test_resolve_connection_takes_a_string_or_an_app_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MyStorage", "UseDevelopmentStorage=true")
-    monkeypatch.setenv("AzureWebJobsOther", "AccountName=a;AccountKey=" + KEY)
-    monkeypatch.delenv("Missing", raising=False)
-    monkeypatch.delenv("AzureWebJobsMissing", raising=False)
-    assert resolve_connection("UseDevelopmentStorage=true") == "UseDevelopmentStorage=true"
-    assert resolve_connection("MyStorage") == "UseDevelopmentStorage=true"
-    assert resolve_connection("Other") == "AccountName=a;AccountKey=" + KEY
-    with pytest.raises(ConfigError, match="--connection 'Missing' is neither"):
-        resolve_connection("Missing")
+def test_cli_account_takes_a_string_an_app_setting_or_identity_settings() -> None:
+    environ = {
+        "MyStorage": "UseDevelopmentStorage=true",
+        "AzureWebJobsOther": "AccountName=a;AccountKey=" + KEY,
+        "Ident__accountName": "idacct",
+    }
+    dev = parse_connection_string("UseDevelopmentStorage=true")
+    assert cli_account("UseDevelopmentStorage=true", environ=environ) == dev
+    assert cli_account("MyStorage", environ=environ) == dev
+    assert cli_account("Other", environ=environ) == parse_connection_string("AccountName=a;AccountKey=" + KEY)
+    ident = cli_account("Ident", environ=environ)
+    assert ident.identity is not None and ident.account_name == "idacct"
+    with pytest.raises(ConfigError, match=r"--connection 'Missing' is neither.*Missing__accountName"):
+        cli_account("Missing", environ=environ)

@@ -158,7 +158,7 @@ async def test_blob_input_storage_error_is_an_error_not_none(
 ) -> None:
     container = unique("denied")
     await storage.upload_blob(container, "there.txt", b"x")
-    accounts = StorageAccounts(storage, {"Denied": wrong_key_connection}.get)
+    accounts = StorageAccounts(storage, {"Denied": parse_connection_string(wrong_key_connection)}.get)
     binding = Binding("blob", "blob", "in", {"path": f"{container}/there.txt", "connection": "Denied"})
     try:
         with pytest.raises(StorageError, match="403") as caught:
@@ -268,7 +268,7 @@ async def test_table_input_404_is_none_other_errors_raise(
 ) -> None:
     from host.triggers.table import TableInput
 
-    accounts = StorageAccounts(storage, {"Denied": wrong_key_connection}.get)
+    accounts = StorageAccounts(storage, {"Denied": parse_connection_string(wrong_key_connection)}.get)
     table = unique("tblin")
     await storage.create_table(table)
     missing_table = Binding(

@@ -28,6 +28,7 @@ from host.errors import ConfigError, DurableError, HostError
 
 if TYPE_CHECKING:
     from host.runtime import HostRuntime
+    from host.storage.connection import StorageAccount
     from host.storage.interface import Storage
 
 
@@ -95,17 +96,19 @@ class ManagementResolver:
         found = self._storages.get(connection)
         if found is None:
             from host.storage.factory import open_storage
+            from host.storage.resolve import storage_account
 
             problem = (
-                f"connection '{connection}' is not an app setting holding a valid storage connection string"
+                f"connection '{connection}' is not an app setting holding a valid storage connection "
+                "string (nor identity-based settings)"
             )
-            text = self._runtime.settings.connection(connection)
-            if not text:
-                raise BadRequest(problem)
             try:
-                found = self._storages[connection] = open_storage(text)
+                account = storage_account(self._runtime.settings, connection)
             except ConfigError:  # its message may quote part of the setting's value
                 raise BadRequest(problem) from None
+            if account is None:
+                raise BadRequest(problem)
+            found = self._storages[connection] = open_storage(account)
         return found
 
     async def close(self) -> None:
@@ -133,7 +136,7 @@ async def discover_hub(storage: Storage, hub: str) -> tuple[TaskHubNames, bool]:
 
 @asynccontextmanager
 async def direct_management(
-    connection_string: str, hub: str | None, *, create: bool = False
+    connection: str | StorageAccount, hub: str | None, *, create: bool = False
 ) -> AsyncIterator[Management]:
     """The management of a hub straight over storage (the CLI without a running host).
 
@@ -142,7 +145,7 @@ async def direct_management(
     from host.storage.factory import open_storage
 
     name = validate_hub_name(hub, setting="--hub") if hub else DEFAULT_HUB_NAME
-    storage = open_storage(connection_string)
+    storage = open_storage(connection)
     try:
         names, exists = await discover_hub(storage, name)
         task_hub = TaskHub(storage, names)

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
     from host.runtime import HostRuntime
+    from host.storage.connection import StorageAccount
 
 log = logging.getLogger("host.durable.api")
 
@@ -284,7 +285,7 @@ def create_routes(runtime: HostRuntime, resolver: BackendResolver | None = None)
 
 @asynccontextmanager
 async def direct_api(
-    connection_string: str, hub: str | None, *, create: bool = False
+    connection: str | StorageAccount, hub: str | None, *, create: bool = False
 ) -> AsyncIterator[ASGIApp]:
     """The durable HTTP API as an in-process ASGI app over storage (no orchestrator checks).
 
@@ -295,7 +296,7 @@ async def direct_api(
     from host.durable.api.admin import ADMIN_INSTANCES, admin_instance_routes
     from host.durable.api.resolver import direct_management
 
-    async with direct_management(connection_string, hub, create=create) as management:
+    async with direct_management(connection, hub, create=create) as management:
 
         async def resolve(
             task_hub: str | None, connection: str | None, *, create: bool = False

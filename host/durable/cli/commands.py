@@ -32,7 +32,7 @@ from host.durable.cli.app_defaults import apply_app_defaults
 from host.errors import HostError
 from host.http.auth import DURABLE_SYSTEM_KEY, KEY_HEADER, read_keys
 from host.http.guard import is_loopback_name
-from host.storage.connection import resolve_connection
+from host.storage.resolve import cli_account
 
 DEFAULT_HOST_URL = "http://127.0.0.1:7071"
 CONTINUATION = "x-ms-continuation-token"
@@ -189,7 +189,7 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[httpx.AsyncClient]:
         from host.durable.api.routes import direct_api
 
         create = args.durable_command == "start"  # as Core Tools' start-new, create the hub if new
-        async with direct_api(resolve_connection(args.connection), args.hub, create=create) as app:
+        async with direct_api(cli_account(args.connection), args.hub, create=create) as app:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://direct", params=params, timeout=args.timeout
@@ -419,7 +419,7 @@ async def _clean_entities(args: argparse.Namespace) -> int:
     from host.durable.cli.clean_entities import clean_entity_storage
 
     conn = args.connection or "AzureWebJobsStorage"
-    async with direct_management(resolve_connection(conn), args.hub) as management:
+    async with direct_management(cli_account(conn), args.hub) as management:
         removed = await clean_entity_storage(management.hub, min_idle=timedelta(seconds=args.min_idle))
     noun = "entity" if len(removed) == 1 else "entities"
     return _emit(
@@ -433,7 +433,7 @@ async def _delete_hub(args: argparse.Namespace) -> int:
     from host.durable.api.resolver import direct_management
 
     conn = args.connection or "AzureWebJobsStorage"
-    async with direct_management(resolve_connection(conn), args.hub) as management:
+    async with direct_management(cli_account(conn), args.hub) as management:
         hub = management.task_hub
         if not args.yes:
             answer = input(f"Delete task hub '{hub}' (queues, tables, blobs)? [y/N] ")

@@ -19,6 +19,7 @@ from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from host.errors import StorageUnreachableError
+from host.storage.azure.bearer import BearerTokens
 from host.storage.azure.convert import raise_mapped
 from host.storage.azure.sdk_retry import BlobRetry, QueueRetry, table_service_client
 from host.storage.connection import StorageAccount
@@ -55,6 +56,8 @@ class AzureBase:
         self._queues: dict[str, QueueClient] = {}
         self._tables: dict[str, TableClient] = {}
         self._containers: dict[str, ContainerClient] = {}
+        self.tokens = BearerTokens(account.identity) if account.identity is not None else None
+        """The token cache of an identity-based account (shared by the SDK and lean paths)."""
 
     @property
     def account_name(self) -> str:
@@ -70,11 +73,14 @@ class AzureBase:
                 read_timeout=READ_TIMEOUT,
                 # Never send loopback traffic through an HTTP(S)_PROXY from the environment.
                 use_env_settings=not self.account.is_loopback,
+                connection_verify=self.account.ca_file or True,
             )
         return {"transport": self._transport, "logging_enable": False}
 
     def _credential(self) -> Any:
         a = self.account
+        if self.tokens is not None:
+            return self.tokens
         if a.account_key:
             return AzureNamedKeyCredential(a.account_name, a.account_key)
         return AzureSasCredential(a.sas_token or "")
@@ -139,8 +145,10 @@ class AzureBase:
     # ------------------------------------------------------------------ lifecycle
 
     async def close(self) -> None:
-        """Close the shared transport (the clients hold nothing else)."""
+        """Close the shared transport and the credential (the clients hold nothing else)."""
         transport, self._transport = self._transport, None
+        if self.tokens is not None:
+            await self.tokens.close()
         self._queue_service = self._table_service = self._blob_service = None
         self._queues.clear()
         self._tables.clear()

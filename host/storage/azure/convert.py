@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -20,6 +21,7 @@ from host.errors import (
     InvalidRequestError,
     NotFoundError,
     PreconditionFailedError,
+    StorageAuthError,
     StorageBusyError,
     StorageError,
     StorageUnreachableError,
@@ -39,14 +41,22 @@ def raise_mapped(err: Exception, what: str, *, lease_conflict: bool = False) -> 
         ) from err
     if isinstance(err, HttpResponseError):
         try:
-            raise_http(
-                err.status_code or 0, _error_code(err), what, _short(err), lease_conflict=lease_conflict
-            )
+            status = err.status_code or 0
+            detail = _auth_detail(err) if status in (401, 403) else ""
+            raise_http(status, _error_code(err), what, detail or _short(err), lease_conflict=lease_conflict)
         except StorageError as mapped:
             raise mapped from err
     if isinstance(err, AzureError):
         raise StorageError(f"{what}: {_short(err)}") from err
     raise err
+
+
+_JWT = re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*")
+
+
+def redact_tokens(text: str) -> str:
+    """``text`` with anything that looks like a bearer token (a JWT) replaced by ``(token)``."""
+    return _JWT.sub("(token)", text)
 
 
 def raise_http(
@@ -64,6 +74,8 @@ def raise_http(
         raise ConflictError(text)
     if status in (400, 413):
         raise InvalidRequestError(f"{text}: {detail}" if detail else text)
+    if status in (401, 403):
+        raise StorageAuthError(redact_tokens(f"{text}: {detail}" if detail else text))
     if is_retryable_status(status):
         raise StorageBusyError(f"{text}: {detail}" if detail else text)
     raise StorageError(f"{text}: {detail}" if detail else text)
@@ -79,6 +91,17 @@ def _error_code(err: HttpResponseError) -> str:
         if header:
             return str(header)
     return ""
+
+
+_AUTH_DETAIL = re.compile(r"^\s*AuthenticationErrorDetail\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+
+
+def _auth_detail(err: HttpResponseError) -> str:
+    """The service's reason for refusing the credential (the storage SDKs add it as a line)."""
+    m = _AUTH_DETAIL.search(str(err))
+    if m is None and err.response is not None:
+        m = re.search(r"<AuthenticationErrorDetail>([^<]*)<", err.response.text())
+    return m.group(1).strip()[:200] if m else ""
 
 
 def _short(err: BaseException) -> str:

@@ -19,7 +19,7 @@ class LeanBase(AzureBase):
         health: StorageHealth | None = None,
     ) -> None:
         super().__init__(account, retry, health)
-        self._rest = RestClient(account, self.retry, self.health)
+        self._rest = RestClient(account, self.retry, self.health, self.tokens)
 
     async def close(self) -> None:
         """Close the REST session, then the SDK transport."""
