@@ -13,7 +13,8 @@ import argparse
 import asyncio
 
 from host.durable.cli.app_defaults import apply_app_defaults
-from host.storage.connection import resolve_connection
+from host.storage.connection import StorageAccount
+from host.storage.resolve import cli_account
 
 DEFAULT_PORT = 7072
 PATH = "/dashboard"
@@ -36,10 +37,10 @@ def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C."""
     args.host_url = None
     apply_app_defaults(args)
-    return asyncio.run(_serve(resolve_connection(args.connection), args.hub, args.port))
+    return asyncio.run(_serve(cli_account(args.connection), args.hub, args.port))
 
 
-async def _serve(connection: str, hub: str | None, port: int) -> int:
+async def _serve(connection: StorageAccount, hub: str | None, port: int) -> int:
     import uvicorn
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
