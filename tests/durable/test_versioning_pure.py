@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
+import azure.durable_functions as df
 import pytest
 
 from host.durable.cli import render
+from host.durable.replay import history as h
+from host.durable.replay.episode import run_episode
+from host.durable.replay.model import ReplayOptions
+from host.durable.replay.simulator import Simulator
 from host.durable.replay.versioning import FailureStrategy, MatchStrategy, Versioning, compare_versions
 from host.durable.replay.waiting import WaitFacts, WaitState, explain_waiting
 from host.errors import ConfigError
@@ -146,3 +152,71 @@ def test_why_an_instance_waits_names_the_version_refusal() -> None:
     assert waiting.sentence == f"waiting for a host that runs its version: {refusal}"
     plain = explain_waiting(WaitFacts(history=[], status="Pending", created_at=created))
     assert "start message is queued" in plain.sentence
+
+
+# --------------------------------------------------------------------------- replay core (real SDK handles)
+
+
+def _orch(fn: Any) -> Any:
+    return df.Orchestrator.create(fn)
+
+
+def _versions_across_generations(ctx: df.DurableOrchestrationContext) -> Any:
+    seen = ctx.get_input() or []
+    seen = [*seen, ctx.version]
+    if len(seen) < 3:
+        ctx.continue_as_new(seen)
+        return None
+    child = yield ctx.call_sub_orchestrator_with_retry("child", df.RetryOptions(1000, 2))
+    return [seen, child]
+
+
+def _flaky_child(ctx: df.DurableOrchestrationContext) -> Any:
+    if ctx.instance_id.endswith(":0"):  # the first attempt (task id 0) fails
+        raise ValueError("first attempt fails")
+    return ctx.version
+    yield  # a generator, as orchestrators are
+
+
+def test_continue_as_new_and_sub_orchestration_retries_keep_versions() -> None:
+    options = ReplayOptions(versioning=Versioning("2.0"))
+    sim = Simulator(
+        {"main": _orch(_versions_across_generations), "child": _orch(_flaky_child)}, {}, options=options
+    )
+
+    def boom(_: Any) -> str:
+        raise ValueError("first attempt fails")
+
+    sim.activities["boom"] = boom
+    iid = sim.start("main", version="1.5")
+    sim.run()
+    assert sim.output(iid) == [["1.5", "1.5", "1.5"], "2.0"]
+    started = h.find_execution_started(sim.instances[iid].state.history)
+    assert started is not None and started["Version"] == "1.5"
+    children = [s for i, s in sim.instances.items() if i != iid]
+    assert len(children) == 2  # the failed attempt and its retry, both of the default version
+    assert all((h.find_execution_started(c.state.history) or {}).get("Version") == "2.0" for c in children)
+    assert all(
+        (h.find_execution_started(c.state.history) or {}).get("ParentInstance", {}).get("Version") == "1.5"
+        for c in children
+    )
+
+
+def test_fail_strategy_fails_a_running_instance_before_its_code_runs() -> None:
+    def waits(ctx: df.DurableOrchestrationContext) -> Any:
+        value = yield ctx.wait_for_external_event("go")
+        return value
+
+    old = Simulator({"waits": _orch(waits)}, {}, options=ReplayOptions(versioning=Versioning("3.0")))
+    iid = old.start("waits")
+    old.run()
+    state = old.instances[iid].state
+    strict = ReplayOptions(versioning=Versioning("2.0", MatchStrategy.STRICT, FailureStrategy.FAIL))
+    go = h.event_raised(old.now, "go", json.dumps("x"))
+    result = run_episode(_orch(waits), state, [go], old.now, strict)
+    assert result.status == h.OrchestrationStatus.Failed and not result.ran_code
+    assert result.failure_details is not None and result.failure_details["ErrorType"] == "VersionMismatch"
+    assert "'3.0'" in (result.output_text or "") and "'2.0'" in (result.output_text or "")
+    rejecting = ReplayOptions(versioning=Versioning("2.0", MatchStrategy.STRICT))
+    left = run_episode(_orch(waits), state, [go], old.now, rejecting)
+    assert left.rejected is not None and left.appended == [] and left.deferred == [go] and not left.ran_code

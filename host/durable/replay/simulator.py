@@ -75,15 +75,23 @@ class Simulator:
         self._seq = 0
 
     # ------------------------------------------------------------------------ client operations
-    def start(self, name: str, value: Any = None, instance_id: str | None = None) -> str:
-        """Start ``name`` with input ``value`` (encoded like the Python client does)."""
+    def start(
+        self, name: str, value: Any = None, instance_id: str | None = None, *, version: str | None = None
+    ) -> str:
+        """Start ``name`` with input ``value`` (encoded like the Python client does) as ``version``
+        (default: the options' ``defaultVersion``)."""
         iid = instance_id or uuid.uuid4().hex
         stored = None if value is None else json.dumps(json.dumps(value))
         self._start(
             iid,
             name,
             h.execution_started(
-                self.now, instance_id=iid, execution_id=uuid.uuid4().hex, name=name, input_text=stored
+                self.now,
+                instance_id=iid,
+                execution_id=uuid.uuid4().hex,
+                name=name,
+                input_text=stored,
+                version=self.options.versioning.default_version if version is None else version,
             ),
         )
         return iid
