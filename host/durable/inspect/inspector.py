@@ -27,6 +27,7 @@ from host.durable.inspect.instances import (
     count_statuses,
 )
 from host.durable.inspect.instances import list_instances as _list_instances
+from host.durable.inspect.snapshot import ListingCache
 from host.durable.taskhub.hub import TaskHub
 
 
@@ -37,6 +38,8 @@ class HubInspector:
         self.hub = hub
         self.this_host = this_host
         """The worker id of the host serving the views (``None`` for a standalone dashboard)."""
+        self.listing = ListingCache(hub)
+        """Rows of recent listings, refreshed with only what changed (a dashboard polls)."""
 
     @property
     def hub_name(self) -> str:
@@ -51,7 +54,8 @@ class HubInspector:
         order: Order = "last_updated",
         scan_limit: int = DEFAULT_SCAN_LIMIT,
     ) -> InstancePage:
-        """A page of orchestration instances (see :func:`host.durable.inspect.instances.list_instances`)."""
+        """A page of orchestration instances (see :func:`host.durable.inspect.instances.list_instances`;
+        the rows come from :attr:`listing`: call ``listing.invalidate()`` after purging)."""
         return await _list_instances(
             self.hub,
             where,
@@ -59,6 +63,7 @@ class HubInspector:
             continuation=continuation,
             order=order,
             scan_limit=scan_limit,
+            source=self.listing,
         )
 
     async def status_counts(self, where: InstanceFilter | None = None) -> StatusCounts:

@@ -20,15 +20,17 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 from host.durable.taskhub.hub import TaskHub
 from host.durable.taskhub.instances import instance_filter
 from host.durable.taskhub.rows import RUNTIME_STATUS_NAMES, InstanceStatus, parse_datetime, row_to_instance
 from host.errors import DurableError
+from host.storage.interface import Filter, Row
 
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_SCAN_LIMIT = 25_000
@@ -41,6 +43,7 @@ LISTING_COLUMNS: tuple[str, ...] = (
     "CompletedTime",
 )
 """The Instances columns a listing reads (never Input, Output or CustomStatus)."""
+SCAN_SELECT: tuple[str, ...] = ("PartitionKey", "RowKey", *LISTING_COLUMNS)
 
 Order = Literal["last_updated", "instance_id"]
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
@@ -170,6 +173,23 @@ def sorted_page(
     return [r for _, r in page], token, StatusCounts(dict(sorted(counts.items()))), matched
 
 
+def table_filter(where: InstanceFilter) -> Filter | None:
+    """The table filter of everything in ``where`` but its statuses (those are counted)."""
+    return instance_filter(None, where.created_from, where.created_to, where.prefix, name=where.name)
+
+
+async def scan_rows(hub: TaskHub, where: InstanceFilter, scan_limit: int) -> tuple[list[Row], bool]:
+    """The listing columns of every row ``where`` selects (statuses aside), up to ``scan_limit``,
+    and whether the scan stopped there."""
+    rows, more = await hub.query_instance_rows(table_filter(where), SCAN_SELECT, top=scan_limit)
+    return rows, more is not None
+
+
+ListingRows = Callable[[InstanceFilter, int], Awaitable[tuple[Sequence[Row], bool]]]
+"""Where a sorted listing gets its rows: ``(where, scan_limit) -> (rows, truncated)``
+(:func:`scan_rows`, or a cache of it such as :class:`host.durable.inspect.snapshot.ListingCache`)."""
+
+
 async def list_instances(
     hub: TaskHub,
     where: InstanceFilter | None = None,
@@ -178,24 +198,22 @@ async def list_instances(
     continuation: str | None = None,
     order: Order = "last_updated",
     scan_limit: int = DEFAULT_SCAN_LIMIT,
+    source: ListingRows | None = None,
 ) -> InstancePage:
     """One page of orchestration instances (entities excluded) matching ``where``.
 
     ``order="last_updated"``: newest update first, with counts per status, from one scan of at
-    most ``scan_limit`` rows. ``order="instance_id"``: table order, one table page per call.
-    Raises :class:`ListingTokenError` for a token of the other order or of nobody.
+    most ``scan_limit`` rows (``source``: where the rows come from; default a fresh scan).
+    ``order="instance_id"``: table order, one table page per call. Raises
+    :class:`ListingTokenError` for a token of the other order or of nobody.
     """
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
     where = where or InstanceFilter()
     if order == "instance_id":
         return await _table_page(hub, where, page_size, continuation)
-    filtered = instance_filter(None, where.created_from, where.created_to, where.prefix, name=where.name)
-    rows, more = await hub.query_instance_rows(
-        filtered, ("PartitionKey", "RowKey", *LISTING_COLUMNS), top=scan_limit
-    )
+    rows, truncated = await (source or partial(scan_rows, hub))(where, scan_limit)
     page, token, counts, matched = sorted_page(rows, where.statuses, page_size, continuation)
-    truncated = more is not None
     if truncated:
         counts = StatusCounts(counts.by_status, complete=False)
     return InstancePage([summary_of(row_to_instance(r)) for r in page], token, counts, matched, truncated)
@@ -226,7 +244,6 @@ async def count_statuses(
 ) -> StatusCounts:
     """Instances per runtime status under ``where`` (its statuses ignored), reading one column."""
     where = where or InstanceFilter()
-    filtered = instance_filter(None, where.created_from, where.created_to, where.prefix, name=where.name)
-    rows, more = await hub.query_instance_rows(filtered, ("RuntimeStatus",), top=scan_limit)
+    rows, more = await hub.query_instance_rows(table_filter(where), ("RuntimeStatus",), top=scan_limit)
     counts = Counter(str(r.get("RuntimeStatus") or "Unknown") for r in rows)
     return StatusCounts(dict(sorted(counts.items())), complete=more is None)
