@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from host.dashboard.actions import ActionRefused, instance_action, signal_entity
 from host.dashboard.pages import Pages
-from host.dashboard.queries import BadFilter, InstanceFilter
+from host.dashboard.queries import PAGE_SIZE, BadFilter, ListQuery
 from host.dashboard.security import CSRF_FIELD, Security
 from host.dashboard.source import DashboardSource
 from host.errors import DurableError
@@ -42,10 +42,12 @@ SECURITY_HEADERS = {
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def dashboard_routes(source: DashboardSource, prefix: str = "/dashboard") -> list[BaseRoute]:
-    """The routes of a dashboard at ``prefix`` (e.g. ``/dashboard``)."""
+def dashboard_routes(
+    source: DashboardSource, prefix: str = "/dashboard", *, page_size: int = PAGE_SIZE
+) -> list[BaseRoute]:
+    """The routes of a dashboard at ``prefix`` (e.g. ``/dashboard``); ``page_size`` instances a page."""
     security = Security(source.keys, cookie_path=prefix)
-    pages = Pages(source, prefix)
+    pages = Pages(source, prefix, page_size=page_size)
 
     def html(request: Request, template: str, code: int = 200, **context: Any) -> Response:
         body = pages.render(
@@ -98,8 +100,8 @@ def dashboard_routes(source: DashboardSource, prefix: str = "/dashboard") -> lis
         return serve
 
     async def instances_page(request: Request) -> tuple[str, dict[str, Any]]:
-        f = InstanceFilter.from_query(request.query_params, request.query_params.getlist("status"))
-        return "instances.html", {"listing": await pages.instances(f)}
+        q = ListQuery.from_query(request.query_params, request.query_params.getlist("status"))
+        return "instances.html", await pages.instances(q)
 
     async def instance_page(request: Request) -> tuple[str, dict[str, Any]]:
         return "instance.html", await pages.instance(request.query_params.get("id", ""))

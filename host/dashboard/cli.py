@@ -48,11 +48,12 @@ async def _serve(connection: StorageAccount, hub: str | None, port: int) -> int:
     from host.dashboard.app import dashboard_routes
     from host.dashboard.source import DashboardSource
     from host.durable.api.resolver import direct_management
+    from host.durable.inspect.inspector import HubInspector
     from host.http.guard import LocalGuard
     from host.http.server import server_config
 
     async with direct_management(connection, hub) as management:
-        source = DashboardSource(management, standalone=True)
+        source = DashboardSource(management, HubInspector(management.hub), standalone=True)
         app = Starlette(
             routes=dashboard_routes(source, PATH),
             middleware=[Middleware(LocalGuard, address="127.0.0.1")],

@@ -45,14 +45,16 @@ class LazyDashboard:
     def _build(self) -> Router:
         from host.dashboard.app import dashboard_routes
         from host.dashboard.source import DashboardSource
+        from host.invocation_stats import function_overview
 
         runtime = self.runtime
         durable = runtime.durable
         source = DashboardSource(
             durable.management if durable is not None else None,
-            runtime.registry,
+            durable.inspector if durable is not None else None,
+            functions=lambda: function_overview(runtime.registry, runtime.function_stats),
+            registry=runtime.registry,
             keys=lambda: runtime.keys,
-            host_id=durable.engine.worker_id if durable is not None else runtime.host_id,
             engine=durable.engine if durable is not None else None,
             handles=durable.engine.orchestrator_handle if durable is not None else None,
             app_root=runtime.settings.script_root,

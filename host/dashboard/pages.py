@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from host.dashboard.format import FILTERS
-from host.dashboard.queries import STATUSES, InstanceFilter, InstancePage, list_entities, list_instances
+from host.dashboard.queries import PAGE_SIZE, STATUSES, Listing, ListQuery, list_instances
 from host.dashboard.source import DashboardSource
 from host.dashboard.timeline import bars, build_timeline
 from host.durable.entities.ids import EntityId
@@ -16,6 +16,7 @@ from host.durable.instance_report import instance_report
 from host.durable.replay.waiting import WaitState
 from host.durable.taskhub.rows import EVENT_TYPE_NAMES
 from host.errors import InstanceNotFoundError
+from host.indexing.registry import ORCHESTRATION_TRIGGER
 
 NAV: tuple[tuple[str, str], ...] = (
     ("", "Instances"),
@@ -28,8 +29,9 @@ NAV: tuple[tuple[str, str], ...] = (
 class Pages:
     """Renders the dashboard's templates with what :class:`DashboardSource` reads."""
 
-    def __init__(self, source: DashboardSource, prefix: str) -> None:
+    def __init__(self, source: DashboardSource, prefix: str, *, page_size: int = PAGE_SIZE) -> None:
         self.source = source
+        self.page_size = page_size
         self.prefix = prefix
         self.env = Environment(
             loader=PackageLoader("host.dashboard", "templates"),
@@ -66,10 +68,17 @@ class Pages:
         """The entity list filtered to one entity's name, anchored at it."""
         return f"{self.prefix}/entities?{urlencode({'name': entity.name})}"
 
-    async def instances(self, f: InstanceFilter) -> InstancePage | None:
-        """One page of the instance list (``None`` without a task hub)."""
-        management = self.source.management
-        return await list_instances(management, f) if management is not None else None
+    async def instances(self, q: ListQuery) -> dict[str, Any]:
+        """One page of the instance list (``None`` without a task hub) and the orchestrator names."""
+        inspector = self.source.inspector
+        listing: Listing | None = (
+            await list_instances(inspector, q, self.page_size) if inspector is not None else None
+        )
+        registry = self.source.registry
+        names = (
+            sorted(f.name for f in registry if f.trigger_type == ORCHESTRATION_TRIGGER) if registry else []
+        )
+        return {"listing": listing, "q": q, "orchestrators": names}
 
     async def instance(self, instance_id: str) -> dict[str, Any]:
         """Status, timeline and raw history of one instance."""
@@ -93,20 +102,18 @@ class Pages:
 
     async def entities(self, name: str) -> dict[str, Any]:
         """Every entity (of one name, when given) with its state."""
-        management = self.source.management
-        rows = await list_entities(management, name or None) if management is not None else []
-        return {"entities": rows, "name": name}
+        inspector = self.source.inspector
+        listing = await inspector.list_entities(name or None) if inspector is not None else None
+        return {"entities": listing.entities if listing is not None else [], "name": name}
 
     async def hub(self) -> dict[str, Any]:
-        """The task hub's layout (partitions, queues)."""
-        management = self.source.management
-        names = management.hub.names if management is not None else None
-        return {"names": names, "host_id": self.source.host_id}
+        """Partitions and their owners, hosts, queue depths, poison messages, stuck instances."""
+        inspector = self.source.inspector
+        if inspector is None:
+            return {"health": None, "this_host": None}
+        return {"health": await inspector.health(), "this_host": inspector.this_host}
 
     async def functions(self) -> dict[str, Any]:
-        """The app's functions by trigger."""
-        registry = self.source.registry
-        functions = (
-            sorted(registry, key=lambda f: (f.trigger_type, f.name.lower())) if registry is not None else []
-        )
-        return {"functions": functions}
+        """The app's functions by trigger with their invocations, failures and last error."""
+        overview = self.source.functions() if self.source.functions is not None else None
+        return {"overview": overview}

@@ -1,24 +1,22 @@
-"""What the dashboard's pages show, read through the one client path (:class:`Management`).
+"""The instance list's query string, read into the task hub inspector's filter.
 
-Filters come from query strings (:class:`InstanceFilter`); a bad value raises
-:class:`BadFilter` with a sentence naming it, shown above the list.
+The list pages by keyset tokens (:class:`host.durable.inspect.inspector.HubInspector`):
+``after`` carries the token of the next page, ``page`` only numbers it for the reader. A bad
+value raises :class:`BadFilter` with a sentence naming it, shown instead of the list.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from host.durable.entities.ids import EntityId
-from host.durable.entities.query import EntityQuery
-from host.durable.management import Management
+from host.durable.inspect.inspector import HubInspector
+from host.durable.inspect.instances import InstanceFilter, InstancePage, ListingTokenError
 from host.durable.replay.history import parse_timestamp
-from host.durable.taskhub.rows import RUNTIME_STATUS_NAMES, InstanceStatus
+from host.durable.taskhub.rows import RUNTIME_STATUS_NAMES
 from host.errors import DurableError
 
 PAGE_SIZE = 50
@@ -42,19 +40,21 @@ def _time(params: Mapping[str, str], key: str, label: str) -> datetime | None:
 
 
 @dataclass(frozen=True)
-class InstanceFilter:
-    """The instance list's filters and page (from the query string)."""
+class ListQuery:
+    """The instance list's filters and page, as the query string gives them."""
 
     statuses: tuple[str, ...] = ()
     name: str = ""
     created_from: datetime | None = None
     created_to: datetime | None = None
     prefix: str = ""
+    after: str = ""
+    """The token of this page (empty: the first)."""
     page: int = 1
 
     @classmethod
-    def from_query(cls, params: Mapping[str, str], statuses: list[str]) -> InstanceFilter:
-        """Parse ``status`` (repeated), ``name``, ``from``, ``to``, ``prefix`` and ``page``."""
+    def from_query(cls, params: Mapping[str, str], statuses: list[str]) -> ListQuery:
+        """Parse ``status`` (repeated), ``name``, ``from``, ``to``, ``prefix``, ``after`` and ``page``."""
         wanted = tuple(s for s in statuses if s)
         unknown = [s for s in wanted if s not in RUNTIME_STATUS_NAMES]
         if unknown:
@@ -68,86 +68,63 @@ class InstanceFilter:
             created_from=_time(params, "from", "created from"),
             created_to=_time(params, "to", "created to"),
             prefix=(params.get("prefix") or "").strip(),
+            after=(params.get("after") or "").strip(),
             page=int(page_text),
         )
 
     def query(self, **changes: Any) -> str:
-        """This filter as a query string (``changes`` replace fields, e.g. ``page=2``)."""
-        f = replace(self, **changes)
-        pairs: list[tuple[str, str]] = [("status", s) for s in f.statuses]
+        """This query as a query string (``changes`` replace fields, e.g. ``after=…, page=2``)."""
+        q = replace(self, **changes)
+        pairs: list[tuple[str, str]] = [("status", s) for s in q.statuses]
         for key, value in (
-            ("name", f.name),
-            ("from", f.created_from.strftime("%Y-%m-%dT%H:%M") if f.created_from else ""),
-            ("to", f.created_to.strftime("%Y-%m-%dT%H:%M") if f.created_to else ""),
-            ("prefix", f.prefix),
-            ("page", str(f.page) if f.page > 1 else ""),
+            ("name", q.name),
+            ("from", q.created_from.strftime("%Y-%m-%dT%H:%M") if q.created_from else ""),
+            ("to", q.created_to.strftime("%Y-%m-%dT%H:%M") if q.created_to else ""),
+            ("prefix", q.prefix),
+            ("after", q.after),
+            ("page", str(q.page) if q.page > 1 else ""),
         ):
             if value:
                 pairs.append((key, value))
         return urlencode(pairs)
 
-
-@dataclass
-class InstancePage:
-    """One page of the instance list, newest update first, with the counts per status."""
-
-    rows: list[InstanceStatus]
-    counts: dict[str, int]
-    total: int
-    page: int
-    pages: int
-    filter: InstanceFilter = field(default_factory=InstanceFilter)
-
-
-def _updated(status: InstanceStatus) -> datetime:
-    return status.last_updated_time or status.created_time or datetime.min.replace(tzinfo=UTC)
-
-
-async def list_instances(
-    management: Management, f: InstanceFilter, page_size: int = PAGE_SIZE
-) -> InstancePage:
-    """The page ``f.page`` of instances matching ``f``; counts cover every status under the other filters."""
-    rows, _ = await management.query_instances(
-        None, f.created_from, f.created_to, f.prefix or None, include_input_output=False
-    )
-    if f.name:
-        needle = f.name.lower()
-        rows = [r for r in rows if needle in (r.name or "").lower()]
-    counts = Counter(r.runtime_status or "Unknown" for r in rows)
-    if f.statuses:
-        rows = [r for r in rows if r.runtime_status in f.statuses]
-    rows.sort(key=_updated, reverse=True)
-    pages = max(1, math.ceil(len(rows) / page_size))
-    page = min(f.page, pages)
-    start = (page - 1) * page_size
-    return InstancePage(
-        rows[start : start + page_size],
-        {s: counts.get(s, 0) for s in STATUSES},
-        len(rows),
-        page,
-        pages,
-        f,
-    )
-
-
-@dataclass
-class EntityRowView:
-    """One entity in the list."""
-
-    entity: EntityId
-    last_operation: datetime | None
-    state: Any
-
-
-async def list_entities(management: Management, name: str | None = None) -> list[EntityRowView]:
-    """Every entity (of ``name``, when given) with its state, by instance id."""
-    page = await management.query_entities(EntityQuery(name=name or None, fetch_state=True))
-    found: list[EntityRowView] = []
-    for item in page.entities:
-        ident = item["entityId"]
-        entity = EntityId(str(ident["name"]), str(ident["key"]))
-        last = item.get("lastOperationTime")
-        found.append(
-            EntityRowView(entity, parse_timestamp(last) if isinstance(last, str) else None, item.get("state"))
+    def to_filter(self) -> InstanceFilter:
+        """The inspector's filter of this query."""
+        return InstanceFilter(
+            statuses=frozenset(self.statuses),
+            name=self.name or None,
+            created_from=self.created_from,
+            created_to=self.created_to,
+            prefix=self.prefix or None,
         )
-    return found
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of the instance list and the query that asked for it."""
+
+    page: InstancePage
+    query: ListQuery
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Instances per status under the other filters (every status of :data:`STATUSES`)."""
+        found = self.page.counts.by_status if self.page.counts is not None else {}
+        return {s: found.get(s, 0) for s in STATUSES}
+
+    @property
+    def next_query(self) -> str | None:
+        """The query string of the next page (``None`` on the last)."""
+        token = self.page.continuation
+        return self.query.query(after=token, page=self.query.page + 1) if token else None
+
+
+async def list_instances(inspector: HubInspector, q: ListQuery, page_size: int = PAGE_SIZE) -> Listing:
+    """The page of instances ``q`` asks for, newest update first, with the counts per status."""
+    try:
+        page = await inspector.list_instances(
+            q.to_filter(), page_size=page_size, continuation=q.after or None
+        )
+    except ListingTokenError:
+        raise BadFilter("this page's link is out of date: start over from the first page") from None
+    return Listing(page, q)

@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from host.dashboard.app import dashboard_routes
 from host.dashboard.source import DashboardSource
 from host.durable.entities.ids import EntityId
+from host.durable.inspect.inspector import HubInspector
 from host.durable.management import Management
 from host.durable.taskhub.hub import TaskHub
 from host.durable.taskhub.names import TaskHubNames
@@ -39,7 +40,7 @@ async def management() -> Management:
 
 @pytest.fixture
 async def client(management: Management) -> AsyncIterator[httpx.AsyncClient]:
-    async with _client(DashboardSource(management)) as c:
+    async with _client(DashboardSource(management, HubInspector(management.hub))) as c:
         yield c
 
 
@@ -62,7 +63,7 @@ async def test_list_counts_filters_and_pages(management: Management, client: htt
 
     only = (await client.get("/dashboard?status=Terminated")).text
     assert re.findall(r'<tr data-instance="([^"]+)"', only) == ["a-0"]
-    named = (await client.get("/dashboard?name=BET&fragment=1")).text
+    named = (await client.get("/dashboard?name=beta&fragment=1")).text
     assert re.findall(r'<tr data-instance="([^"]+)"', named) == ["b-0"]
     assert "<html" not in named  # a fragment is only the live part
     prefixed = (await client.get("/dashboard?prefix=a-&status=Pending")).text
@@ -72,16 +73,27 @@ async def test_list_counts_filters_and_pages(management: Management, client: htt
     assert bad.status_code == 400 and "unknown status" in bad.text
 
 
-async def test_paging_keeps_the_newest_update_first(management: Management) -> None:
-    from host.dashboard.queries import InstanceFilter, list_instances
-
+async def test_pages_follow_the_next_link_newest_update_first(management: Management) -> None:
     for n in range(7):
         await management.start_orchestration("alpha", f"i-{n}")
-    first = await list_instances(management, InstanceFilter(), page_size=3)
-    last = await list_instances(management, InstanceFilter(page=3), page_size=3)
-    assert (first.total, first.pages) == (7, 3)
-    assert [r.instance_id for r in first.rows] == ["i-6", "i-5", "i-4"]
-    assert [r.instance_id for r in last.rows] == ["i-0"]
+    source = DashboardSource(management, HubInspector(management.hub))
+    app = Starlette(routes=dashboard_routes(source, page_size=3))
+    seen: list[str] = []
+    pages = 0
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+    ) as client:
+        url: str | None = "/dashboard"
+        while url is not None:
+            html = (await client.get(url)).text
+            seen += re.findall(r'<tr data-instance="([^"]+)"', html)
+            pages += 1
+            found = re.search(r'href="([^"]+)" rel="next"', html)
+            url = found.group(1).replace("&amp;", "&") if found else None
+        stale = await client.get("/dashboard?after=bogus")
+    assert pages == 3
+    assert seen == [f"i-{n}" for n in range(6, -1, -1)]
+    assert stale.status_code == 400 and "start over" in stale.text
 
 
 async def test_actions_need_the_csrf_token_and_refuse_with_the_api_message(

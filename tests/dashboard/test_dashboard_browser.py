@@ -105,7 +105,7 @@ def test_filters_by_status_name_prefix_and_created_time(page: Page, served: dict
     expect(row(page, ids["failing"])).to_be_visible()
 
     page.goto(served["url"] + "/dashboard")
-    page.fill('#filters input[name="name"]', "word")
+    page.fill('#filters input[name="name"]', "word_count")
     page.click('#filters button[type="submit"]')
     expect(page.locator("#instances tbody tr")).to_have_count(1)
     expect(row(page, ids["fan-out"])).to_be_visible()
@@ -197,9 +197,17 @@ def test_the_entity_page_shows_the_counter_and_signals_it(
 def test_the_hub_and_functions_pages(page: Page, served: dict[str, Any], screenshots: Path) -> None:
     page.goto(served["url"] + "/dashboard/hub")
     expect(page.locator("h1")).to_contain_text(served["hub"])
-    expect(page.locator("#this-host")).not_to_be_empty()
+    # the hub's default 4 partitions, all held by this (only) host
+    owned = page.locator("#partitions tr.this-host")
+    expect(owned).to_have_count(4)
+    expect(page.locator("#hosts tbody tr")).to_have_count(1)
+    expect(page.locator("#this-host")).to_be_visible()
+    expect(page.locator('#queues tr[data-queue$="-workitems"]')).to_be_visible()
     page.screenshot(path=str(screenshots / "hub.png"), full_page=True)
     page.goto(served["url"] + "/dashboard/functions")
-    orchestrator = page.locator('#functions tr[data-function="approval_request"]')
-    expect(orchestrator).to_contain_text("orchestrationTrigger")
+    validate = page.locator('tr[data-function="validate_order"]')
+    expect(validate).to_have_attribute("data-trigger", "activityTrigger")
+    expect(validate.locator(".failures")).not_to_have_text("0")  # the failing seed's activity
+    expect(validate.locator(".last-error")).to_contain_text("has no items")
+    expect(page.locator('tr[data-function="count_words"] .invocations')).to_have_text("3")
     page.screenshot(path=str(screenshots / "functions.png"), full_page=True)

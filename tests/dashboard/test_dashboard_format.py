@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from host.dashboard.format import fmt_duration, fmt_time, pretty_json, short_json, status_class
-from host.dashboard.queries import BadFilter, InstanceFilter
+from host.dashboard.queries import BadFilter, ListQuery
 
 
 def test_times_and_durations() -> None:
@@ -42,7 +42,7 @@ def test_status_classes() -> None:
 
 def test_instance_filter_round_trips_through_its_query_string() -> None:
     params = {"name": " order ", "from": "2026-12-01T10:00", "prefix": "ab", "page": "3"}
-    f = InstanceFilter.from_query(params, ["Running", "Failed"])
+    f = ListQuery.from_query(params, ["Running", "Failed"])
     assert f.statuses == ("Running", "Failed")
     assert f.name == "order"
     assert f.created_from == datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -60,4 +60,4 @@ def test_instance_filter_round_trips_through_its_query_string() -> None:
 )
 def test_bad_filters_are_named(params: dict[str, str], statuses: list[str], message: str) -> None:
     with pytest.raises(BadFilter, match=message):
-        InstanceFilter.from_query(params, statuses)
+        ListQuery.from_query(params, statuses)
