@@ -144,6 +144,16 @@ class HubView:
         return scheduled, Counter(int(e["TaskScheduledId"]) for e in history if e["EventType"] == 5)
 
 
+async def partition_rows(view: HubView) -> list[dict[str, Any]]:
+    """The rows of the hub's partitions table."""
+    return [dict(r) async for r in view.storage.iter_rows(view.hub.names.partitions_table)]
+
+
+def owned_by(rows: list[dict[str, Any]], host: HostProcess) -> int:
+    """How many partitions ``host``'s worker owns (its worker id ends with its port)."""
+    return sum(1 for r in rows if str(r.get("CurrentOwner", "")).endswith(f"-{host.port}"))
+
+
 def executions_by_pid(log_dir: Path) -> dict[int, int]:
     """How many activity executions each host process logged."""
     return {int(p.stem): len(p.read_text().splitlines()) for p in log_dir.glob("*.log")}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crash_support import HUB_PARTITIONS, HostProcess, HubView, wait_until
+from crash_support import HUB_PARTITIONS, HostProcess, HubView, owned_by, partition_rows, wait_until
 from engine_support import APPS
 
 pytestmark = pytest.mark.slow
@@ -28,15 +28,6 @@ def spawn(
     proc = HostProcess(APP, hub, connection, tmp_path, name, extra_env=settings)
     hosts.append(proc)
     return proc
-
-
-async def partition_rows(view: HubView) -> list[dict[str, Any]]:
-    return [dict(r) async for r in view.storage.iter_rows(view.hub.names.partitions_table)]
-
-
-def owned_by(rows: list[dict[str, Any]], host: HostProcess) -> int:
-    """How many partitions ``host``'s worker owns (its worker id ends with its port)."""
-    return sum(1 for r in rows if str(r.get("CurrentOwner", "")).endswith(f"-{host.port}"))
 
 
 async def test_host_back_on_another_port_takes_over_within_the_lease(

@@ -1,5 +1,9 @@
 """Activity execution: work items from this host's episodes (in memory) and from the queue.
 
+An episode hands over in memory only the activities this host can start at once: each takes one
+of its free slots (:meth:`ActivityWorker.reserve`). The rest of a fan-out is put on the shared
+work-item queue, visible, for whichever host of the hub has a free slot first (this one included).
+
 An activity's completion goes straight into its orchestration's session when this host owns
 the orchestration's partition (the work-item message is deleted after that session's next
 checkpoint); otherwise TaskCompleted/TaskFailed is sent to the control queue and the work item
@@ -76,6 +80,7 @@ class ActivityWorker:
         self.hub = engine.hub
         self.slots = asyncio.Semaphore(engine.options.max_concurrent_activities)
         self._in_flight = 0
+        """Work items taken (reserved by an episode, waiting for a slot, running, completing)."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting: dict[asyncio.Task[None], TaskMessage] = {}
         """Submitted activities still waiting for a slot (handed back at once by a stop)."""
@@ -117,11 +122,27 @@ class ActivityWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    def reserve(self) -> bool:
+        """Take a free slot for a work item an episode is about to hand over in memory.
+
+        ``False`` when none is free now (or the worker stopped): the work item goes on the shared
+        queue instead, visible to every host. A reservation ends in :meth:`submit` or :meth:`unreserve`.
+        """
+        if not self._running or self._in_flight >= self.engine.options.max_concurrent_activities:
+            return False
+        self._in_flight += 1
+        return True
+
+    def unreserve(self, count: int) -> None:
+        """Give back slots reserved for work items that will not be handed over."""
+        self._in_flight -= count
+        self._slot_freed()
+
     def submit(self, item: WorkItem) -> None:
+        """Run a work item whose slot :meth:`reserve` took."""
         # Locked from now until its completion is checkpointed (or sent on): while it waits for a
         # slot, runs, and while its completion waits for the orchestration's session.
         self.engine.locks.hold(item.message)
-        self._in_flight += 1
         task = asyncio.create_task(self._run(item), name=f"activity-{item.message.event.get('Name')}")
         self._tasks.add(task)
         self._waiting[task] = item.message
@@ -164,6 +185,7 @@ class ActivityWorker:
                 name=f"poison-{msg.message_id}",
             )
         else:
+            self._in_flight += 1
             self.submit(WorkItem(msg, builtin_http=str(msg.event.get("Name")) == BUILTIN_HTTP_ACTIVITY))
 
     async def _give_up(self, msg: TaskMessage, reason: str) -> None:
@@ -202,8 +224,11 @@ class ActivityWorker:
             self.engine.locks.drop([item.message])
         finally:
             self._in_flight -= 1
-            if self._starved:  # the poller waits for a free slot: there is one now
-                self._wake.set()
+            self._slot_freed()
+
+    def _slot_freed(self) -> None:
+        if self._starved:  # the poller waits for a free slot: there is one now
+            self._wake.set()
 
     async def _execute(self, item: WorkItem) -> h.Event:
         event = item.message.event

@@ -4,9 +4,11 @@
   several hosts share a hub and take over a dead host's partitions).
 * Control messages are grouped per instance into :class:`~host.durable.engine.sessions.Session`\\ s;
   one episode runs at a time per instance; orchestrations and entities share the mechanism.
-* No fixed-interval polling on the hot path: a message this host sends to a partition it owns
-  is put on the queue *locked* (invisible) and handed over in memory; the queue copy is only
-  the crash-recovery record and is deleted when the work is done. Idle polling of the queues
+* No fixed-interval polling on the hot path: a message this host sends to a partition it owns,
+  and an activity it has a free slot for, is put on the queue *locked* (invisible) and handed over
+  in memory; the queue copy is only the crash-recovery record and is deleted when the work is
+  done. Activities beyond the free slots go on the shared work-item queue, visible, for any host
+  of the hub. Idle polling of the queues
   backs off from 50 ms to ``max_poll_interval``; a send from this process wakes the poller.
 * Poison-proof intake: a message that cannot be decoded is quarantined by the task hub; one
   received more than ``max_dequeue_count`` times, or that cannot be dispatched, is quarantined
@@ -477,8 +479,18 @@ class DurableEngine:
                     )
                 )
         if jobs:
-            await asyncio.gather(*jobs)
+            outcomes = await asyncio.gather(*jobs, return_exceptions=True)
+            failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            if failed is not None:
+                self.drop_handover(handover)
+                raise failed
         return handover
+
+    def drop_handover(self, handover: Handover) -> None:
+        """An episode's checkpoint failed: give back the activity slots its hand-over reserved (its
+        locked work items become visible when their locks end)."""
+        self.activities.unreserve(len(handover.activities))
+        handover.activities.clear()
 
     async def _send_activity(
         self,
@@ -490,8 +502,16 @@ class DurableEngine:
         builtin_http: bool,
     ) -> None:
         msg = new_message(event, instance_id=state.instance_id, execution_id=result.execution_id)
-        lock = timedelta(seconds=self.options.lock_seconds)
-        await self.put_locked(msg, lock, self.hub.names.workitem_queue)
+        queue = self.hub.names.workitem_queue
+        if not self.activities.reserve():
+            # No free slot here now: visible on the shared queue, for the first host with one.
+            await self.hub.send_message(msg, queue=queue)
+            return
+        try:
+            await self.put_locked(msg, timedelta(seconds=self.options.lock_seconds), queue)
+        except BaseException:
+            self.activities.unreserve(1)
+            raise
         handover.activities.append(WorkItem(msg, builtin_http=builtin_http))
 
     async def _send_timer(

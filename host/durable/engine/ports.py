@@ -94,6 +94,10 @@ class OrchestrationEngine(EngineCore, Protocol):
         """After the checkpoint: start the work this host does itself."""
         ...
 
+    def drop_handover(self, handover: Handover) -> None:
+        """The checkpoint failed: give back what the hand-over reserved."""
+        ...
+
     async def quarantine_now(self, msg: TaskMessage, reason: str) -> bool:
         """Move a received message to the poison queue."""
         ...

@@ -236,19 +236,27 @@ class OrchestrationRunner:
             return
         sent = await engine.send_outbound(state, result)
         old_blobs = session.blob_names
-        if result.rewritten or fresh:
-            session.etag = await self.hub.rewrite_history(
-                result.instance_id,
-                result.execution_id,
-                result.history,
-                session.etag,
-                old_blob_names=old_blobs,
-            )
-            session.blob_names = []
-        else:
-            session.etag = await self.hub.append_history(
-                result.instance_id, result.execution_id, result.history, len(result.appended), session.etag
-            )
+        try:
+            if result.rewritten or fresh:
+                session.etag = await self.hub.rewrite_history(
+                    result.instance_id,
+                    result.execution_id,
+                    result.history,
+                    session.etag,
+                    old_blob_names=old_blobs,
+                )
+                session.blob_names = []
+            else:
+                session.etag = await self.hub.append_history(
+                    result.instance_id,
+                    result.execution_id,
+                    result.history,
+                    len(result.appended),
+                    session.etag,
+                )
+        except BaseException:
+            engine.drop_handover(sent)
+            raise
         state.history = result.history
         session.position = next_position(session.position, result, length_before)
         state.execution_id = result.execution_id

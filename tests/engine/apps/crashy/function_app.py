@@ -38,3 +38,24 @@ def await_go(context: df.DurableOrchestrationContext):
     context.set_custom_status("got go")
     yield context.wait_for_external_event("stop")
     return go
+
+
+@app.orchestration_trigger(context_name="context")
+def tagged_fan_out(context: df.DurableOrchestrationContext):
+    spec = context.get_input()
+    work = [{"i": i, "seconds": spec["seconds"]} for i in range(spec["count"])]
+    return (yield context.task_all([context.call_activity("tagged_step", w) for w in work]))
+
+
+@app.activity_trigger(input_name="work")
+def tagged_step(work: dict) -> dict:
+    """Notes its start (``started-<pid>.txt``), works, notes its end; returns which process ran it."""
+    log_dir = os.environ.get("CRASH_LOG_DIR")
+    if log_dir:
+        with open(os.path.join(log_dir, f"started-{os.getpid()}.txt"), "a", encoding="utf-8") as f:
+            f.write(f"{work['i']}\n")
+    time.sleep(work["seconds"])
+    if log_dir:
+        with open(os.path.join(log_dir, f"ended-{os.getpid()}.txt"), "a", encoding="utf-8") as f:
+            f.write(f"{work['i']}\n")
+    return {"i": work["i"], "pid": os.getpid()}
