@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from host.durable.inspect.instances import InstanceFilter, list_instances
+from host.durable.inspect.instances import InstanceFilter, InstancePage, list_instances
 from host.durable.inspect.snapshot import ListingCache
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.durable.taskhub.rows import InstanceStatus
@@ -71,7 +71,8 @@ async def test_a_cached_listing_pages_like_a_fresh_one(hub: TaskHub) -> None:
     await list_instances(hub, where, source=cache)  # filled
     await _write(hub, "i-01", "Running", now + timedelta(seconds=5), "n1")  # leaves Completed
     await _write(hub, "i-99", "Completed", now + timedelta(seconds=6), "n1")  # a new one at the top
-    fresh, cached = [], []
+    fresh: list[InstancePage] = []
+    cached: list[InstancePage] = []
     for target, source in ((fresh, None), (cached, cache)):
         token = None
         while True:
