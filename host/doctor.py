@@ -22,10 +22,11 @@ from packaging.version import InvalidVersion, Version
 
 from host.config.hostjson import load_host_json
 from host.config.settings import HostSettings, load_settings
-from host.errors import ConfigError, HostError
+from host.errors import ConfigError, HostError, StorageAuthError
 from host.indexing.registry import ORCHESTRATION_TRIGGER, Registry
 
 if TYPE_CHECKING:
+    from host.storage.connection import StorageAccount
     from host.storage.interface import Storage
 
 OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
@@ -252,7 +253,9 @@ async def check_storage(settings: HostSettings, registry: Registry | None) -> li
                 "storage",
                 FAIL,
                 str(e),
-                "check AzureWebJobsStorage in local.settings.json and that the account answers",
+                _credential_fix(connection)
+                if isinstance(e, StorageAuthError)
+                else "check AzureWebJobsStorage in local.settings.json and that the account answers",
             ),
             Check("foreign orchestrators", SKIP, "storage is unreachable"),
         ]
@@ -266,7 +269,7 @@ async def check_storage(settings: HostSettings, registry: Registry | None) -> li
                     FAIL,
                     f"account {storage.account_name} answers but refuses an "
                     f"authenticated request: {type(e).__name__}: {str(e).splitlines()[0][:200]}",
-                    "check the AccountKey / SAS of AzureWebJobsStorage in local.settings.json",
+                    _credential_fix(connection),
                 ),
                 Check("foreign orchestrators", SKIP, "storage refuses the credentials"),
             ]
@@ -275,6 +278,15 @@ async def check_storage(settings: HostSettings, registry: Registry | None) -> li
         return checks
     finally:
         await storage.close()
+
+
+def _credential_fix(account: StorageAccount) -> str:
+    if account.identity is not None:
+        return (
+            f"check {account.identity.describe()}: signed in, and its roles on the account (Storage "
+            "Blob Data Owner, Storage Queue Data Contributor, Storage Table Data Contributor)"
+        )
+    return "check the AccountKey / SAS of AzureWebJobsStorage in local.settings.json"
 
 
 async def _check_foreign(settings: HostSettings, storage: Storage, registry: Registry | None) -> Check:

@@ -162,6 +162,26 @@ async def test_a_failing_credential_is_an_error_naming_the_setting_and_never_the
     assert "AADSTS7000215" in text and SECRET not in text and "\n" not in text
 
 
+@pytest.mark.parametrize(
+    ("credential", "status", "detail"),
+    [
+        ("host.testing.tokens:UnsignedTokenCredential", "ok", "answers with these credentials"),
+        ("identity_support:wrong_issuer", "fail", "Invalid token issuer"),
+    ],
+    ids=["accepted", "refused"],
+)
+async def test_doctor_checks_an_identity_based_account(
+    tmp_path: Path, identity_settings: IdentitySettings, credential: str, status: str, detail: str
+) -> None:
+    from host.doctor import check_storage
+
+    settings = load_settings(tmp_path, environ=identity_settings(credential=credential), azurite=False)
+    storage = (await check_storage(settings, None))[0]
+    assert storage.status == status and detail in storage.detail
+    if status == "fail":
+        assert "its roles on the account" in storage.fix and "AccountKey" not in storage.fix
+
+
 # ---------------------------------------------------------------------------------- the host
 
 

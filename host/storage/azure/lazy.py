@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from host.storage.connection import StorageAccount, parse_connection_string
+from host.storage.connection import StorageAccount
 from host.storage.health import StorageHealth
 from host.storage.interface import StorageStats
 
@@ -27,11 +27,6 @@ class LazyAzureStorage:
         self.health = StorageHealth(account.account_name)
         """Shared with the real storage: whether the account answers (no SDK needed to read it)."""
         self._real: AzureStorage | None = None
-
-    @classmethod
-    def from_connection_string(cls, connection_string: str) -> LazyAzureStorage:
-        """ConfigError if ``connection_string`` is malformed (nothing is imported yet)."""
-        return cls(parse_connection_string(connection_string))
 
     @property
     def account_name(self) -> str:
