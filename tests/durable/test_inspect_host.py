@@ -242,7 +242,7 @@ async def test_admin_endpoints_answer_json_and_name_bad_parameters(host: AppHost
         ({"order": "name"}, "order"),
     ):
         r = await client.get("/admin/durable/instances", params=params)
-        assert r.status_code == 400 and named in r.json()["error"], (params, r.text)
+        assert r.status_code == 400 and named in r.json()["Message"], (params, r.text)
     hub = (await client.get("/admin/durable/hub", params={"stuckAfter": "3600"})).json()
     assert len(hub["partitions"]) == host.durable.hub.names.partition_count
     assert hub["stuck"]["threshold"] == 3600 and hub["stuck"]["instances"] == []
@@ -258,3 +258,5 @@ async def test_admin_endpoints_answer_json_and_name_bad_parameters(host: AppHost
     listed = (await client.get("/admin/durable/entities", params={"name": "counter"})).json()
     assert [e["entityId"]["key"] for e in listed["entities"]] == ["k"]
     assert (await client.get("/admin/durable/entities/counter/none")).status_code == 404
+    r = await client.get("/admin/durable/entities/counter/a/b")  # a key may not hold a slash
+    assert r.status_code == 400 and "key" in r.json()["Message"], r.text

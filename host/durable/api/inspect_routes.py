@@ -8,7 +8,8 @@
 
 Field names are camelCase, times ISO 8601 UTC, durations seconds (:mod:`host.json_view`). With
 ``--enable-auth`` each needs the master key (``x-functions-key`` or ``code=``), as every admin
-endpoint. Bad parameters answer 400 with ``{"error": …}`` naming the parameter.
+endpoint. Bad parameters answer 400 with ``{"Message": …}`` naming the parameter (the error body
+of the other admin endpoints and the Durable HTTP API).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _error(status: int, message: str) -> Response:
-    return JSONResponse({"error": message}, status_code=status)
+    return JSONResponse({"Message": message}, status_code=status)
 
 
 def _page_size(q: Query, default: int) -> int:
@@ -116,7 +117,7 @@ def inspect_routes(inspector: HubInspector, keys: KeyStore | None) -> list[BaseR
     return [
         Route("/admin/durable/instances", guarded(instances), methods=["GET"]),
         Route("/admin/durable/entities", guarded(entities), methods=["GET"]),
-        Route("/admin/durable/entities/{name}/{key}", guarded(entity), methods=["GET"]),
+        Route("/admin/durable/entities/{name}/{key:path}", guarded(entity), methods=["GET"]),
         Route("/admin/durable/hub", guarded(hub), methods=["GET"]),
     ]
 
