@@ -1,4 +1,5 @@
-"""Admin endpoints: host status and ping, function metadata and counters, invoking any function.
+"""Admin endpoints: host status and ping, function metadata and counters, invoking any function,
+the OpenAPI document of the host's HTTP API (``/admin/openapi.json``).
 
 With ``--enable-auth`` every admin endpoint but ``/admin/host/ping`` (anonymous in Azure too)
 needs the master key, ``/admin/host/status`` included.
@@ -36,6 +37,7 @@ from host.indexing.registry import HTTP_TRIGGER, QUEUE_TRIGGER, TIMER_TRIGGER, F
 from host.invocation_stats import function_overview
 from host.json_view import json_value
 from host.logs import HTTP_REASON
+from host.openapi.document import document_text
 
 if TYPE_CHECKING:
     from host.invocation import Invoker
@@ -143,6 +145,15 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data, default=str), status_code=status, media_type="application/json")
 
 
+def _refused(status: int, message: str) -> Response:
+    """A 4xx whose JSON body names the problem (``{"Message": ...}``, as the Durable API's)."""
+    return _json({"Message": message}, status)
+
+
+def _no_function(name: str) -> Response:
+    return _refused(404, f"No function named {name!r} exists.")
+
+
 def admin_routes(runtime: RuntimeView, keys: KeyStore | None = None) -> list[BaseRoute]:
     """Starlette routes of the admin API; with keys, all but ping need the master key (as in Azure)."""
     background: set[asyncio.Task[Any]] = set()
@@ -188,27 +199,30 @@ def admin_routes(runtime: RuntimeView, keys: KeyStore | None = None) -> list[Bas
     async def function(request: Request) -> Response:
         if denied(request):
             return Response(status_code=401)
-        fn = runtime.registry.get(request.path_params["name"])
-        return _json(_metadata(fn, runtime)) if fn is not None else Response(status_code=404)
+        name = request.path_params["name"]
+        fn = runtime.registry.get(name)
+        return _json(_metadata(fn, runtime)) if fn is not None else _no_function(name)
 
     async def function_status(request: Request) -> Response:
         if denied(request):
             return Response(status_code=401)
-        fn = runtime.registry.get(request.path_params["name"])
-        return _json({"errors": []}) if fn is not None else Response(status_code=404)
+        name = request.path_params["name"]
+        fn = runtime.registry.get(name)
+        return _json({"errors": []}) if fn is not None else _no_function(name)
 
     async def invoke(request: Request) -> Response:
         if denied(request):
             return Response(status_code=401)
-        fn = runtime.registry.get(request.path_params["name"])
+        name = request.path_params["name"]
+        fn = runtime.registry.get(name)
         if fn is None:
-            return Response(status_code=404)
+            return _no_function(name)
         try:
             payload = json.loads(await request.body())
         except ValueError:
-            return Response(status_code=400)
+            return _refused(400, 'The body is not JSON: it must be a JSON object {"input": ...}.')
         if not isinstance(payload, dict) or "input" not in payload:
-            return Response(status_code=400)
+            return _refused(400, 'The body must be a JSON object {"input": ...}.')
         raw = payload["input"]
         text = raw if isinstance(raw, str) else ("" if raw is None else json.dumps(raw))
         invoker = runtime.invoker
@@ -220,7 +234,7 @@ def admin_routes(runtime: RuntimeView, keys: KeyStore | None = None) -> list[Bas
                 value, metadata = await default_trigger_value(fn, text, runtime.base_url)
         except Exception as e:
             log.warning("Cannot invoke '%s' with input %r: %s", fn.name, text, e)
-            return Response(status_code=400)
+            return _refused(400, f"Cannot invoke {fn.name!r} with this input: {e}")
 
         async def run() -> None:
             try:
@@ -233,7 +247,13 @@ def admin_routes(runtime: RuntimeView, keys: KeyStore | None = None) -> list[Bas
         task.add_done_callback(background.discard)
         return Response(status_code=202)
 
+    async def openapi(request: Request) -> Response:
+        if denied(request):
+            return Response(status_code=401)
+        return Response(document_text(), media_type="application/json")
+
     return [
+        Route("/admin/openapi.json", openapi, methods=["GET"]),
         Route("/admin/host/status", status, methods=["GET"]),
         Route("/admin/host/ping", ping, methods=["GET", "POST"]),
         Route("/admin/host/functions", function_stats, methods=["GET"]),

@@ -140,6 +140,7 @@ async def test_every_route_takes_exactly_its_keys(host: tuple[str, HostRuntime])
         ("GET", "/admin/durable/entities", {"master"}),
         ("GET", "/admin/durable/entities/counter/k", {"master"}),
         ("GET", "/admin/durable/hub", {"master"}),
+        ("GET", "/admin/openapi.json", {"master"}),
         ("GET", "/api/lvl/anon", set(candidates)),
         ("GET", "/api/lvl/func", {"master", "host", "function"}),
         ("GET", "/api/lvl/admin", {"master"}),

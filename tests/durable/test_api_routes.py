@@ -18,7 +18,7 @@ import pytest
 from api_test_support import T0, registry, sent_events
 from starlette.applications import Starlette
 
-from host.durable.api.routes import ROUTES, DurableApi
+from host.durable.api.routes import ROUTES, DurableApi, api_routes
 from host.durable.management import Management
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.durable.taskhub.messages import decode_message
@@ -81,9 +81,15 @@ async def env(azurite_connection_string: str) -> AsyncIterator[Env]:
 
 
 def _routes(api: DurableApi) -> list[Any]:
-    from starlette.routing import Route
+    return api_routes(api)
 
-    return [Route(WH, api), Route(WH + "/{rest:path}", api), Route("/durabletask/{rest:path}", api)]
+
+async def test_ids_with_line_breaks_reach_the_api(env: Env) -> None:
+    """A path segment with an encoded line break is still the API's (Starlette's path pattern is not)."""
+    r = await env.client.get(f"{WH}/instances/a%0Ab")
+    assert r.status_code == 404 and r.json()["Message"] == "No instance with ID 'a\nb' found."
+    r = await env.client.post(f"{WH}/orchestrators/no%0Asuch")
+    assert r.status_code == 400 and "no\nsuch" in r.json()["ExceptionMessage"]
 
 
 async def test_start_returns_check_status_payload(env: Env) -> None:

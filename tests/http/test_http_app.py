@@ -230,6 +230,22 @@ async def test_admin_endpoints(make_client: Any) -> None:
     assert (await client.post("/admin/functions/worker", json={"nope": 1})).status_code == 400
 
 
+async def test_admin_refusals_name_the_problem(make_client: Any) -> None:
+    client, _ = make_client(app)
+    for method, path, body in (
+        ("GET", "/admin/functions/missing", None),
+        ("GET", "/admin/functions/missing/status", None),
+        ("POST", "/admin/functions/missing", {"input": "x"}),
+    ):
+        r = await client.request(method, path, json=body)
+        assert r.status_code == 404
+        assert r.json() == {"Message": "No function named 'missing' exists."}, (method, path)
+    r = await client.post("/admin/functions/worker", content=b"not json")
+    assert r.status_code == 400 and "not JSON" in r.json()["Message"]
+    r = await client.post("/admin/functions/worker", json={"nope": 1})
+    assert r.status_code == 400 and r.json()["Message"] == 'The body must be a JSON object {"input": ...}.'
+
+
 async def test_homepage_and_disable(make_client: Any) -> None:
     client, _ = make_client(app)
     r = await client.get("/")

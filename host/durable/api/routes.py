@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match
 
 from host.durable.api import entities as api_entities
 from host.durable.api import instances as api_instances
@@ -61,7 +61,7 @@ from host.http.limits import BODY_IDLE_TIMEOUT, MAX_BODY
 from host.indexing.registry import ENTITY_TRIGGER, ORCHESTRATION_TRIGGER, Registry
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
     from host.runtime import HostRuntime
     from host.storage.connection import StorageAccount
@@ -275,12 +275,29 @@ def create_routes(runtime: HostRuntime, resolver: BackendResolver | None = None)
         from host.durable.api.resolver import ManagementResolver
 
         resolver = ManagementResolver(runtime)
-    api = DurableApi(lambda: runtime.registry, resolver, keys=runtime.keys)
-    routes: list[BaseRoute] = []
-    for base in (WEBHOOK_PATH, RPC_PATH):
-        routes.append(Route(base, api))
-        routes.append(Route(base + "/{rest:path}", api))
-    return routes
+    return api_routes(DurableApi(lambda: runtime.registry, resolver, keys=runtime.keys))
+
+
+class PrefixRoute(BaseRoute):
+    """Every path at or under ``prefix`` (Starlette's ``{rest:path}`` misses decoded line breaks)."""
+
+    def __init__(self, prefix: str, app: ASGIApp) -> None:
+        self.prefix, self.app = prefix, app
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        path = str(scope.get("path", ""))
+        inside = path == self.prefix or path.startswith(self.prefix + "/")
+        return (Match.FULL, {}) if inside else (Match.NONE, {})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def api_routes(api: DurableApi) -> list[BaseRoute]:
+    """The routes that hand both base paths (and everything under them) to ``api``."""
+    return [PrefixRoute(base, api) for base in (WEBHOOK_PATH, RPC_PATH)]
 
 
 @asynccontextmanager
