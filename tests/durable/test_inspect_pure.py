@@ -5,19 +5,34 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from host.durable.entities.ids import EntityId
+from host.durable.inspect.entities import EntityListing, EntitySummary
+from host.durable.inspect.health import (
+    HubHealth,
+    HubHost,
+    PartitionLease,
+    QueueDepth,
+    StuckInstance,
+    StuckReport,
+)
 from host.durable.inspect.instances import (
     InstanceFilter,
+    InstancePage,
+    InstanceSummary,
     ListingTokenError,
+    StatusCounts,
     decode_cursor,
     encode_cursor,
     sort_key,
     sorted_page,
 )
-from host.invocation_stats import InvocationStats
-from host.json_view import json_value
+from host.durable.taskhub.poison import PoisonRecord
+from host.invocation_stats import FunctionCounters, FunctionOverview, FunctionStats, InvocationStats
+from host.json_view import json_schemas, json_value
 from host.logs import InvocationScope
 from host.storage.interface import Row
 
@@ -114,3 +129,46 @@ def test_a_failed_scope_is_counted_with_its_error_line() -> None:
     assert (counters.invocations, counters.failures) == (2, 1)
     assert counters.last_error == "KeyError: 'missing'"
     assert stats.get("never").invocations == 0
+
+
+def _validator(schemas: dict[str, Any], root: str) -> Any:
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")  # comes with schemathesis (test dependency)
+    return jsonschema_rs.validator_for(
+        {"$ref": f"#/components/schemas/{root}", "components": {"schemas": schemas}}
+    )
+
+
+def test_json_schemas_describe_what_json_value_makes() -> None:
+    schemas = json_schemas(InstancePage, HubHealth, FunctionOverview, EntityListing)
+    page = InstancePage(
+        [InstanceSummary("i", "f", "Running", T0, T0, None)],
+        "k:abc",
+        StatusCounts({"Running": 1}),
+        1,
+    )
+    by_id = InstancePage([], None, None, None)
+    lease = PartitionLease(0, "h-control-00", "w1", None, T0, T0, T0, timedelta(seconds=2), False, False)
+    health = HubHealth(
+        "h",
+        T0,
+        [lease],
+        [HubHost("w1", (0,), T0, True)],
+        [QueueDepth("h-poison", "poison", None, True, 1, timedelta(seconds=3))],
+        [PoisonRecord("h-workitems", "m", 6, "kept failing", "2026-01-01T00:00:00Z")],
+        StuckReport(timedelta(minutes=5), [StuckInstance("i", None, T0, None, timedelta(hours=1))], False),
+    )
+    overview = FunctionOverview(
+        T0, [FunctionStats("f", "httpTrigger", FunctionCounters(2, 1, 4, T0, "E", T0))]
+    )
+    entities = EntityListing([EntitySummary(EntityId("counter", "k"), True, T0, {"n": [1]}, 0, None)], None)
+    for root, value in (
+        ("InstancePage", page),
+        ("InstancePage", by_id),
+        ("HubHealth", health),
+        ("FunctionOverview", overview),
+        ("EntityListing", entities),
+    ):
+        _validator(schemas, root).validate(json_value(value))
+    with pytest.raises(ValueError):  # a schema that could fail: a wrong type is refused
+        _validator(schemas, "HubHealth").validate({**json_value(health), "partitions": [{"index": "0"}]})
+    assert schemas["QueueDepth"]["properties"]["kind"] == {"enum": ["control", "workitem", "poison"]}
