@@ -185,7 +185,7 @@ def explain_waiting(facts: WaitFacts) -> Waiting:
             text += f"; events held: {_names(buffered)}"
         return Waiting(WaitState.SUSPENDED, _at(text, facts.source), (), buffered, since, facts.source)
     items = _outstanding(hist, facts)
-    last_run = h.last_timestamp(hist)
+    last_run = _last_progress(hist)
     events = _open_events(facts.open_events, last_run)
     items = events + items
     if not items:
@@ -269,6 +269,30 @@ def _open_events(open_events: Mapping[str, int] | None, since: datetime | None) 
     for name, count in open_events.items():
         out.extend(WaitItem(WaitKind.EVENT, name, since=since) for _ in range(max(count, 0)))
     return out
+
+
+_NO_PROGRESS = frozenset(
+    {
+        h.EventType.OrchestratorStarted,
+        h.EventType.OrchestratorCompleted,
+        h.EventType.GenericEvent,
+        h.EventType.ExecutionSuspended,
+        h.EventType.ExecutionResumed,
+    }
+)
+
+
+def _last_progress(hist: list[h.Event]) -> datetime | None:
+    """When the code last moved on: the start of the last episode that delivered or scheduled
+    something (episodes that only buffered an event or suspended/resumed left the code where it was)."""
+    progressed = False
+    for e in reversed(hist):
+        t = h.etype(e)
+        if t == h.EventType.OrchestratorStarted and progressed:
+            return _time(e)
+        if t not in _NO_PROGRESS:
+            progressed = True
+    return h.last_timestamp(hist)
 
 
 def _ran_to_completion(hist: list[h.Event]) -> bool:
