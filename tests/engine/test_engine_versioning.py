@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import subprocess
 import sys
 import uuid
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from crash_support import REPO, HostProcess
+from crash_support import HUB_PARTITIONS, REPO, HostProcess, HubView
 from waiting import eventually
 
 from host.durable.replay import history as h
@@ -304,3 +305,33 @@ async def test_an_instance_keeps_its_version_across_a_restart_with_a_new_default
     listed = _cli("list", "--host-url", base)
     rows = {line.split()[0]: line.split() for line in listed.splitlines()[2:] if line.strip()}
     assert "1.0" in rows[iid] and "2.0" in rows[fresh], listed
+
+
+@pytest.mark.subprocess
+async def test_the_cli_straight_over_storage_stamps_the_apps_default_version(
+    azurite_connection_string: str, hub_name: str
+) -> None:
+    """Run in the app folder with ``--connection``, ``durable start`` is the app's client."""
+
+    def start(*extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "host", "durable", "start", "stamp", "--json", "--hub", hub_name, *extra],
+            cwd=HOST_APP,
+            env={**os.environ, "PYTHONPATH": str(REPO), "FUNCHOST_TEST_STORAGE": azurite_connection_string},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return str(json.loads(done.stdout)["id"])
+
+    plain = start("--connection", "FUNCHOST_TEST_STORAGE")
+    pinned = start("--connection", "FUNCHOST_TEST_STORAGE", "--version", "0.3")
+    view = HubView(azurite_connection_string, hub_name, HUB_PARTITIONS)
+    try:
+        for iid, version in ((plain, "1.0"), (pinned, "0.3")):
+            row = await view.management.get_status(iid)
+            assert row is not None and row.version == version
+    finally:
+        await view.close()

@@ -136,7 +136,7 @@ async def discover_hub(storage: Storage, hub: str) -> tuple[TaskHubNames, bool]:
 
 @asynccontextmanager
 async def direct_management(
-    connection: str | StorageAccount, hub: str | None, *, create: bool = False
+    connection: str | StorageAccount, hub: str | None, *, create: bool = False, default_version: str = ""
 ) -> AsyncIterator[Management]:
     """The management of a hub straight over storage (the CLI without a running host).
 
@@ -156,6 +156,6 @@ async def direct_management(
                 f"task hub '{name}' does not exist in this storage account "
                 f"(--hub names another one; starting an orchestration creates it)"
             )
-        yield Management(task_hub)
+        yield Management(task_hub, default_version=default_version)
     finally:
         await storage.close()

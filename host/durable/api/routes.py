@@ -302,9 +302,10 @@ def api_routes(api: DurableApi) -> list[BaseRoute]:
 
 @asynccontextmanager
 async def direct_api(
-    connection: str | StorageAccount, hub: str | None, *, create: bool = False
+    connection: str | StorageAccount, hub: str | None, *, create: bool = False, default_version: str = ""
 ) -> AsyncIterator[ASGIApp]:
-    """The durable HTTP API as an in-process ASGI app over storage (no orchestrator checks).
+    """The durable HTTP API as an in-process ASGI app over storage (no orchestrator checks);
+    ``default_version`` stamps starts that name no version.
 
     It also answers ``GET /admin/durable/instances/{id}`` (without the app's code: no source line).
     """
@@ -313,7 +314,9 @@ async def direct_api(
     from host.durable.api.admin import ADMIN_INSTANCES, admin_instance_routes
     from host.durable.api.resolver import direct_management
 
-    async with direct_management(connection, hub, create=create) as management:
+    async with direct_management(
+        connection, hub, create=create, default_version=default_version
+    ) as management:
 
         async def resolve(
             task_hub: str | None, connection: str | None, *, create: bool = False

@@ -127,7 +127,7 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
     add_parsers(cmds, common)
 
-    durable.set_defaults(handler=run)
+    durable.set_defaults(handler=run, default_version="")
 
 
 add_durable_subcommands = add_command
@@ -189,7 +189,8 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[httpx.AsyncClient]:
         from host.durable.api.routes import direct_api
 
         create = args.durable_command == "start"  # as Core Tools' start-new, create the hub if new
-        async with direct_api(cli_account(args.connection), args.hub, create=create) as app:
+        account = cli_account(args.connection)
+        async with direct_api(account, args.hub, create=create, default_version=args.default_version) as app:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://direct", params=params, timeout=args.timeout
