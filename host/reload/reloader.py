@@ -204,16 +204,15 @@ class Reloader:
     def _read_settings(self, old: HostSettings) -> HostSettings:
         """The settings again, with local.settings.json ``Values`` re-applied; what only a restart
         changes is kept and reported."""
-        env = old.environ
         removed: dict[str, str] = {}
-        if isinstance(env, os._Environ):
-            for key, value in old.values.items():  # set from local.settings.json, not by the shell
-                if value is not None and env.get(key) == value:
-                    removed[key] = env.pop(key)
+        if old.environ is os.environ:  # local.settings.json Values were copied there: read them anew
+            for key, value in old.values.items():
+                if value is not None and os.environ.get(key) == value:
+                    removed[key] = os.environ.pop(key)
         try:
             new = self.options.load_settings()
         except HostError:
-            env.update(removed)  # type: ignore[attr-defined]  # os.environ: the old values back
+            os.environ.update(removed)
             raise
         kept = [
             what

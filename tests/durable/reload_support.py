@@ -145,11 +145,17 @@ class App:
 
 @contextmanager
 def reload_host(
-    tmp_path: Path, connection: str, *, code: str = APP, args: Sequence[str] = (), hub_prefix: str = "reload"
+    tmp_path: Path,
+    connection: str,
+    *,
+    code: str = APP,
+    args: Sequence[str] = (),
+    hub_prefix: str = "reload",
+    host_json: dict[str, Any] | None = None,
 ) -> Iterator[App]:
-    """Write the app into ``tmp_path`` and serve it with hot reload on."""
+    """Write the app (and ``host_json``) into ``tmp_path`` and serve it with hot reload on."""
     (tmp_path / "function_app.py").write_text(code)
-    (tmp_path / "host.json").write_text(json.dumps({"version": "2.0"}))
+    (tmp_path / "host.json").write_text(json.dumps(host_json or {"version": "2.0"}))
     env = host_env(connection, unique_hub(hub_prefix))
     with host_process(tmp_path, env, args=args) as url:
         app = App(tmp_path, url)

@@ -65,7 +65,9 @@ def test_a_reload_during_a_fan_out_loses_nothing_and_runs_nothing_twice(
 ) -> None:
     from waiting import eventually_sync
 
-    with reload_host(tmp_path, azurite_connection_string) as app:
+    # Locks of an hour: work a reload left locked (instead of handing it back) would never finish here.
+    hour = {"extensions": {"durableTask": {"storageProvider": {"controlQueueVisibilityTimeout": "01:00:00"}}}}
+    with reload_host(tmp_path, azurite_connection_string, host_json={"version": "2.0", **hour}) as app:
         iid = app.start("fan_out")
         eventually_sync(lambda: len(app.runs("work")) >= 10, 60, "the fan-out to be running")
         app.edit('HttpResponse("V1")', 'HttpResponse("V2")')
