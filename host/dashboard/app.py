@@ -126,6 +126,8 @@ def dashboard_routes(
             event_name=form.get("event", ""),
             event_data=form.get("data", ""),
         )
+        if source.inspector is not None and form.get("action") == "purge":
+            source.inspector.listing.invalidate()  # the list must not show it from its cache
         location = pages.instance_url(result.instance_id) if result.instance_id else prefix
         return {"message": result.message, "location": location}
 

@@ -15,6 +15,7 @@ from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from host.http.routing import build_router
+from host.indexing.registry import Registry
 
 if TYPE_CHECKING:
     from host.runtime import HostRuntime, Service
@@ -24,9 +25,9 @@ log = logging.getLogger("host.dashboard")
 DASHBOARD_PATH = "/dashboard"
 
 
-def user_route_conflict(runtime: HostRuntime, path: str = DASHBOARD_PATH) -> str | None:
+def user_route_conflict(registry: Registry, route_prefix: str, path: str = DASHBOARD_PATH) -> str | None:
     """The HTTP function whose route takes ``path`` (or a page below it), if any."""
-    router = build_router(runtime.registry, runtime.settings.route_prefix)
+    router = build_router(registry, route_prefix)
     for probe in (path, f"{path}/instance", f"{path}/static/dashboard.css"):
         for method in ("GET", "POST"):
             found = router.match(method, probe)
@@ -71,7 +72,7 @@ def create_services(runtime: HostRuntime) -> list[Service]:
     """Add the dashboard's routes to ``runtime.routes`` (no service of its own)."""
     if not runtime.settings.dashboard:
         return []
-    taken_by = user_route_conflict(runtime)
+    taken_by = user_route_conflict(runtime.registry, runtime.settings.route_prefix)
     if taken_by is not None:
         log.warning(
             "The dashboard is not served: function '%s' has a route at %s (it wins).",

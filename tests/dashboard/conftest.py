@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dashboard_support import chromium_path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "durable"))  # host_process_support
+for _helpers in ("durable", "http"):  # host_process_support, httphost_helpers
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / _helpers))
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -28,17 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def chromium_path() -> str:
-    """The browser the tests drive; skips (locally) or fails (in CI) when it is missing."""
-    path = os.environ.get("FUNCHOST_CHROMIUM", "/usr/bin/chromium")
-    if Path(path).is_file() and os.access(path, os.X_OK):
-        return path
-    reason = f"Chromium is not installed at {path} (apt-get install chromium; .ci/run does it)"
-    if os.environ.get("CI", "").lower() in ("true", "1"):
-        pytest.fail(f"CI must run the browser tests: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +44,7 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Chromium (one per test module)."""
-    path = chromium_path()
+    path = chromium_path()  # skips (locally) or fails (CI) without a browser
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

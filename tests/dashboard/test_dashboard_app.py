@@ -131,6 +131,7 @@ async def test_actions_need_the_csrf_token_and_refuse_with_the_api_message(
         "/dashboard/instance/action", data={"id": "x", "action": "purge", "csrf": token}
     )
     assert purged.json()["ok"] is True and await management.get_status("x") is None
+    assert 'data-instance="x"' not in (await client.get("/dashboard")).text
     missing = await client.get("/dashboard/instance", params={"id": "x"})
     assert missing.status_code == 404 and "no orchestration instance" in missing.text
 

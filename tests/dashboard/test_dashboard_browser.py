@@ -66,7 +66,7 @@ def served(
             return counter.status_code == 200 and counter.json().get("value") == 5
 
         eventually_sync(settled, 90, "every seed to settle", interval=0.3)
-        yield {"url": url, "ids": ids, "hub": hub}
+        yield {"url": url, "ids": ids, "hub": hub, "log": app / f"host-{url.rsplit(':', 1)[1]}.log"}
 
 
 @pytest.fixture
@@ -94,6 +94,13 @@ def test_the_list_shows_every_seed_with_its_status(
     expect(page.locator('#counts li[data-status="Failed"] .n')).to_have_text("1")
     expect(page.locator('#counts li[data-status="Running"] .n')).to_have_text("1")
     page.screenshot(path=str(screenshots / "instances.png"), full_page=True)
+
+
+def test_the_url_is_printed_with_the_function_listing(served: dict[str, Any]) -> None:
+    text = served["log"].read_text()
+    port = served["url"].rsplit(":", 1)[1]
+    assert f"Dashboard: http://localhost:{port}/dashboard" in text
+    assert text.index("approval_request: orchestrationTrigger") < text.index("Dashboard:")
 
 
 def test_filters_by_status_name_prefix_and_created_time(page: Page, served: dict[str, Any]) -> None:
