@@ -19,7 +19,6 @@ from host.config.settings import HostSettings
 from host.errors import (
     AzuriteError,
     StorageAuthError,
-    StorageCredentialError,
     StorageError,
     StorageUnreachableError,
 )
@@ -209,14 +208,13 @@ async def connect_storage(
             f"AzureWebJobsStorage is not reachable ({_describe(account)}): "
             f"no answer within {timeout:g} s.{hint}"
         ) from None
-    except StorageCredentialError:  # it names the setting already
-        await storage.close()
-        raise
     except StorageAuthError as e:
         await storage.close()
-        identity = account.identity
-        whose = f"the token of {identity.describe()}" if identity else "the account key or SAS"
-        raise StorageAuthError(f"AzureWebJobsStorage ({_describe(account)}) refused {whose}: {e}") from None
+        if account.identity is not None:  # its errors name the connection and the credential
+            raise
+        raise StorageAuthError(
+            f"AzureWebJobsStorage ({_describe(account)}) refused the account key or SAS: {e}"
+        ) from None
     except StorageError as e:
         await storage.close()
         raise StorageUnreachableError(

@@ -120,15 +120,19 @@ async def test_a_bad_token_is_a_one_line_error_naming_the_connection(
 
 
 @pytest.mark.parametrize("kind", [AzureStorage, AzureSdkStorage], ids=["lean", "sdk"])
-async def test_a_token_the_service_refuses_is_an_auth_error_without_the_token(
+async def test_a_token_the_service_refuses_is_one_line_naming_the_connection_on_both_paths(
     tmp_path: Path, identity_settings: IdentitySettings, kind: type[AzureSdkStorage]
 ) -> None:
     text = await _refusal(
         _account(tmp_path, identity_settings(credential="identity_support:wrong_issuer")), kind
     )
-    assert "403" in text and "Invalid token issuer" in text and "\n" not in text and "eyJ" not in text
-    if kind is AzureStorage:  # the lean path names the connection; the SDK path's callers do
-        assert "connection 'AzureWebJobsStorage'" in text
+    assert text.startswith("put message on queue never") and text.endswith(
+        ": the storage account refused the token of connection 'AzureWebJobsStorage' "
+        "(AzureWebJobsStorage__blobServiceUri, the credential of "
+        "FUNCHOST_TOKEN_CREDENTIAL=identity_support:wrong_issuer): "
+        "403 AuthenticationFailed: Invalid token issuer."
+    )
+    assert "\n" not in text and "eyJ" not in text
 
 
 async def test_start_up_names_the_connection_when_the_token_is_refused(
@@ -142,11 +146,8 @@ async def test_start_up_names_the_connection_when_the_token_is_refused(
     with pytest.raises(StorageAuthError) as caught:
         await connect_storage(settings, account, 10.0, started_azurite=False)
     text = str(caught.value)
-    assert text.startswith("AzureWebJobsStorage (https://127.0.0.1:") and "Invalid token issuer" in text
-    assert (
-        "refused the token of the credential of FUNCHOST_TOKEN_CREDENTIAL=identity_support:wrong_issuer"
-        in text
-    )
+    assert text.startswith("storage account devstoreaccount1 (") and " service at https://127.0.0.1:" in text
+    assert "refused the token of connection 'AzureWebJobsStorage'" in text and "Invalid token issuer" in text
     assert "\n" not in text
 
 
@@ -305,5 +306,7 @@ async def test_the_host_does_not_start_with_a_refused_token_and_says_why(
     finally:
         host.stop()
     output = host.output()
-    assert "AzureWebJobsStorage (https://127.0.0.1:" in output and "Invalid token issuer" in output
+    assert (
+        "refused the token of connection 'AzureWebJobsStorage'" in output and "Invalid token issuer" in output
+    )
     assert "eyJ" not in output and "Traceback" not in output

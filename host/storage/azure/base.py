@@ -9,10 +9,10 @@ second or two instead of the SDKs' default minutes.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, NoReturn
 
 from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
-from azure.core.exceptions import AzureError
+from azure.core.exceptions import AzureError, HttpResponseError
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.data.tables.aio import TableClient, TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
@@ -20,7 +20,7 @@ from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from host.errors import StorageUnreachableError
 from host.storage.azure.bearer import BearerTokens
-from host.storage.azure.convert import raise_mapped
+from host.storage.azure.convert import http_error, raise_mapped
 from host.storage.azure.sdk_retry import BlobRetry, QueueRetry, table_service_client
 from host.storage.connection import StorageAccount
 from host.storage.health import StorageHealth
@@ -142,6 +142,13 @@ class AzureBase:
         assert self._queue_service is not None
         return self._queue_service
 
+    def raise_mapped(self, err: Exception, what: str, *, lease_conflict: bool = False) -> NoReturn:
+        """:func:`~host.storage.azure.convert.raise_mapped`; a 401/403 to a bearer token names the
+        identity-based connection (as the lean path does)."""
+        if self.tokens is not None and isinstance(err, HttpResponseError) and err.status_code in (401, 403):
+            raise self.tokens.refused(what, *http_error(err)) from err
+        raise_mapped(err, what, lease_conflict=lease_conflict)
+
     # ------------------------------------------------------------------ lifecycle
 
     async def close(self) -> None:
@@ -170,7 +177,7 @@ class AzureBase:
                 else:
                     await self.blob_service().get_service_properties()
             except (AzureError, OSError) as err:
-                raise_mapped(err, f"{what} ({service} service at {self.account.endpoint(service)})")
+                self.raise_mapped(err, f"{what} ({service} service at {self.account.endpoint(service)})")
 
         try:
             await asyncio.wait_for(asyncio.gather(one("queue"), one("table"), one("blob")), timeout)

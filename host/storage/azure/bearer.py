@@ -28,7 +28,7 @@ from typing import Any
 from azure.core.credentials import AccessToken
 from azure.core.credentials_async import AsyncTokenCredential
 
-from host.errors import StorageCredentialError
+from host.errors import StorageAuthError, StorageCredentialError
 from host.storage.azure.convert import redact_tokens
 from host.storage.identity import IdentityConnection
 
@@ -170,6 +170,17 @@ class BearerTokens:
         if access.expires_on <= self._clock():
             when = datetime.fromtimestamp(access.expires_on, UTC).isoformat(timespec="seconds")
             raise StorageCredentialError(f"{where} expired at {when} (is this machine's clock right?)")
+
+    def refused(self, what: str, status: int, code: str, detail: str) -> StorageAuthError:
+        """The error of a request whose token the service refused (401/403), naming the connection;
+        the cached token is dropped (the next request fetches a new one)."""
+        self.invalidate()
+        identity = self.identity
+        text = (
+            f"{what}: the storage account refused the token of connection '{identity.connection}' "
+            f"({identity.source}, {identity.describe()}): {status} {code}".rstrip()
+        )
+        return StorageAuthError(self.scrub(f"{text}: {detail}" if detail else text))
 
     def scrub(self, text: str) -> str:
         """``text`` without this connection's client secret or anything that looks like a token."""

@@ -10,7 +10,6 @@ from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobClient, BlobLeaseClient
 
 from host.storage.azure.base import AzureBase
-from host.storage.azure.convert import raise_mapped
 from host.storage.interface import BlobInfo
 
 _ERRORS = (AzureError, OSError)
@@ -47,7 +46,7 @@ class AzureBlobs(AzureBase):
         except ResourceExistsError:
             pass
         except _ERRORS as err:
-            raise_mapped(err, f"create container {container}")
+            self.raise_mapped(err, f"create container {container}")
 
     async def delete_container(self, container: str) -> None:
         self.stats.add("blob.delete_container")
@@ -56,7 +55,7 @@ class AzureBlobs(AzureBase):
         except ResourceNotFoundError:
             pass
         except _ERRORS as err:
-            raise_mapped(err, f"delete container {container}")
+            self.raise_mapped(err, f"delete container {container}")
         self._containers.pop(container, None)
 
     async def upload_blob(
@@ -86,10 +85,10 @@ class AzureBlobs(AzureBase):
                 break
             except ResourceNotFoundError as err:
                 if attempt == 2 or getattr(err, "error_code", None) != "ContainerNotFound":
-                    raise_mapped(err, what)
+                    self.raise_mapped(err, what)
                 await self.create_container(container)
             except _ERRORS as err:
-                raise_mapped(err, what, lease_conflict=False)
+                self.raise_mapped(err, what, lease_conflict=False)
         return BlobInfo(
             name=name,
             etag=quote_etag(str(result["etag"])),
@@ -105,7 +104,7 @@ class AzureBlobs(AzureBase):
             downloader = await self._blob(container, name).download_blob()
             data = await downloader.readall()
         except _ERRORS as err:
-            raise_mapped(err, f"download blob {container}/{name}")
+            self.raise_mapped(err, f"download blob {container}/{name}")
         return bytes(data), _info(name, downloader.properties)
 
     async def get_blob_info(self, container: str, name: str) -> BlobInfo | None:
@@ -115,7 +114,7 @@ class AzureBlobs(AzureBase):
         except ResourceNotFoundError:
             return None
         except _ERRORS as err:
-            raise_mapped(err, f"read properties of blob {container}/{name}")
+            self.raise_mapped(err, f"read properties of blob {container}/{name}")
         return _info(name, props)
 
     async def delete_blob(self, container: str, name: str, *, lease_id: str | None = None) -> None:
@@ -125,7 +124,7 @@ class AzureBlobs(AzureBase):
         except ResourceNotFoundError:
             pass
         except _ERRORS as err:
-            raise_mapped(err, f"delete blob {container}/{name}")
+            self.raise_mapped(err, f"delete blob {container}/{name}")
 
     async def list_blobs(self, container: str, prefix: str = "") -> list[BlobInfo]:
         found: list[BlobInfo] = []
@@ -141,7 +140,7 @@ class AzureBlobs(AzureBase):
         except ResourceNotFoundError:
             return []
         except _ERRORS as err:
-            raise_mapped(err, f"list blobs in {container}")
+            self.raise_mapped(err, f"list blobs in {container}")
         return found
 
     async def acquire_lease(
@@ -152,7 +151,7 @@ class AzureBlobs(AzureBase):
         try:
             await lease.acquire(lease_duration=duration)
         except _ERRORS as err:
-            raise_mapped(err, f"acquire lease on blob {container}/{name}", lease_conflict=True)
+            self.raise_mapped(err, f"acquire lease on blob {container}/{name}", lease_conflict=True)
         return str(lease.id)
 
     async def renew_lease(self, container: str, name: str, lease_id: str) -> None:
@@ -160,11 +159,11 @@ class AzureBlobs(AzureBase):
         try:
             await BlobLeaseClient(self._blob(container, name), lease_id=lease_id).renew()
         except _ERRORS as err:
-            raise_mapped(err, f"renew lease on blob {container}/{name}", lease_conflict=True)
+            self.raise_mapped(err, f"renew lease on blob {container}/{name}", lease_conflict=True)
 
     async def release_lease(self, container: str, name: str, lease_id: str) -> None:
         self.stats.add("blob.lease")
         try:
             await BlobLeaseClient(self._blob(container, name), lease_id=lease_id).release()
         except _ERRORS as err:
-            raise_mapped(err, f"release lease on blob {container}/{name}", lease_conflict=True)
+            self.raise_mapped(err, f"release lease on blob {container}/{name}", lease_conflict=True)

@@ -41,9 +41,8 @@ def raise_mapped(err: Exception, what: str, *, lease_conflict: bool = False) -> 
         ) from err
     if isinstance(err, HttpResponseError):
         try:
-            status = err.status_code or 0
-            detail = _auth_detail(err) if status in (401, 403) else ""
-            raise_http(status, _error_code(err), what, detail or _short(err), lease_conflict=lease_conflict)
+            status, code, detail = http_error(err)
+            raise_http(status, code, what, detail, lease_conflict=lease_conflict)
         except StorageError as mapped:
             raise mapped from err
     if isinstance(err, AzureError):
@@ -79,6 +78,14 @@ def raise_http(
     if is_retryable_status(status):
         raise StorageBusyError(f"{text}: {detail}" if detail else text)
     raise StorageError(f"{text}: {detail}" if detail else text)
+
+
+def http_error(err: HttpResponseError) -> tuple[int, str, str]:
+    """(status, error code, one-line detail) of an SDK HTTP error; for 401/403 the detail is the
+    service's reason for refusing the credential where it gives one."""
+    status = err.status_code or 0
+    detail = _auth_detail(err) if status in (401, 403) else ""
+    return status, _error_code(err), detail or _short(err)
 
 
 def _error_code(err: HttpResponseError) -> str:

@@ -8,7 +8,6 @@ from typing import Any
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 
 from host.storage.azure.base import AzureBase
-from host.storage.azure.convert import raise_mapped
 from host.storage.interface import MAX_BATCH_RECEIVE, QueueMessage, SentMessage
 from host.storage.limits import check_message
 
@@ -37,7 +36,7 @@ class AzureQueues(AzureBase):
         except ResourceExistsError:
             pass
         except _ERRORS as err:
-            raise_mapped(err, f"create queue {queue}")
+            self.raise_mapped(err, f"create queue {queue}")
 
     async def delete_queue(self, queue: str) -> None:
         self.stats.add("queue.delete_queue")
@@ -46,7 +45,7 @@ class AzureQueues(AzureBase):
         except ResourceNotFoundError:
             pass
         except _ERRORS as err:
-            raise_mapped(err, f"delete queue {queue}")
+            self.raise_mapped(err, f"delete queue {queue}")
         self._queues.pop(queue, None)
 
     async def list_queues(self, prefix: str = "") -> list[str]:
@@ -57,7 +56,7 @@ class AzureQueues(AzureBase):
                 names.extend([q.name async for q in page])
                 self.stats.add("queue.list")
         except _ERRORS as err:
-            raise_mapped(err, "list queues")
+            self.raise_mapped(err, "list queues")
         return names
 
     async def put_message(
@@ -70,7 +69,7 @@ class AzureQueues(AzureBase):
                 content, visibility_timeout=visibility_timeout or None, time_to_live=time_to_live
             )
         except _ERRORS as err:
-            raise_mapped(err, f"put message on queue {queue}")
+            self.raise_mapped(err, f"put message on queue {queue}")
         inserted = m.inserted_on or datetime.now(UTC)
         return SentMessage(m.id, m.pop_receipt or "", inserted, m.next_visible_on)
 
@@ -90,7 +89,7 @@ class AzureQueues(AzureBase):
         except StopAsyncIteration:
             return []
         except _ERRORS as err:
-            raise_mapped(err, f"receive from queue {queue}")
+            self.raise_mapped(err, f"receive from queue {queue}")
 
     async def peek_messages(self, queue: str, *, max_messages: int = 32) -> list[QueueMessage]:
         self.stats.add("queue.peek")
@@ -99,7 +98,7 @@ class AzureQueues(AzureBase):
                 max_messages=max(1, min(max_messages, MAX_BATCH_RECEIVE))
             )
         except _ERRORS as err:
-            raise_mapped(err, f"peek queue {queue}")
+            self.raise_mapped(err, f"peek queue {queue}")
         return [_message(m) for m in found]
 
     async def update_message(
@@ -122,7 +121,7 @@ class AzureQueues(AzureBase):
                 visibility_timeout=visibility_timeout,
             )
         except _ERRORS as err:
-            raise_mapped(err, f"update message {message_id} on queue {queue}")
+            self.raise_mapped(err, f"update message {message_id} on queue {queue}")
         return str(m.pop_receipt)
 
     async def delete_message(self, queue: str, message_id: str, pop_receipt: str) -> None:
@@ -130,12 +129,12 @@ class AzureQueues(AzureBase):
         try:
             await self.queue_client(queue).delete_message(message_id, pop_receipt)
         except _ERRORS as err:
-            raise_mapped(err, f"delete message {message_id} from queue {queue}")
+            self.raise_mapped(err, f"delete message {message_id} from queue {queue}")
 
     async def queue_length(self, queue: str) -> int:
         self.stats.add("queue.length")
         try:
             props = await self.queue_client(queue).get_queue_properties()
         except _ERRORS as err:
-            raise_mapped(err, f"length of queue {queue}")
+            self.raise_mapped(err, f"length of queue {queue}")
         return int(props.approximate_message_count or 0)

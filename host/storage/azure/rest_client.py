@@ -12,14 +12,14 @@ import json
 import re
 import ssl
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
 import aiohttp
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from host.errors import StorageAuthError, StorageUnreachableError
+from host.errors import StorageUnreachableError
 from host.storage.azure.bearer import BearerTokens
 from host.storage.azure.rest_auth import HttpDate, queue_string_to_sign, sign, table_string_to_sign
 from host.storage.connection import StorageAccount
@@ -180,21 +180,12 @@ class RestClient:
             attempt += 1
             await asyncio.sleep(self.retry.delay(attempt))
 
-    def _refused(self, response: RestResponse, what: str) -> None:
+    def _refused(self, response: RestResponse, what: str) -> NoReturn:
         """A 401/403 answer to a bearer token: StorageAuthError naming the connection's setting."""
         assert self.tokens is not None
-        self.tokens.invalidate()
         self.health.succeeded()  # it answered
         code = response.headers.get("x-ms-error-code", "")
-        detail = _refusal(response.body)
-        identity = self.tokens.identity
-        raise StorageAuthError(
-            self.tokens.scrub(
-                f"{what}: the storage account refused the token of connection '{identity.connection}' "
-                f"({identity.source}, {identity.describe()}): {response.status} {code}"
-                + (f": {detail}" if detail else "")
-            )
-        )
+        raise self.tokens.refused(what, response.status, code, _refusal(response.body))
 
 
 def _refusal(body: bytes) -> str:

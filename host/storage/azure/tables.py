@@ -16,7 +16,6 @@ from host.storage.azure.convert import (
     decode_continuation,
     encode_continuation,
     from_sdk_entity,
-    raise_mapped,
     to_sdk_entity,
 )
 from host.storage.interface import Filter, Page, Row, TableOp, WriteMode
@@ -65,7 +64,7 @@ class AzureTables(AzureBase):
         except ResourceExistsError:
             pass
         except _ERRORS as err:
-            raise_mapped(err, f"create table {table}")
+            self.raise_mapped(err, f"create table {table}")
 
     async def delete_table(self, table: str) -> None:
         self.stats.add("table.delete_table")
@@ -74,7 +73,7 @@ class AzureTables(AzureBase):
         except ResourceNotFoundError:
             pass
         except _ERRORS as err:
-            raise_mapped(err, f"delete table {table}")
+            self.raise_mapped(err, f"delete table {table}")
         self._tables.pop(table, None)
 
     async def list_tables(self, prefix: str = "") -> list[str]:
@@ -84,7 +83,7 @@ class AzureTables(AzureBase):
                 self.stats.add("table.list")
                 names.extend([t.name async for t in page])
         except _ERRORS as err:
-            raise_mapped(err, "list tables")
+            self.raise_mapped(err, "list tables")
         return sorted(n for n in names if n.startswith(prefix))
 
     async def get_row(self, table: str, partition_key: str, row_key: str) -> Row | None:
@@ -96,7 +95,7 @@ class AzureTables(AzureBase):
                 raise NotFoundError(f"table {table} does not exist") from err
             return None
         except _ERRORS as err:
-            raise_mapped(err, f"read table {table} row ({partition_key!r}, {row_key!r})")
+            self.raise_mapped(err, f"read table {table} row ({partition_key!r}, {row_key!r})")
         return from_sdk_entity(entity, entity.metadata.get("etag"))
 
     async def query_rows(
@@ -120,7 +119,7 @@ class AzureTables(AzureBase):
         except StopAsyncIteration:
             return Page([], None)
         except _ERRORS as err:
-            raise_mapped(err, f"query table {table}")
+            self.raise_mapped(err, f"query table {table}")
         return Page(rows, encode_continuation(pages.continuation_token))
 
     async def iter_rows(
@@ -160,7 +159,7 @@ class AzureTables(AzureBase):
             else:
                 meta = await client.update_entity(entity, mode=_MODE[op.mode], **_condition(op.etag))
         except _ERRORS as err:
-            raise_mapped(err, f"{op.mode.value} {_row_name(table, entity)}")
+            self.raise_mapped(err, f"{op.mode.value} {_row_name(table, entity)}")
         return str(meta["etag"])
 
     async def transact(self, table: str, ops: Sequence[TableOp]) -> list[str | None]:
@@ -171,7 +170,7 @@ class AzureTables(AzureBase):
         try:
             results = await self.table_client(table).submit_transaction([_batch_op(op) for op in ops])
         except _ERRORS as err:
-            raise_mapped(err, f"transaction on table {table} ({len(ops)} operations)")
+            self.raise_mapped(err, f"transaction on table {table} ({len(ops)} operations)")
         return [
             None if op.mode is WriteMode.DELETE else (str(r.get("etag")) if r.get("etag") else None)
             for op, r in zip(ops, results, strict=True)
