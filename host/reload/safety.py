@@ -111,7 +111,7 @@ class SafetyReport:
         out += [f"  could not check: {e}" for e in self.errors]
         if self.unchecked:
             more = "+" if self.more else ""
-            out.append(f"  {self.unchecked}{more} more unfinished instance(s) not checked (time bound)")
+            out.append(f"  {self.unchecked}{more} more unfinished instance(s) not checked (bounded sample)")
         return out
 
 
