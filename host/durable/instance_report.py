@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from host.durable.inspect.health import hosts_of, partition_leases
 from host.durable.management import Management
 from host.durable.replay import history as h
 from host.durable.replay.check import replay_position
@@ -33,6 +34,9 @@ MAX_CHILDREN_READ = 20
 
 class EngineView(Protocol):
     """What the engine of this host knows about the instances it runs."""
+
+    @property
+    def worker_id(self) -> str: ...
 
     def code_position(self, instance_id: str, history_length: int) -> CodePosition | None: ...
 
@@ -132,6 +136,7 @@ async def instance_report(
         open_events=position.open_events if position is not None else None,
         source=source,
         activities=engine.activity_runs(instance_id) if engine is not None else {},
+        activity_hosts=await _other_hosts(management, engine) if engine is not None else None,
         children=await _children(management, history),
         version_refusal=engine.version_refusal(status.version) if engine is not None else None,
     )
@@ -159,6 +164,12 @@ def _position(
         log.debug("instance %s: no code position by replay: %s", instance_id, replayed.error or "divergence")
         return None, "none"
     return CodePosition(replayed.source, replayed.open_events, len(history)), "replay"
+
+
+async def _other_hosts(management: Management, engine: EngineView) -> tuple[str, ...]:
+    """The other hosts holding partitions of the hub (any of them may run an activity)."""
+    leases = await partition_leases(management.hub)
+    return tuple(x.worker_id for x in hosts_of(leases, engine.worker_id) if not x.is_this_host)
 
 
 async def _children(management: Management, history: list[h.Event]) -> Mapping[str, str]:

@@ -52,6 +52,7 @@ SCHEMAS: dict[str, Json] = {
             "runningSince": {"type": "string"},
             "instanceId": {"type": "string"},
             "detail": {"type": "string"},
+            "elsewhere": {"type": "array", "items": {"type": "string"}},
         },
     },
     "Waiting": {

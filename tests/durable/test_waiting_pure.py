@@ -48,7 +48,7 @@ def test_finished_instances_do_not_wait() -> None:
 
 def test_queued_activity_with_the_source_line() -> None:
     hist = [*started(), h.task_scheduled(at(1), 0, "SendEmail", '"x"'), h.orchestrator_completed(at(1))]
-    w = explain_waiting(WaitFacts(hist, source=SRC))
+    w = explain_waiting(WaitFacts(hist, source=SRC, activity_hosts=()))
     assert w.state is WaitState.WAITING
     assert w.sentence == (
         'waiting for activity "SendEmail" (queued since 2026-01-01T10:00:01Z) at function_app.py:188'
@@ -64,6 +64,18 @@ def test_running_activity_names_its_host() -> None:
         'waiting for activity "SendEmail" (running on host host-a since 2026-01-01T10:00:02Z)'
     )
     assert w.items[0].to_json()["host"] == "host-a"
+
+
+def test_activities_not_running_here_as_far_as_known() -> None:
+    hist = [*started(), h.task_scheduled(at(1), 0, "A", None), h.orchestrator_completed(at(1))]
+    unknown = explain_waiting(WaitFacts(hist))  # straight from storage: nobody knows who runs what
+    assert unknown.sentence == 'waiting for activity "A" (scheduled since 2026-01-01T10:00:01Z)'
+    other = explain_waiting(WaitFacts(hist, activity_hosts=("host-b",)))
+    assert other.sentence == (
+        'waiting for activity "A" (scheduled since 2026-01-01T10:00:01Z; queued, or running on host host-b)'
+    )
+    two = explain_waiting(WaitFacts(hist, activity_hosts=("host-b", "host-c")))
+    assert two.sentence.endswith("queued, or running on one of the hosts host-b, host-c)")
 
 
 def test_completed_activities_are_not_waited_for() -> None:
@@ -152,7 +164,7 @@ def test_fan_out_is_counted_and_capped() -> None:
     scheduled = [h.task_scheduled(at(1), i, "Hello", None) for i in range(5)]
     scheduled += [h.task_scheduled(at(1), 5 + i, f"Other{i}", None) for i in range(4)]
     hist = [*started(), *scheduled, h.orchestrator_completed(at(1))]
-    w = explain_waiting(WaitFacts(hist))
+    w = explain_waiting(WaitFacts(hist, activity_hosts=()))
     assert len(w.items) == 9
     assert w.sentence.startswith('waiting for 5 × activity "Hello" (queued since 2026-01-01T10:00:01Z), ')
     assert w.sentence.endswith(" and 2 more")

@@ -75,7 +75,10 @@ class WaitFacts:
     """External event names the code waits for, with how many waits (None: not known)."""
     source: SourceLine | None = None
     activities: Mapping[int, ActivityRun] = field(default_factory=dict)
-    """Task id -> where that activity is running now (absent: queued, as far as known)."""
+    """Task id -> where that activity is running now."""
+    activity_hosts: tuple[str, ...] | None = None
+    """The other hosts that may run activities (``()``: none, so an activity not in ``activities``
+    is queued; ``None``: not known, e.g. read straight from storage: it is only "scheduled")."""
     children: Mapping[str, str] = field(default_factory=dict)
     """Sub-orchestration instance id -> its runtime status."""
     version_refusal: str | None = None
@@ -94,7 +97,9 @@ class WaitItem:
     until: datetime | None = None
     """A timer's fire time."""
     host: str | None = None
-    """The host running an activity (None: queued or not known)."""
+    """The host running an activity (None: not running here)."""
+    elsewhere: tuple[str, ...] | None = None
+    """Activities not running here: other hosts that may run it (``()``: queued; None: not known)."""
     running_since: datetime | None = None
     instance_id: str | None = None
     """A sub-orchestration's or an entity's instance id."""
@@ -107,7 +112,13 @@ class WaitItem:
             what = f'activity "{self.name}"' if self.kind is WaitKind.ACTIVITY else "an HTTP call"
             if self.host is not None:
                 return f"{what} (running on host {self.host} since {stamp(self.running_since)})"
-            return f"{what} (queued since {stamp(self.since)})"
+            if self.elsewhere is None:
+                return f"{what} (scheduled since {stamp(self.since)})"
+            if not self.elsewhere:
+                return f"{what} (queued since {stamp(self.since)})"
+            hosts = ", ".join(self.elsewhere)
+            where = f"host {hosts}" if len(self.elsewhere) == 1 else f"one of the hosts {hosts}"
+            return f"{what} (scheduled since {stamp(self.since)}; queued, or running on {where})"
         if self.kind is WaitKind.TIMER:
             return f"a timer until {stamp(self.until)}"
         if self.kind is WaitKind.EVENT:
@@ -130,6 +141,8 @@ class WaitItem:
         ):
             if value is not None:
                 out[key] = stamp(value) if isinstance(value, datetime) else value
+        if self.elsewhere:
+            out["elsewhere"] = list(self.elsewhere)
         return out
 
 
@@ -324,7 +337,7 @@ def _item(tid: int, e: h.Event, answered: set[str], facts: WaitFacts) -> WaitIte
         kind = WaitKind.HTTP if name == h.HTTP_ACTIVITY_NAME else WaitKind.ACTIVITY
         run = facts.activities.get(tid)
         if run is None:
-            return WaitItem(kind, name, since, tid)
+            return WaitItem(kind, name, since, tid, elsewhere=facts.activity_hosts)
         return WaitItem(kind, name, since, tid, host=run.host, running_since=run.since)
     if t == h.EventType.TimerCreated:
         fire = e.get("FireAt")
