@@ -30,7 +30,7 @@ from host.errors import HostError
 from host.http.app import build_app
 from host.http.auth import provided_key
 from host.indexing.loader import index_app
-from host.indexing.registry import Registry
+from host.indexing.registry import ORCHESTRATION_TRIGGER, Registry
 from host.logs import console
 from host.reload.diff import ListingDiff, diff_functions, format_diff
 from host.reload.modules import forget_app_modules, restore_modules
@@ -157,7 +157,7 @@ class Reloader:
             return self._finish(report, "failed", t0, f"{err} (the previous version keeps serving)")
         report.diff = diff_functions(old_registry, registry)
         if self.options.strict:
-            report.check = await self.check(registry)
+            report.check = await self.check(registry, also=old_registry)
             if report.check is not None and not report.check.ok:
                 restore_modules(root, previous)
                 for line in report.check.lines():
@@ -192,7 +192,7 @@ class Reloader:
             for line in report.check.lines():
                 console("%s", line)
         else:
-            self._spawn_check(report, registry)
+            self._spawn_check(report, registry, old_registry)
         return report
 
     def _finish(self, report: ReloadReport, status: str, t0: float, error: str) -> ReloadReport:
@@ -228,19 +228,26 @@ class Reloader:
         return dataclasses.replace(new, port=old.port, address=old.address)
 
     # ---------------------------------------------------------------- replay check
-    async def check(self, registry: Registry | None = None) -> SafetyReport | None:
-        """Replay the hub's unfinished instances against ``registry`` (default: the app now)."""
+    async def check(
+        self, registry: Registry | None = None, *, also: Registry | None = None
+    ) -> SafetyReport | None:
+        """Replay the hub's unfinished instances of the app's orchestrators (those of ``registry``,
+        default the app now, and of ``also``, the app before a change) against ``registry``."""
         durable = self.runtime.durable
         if durable is None:
             return None
+        code = registry or self.runtime.registry
+        names = {
+            f.durable_name for r in (code, also) if r is not None for f in r.by_trigger(ORCHESTRATION_TRIGGER)
+        }
         return await check_hub(
-            durable.management, registry or self.runtime.registry, self.runtime.settings.script_root
+            durable.management, code, self.runtime.settings.script_root, orchestrators=names
         )
 
-    def _spawn_check(self, report: ReloadReport, registry: Registry) -> None:
+    def _spawn_check(self, report: ReloadReport, registry: Registry, old: Registry) -> None:
         async def run() -> None:
             try:
-                report.check = await self.check(registry)
+                report.check = await self.check(registry, also=old)
             except HostError as err:
                 console("Replay check failed: %s", err)
                 return

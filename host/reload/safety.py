@@ -12,7 +12,7 @@ import asyncio
 import random
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,8 +98,10 @@ class SafetyReport:
         }
 
     def lines(self) -> list[str]:
-        """What the console shows after a reload (nothing to say: one line)."""
+        """What the console shows after a reload (nothing when there was nothing to check)."""
         out: list[str] = []
+        if not (self.checked or self.unchecked or self.errors):
+            return out
         if self.divergences:
             out.append(
                 f"Replay check: the new code breaks {len(self.divergences)} of {self.checked} "
@@ -214,8 +216,14 @@ async def check_hub(
     *,
     sample: int = SAMPLE,
     budget: float = BUDGET_SECONDS,
+    orchestrators: Collection[str] | None = None,
 ) -> SafetyReport:
-    """Replay a sample of the hub's unfinished instances against ``registry`` (bounded in time)."""
+    """Replay a sample of the hub's unfinished instances against ``registry`` (bounded in time).
+
+    ``orchestrators``: only instances of these (the app's, before and after the change); other
+    apps' instances on a shared hub are not this app's to break.
+    """
+    mine = None if orchestrators is None else {n.lower() for n in orchestrators}
     deadline = time.monotonic() + budget
     report = SafetyReport()
     seen: list[tuple[str, str]] = []
@@ -224,7 +232,9 @@ async def check_hub(
         page, continuation = await management.query_instances(
             UNFINISHED, top=_PAGE, continuation=continuation, include_input_output=False
         )
-        seen += [(s.instance_id, s.name or "") for s in page]
+        seen += [
+            (s.instance_id, s.name or "") for s in page if mine is None or (s.name or "").lower() in mine
+        ]
         if not continuation:
             break
         if time.monotonic() > deadline:

@@ -66,3 +66,6 @@ async def test_unfinished_instances_are_sampled_and_the_rest_counted(tmp_path: P
         )
         assert {d.source for d in sampled.divergences} == {f"function_app.py:{line}"}
         assert sampled.lines()[-1] == "  3 more unfinished instance(s) not checked (bounded sample)"
+
+        other_app = await check_hub(app.management, index_folder(v2), v2, orchestrators=["elsewhere"])
+        assert (other_app.checked, other_app.unchecked, other_app.lines()) == (0, 0, [])
