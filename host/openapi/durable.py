@@ -94,6 +94,7 @@ SCHEMAS: dict[str, Json] = {
             "output": ANY_JSON,
             "createdTime": {"type": ["string", "null"]},
             "lastUpdatedTime": {"type": ["string", "null"]},
+            "version": {"type": "string", "description": "Versioned instances only."},
             "historyEvents": {"type": "array", "items": {"type": "object"}},
         },
     },
