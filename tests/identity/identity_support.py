@@ -34,6 +34,11 @@ def expired() -> UnsignedTokenCredential:
     return UnsignedTokenCredential(lifetime=-600)
 
 
+def short_lived() -> UnsignedTokenCredential:
+    """Tokens valid for 4 seconds (the cache must renew them while requests go on)."""
+    return UnsignedTokenCredential(lifetime=4)
+
+
 def wrong_issuer() -> UnsignedTokenCredential:
     """Tokens from an issuer Azurite (like Azure) does not trust: refused by the service."""
     return UnsignedTokenCredential(issuer="https://login.example.com/tenant/")

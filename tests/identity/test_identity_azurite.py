@@ -74,6 +74,27 @@ async def test_queues_tables_and_blobs_work_over_bearer_tokens(
         await storage.close()
 
 
+@pytest.mark.parametrize("kind", [AzureStorage, AzureSdkStorage], ids=["lean", "sdk"])
+async def test_short_lived_tokens_are_renewed_before_the_service_sees_them_expire(
+    tmp_path: Path, identity_settings: IdentitySettings, kind: type[AzureSdkStorage]
+) -> None:
+    storage = kind(_account(tmp_path, identity_settings(credential="identity_support:short_lived")))
+    queue = _name("short")
+    try:
+        await storage.create_queue(queue)
+        tokens = storage.tokens
+        assert tokens is not None
+
+        async def renewed_twice() -> bool:
+            await storage.put_message(queue, "x")  # Azurite refuses an expired token: this would raise
+            return tokens.fetches >= 3
+
+        await eventually(renewed_twice, 30, "two token renewals while requests go on", interval=0.2)
+        assert await storage.queue_length(queue) > 0
+    finally:
+        await storage.close()
+
+
 async def test_a_shared_key_connection_string_works_over_https_with_the_ca_option(
     tmp_path: Path, oauth_azurite: AzuriteProcess, tls_files: TlsFiles
 ) -> None:
