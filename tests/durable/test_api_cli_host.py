@@ -160,6 +160,28 @@ def test_cli_commands_against_a_running_host(served: tuple[str, dict[str, str], 
     assert [s["instanceId"] for s in ok_json(env, "list", *at)] == ["c4"]
 
 
+def test_cli_direct_mode_explains_with_the_app_code(
+    served: tuple[str, dict[str, str], str], azurite_connection_string: str, tmp_path: Path
+) -> None:
+    _, env, hub = served
+    direct = ["--connection", azurite_connection_string, "--hub", hub]
+    ok(env, "start", "approval_workflow", "--id", "w1", "--input", "300", *direct)
+    wait_status(env, direct, "w1", "Running")
+
+    def waiting(*extra: str) -> str | None:
+        lines = ok(env, "show", "w1", *direct, *extra).splitlines()
+        line = next((s for s in lines if s.startswith("Waiting:")), None)
+        return line if line is not None and "a timer until" in line else None
+
+    # straight from storage the awaited event and the line are not known (the timer is) ...
+    without = eventually_sync(waiting, 30, "show to explain the wait")
+    assert without.split(None, 1)[1].startswith("waiting for a timer until ") and " at " not in without
+    # ... replaying the history against the app's code finds both
+    with_code = waiting("--app", str(tmp_path))
+    assert with_code is not None and 'waiting for event "Approval" since ' in with_code
+    assert with_code.endswith(f"http_api.py:{approval_yield_line()}")
+
+
 def test_cli_direct_mode_and_delete_hub(
     served: tuple[str, dict[str, str], str], azurite_connection_string: str
 ) -> None:

@@ -61,8 +61,11 @@ from host.http.limits import BODY_IDLE_TIMEOUT, MAX_BODY
 from host.indexing.registry import ENTITY_TRIGGER, ORCHESTRATION_TRIGGER, Registry
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from starlette.types import ASGIApp, Receive, Scope, Send
 
+    from host.durable.replay.source import OrchestratorHandle
     from host.runtime import HostRuntime
     from host.storage.connection import StorageAccount
 
@@ -302,12 +305,19 @@ def api_routes(api: DurableApi) -> list[BaseRoute]:
 
 @asynccontextmanager
 async def direct_api(
-    connection: str | StorageAccount, hub: str | None, *, create: bool = False, default_version: str = ""
+    connection: str | StorageAccount,
+    hub: str | None,
+    *,
+    create: bool = False,
+    default_version: str = "",
+    handles: Callable[[str], OrchestratorHandle | None] | None = None,
+    app_root: Path | None = None,
 ) -> AsyncIterator[ASGIApp]:
     """The durable HTTP API as an in-process ASGI app over storage (no orchestrator checks);
     ``default_version`` stamps starts that name no version.
 
-    It also answers ``GET /admin/durable/instances/{id}`` (without the app's code: no source line).
+    It also answers ``GET /admin/durable/instances/{id}``; with ``handles`` (the app's
+    orchestrators, indexed from ``app_root``) it replays an instance to find its source line.
     """
     from starlette.routing import Router
 
@@ -324,7 +334,7 @@ async def direct_api(
             return management
 
         api = DurableApi(lambda: None, resolve)
-        admin = Router(routes=admin_instance_routes(management, None, None, keys=None, app_root=None))
+        admin = Router(routes=admin_instance_routes(management, None, handles, keys=None, app_root=app_root))
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
             if scope["type"] == "http" and str(scope.get("path", "")).startswith(ADMIN_INSTANCES + "/"):

@@ -77,6 +77,11 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p = cmds.add_parser("show", parents=[common], help="status, input, output (and history) of an instance")
     p.add_argument("instance_id")
     p.add_argument("--history", action="store_true", help="also show the history as a table")
+    p.add_argument(
+        "--app",
+        metavar="DIR",
+        help="with --connection: the app folder whose code is replayed to show the line it waits at",
+    )
 
     p = cmds.add_parser("list", parents=[common], help="list or query instances")
     p.add_argument("--status", action="append", default=[], help="runtime status (repeatable, or a,b)")
@@ -190,7 +195,16 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[httpx.AsyncClient]:
 
         create = args.durable_command == "start"  # as Core Tools' start-new, create the hub if new
         account = cli_account(args.connection)
-        async with direct_api(account, args.hub, create=create, default_version=args.default_version) as app:
+        app_dir = args.app if args.durable_command == "show" else None
+        handles = _app_handles(app_dir) if app_dir else None
+        async with direct_api(
+            account,
+            args.hub,
+            create=create,
+            default_version=args.default_version,
+            handles=handles,
+            app_root=Path(app_dir).resolve() if app_dir else None,
+        ) as app:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://direct", params=params, timeout=args.timeout
@@ -204,6 +218,19 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[httpx.AsyncClient]:
         base_url=url, params=params, headers=headers, timeout=args.timeout
     ) as client:
         yield client
+
+
+def _app_handles(app_dir: str) -> Callable[[str], Any]:
+    """The orchestrator handles of the app in ``app_dir`` (indexed: its module is imported)."""
+    from host.testing.replay import index_folder
+
+    registry = index_folder(app_dir)
+
+    def handle(name: str) -> Any:
+        fn = registry.orchestrator(name)
+        return fn.func if fn is not None else None
+
+    return handle
 
 
 def _host_key(given: str | None, url: str) -> str | None:
