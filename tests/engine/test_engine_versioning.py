@@ -143,6 +143,7 @@ async def test_match_and_failure_strategies(
     match: str, failure: str, azurite_connection_string: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="host")
+    caplog.set_level(logging.INFO, logger="Function.stamp")
     settings = durable("1.0", versionMatchStrategy=match, versionFailureStrategy=failure)
     async with AppHost(
         HOST_APP, connection_string=azurite_connection_string, virtual_time=False, host_json=settings
@@ -166,6 +167,8 @@ async def test_match_and_failure_strategies(
                 assert end["EventType"] == int(h.EventType.ExecutionCompleted)
                 assert end["FailureDetails"]["ErrorType"] == "VersionMismatch"
                 assert (await status_json(app, iid))["runtimeStatus"] == "Failed"
+                said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+                assert any(f"instance {iid} failed: " in m and f"'{version}'" in m for m in said), said
             else:
                 await eventually(functools.partial(rejections, caplog, iid), 30, f"{iid} rejected")
                 pending = await app.management.get_status(iid)
@@ -175,6 +178,9 @@ async def test_match_and_failure_strategies(
                 report = (await app.client.get(f"/admin/durable/instances/{iid}")).json()
                 assert report["waiting"]["sentence"].startswith("waiting for a host that runs its version")
                 assert f"'{version}'" in report["waiting"]["sentence"]
+        # Orchestrator episodes are logged as invocations only when code ran.
+        executing = [r for r in caplog.records if "Executing 'Functions.stamp'" in r.getMessage()]
+        assert bool(executing) is any(MATCHING[match])
 
 
 async def test_a_rejected_instance_waits_for_a_host_that_can_run_it(

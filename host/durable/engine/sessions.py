@@ -202,8 +202,10 @@ class OrchestrationRunner:
         length_before = len(state.history)
         # Logged like any invocation (func prints orchestrator episodes too); user logging in
         # the orchestrator is attributed to the episode.
+        # An instance of a version this host does not run runs no code: no invocation to log.
+        refused = engine.replay_options.versioning.mismatch(_version(state.history, batch)) is not None
         with invocation_scope(
-            state.name, str(uuid.uuid4()), reason=ORCHESTRATION_REASON, log=handle is not None
+            state.name, str(uuid.uuid4()), reason=ORCHESTRATION_REASON, log=handle is not None and not refused
         ) as scope:
             result = run_episode(handle, state, events, now, engine.replay_options)
             if result.status == OrchestrationStatus.Failed and result.ran_code:
@@ -221,6 +223,8 @@ class OrchestrationRunner:
                     state.name, session.instance_id, self.hub.names.hub, engine.registry
                 ),
             )
+        elif refused and result.status == OrchestrationStatus.Failed and result.appended:
+            log.warning("instance %s failed: %s", state.instance_id, result.output_text)
         if result.rejected is not None:
             log.warning(
                 "instance %s: %s Its messages are left for another host.", state.instance_id, result.rejected
@@ -412,9 +416,11 @@ def _ended(state: OrchestrationState | None) -> bool:
     return state is not None and any(e.get("EventType") in _ENDINGS for e in state.history[-3:])
 
 
-def _version(history: list[dict[str, Any]]) -> str:
-    """The execution's version (its ExecutionStarted ``Version``)."""
+def _version(history: list[dict[str, Any]], batch: list[TaskMessage] | None = None) -> str:
+    """The execution's version: its ExecutionStarted's ``Version`` (in ``history``, else in ``batch``)."""
     started = next((e for e in history if e.get("EventType") == EXECUTION_STARTED), None)
+    if started is None and batch:
+        started = next((m.event for m in batch if m.event_type == EXECUTION_STARTED), None)
     return str(started.get("Version") or "") if started is not None else ""
 
 
