@@ -37,7 +37,6 @@ from host.indexing.registry import HTTP_TRIGGER, QUEUE_TRIGGER, TIMER_TRIGGER, F
 from host.invocation_stats import function_overview
 from host.json_view import json_value
 from host.logs import HTTP_REASON
-from host.openapi.document import document_text
 
 if TYPE_CHECKING:
     from host.invocation import Invoker
@@ -250,6 +249,8 @@ def admin_routes(runtime: RuntimeView, keys: KeyStore | None = None) -> list[Bas
     async def openapi(request: Request) -> Response:
         if denied(request):
             return Response(status_code=401)
+        from host.openapi.document import document_text  # on request: it imports every area's types
+
         return Response(document_text(), media_type="application/json")
 
     return [

@@ -12,9 +12,9 @@ import json
 from types import ModuleType
 from typing import Any
 
-from host.openapi import admin, durable
+from host.openapi import admin, durable, inspect
 
-AREAS: tuple[ModuleType, ...] = (durable, admin)
+AREAS: tuple[ModuleType, ...] = (durable, admin, inspect)
 """Modules with ``PATHS`` and ``SCHEMAS`` (document order)."""
 
 

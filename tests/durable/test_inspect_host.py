@@ -240,13 +240,19 @@ async def test_admin_endpoints_answer_json_and_name_bad_parameters(host: AppHost
         ({"continuation": "nonsense"}, "continuation token"),
         ({"pageSize": "0"}, "pageSize"),
         ({"order": "name"}, "order"),
+        ({"order": "instance_id", "continuation": "t:not-a-table-token"}, "continuation token"),
+        ({"prefix": "x" * 300}, "256"),
     ):
         r = await client.get("/admin/durable/instances", params=params)
         assert r.status_code == 400 and named in r.json()["Message"], (params, r.text)
     hub = (await client.get("/admin/durable/hub", params={"stuckAfter": "3600"})).json()
     assert len(hub["partitions"]) == host.durable.hub.names.partition_count
     assert hub["stuck"]["threshold"] == 3600 and hub["stuck"]["instances"] == []
-    assert (await client.get("/admin/durable/hub", params={"stuckAfter": "-1"})).status_code == 400
+    for bad in ("-1", "1e300"):  # negative, or past what a duration holds
+        r = await client.get("/admin/durable/hub", params={"stuckAfter": bad})
+        assert r.status_code == 400 and "stuckAfter" in r.json()["Message"], r.text
+    r = await client.get("/admin/durable/entities", params={"continuation": "b\u0086?"})
+    assert r.status_code == 400 and "continuation token" in r.json()["Message"], r.text
     await _signal(host.management, "k", "add", 2)
 
     async def counter() -> Any:

@@ -171,4 +171,6 @@ def test_every_answer_is_documented(served: str) -> None:
     assert answers[("GET /runtime/webhooks/durabletask/instances/{instanceId}", 200)] > 0
     assert answers[("GET /runtime/webhooks/durabletask/instances/{instanceId}", 202)] > 0
     assert answers[("GET /admin/durable/instances/{instanceId}", 200)] > 0
+    for listing in ("/admin/durable/instances", "/admin/durable/entities", "/admin/durable/hub"):
+        assert answers[(f"GET {listing}", 200)] > 0  # the typed views were checked against their schemas
     assert not failures, "\n\n".join(failures)

@@ -23,18 +23,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from host.durable.api.limits import check_entity_instance_id, check_instance_id_length, check_name
 from host.durable.api.parsing import BadRequest, Query
 from host.durable.entities.ids import EntityId, EntityIdError
 from host.durable.inspect.health import DEFAULT_STUCK_AFTER
 from host.durable.inspect.inspector import HubInspector
 from host.durable.inspect.instances import DEFAULT_PAGE_SIZE, InstanceFilter, ListingTokenError
-from host.errors import StorageBusyError, StorageUnreachableError
+from host.errors import InvalidRequestError, StorageBusyError, StorageUnreachableError
 from host.http.auth import KeyStore, provided_key
 from host.json_view import json_value
 
 log = logging.getLogger("host.durable.api")
 
 MAX_PAGE_SIZE = 1000
+MAX_STUCK_AFTER = 366 * 24 * 3600
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -51,12 +53,17 @@ def _page_size(q: Query, default: int) -> int:
 
 def instance_filter_of(q: Query) -> InstanceFilter:
     """The listing filter of a request's query string (BadRequest naming a bad parameter)."""
+    name, prefix = q.get("name") or None, q.get("prefix") or None
+    if name is not None:
+        check_name("orchestrator name", name)
+    if prefix is not None:
+        check_instance_id_length(prefix)
     return InstanceFilter(
         statuses=frozenset(q.statuses("status")),
-        name=q.get("name") or None,
+        name=name,
         created_from=q.time("createdFrom"),
         created_to=q.time("createdTo"),
-        prefix=q.get("prefix") or None,
+        prefix=prefix,
     )
 
 
@@ -73,6 +80,8 @@ def inspect_routes(inspector: HubInspector, keys: KeyStore | None) -> list[BaseR
                 return await handler(request)
             except (BadRequest, ListingTokenError, EntityIdError) as err:
                 return _error(400, str(err))
+            except InvalidRequestError as err:  # a filter value storage refuses (e.g. a bad character)
+                return _error(400, f"Storage refused the query: {err}")
             except (StorageUnreachableError, StorageBusyError) as err:
                 return _error(503, f"Storage unavailable: {err}")
 
@@ -93,8 +102,11 @@ def inspect_routes(inspector: HubInspector, keys: KeyStore | None) -> list[BaseR
 
     async def entities(request: Request) -> Response:
         q = Query(request)
+        name = q.get("name") or None
+        if name is not None:
+            check_name("entity name", name)
         listing = await inspector.list_entities(
-            q.get("name") or None,
+            name,
             page_size=_page_size(q, 100),
             continuation=q.get("continuation") or None,
             include_deleted=q.flag("includeDeleted", False),
@@ -102,15 +114,17 @@ def inspect_routes(inspector: HubInspector, keys: KeyStore | None) -> list[BaseR
         return _json(listing)
 
     async def entity(request: Request) -> Response:
-        found = await inspector.get_entity(
-            EntityId.from_url(request.path_params["name"], request.path_params["key"])
-        )
+        wanted = EntityId.from_url(request.path_params["name"], request.path_params["key"])
+        check_entity_instance_id(wanted.instance_id)
+        found = await inspector.get_entity(wanted)
         if found is None:
             return _error(404, "no such entity in task hub " + inspector.hub_name)
         return _json(found)
 
     async def hub(request: Request) -> Response:
         seconds = Query(request).seconds("stuckAfter")
+        if seconds is not None and seconds > MAX_STUCK_AFTER:
+            raise BadRequest(f"stuckAfter {seconds:g} is more than {MAX_STUCK_AFTER:,} seconds (a year).")
         after = DEFAULT_STUCK_AFTER if seconds is None else timedelta(seconds=seconds)
         return _json(await inspector.health(stuck_after=after))
 

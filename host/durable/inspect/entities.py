@@ -16,6 +16,7 @@ from host.durable.entities.ids import EntityId, EntityIdError
 from host.durable.entities.query import entity_key_range
 from host.durable.entities.requests import EntityMessageError
 from host.durable.entities.state import SchedulerState
+from host.durable.inspect.instances import ListingTokenError
 from host.durable.taskhub.hub import TaskHub
 from host.durable.taskhub.rows import InstanceStatus
 
@@ -86,13 +87,18 @@ async def list_entities(
     found: list[EntitySummary] = []
     token = continuation
     while True:  # a page of only deleted entities is skipped, not shown empty
-        rows, token = await hub.query_instances(
-            instance_id_prefix=low,
-            include_input_output=True,
-            exclude_entities=False,
-            top=page_size,
-            continuation=token,
-        )
+        try:
+            rows, token = await hub.query_instances(
+                instance_id_prefix=low,
+                include_input_output=True,
+                exclude_entities=False,
+                top=page_size,
+                continuation=token,
+            )
+        except ValueError as err:  # the storage layer's word for a token it never handed out
+            if token:
+                raise ListingTokenError(f"invalid continuation token {token[:80]!r}") from err
+            raise
         found = [s for r in rows if (s := summarize_entity(r, with_state=with_state)) is not None]
         if not include_deleted:
             found = [s for s in found if s.exists or s.queue_size or s.locked_by or s.problem]

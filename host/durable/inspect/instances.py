@@ -224,16 +224,21 @@ async def _table_page(
 ) -> InstancePage:
     if continuation is not None and not continuation.startswith("t:"):
         raise ListingTokenError(f"invalid continuation token {continuation[:80]!r} for instance-id order")
-    rows, token = await hub.query_instances(
-        sorted(where.statuses) or None,
-        where.created_from,
-        where.created_to,
-        where.prefix,
-        name=where.name,
-        top=page_size,
-        continuation=continuation[2:] if continuation else None,
-        columns=LISTING_COLUMNS,
-    )
+    try:
+        rows, token = await hub.query_instances(
+            sorted(where.statuses) or None,
+            where.created_from,
+            where.created_to,
+            where.prefix,
+            name=where.name,
+            top=page_size,
+            continuation=continuation[2:] if continuation else None,
+            columns=LISTING_COLUMNS,
+        )
+    except ValueError as err:  # the storage layer's word for a token it never handed out
+        if continuation:
+            raise ListingTokenError(f"invalid continuation token {continuation[:80]!r}") from err
+        raise
     return InstancePage(
         [summary_of(r) for r in rows], "t:" + token if token else None, counts=None, matched=None
     )
