@@ -213,7 +213,7 @@ class OrchestrationRunner:
                     DurableError(result.output_text or "the orchestration failed"),
                     stack=failure_stack(result),
                 )
-        if handle is not None:
+        if handle is not None and not refused:  # counted as the orchestrator's invocation
             fn = engine.registry.orchestrator(state.name)
             engine.invoker.stats.record_scope(scope, fn.name if fn is not None else None)
         if handle is None and result.status == OrchestrationStatus.Failed:
