@@ -53,3 +53,15 @@ def browser() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context's page that accepts every confirmation dialog (each action asks)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    p = context.new_page()
+    p.on("dialog", lambda dialog: dialog.accept())
+    try:
+        yield p
+    finally:
+        context.close()

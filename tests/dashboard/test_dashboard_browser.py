@@ -69,17 +69,6 @@ def served(
         yield {"url": url, "ids": ids, "hub": hub, "log": app / f"host-{url.rsplit(':', 1)[1]}.log"}
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    p = context.new_page()
-    p.on("dialog", lambda dialog: dialog.accept())  # every action asks for confirmation
-    try:
-        yield p
-    finally:
-        context.close()
-
-
 def row(page: Page, instance_id: str) -> Any:
     return page.locator(f'#instances tr[data-instance="{instance_id}"]')
 
@@ -94,6 +83,25 @@ def test_the_list_shows_every_seed_with_its_status(
     expect(page.locator('#counts li[data-status="Failed"] .n')).to_have_text("1")
     expect(page.locator('#counts li[data-status="Running"] .n')).to_have_text("1")
     page.screenshot(path=str(screenshots / "instances.png"), full_page=True)
+
+    page.evaluate("window.notReloaded = true")
+    started = httpx.post(f"{served['url']}/api/patterns/chaining")
+    assert started.status_code == 202
+    expect(row(page, started.json()["id"])).to_have_attribute("data-status", "Completed")  # live
+    expect(page.locator('#counts li[data-status="Completed"] .n')).to_have_text("4")
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_the_host_guard_covers_the_dashboard(served: dict[str, Any]) -> None:
+    url = served["url"]
+    cross = httpx.post(
+        f"{url}/dashboard/instance/action",
+        data={"id": served["ids"]["approval"], "action": "terminate"},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert cross.status_code == 403 and "Cross-site" in cross.text
+    rebound = httpx.get(f"{url}/dashboard", headers={"Host": "evil.example"})
+    assert rebound.status_code == 403 and "DNS rebinding" in rebound.text
 
 
 def test_the_url_is_printed_with_the_function_listing(served: dict[str, Any]) -> None:

@@ -6,9 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -23,17 +21,6 @@ from host.storage.azurite import free_port
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
 expect.set_options(timeout=30_000)
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    p = context.new_page()
-    p.on("dialog", lambda dialog: dialog.accept())
-    try:
-        yield p
-    finally:
-        context.close()
 
 
 def test_under_auth_the_login_form_then_the_pages_and_csrf_is_checked(
