@@ -13,6 +13,7 @@ from host.dashboard.source import DashboardSource
 from host.dashboard.timeline import bars, build_timeline
 from host.durable.entities.ids import EntityId
 from host.durable.instance_report import instance_report
+from host.durable.replay.history import find_execution_started, parent_instance_id
 from host.durable.replay.waiting import WaitState
 from host.durable.taskhub.rows import EVENT_TYPE_NAMES
 from host.errors import InstanceNotFoundError
@@ -92,7 +93,9 @@ class Pages:
         timeline = build_timeline(report.history)
         now = management.hub.now()
         waiting = report.waiting if report.waiting.state != WaitState.FINISHED else None
+        started = find_execution_started(report.history)
         return {
+            "parent": parent_instance_id(started) if started is not None else None,
             "status": report.status,
             "rows": list(zip(timeline, bars(timeline, now), strict=True)),
             "history": report.history,

@@ -127,6 +127,14 @@ async def test_actions_need_the_csrf_token_and_refuse_with_the_api_message(
     )
     assert bad_json.status_code == 409 and "is not JSON" in bad_json.json()["message"]
 
+    restarted = await client.post(
+        "/dashboard/instance/action", data={"id": "x", "action": "restart", "csrf": token}
+    )
+    new_id = restarted.json()["location"].split("id=")[1]
+    assert restarted.json()["ok"] is True and new_id != "x"
+    again_started = await management.get_status(new_id)
+    assert again_started is not None and again_started.name == "alpha"
+
     purged = await client.post(
         "/dashboard/instance/action", data={"id": "x", "action": "purge", "csrf": token}
     )
@@ -179,3 +187,38 @@ async def test_under_auth_pages_need_a_login_with_the_master_key(management: Man
         logout = await client.post("/dashboard/logout")
         assert logout.status_code == 303
         assert (await client.get("/dashboard")).status_code == 401
+
+
+async def test_parent_and_child_orchestrations_link_to_each_other(
+    management: Management, client: httpx.AsyncClient
+) -> None:
+    from datetime import UTC, datetime
+
+    from host.durable.replay import history as h
+    from host.durable.taskhub.rows import InstanceStatus
+
+    now = datetime.now(UTC)
+    parent = h.parent_instance(name="outer", instance_id="p-1", execution_id="pe", task_id=0)
+    stories = {
+        "p-1": [
+            h.execution_started(now, instance_id="p-1", execution_id="pe", name="outer", input_text=None),
+            h.sub_orchestration_created(now, 0, "inner", "c-1", None),
+        ],
+        "c-1": [
+            h.execution_started(
+                now, instance_id="c-1", execution_id="ce", name="inner", input_text=None, parent=parent
+            )
+        ],
+    }
+    for iid, events in stories.items():
+        execution = "pe" if iid == "p-1" else "ce"
+        await management.hub.append_history(iid, execution, events, len(events), None)
+        row = InstanceStatus(
+            iid, name="x", execution_id=execution, runtime_status="Running", created_time=now
+        )
+        await management.hub.write_instance(row, merge=False)
+
+    outer = (await client.get("/dashboard/instance", params={"id": "p-1"})).text
+    assert '<a href="/dashboard/instance?id=c-1">inner</a>' in outer
+    inner = (await client.get("/dashboard/instance", params={"id": "c-1"})).text
+    assert '<a href="/dashboard/instance?id=p-1" id="parent">p-1</a>' in inner
