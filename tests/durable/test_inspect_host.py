@@ -18,6 +18,7 @@ from host.durable.inspect.health import hub_health, stuck_instances
 from host.durable.inspect.inspector import HubInspector
 from host.durable.management import Management
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
+from host.durable.taskhub.partitions import PartitionManager, PartitionTimings
 from host.durable.taskhub.poison import encode_record, new_record
 from host.durable.taskhub.rows import InstanceStatus, sentinel_row
 from host.storage.factory import open_storage
@@ -266,3 +267,43 @@ async def test_admin_endpoints_answer_json_and_name_bad_parameters(host: AppHost
     assert (await client.get("/admin/durable/entities/counter/none")).status_code == 404
     r = await client.get("/admin/durable/entities/counter/a/b")  # a key may not hold a slash
     assert r.status_code == 400 and "key" in r.json()["Message"], r.text
+
+
+async def test_hub_health_shows_every_host_sharing_the_hub(azurite_connection_string: str) -> None:
+    storage = open_storage(azurite_connection_string)
+    hub = TaskHub(storage, TaskHubNames(f"shared{uuid.uuid4().hex[:10]}", 4))
+    timings = PartitionTimings(
+        renew_interval=0.5, acquire_interval=0.5, lease_interval=4.0, waiting_interval=0.2
+    )
+
+    def manager(worker: str) -> PartitionManager:
+        return PartitionManager(hub, worker, lambda i: None, lambda i: None, timings)
+
+    first, second = manager("host-a"), manager("host-b")
+    try:
+        await hub.create()
+        await first.start()
+        await second.start()
+
+        async def balanced() -> Any:
+            health = await hub_health(hub, this_host="host-b")
+            return health if [len(h.partitions) for h in health.hosts] == [2, 2] else None
+
+        health = await eventually(balanced, what="two hosts with two partitions each")
+        assert [(h.worker_id, h.is_this_host) for h in health.hosts] == [("host-a", False), ("host-b", True)]
+        assert sorted(i for h in health.hosts for i in h.partitions) == [0, 1, 2, 3]
+        assert all(p.lease_age is not None and not p.expired for p in health.partitions)
+        await second.stop()  # a graceful stop hands its partitions back
+
+        async def one_left() -> Any:
+            health = await hub_health(hub)
+            hosts = [(h.worker_id, h.partitions) for h in health.hosts]
+            return health if hosts == [("host-a", (0, 1, 2, 3))] else None
+
+        alone = await eventually(one_left, what="host-a holding every partition after host-b stopped")
+        assert {p.owner for p in alone.partitions} == {"host-a"} and not alone.hosts[0].is_this_host
+    finally:
+        await first.stop()
+        await second.stop()
+        await hub.delete()
+        await storage.close()
