@@ -26,7 +26,8 @@ from host.storage.interface import Row, all_of, ge
 FULL_EVERY = 30.0
 """Seconds after which a cached listing is read in full again."""
 OVERLAP = timedelta(seconds=30)
-MAX_FILTERS = 16
+MAX_FILTERS = 4
+"""Filters whose rows are kept (the least recently used goes first: about 10 MB per 10,000 rows)."""
 
 
 @dataclass
