@@ -107,7 +107,8 @@ def dashboard_routes(
         return "instance.html", await pages.instance(request.query_params.get("id", ""))
 
     async def entities_page(request: Request) -> tuple[str, dict[str, Any]]:
-        return "entities.html", await pages.entities(request.query_params.get("name", ""))
+        params = request.query_params
+        return "entities.html", await pages.entities(params.get("name", ""), params.get("after", ""))
 
     async def hub_page(request: Request) -> tuple[str, dict[str, Any]]:
         return "hub.html", await pages.hub()

@@ -8,10 +8,11 @@ from urllib.parse import urlencode
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from host.dashboard.format import FILTERS
-from host.dashboard.queries import PAGE_SIZE, STATUSES, Listing, ListQuery, list_instances
+from host.dashboard.queries import PAGE_SIZE, STATUSES, BadFilter, Listing, ListQuery, list_instances
 from host.dashboard.source import DashboardSource
 from host.dashboard.timeline import bars, build_timeline
 from host.durable.entities.ids import EntityId
+from host.durable.inspect.instances import ListingTokenError
 from host.durable.instance_report import instance_report
 from host.durable.replay.history import find_execution_started, parent_instance_id
 from host.durable.replay.waiting import WaitState
@@ -103,11 +104,18 @@ class Pages:
             "now": now,
         }
 
-    async def entities(self, name: str) -> dict[str, Any]:
-        """Every entity (of one name, when given) with its state."""
+    async def entities(self, name: str, after: str = "") -> dict[str, Any]:
+        """A page of entities (of one name, when given) with their state, and the next page's link."""
         inspector = self.source.inspector
-        listing = await inspector.list_entities(name or None) if inspector is not None else None
-        return {"entities": listing.entities if listing is not None else [], "name": name}
+        if inspector is None:
+            return {"entities": [], "name": name, "after": after, "next_query": None}
+        try:
+            listing = await inspector.list_entities(name or None, continuation=after or None)
+        except ListingTokenError:
+            raise BadFilter("this page's link is out of date: start over from the first page") from None
+        token = listing.continuation
+        next_query = urlencode({"name": name, "after": token}) if token else None
+        return {"entities": listing.entities, "name": name, "after": after, "next_query": next_query}
 
     async def hub(self) -> dict[str, Any]:
         """Partitions and their owners, hosts, queue depths, poison messages, stuck instances."""

@@ -155,6 +155,8 @@ async def test_entities_are_listed_and_signalled(management: Management, client:
         management.hub.names.control_queue_for(EntityId("counter", "k1").instance_id)
     )
     assert any("add" in m.content for m in messages)
+    stale = await client.get("/dashboard/entities", params={"after": "not-a-token"})
+    assert stale.status_code == 400 and "start over" in stale.text
 
 
 async def test_under_auth_pages_need_a_login_with_the_master_key(management: Management) -> None:
