@@ -3,6 +3,9 @@
 An episode hands over in memory only the activities this host can start at once: each takes one
 of its free slots (:meth:`ActivityWorker.reserve`). The rest of a fan-out is put on the shared
 work-item queue, visible, for whichever host of the hub has a free slot first (this one included).
+The poller asks for its free slots plus as many work items as finished during its previous
+receive's round trip: short activities are not left waiting a round trip per batch, long ones are
+not held back from other hosts.
 
 An activity's completion goes straight into its orchestration's session when this host owns
 the orchestration's partition (the work-item message is deleted after that session's next
@@ -84,6 +87,11 @@ class ActivityWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting: dict[asyncio.Task[None], TaskMessage] = {}
         """Submitted activities still waiting for a slot (handed back at once by a stop)."""
+        self._finished = 0
+        """Work items finished so far (for the poller's look-ahead)."""
+        self._lookahead = 0
+        """How many more work items than free slots the poller asks for: as many as finished during
+        its last receive's round trip, so the next batch arrives before the slots run dry."""
         self._wake = asyncio.Event()
         self._starved = False
         """True while the poller skips the queue because every slot is taken."""
@@ -152,15 +160,17 @@ class ActivityWorker:
         opts = self.engine.options
         delay = opts.min_poll_interval
         while self._running:
-            free = opts.max_concurrent_activities - self._in_flight
+            free = opts.max_concurrent_activities + self._lookahead - self._in_flight
             msgs: list[TaskMessage] = []
             self._starved = free <= 0
             if free > 0:
+                finished = self._finished
                 try:
                     msgs = await self.hub.receive_workitem(min(free, 32), visibility=opts.lock_seconds)
                 except StorageError as err:  # anything else is a bug: the supervisor restarts the poller
                     log.warning("work-item queue: %s", err)
                     delay = opts.max_poll_interval
+                self._lookahead = min(self._finished - finished, opts.max_concurrent_activities)
             for m in msgs:
                 self._admit(m)
             if msgs:
@@ -224,6 +234,7 @@ class ActivityWorker:
             self.engine.locks.drop([item.message])
         finally:
             self._in_flight -= 1
+            self._finished += 1
             self._slot_freed()
 
     def _slot_freed(self) -> None:
