@@ -1,4 +1,5 @@
-"""The dashboard's instance listing over a real Azurite task hub of 250 instances (no engine).
+"""The dashboard's instance listing over a task hub of 250 instances (no engine), on Azurite (lean
+REST and SDK paths) and in memory (the testing toolkit's storage).
 
 Every filter narrows to exactly the instances it names, the pages of either order cover all of
 them once, the sorted order is newest update first, and the counts per status match the rows.
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
+from storages import open_test_storage
 
 from host.durable.inspect.instances import (
     InstanceFilter,
@@ -25,7 +27,6 @@ from host.durable.inspect.instances import (
 )
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
 from host.durable.taskhub.rows import InstanceStatus
-from host.storage.factory import open_storage
 
 BASE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 STATUSES = ("Running", "Completed", "Failed", "Pending", "Terminated")
@@ -59,9 +60,9 @@ def _seed_rows() -> list[InstanceStatus]:
     return rows
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def seeded(azurite_connection_string: str) -> AsyncIterator[Seeded]:
-    storage = open_storage(azurite_connection_string)
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["azure", "azure_sdk", "memory"])
+async def seeded(request: pytest.FixtureRequest) -> AsyncIterator[Seeded]:
+    storage = open_test_storage(request.param, request)
     hub = TaskHub(storage, TaskHubNames(f"list{uuid.uuid4().hex[:10]}"))
     await hub.create()
     rows = _seed_rows()

@@ -2,5 +2,6 @@
 
 ``instances.py`` (the listing: filters, counts per status, pages by last update), ``entities.py``
 (entities with state), ``health.py`` (partition leases, hosts, queue depths, stuck instances),
-``inspector.py`` (:class:`HubInspector`: the three bound to one hub).
+``snapshot.py`` (the listing's rows kept between polls, refreshed with what changed),
+``inspector.py`` (:class:`HubInspector`: all of them bound to one hub).
 """
