@@ -66,18 +66,16 @@ async def instance_action(
             data = json_text(event_data, "the event data")
             await management.raise_event(instance_id, name, data)
             return ActionResult(f"Raised event '{name}'.", instance_id)
-        if action == "terminate":
-            await management.terminate(instance_id, reason)
-            return ActionResult("Terminate requested.", instance_id)
-        if action == "suspend":
-            await management.suspend(instance_id, reason)
-            return ActionResult("Suspend requested.", instance_id)
-        if action == "resume":
-            await management.resume(instance_id, reason)
-            return ActionResult("Resume requested.", instance_id)
-        if action == "rewind":
-            await management.rewind(instance_id, reason)
-            return ActionResult("Rewound: the failed work runs again.", instance_id)
+        with_reason = {
+            "terminate": (management.terminate, "Terminate requested."),
+            "suspend": (management.suspend, "Suspend requested."),
+            "resume": (management.resume, "Resume requested."),
+            "rewind": (management.rewind, "Rewound: the failed work runs again."),
+        }
+        if action in with_reason:
+            operation, done = with_reason[action]
+            await operation(instance_id, reason)
+            return ActionResult(done, instance_id)
         if action == "restart":
             new_id = await management.restart(instance_id, new_instance_id=True)
             return ActionResult(f"Restarted as {new_id}.", new_id)

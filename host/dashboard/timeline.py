@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from host.durable.replay.history import EXECUTED_BY, EventType, parse_timestamp
+from host.durable.replay.history import EXECUTED_BY, EventType, timestamp_or_none
 from host.durable.taskhub.rows import RUNTIME_STATUS_NAMES
 
 ACTIVITY, SUB_ORCHESTRATION, TIMER = "activity", "sub-orchestration", "timer"
@@ -48,17 +48,6 @@ class TimelineItem:
         return self.end - self.start
 
 
-def _time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return parse_timestamp(value)
-        except ValueError:
-            return None
-    return None
-
-
 def failure_text(event: dict[str, Any]) -> str:
     """The failure of a ``TaskFailed``-shaped or ``ExecutionCompleted`` event, as one text."""
     details = event.get("FailureDetails")
@@ -91,7 +80,7 @@ def build_timeline(events: list[dict[str, Any]]) -> list[TimelineItem]:
     timers: dict[int, TimelineItem] = {}
     for event in events:
         kind = int(event.get("EventType", -1))
-        when = _time(event.get("Timestamp"))
+        when = timestamp_or_none(event.get("Timestamp"))
         name = str(event.get("Name") or "")
         if kind == EventType.TaskScheduled or kind == EventType.SubOrchestrationInstanceCreated:
             is_activity = kind == EventType.TaskScheduled
@@ -116,7 +105,7 @@ def build_timeline(events: list[dict[str, Any]]) -> list[TimelineItem]:
                 found.end, found.state, found.detail = when, "failed", failure_text(event)
                 found.host = _host(event)
         elif kind == EventType.TimerCreated:
-            fire_at = _time(event.get("FireAt"))
+            fire_at = timestamp_or_none(event.get("FireAt"))
             item = TimelineItem(TIMER, "timer", when, task_id=_task_id(event, "EventId"), fire_at=fire_at)
             if item.task_id is not None:
                 timers[item.task_id] = item

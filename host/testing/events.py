@@ -14,7 +14,7 @@ from typing import Any
 
 from host.durable.api.payloads import parse_json_text
 from host.durable.engine.activities import activity_input
-from host.durable.replay.history import EventType, parse_timestamp
+from host.durable.replay.history import EventType, timestamp_or_none
 from host.durable.replay.ledger import pending_payload
 
 
@@ -48,12 +48,12 @@ class HistoryEvent:
         return cls(
             type=type_name,
             event_id=int(raw.get("EventId", -1)),
-            timestamp=_time(raw.get("Timestamp")),
+            timestamp=timestamp_or_none(raw.get("Timestamp")),
             name=raw.get("Name"),
             input=parse_json_text(input_text),
             result=parse_json_text(raw.get("Result")),
             task_id=None if task_id is None else int(task_id),
-            fire_at=_time(raw.get("FireAt")),
+            fire_at=timestamp_or_none(raw.get("FireAt")),
             reason=raw.get("Reason"),
             raw=dict(raw),
         )
@@ -68,14 +68,3 @@ def typed(history: Iterable[Mapping[str, Any]]) -> list[HistoryEvent]:
 def activity_names(history: Iterable[HistoryEvent]) -> list[str]:
     """Names of the activities scheduled, in history order."""
     return [e.name or "" for e in history if e.type == "TaskScheduled"]
-
-
-def _time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return parse_timestamp(value)
-        except ValueError:
-            return None
-    return None

@@ -81,6 +81,20 @@ def test_execution_end_control_events_and_continue_as_new() -> None:
     assert items[-1].state == "failed"
 
 
+def test_continue_as_new_closes_a_generation() -> None:
+    events = [
+        h.execution_started(
+            at(0), instance_id="i", execution_id="e", name="loop", input_text="1", generation=3
+        ),
+        h.event(h.EventType.ContinueAsNew, at(1), Result="2"),
+    ]
+    items = build_timeline(events)
+    assert [(i.kind, i.name, i.detail) for i in items] == [
+        ("execution", "started loop (generation 3)", "1"),
+        ("continue-as-new", "continued as new", "2"),
+    ]
+
+
 def test_replay_markers_are_left_out() -> None:
     events = [h.orchestrator_started(at(0)), h.orchestrator_completed(at(0.1))]
     assert build_timeline(events) == []

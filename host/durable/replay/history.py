@@ -126,6 +126,18 @@ def parse_timestamp(text: str) -> datetime:
     return t.astimezone(UTC)
 
 
+def timestamp_or_none(value: Any) -> datetime | None:
+    """An event member as a datetime: a datetime as it is, a timestamp text parsed, else ``None``."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return parse_timestamp(value)
+        except ValueError:
+            return None
+    return None
+
+
 def format_timespan(d: timedelta) -> str:
     """.NET TimeSpan "c" format (``6.00:00:00``), as the SDK expects for timer durations."""
     total = int(d.total_seconds())
