@@ -249,7 +249,7 @@ async def test_admin_endpoints_answer_json_and_name_bad_parameters(host: AppHost
     hub = (await client.get("/admin/durable/hub", params={"stuckAfter": "3600"})).json()
     assert len(hub["partitions"]) == host.durable.hub.names.partition_count
     assert hub["stuck"]["threshold"] == 3600 and hub["stuck"]["instances"] == []
-    for bad in ("-1", "1e300"):  # negative, or past what a duration holds
+    for bad in ("-1", "1e300", "nan"):  # negative, past what a duration holds, not a number
         r = await client.get("/admin/durable/hub", params={"stuckAfter": bad})
         assert r.status_code == 400 and "stuckAfter" in r.json()["Message"], r.text
     r = await client.get("/admin/durable/entities", params={"continuation": "b\u0086?"})

@@ -14,7 +14,6 @@ of the other admin endpoints and the Durable HTTP API).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -32,8 +31,6 @@ from host.durable.inspect.instances import DEFAULT_PAGE_SIZE, InstanceFilter, Li
 from host.errors import InvalidRequestError, StorageBusyError, StorageUnreachableError
 from host.http.auth import KeyStore, provided_key
 from host.json_view import json_value
-
-log = logging.getLogger("host.durable.api")
 
 MAX_PAGE_SIZE = 1000
 MAX_STUCK_AFTER = 366 * 24 * 3600

@@ -129,7 +129,7 @@ class Query:
             number = float(value)
         except ValueError:
             number = -1.0
-        if number < 0:
+        if not number >= 0:  # negative or NaN
             raise BadRequest(f"The value '{value}' of query parameter '{name}' is not a number of seconds.")
         return number
 
