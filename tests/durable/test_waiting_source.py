@@ -104,3 +104,14 @@ def test_traced_handles_keep_the_declared_input_type() -> None:
     result = run_episode(tracer, state, events, T0)
     scheduled = [e for e in result.appended if h.etype(e) == h.EventType.TaskScheduled]
     assert json.loads(scheduled[0]["Input"]) == ['"in"']
+
+
+def test_the_sdk_never_sees_the_host_that_ran_an_activity() -> None:
+    from host.durable.replay.orchestrator_call import build_context_json
+
+    done = {**h.task_completed(T0, 0, '"ok"'), h.EXECUTED_BY: "host-a"}
+    _, events = start("approval")
+    hist = [h.orchestrator_started(T0), *events, h.task_scheduled(T0, 0, "gated", None), done]
+    sent = json.loads(build_context_json(hist, instance_id="i1", input_text=None))["history"]
+    assert [e for e in sent if h.EXECUTED_BY in e] == []
+    assert sent[-1]["Result"] == '"ok"' and done[h.EXECUTED_BY] == "host-a"  # the stored event keeps it
