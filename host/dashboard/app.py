@@ -22,7 +22,7 @@ from host.dashboard.pages import Pages
 from host.dashboard.queries import PAGE_SIZE, BadFilter, ListQuery
 from host.dashboard.security import CSRF_FIELD, Security
 from host.dashboard.source import DashboardSource
-from host.errors import DurableError
+from host.errors import DurableError, StorageError
 
 STATIC = Path(__file__).parent / "static"
 MAX_FORM = 256 * 1024
@@ -69,6 +69,8 @@ def dashboard_routes(
                 return html(request, "error.html", 400, message=str(err))
             except DurableError as err:
                 return html(request, "error.html", 404, message=str(err))
+            except StorageError as err:
+                return html(request, "error.html", 503, message=_storage_problem(err))
             if request.query_params.get("fragment"):
                 template = template.replace(".html", "_live.html")
             return html(request, template, **context)
@@ -96,6 +98,8 @@ def dashboard_routes(
                 return _json({"ok": True, **await handler(request, form)})
             except ActionRefused as err:
                 return _json({"ok": False, "message": str(err)}, 409)
+            except StorageError as err:
+                return _json({"ok": False, "message": _storage_problem(err)}, 503)
 
         return serve
 
@@ -199,6 +203,10 @@ async def read_form(request: Request) -> dict[str, str] | None:
         if len(body) > MAX_FORM:
             return None
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def _storage_problem(err: StorageError) -> str:
+    return f"The task hub's storage does not answer right now ({err}); the page retries on its own."
 
 
 def _query(request: Request) -> str:

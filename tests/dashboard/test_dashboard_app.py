@@ -224,3 +224,22 @@ async def test_parent_and_child_orchestrations_link_to_each_other(
     assert '<a href="/dashboard/instance?id=c-1">inner</a>' in outer
     inner = (await client.get("/dashboard/instance", params={"id": "c-1"})).text
     assert '<a href="/dashboard/instance?id=p-1" id="parent">p-1</a>' in inner
+
+
+async def test_a_storage_outage_is_a_503_saying_so() -> None:
+    from host.storage.faults import FaultyStorage
+
+    storage = FaultyStorage(MemoryStorage(), rate=0)
+    hub = TaskHub(storage, TaskHubNames("DashHub"))
+    await hub.create()
+    management = Management(hub)
+    await management.start_orchestration("alpha", "x")
+    async with _client(DashboardSource(management, HubInspector(hub))) as client:
+        token = csrf_of((await client.get("/dashboard")).text)
+        storage.rate, storage.kinds = 1.0, ("busy",)
+        page = await client.get("/dashboard/instance", params={"id": "x"})
+        assert page.status_code == 503 and "storage does not answer" in page.text
+        act = await client.post(
+            "/dashboard/instance/action", data={"id": "x", "action": "suspend", "csrf": token}
+        )
+        assert act.status_code == 503 and "storage does not answer" in act.json()["message"]
