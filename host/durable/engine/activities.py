@@ -103,6 +103,11 @@ class ActivityWorker:
         self._running = True
         self.engine.pollers.start(WORKITEMS, self._poll, WORKITEMS)
 
+    def halt(self) -> None:
+        """Stop taking work: the poller ends after its receive in flight (see :meth:`stop`)."""
+        self._running = False
+        self._wake.set()
+
     async def stop(self, timeout: float) -> None:
         """Running activities finish (bounded by ``timeout``); those still waiting for a slot are
         handed back at once (visible on the queue again, not after their lock runs out)."""
@@ -171,6 +176,9 @@ class ActivityWorker:
                     log.warning("work-item queue: %s", err)
                     delay = opts.max_poll_interval
                 self._lookahead = min(self._finished - finished, opts.max_concurrent_activities)
+            if msgs and not self._running:  # received while stopping: visible again at once
+                await self.engine.locks.unlock(msgs)
+                return
             for m in msgs:
                 self._admit(m)
             if msgs:

@@ -63,6 +63,8 @@ log = logging.getLogger("host.durable")
 
 DRAIN_SECONDS = 30.0
 """How long a partition hand-over waits for its running episodes."""
+POLLER_DRAIN_SECONDS = 2.0
+"""How long a stop waits for the pollers' receives in flight."""
 STOP_SECONDS = 6.0
 """How long a graceful stop waits for running work before it releases the partitions (the host
 gives all its services 10 s)."""
@@ -151,6 +153,12 @@ class DurableEngine:
         for handle in list(self._timers):
             handle.cancel()
         self._timers.clear()
+        # Pollers end after the receive in flight (cancelled, its messages would stay invisible
+        # for a whole lock): what they got waits in memory and is handed back below.
+        for wake in self._wake.values():
+            wake.set()
+        self.activities.halt()
+        await self.pollers.drain_all(min(POLLER_DRAIN_SECONDS, left()))
         await self.pollers.stop_all()
         busy = [s.task for s in self.sessions.values() if s.task is not None and not s.task.done()]
         busy += [t for t in self._tasks if not t.done()]
@@ -276,6 +284,9 @@ class DurableEngine:
                 delay = self.options.max_poll_interval
             finally:
                 self._reserved -= count
+            if msgs and not self._running:  # received while stopping: visible again at once
+                await self.locks.unlock(msgs)
+                return
             if msgs:
                 delay = self.options.min_poll_interval
                 for m in msgs:

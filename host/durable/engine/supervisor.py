@@ -53,6 +53,18 @@ class PollerSupervisor:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
+    async def drain_all(self, timeout: float) -> None:
+        """Let every poller end by itself (its owner told it to stop and woke it): a receive in
+        flight completes and what it got is admitted, not left locked. Past ``timeout``, cancel."""
+        self._factories.clear()
+        tasks = list(self._tasks.values())
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
     async def stop_all(self) -> None:
         for key in list(self._tasks):
             await self.stop(key)
