@@ -46,6 +46,12 @@ def test_finished_instances_do_not_wait() -> None:
     assert w.sentence == "not waiting: the instance is Completed"
 
 
+def test_continued_as_new_explains_the_next_generation() -> None:
+    hist = [*started(), h.timer_created(at(0), 0, at(60)), h.orchestrator_completed(at(0))]
+    w = explain_waiting(WaitFacts(hist, status="ContinuedAsNew"))
+    assert w.sentence == "waiting for a timer until 2026-01-01T10:01:00Z"
+
+
 def test_queued_activity_with_the_source_line() -> None:
     hist = [*started(), h.task_scheduled(at(1), 0, "SendEmail", '"x"'), h.orchestrator_completed(at(1))]
     w = explain_waiting(WaitFacts(hist, source=SRC, activity_hosts=()))

@@ -181,6 +181,8 @@ def explain_waiting(facts: WaitFacts) -> Waiting:
     """Why the instance described by ``facts`` is not finished (see the module docstring)."""
     hist = list(facts.history)
     status = facts.status or h.runtime_status(hist).name
+    if status == "ContinuedAsNew":  # the row lags behind: the history is the next generation's
+        status = h.runtime_status(hist).name
     started = h.find_execution_started(hist)
     if status in _FINISHED or h.find_terminal(hist) is not None:
         return Waiting(WaitState.FINISHED, f"not waiting: the instance is {status}")
@@ -215,7 +217,7 @@ def explain_waiting(facts: WaitFacts) -> Waiting:
     return Waiting(WaitState.WAITING, _at(text, facts.source), tuple(items), buffered, since, facts.source)
 
 
-_FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled", "ContinuedAsNew"})
+_FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 _MAX_LISTED = 3
 
 
