@@ -3,9 +3,9 @@
 Without keys (the local default) the host's guard already limits requests to loopback names and
 same-site origins. Under ``--enable-auth`` a page needs a session: the login form takes the master
 key and sets an HttpOnly, SameSite=Strict cookie holding an HMAC of the key under a secret of
-this process (never the key itself; a restart ends sessions). Every action carries a CSRF token
-(form field ``csrf`` or header ``X-CSRF-Token``): an HMAC of the session under the same secret,
-checked in constant time.
+this process (never the key itself; a restart ends sessions, a hot reload does not). Every
+action carries a CSRF token (form field ``csrf`` or header ``X-CSRF-Token``): an HMAC of the
+session under the same secret, checked in constant time.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from starlette.responses import Response
 
 from host.http.auth import KeyStore, provided_key
 
+PROCESS_SECRET = secrets.token_bytes(32)
+"""Signs sessions and CSRF tokens: one per process, so a hot reload keeps both valid."""
 SESSION_COOKIE = "funchost_dashboard"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -28,9 +30,14 @@ CSRF_HEADER = "x-csrf-token"
 class Security:
     """Sessions and CSRF tokens of one dashboard; ``keys()`` gives the app's keys or ``None``."""
 
-    def __init__(self, keys: Callable[[], KeyStore | None], cookie_path: str = "/dashboard") -> None:
+    def __init__(
+        self,
+        keys: Callable[[], KeyStore | None],
+        cookie_path: str = "/dashboard",
+        secret: bytes = PROCESS_SECRET,
+    ) -> None:
         self._keys = keys
-        self._secret = secrets.token_bytes(32)
+        self._secret = secret
         self.cookie_path = cookie_path
 
     def _mac(self, *parts: bytes) -> str:

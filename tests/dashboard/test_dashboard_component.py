@@ -82,3 +82,27 @@ def test_a_missing_browser_skips_locally_and_fails_in_ci(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI must run the browser tests"):
         chromium_path()
+
+
+async def test_after_a_hot_reload_it_is_served_again_and_the_page_token_still_holds(tmp_path: Path) -> None:
+    runtime = _runtime(tmp_path, "hello")
+    runtime.components = ("host.dashboard.component",)
+    await runtime.start()
+    try:
+
+        async def client() -> httpx.AsyncClient:
+            transport = httpx.ASGITransport(app=Starlette(routes=runtime.routes))
+            return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1")
+
+        async with await client() as before:
+            page = (await before.get("/dashboard/functions")).text
+        token = page.split('name="csrf-token" content="')[1].split('"')[0]
+        await (await runtime.reload(runtime.settings, registry_from(_app("renamed")))).aclose()
+        async with await client() as after:
+            assert 'data-function="page"' in (await after.get("/dashboard/functions")).text
+            action = await after.post(
+                "/dashboard/instance/action", data={"id": "x", "action": "purge", "csrf": token}
+            )
+            assert action.status_code == 409  # the token passed; there is no task hub to act on
+    finally:
+        await runtime.stop()

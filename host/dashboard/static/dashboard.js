@@ -25,6 +25,7 @@
     const dot = document.getElementById("live-dot");
     try {
       const resp = await fetch(region.dataset.live, { credentials: "same-origin", cache: "no-store" });
+      if (resp.status === 401) { window.location.reload(); return; }  // the session ended: log in again
       if (!resp.ok) throw new Error(String(resp.status));
       const html = await resp.text();
       if (html !== region.dataset.last) {
