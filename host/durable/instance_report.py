@@ -12,6 +12,7 @@ code is loaded, the history is replayed against the code to find the line
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,11 @@ from host.durable.taskhub.rows import InstanceStatus
 from host.errors import InstanceNotFoundError
 
 log = logging.getLogger("host.durable")
+
+MAX_REPLAYS_KEPT = 256
+"""Replayed positions kept (by instance, execution, history length and handle): a page polling
+an instance another host runs replays its code once per new history event, not once per poll."""
+_REPLAYED: OrderedDict[tuple[str, str | None, int, object], CodePosition | None] = OrderedDict()
 
 MAX_CHILDREN_READ = 20
 """Statuses of outstanding sub-orchestrations read per report (a fan-out names the first ones)."""
@@ -159,11 +165,20 @@ def _position(
     handle = handles(status.name or "") if handles is not None and status.name else None
     if handle is None:
         return None, "none"
+    key = (instance_id, h.execution_id_of(h.find_execution_started(history) or {}), len(history), handle)
+    if key in _REPLAYED:
+        _REPLAYED.move_to_end(key)
+        cached = _REPLAYED[key]
+        return cached, "replay" if cached is not None else "none"
     replayed = replay_position(handle, history)
+    position: CodePosition | None = CodePosition(replayed.source, replayed.open_events, len(history))
     if replayed.divergence is not None or replayed.error is not None:
         log.debug("instance %s: no code position by replay: %s", instance_id, replayed.error or "divergence")
-        return None, "none"
-    return CodePosition(replayed.source, replayed.open_events, len(history)), "replay"
+        position = None
+    _REPLAYED[key] = position
+    while len(_REPLAYED) > MAX_REPLAYS_KEPT:
+        _REPLAYED.popitem(last=False)
+    return position, "replay" if position is not None else "none"
 
 
 async def _other_hosts(management: Management, engine: EngineView) -> tuple[str, ...]:

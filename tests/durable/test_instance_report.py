@@ -12,9 +12,20 @@ from waiting import eventually
 
 from host.durable.instance_report import instance_report
 from host.durable.replay import history as h
+from host.durable.replay.source import TracedOrchestrator
 from host.testing.app_host import AppHost
 
 APP = Path(__file__).parent / "apps" / "waiting"
+
+
+class Counting(TracedOrchestrator):
+    """A traced handle that counts its calls."""
+
+    calls = 0
+
+    def __call__(self, context: Any) -> str:
+        self.calls += 1
+        return super().__call__(context)
 
 
 def approval_line() -> int:
@@ -87,6 +98,14 @@ async def test_the_report_follows_an_approval_from_activity_to_event(host: AppHo
     assert replayed.source_from == "replay"
     assert replayed.waiting.source is not None and replayed.waiting.source.line == approval_line()
     assert [i.name for i in replayed.waiting.items] == ["Approval"]
+    # a page polling that instance replays its code once per history, not once per poll
+    plain = host.registry.orchestrator("approval")
+    assert plain is not None
+    counting = Counting(plain.func, plain.func.__dict__["orchestrator_function"])
+    for _ in range(3):
+        again = await instance_report(host.management, iid, handles=lambda name: counting)
+        assert again.source_from == "replay" and again.waiting.source is not None
+    assert counting.calls == 1
     bare = await instance_report(host.management, iid)
     assert bare.source_from == "none" and "an external event" in bare.waiting.sentence
 
