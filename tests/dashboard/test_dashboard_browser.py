@@ -151,6 +151,7 @@ def test_the_approval_waits_for_its_event_and_raising_it_completes_it_live(
     expect(page.locator('#timeline tr[data-kind="timer"]')).to_have_attribute("data-state", "pending")
     page.screenshot(path=str(screenshots / "instance-waiting.png"), full_page=True)
 
+    expect(page.locator('#awaited-events option[value="Approval"]')).to_have_count(1)  # offered
     page.evaluate("window.notReloaded = true")
     page.fill('#raise-form input[name="event"]', "Approval")
     page.fill('#raise-form input[name="data"]', '"alice"')

@@ -52,6 +52,8 @@
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
     const body = new URLSearchParams(new FormData(form));
     body.set("csrf", csrf());
+    const button = form.querySelector("button");
+    if (button) button.disabled = true;  // one request per click
     let answer;
     try {
       const resp = await fetch(form.getAttribute("action"), {
@@ -64,6 +66,8 @@
     } catch (err) {
       flash("The host did not answer: " + err, false);
       return;
+    } finally {
+      if (button) button.disabled = false;
     }
     flash(answer.message, answer.ok);
     if (!answer.ok) return;
