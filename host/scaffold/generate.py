@@ -74,7 +74,9 @@ def add_function(folder: Path, template: FunctionTemplate, name: str) -> Added:
         raise ConfigError(f"{script}:{e.lineno}: {e.msg}: fix it before adding functions") from None
     app = _app_object(tree, script)
     names = template.function_names(name)
-    taken = sorted(set(names) & _defined_names(tree))
+    # Azure compares function names ignoring case (and entity ids lower-case the name).
+    wanted = {n.casefold() for n in names}
+    taken = sorted(n for n in _defined_names(tree) if n.casefold() in wanted)
     if taken:
         raise ConfigError(f"{script} already defines {', '.join(taken)}: choose another --name")
     test = folder / "tests" / f"test_{name}.py"

@@ -59,6 +59,20 @@ def test_explicit_function_names_count_as_taken(tmp_path: Path) -> None:
         add_function(app, find_template("http"), "Health")
 
 
+def test_a_name_differing_only_in_case_is_taken(tmp_path: Path) -> None:
+    # Azure compares function names ignoring case, and entity ids lower-case the name, so a
+    # `counter` entity beside `Counter` is the same function to Azure (and the same entity).
+    app = _app(tmp_path)
+    add_function(app, find_template("entity"), "Counter")
+    before = (app / "function_app.py").read_text()
+    with pytest.raises(ConfigError, match="already defines Counter"):
+        add_function(app, find_template("entity"), "counter")
+    with pytest.raises(ConfigError, match="already defines Health"):
+        add_function(app, find_template("http"), "HEALTH")
+    assert (app / "function_app.py").read_text() == before
+    assert not (app / "tests" / "test_counter.py").exists()
+
+
 def test_refusals_name_the_problem(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="create an app first"):
         add_function(tmp_path, find_template("http"), "x")
