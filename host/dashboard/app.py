@@ -54,7 +54,7 @@ def dashboard_routes(
             template,
             request=request,
             csrf=security.csrf_token(request),
-            login_required=security.required,
+            logged_in=security.required and security.authenticated(request),
             **context,
         )
         return HTMLResponse(body, status_code=code, headers=SECURITY_HEADERS)

@@ -165,6 +165,7 @@ async def test_under_auth_pages_need_a_login_with_the_master_key(management: Man
         locked = await client.get("/dashboard")
         assert locked.status_code == 401 and 'id="login-form"' in locked.text
         assert MASTER not in locked.text
+        assert "Log out" not in locked.text  # nobody is logged in yet
 
         wrong = await client.post("/dashboard/login", data={"key": "nope", "next": "/dashboard"})
         assert wrong.status_code == 401 and "not the master key" in wrong.text
@@ -177,6 +178,7 @@ async def test_under_auth_pages_need_a_login_with_the_master_key(management: Man
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and MASTER not in cookie
         page = await client.get("/dashboard")
         assert page.status_code == 200 and "Orchestration instances" in page.text
+        assert "Log out" in page.text
 
         token = csrf_of(page.text)
         unsigned = await client.post("/dashboard/instance/action", data={"id": "x", "action": "purge"})
