@@ -106,3 +106,14 @@ async def test_after_a_hot_reload_it_is_served_again_and_the_page_token_still_ho
             assert action.status_code == 409  # the token passed; there is no task hub to act on
     finally:
         await runtime.stop()
+
+
+def test_start_takes_no_dashboard(tmp_path: Path) -> None:
+    from host.cli import build_parser
+    from host.config.settings import load_settings
+
+    args = build_parser(plugins=False).parse_args(["start", "--no-dashboard"])
+    assert args.no_dashboard is True
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    assert load_settings(tmp_path, environ={}).dashboard is True
+    assert load_settings(tmp_path, dashboard=False, environ={}).dashboard is False
