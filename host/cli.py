@@ -81,6 +81,8 @@ def _start(args: argparse.Namespace) -> int:
     from host.reload.reloader import ReloadOptions
     from host.serve import run
 
+    if not Path(args.script_root).is_dir():
+        raise ConfigError(f"--script-root {args.script_root}: no such folder")
     if not (Path(args.script_root) / "host.json").is_file():
         # Core Tools' words: the app folder is the one with host.json.
         raise ConfigError("Unable to find project root. Expecting to find one of host.json in project root.")

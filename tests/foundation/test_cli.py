@@ -85,6 +85,14 @@ def test_missing_host_json_is_core_tools_error(tmp_path: Path, make_app: Callabl
 
 
 @pytest.mark.subprocess
+def test_a_script_root_that_does_not_exist_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "my-app"
+    result = run_cli("start", "--script-root", str(missing), "--port", str(free_port()), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"error: --script-root {missing}: no such folder"]
+
+
+@pytest.mark.subprocess
 def test_version(tmp_path: Path) -> None:
     result = run_cli("--version", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
