@@ -39,11 +39,24 @@ def is_relevant(path: Path, root: Path, watch_dirs: Sequence[Path]) -> bool:
     if not path.is_relative_to(root):
         return False
     parts = path.relative_to(root).parts
-    if IGNORED_DIRS.intersection(parts[:-1]):
+    if IGNORED_DIRS.intersection(parts[:-1]) or _in_virtualenv(root, parts[:-1]):
         return False
     if len(parts) == 1 and parts[0] in CONFIG_FILES:
         return True
     return path.suffix == ".py"
+
+
+def _in_virtualenv(root: Path, folders: Sequence[str]) -> bool:
+    """Whether the folders under ``root`` pass through an environment: a ``site-packages``, or a
+    virtualenv of any name (``python -m venv venv`` writes ``pyvenv.cfg`` at its top)."""
+    if "site-packages" in folders:
+        return True
+    here = root
+    for folder in folders:
+        here = here / folder
+        if (here / "pyvenv.cfg").is_file():
+            return True
+    return False
 
 
 async def app_changes(

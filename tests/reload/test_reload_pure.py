@@ -41,6 +41,17 @@ def test_relevant_files(tmp_path: Path) -> None:
     assert not is_relevant(root / "templates" / "__pycache__" / "x.pyc", root, (root / "templates",))
 
 
+def test_a_virtualenv_of_any_name_is_ignored(tmp_path: Path) -> None:
+    # `python -m venv venv` (or env, .env-3.11, ...): pip installing into it must not reload the app.
+    root = tmp_path
+    (root / "venv").mkdir()
+    (root / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    assert not is_relevant(root / "venv" / "lib" / "python3.11" / "site-packages" / "pkg" / "m.py", root, ())
+    assert not is_relevant(root / "venv" / "bin" / "activate_this.py", root, ())
+    assert not is_relevant(root / "vendor" / "site-packages" / "m.py", root, ())
+    assert is_relevant(root / "env" / "settings.py", root, ())  # a package named env is app code
+
+
 def test_watch_options_from_host_json(tmp_path: Path) -> None:
     assert watch_options({}, tmp_path) == (True, ())
     assert watch_options({"fileWatchingEnabled": False}, tmp_path) == (False, ())
