@@ -60,7 +60,9 @@ def cli_account(
     if account is None:
         raise ConfigError(
             f"{option} {value!r} is neither a connection string nor a set app setting "
-            f"(nor identity-based settings such as {value}__accountName)"
+            f"(nor identity-based settings such as {value}__accountName): run it in the app folder "
+            f"(its local.settings.json Values count as settings) or pass a connection string, "
+            f"e.g. {option} UseDevelopmentStorage=true"
         )
     return account
 

@@ -108,3 +108,6 @@ def test_cli_account_takes_a_string_an_app_setting_or_identity_settings() -> Non
     assert ident.identity is not None and ident.account_name == "idacct"
     with pytest.raises(ConfigError, match=r"--connection 'Missing' is neither.*Missing__accountName"):
         cli_account("Missing", environ=environ)
+    # Outside the app folder no local.settings.json is read: the message says how to go on.
+    with pytest.raises(ConfigError, match=r"in the app folder.*--connection UseDevelopmentStorage=true"):
+        cli_account("AzureWebJobsStorage", environ={})
