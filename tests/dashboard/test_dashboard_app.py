@@ -228,6 +228,17 @@ async def test_parent_and_child_orchestrations_link_to_each_other(
     assert '<a href="/dashboard/instance?id=p-1" id="parent">p-1</a>' in inner
 
 
+async def test_the_instance_page_shows_the_orchestration_version(
+    management: Management, client: httpx.AsyncClient
+) -> None:
+    await management.start_orchestration("alpha", "v-1", version="2.0")
+    await management.start_orchestration("alpha", "v-0")
+    page = (await client.get("/dashboard/instance", params={"id": "v-1"})).text
+    assert '<span id="version">version 2.0</span>' in page
+    unversioned = (await client.get("/dashboard/instance", params={"id": "v-0"})).text
+    assert 'id="version"' not in unversioned
+
+
 async def test_a_storage_outage_is_a_503_saying_so() -> None:
     from host.storage.faults import FaultyStorage
 
