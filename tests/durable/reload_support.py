@@ -19,6 +19,7 @@ API = "/runtime/webhooks/durabletask"
 
 APP = """
 import os
+from datetime import timedelta
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -45,6 +46,12 @@ def chain(context: df.DurableOrchestrationContext):
 def fan_out(context: df.DurableOrchestrationContext):
     results = yield context.task_all([context.call_activity("work", i) for i in range(200)])
     return sum(results)
+
+
+@app.orchestration_trigger(context_name="context")
+def sleeper(context: df.DurableOrchestrationContext):
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=4))
+    return "woke"
 
 
 @app.activity_trigger(input_name="x")
@@ -123,6 +130,11 @@ class App:
                 interval=0.1,
             )
         )
+
+    def history_types(self, iid: str) -> list[str]:
+        r = httpx.get(f"{self.url}{API}/instances/{iid}?showHistory=true", timeout=10)
+        events = r.json().get("historyEvents") or [] if r.status_code in (200, 202) else []
+        return [str(e.get("EventType")) for e in events]
 
     def raise_event(self, iid: str, name: str, data: Any = True) -> None:
         r = httpx.post(f"{self.url}{API}/instances/{iid}/raiseEvent/{name}", json=data, timeout=10)

@@ -10,6 +10,10 @@ from reload_support import reload_host
 
 pytestmark = pytest.mark.subprocess
 
+HOUR_LOCKS = {
+    "extensions": {"durableTask": {"storageProvider": {"controlQueueVisibilityTimeout": "01:00:00"}}}
+}
+
 
 def test_a_route_added_while_running_is_served(tmp_path: Path, azurite_connection_string: str) -> None:
     with reload_host(tmp_path, azurite_connection_string) as app:
@@ -66,8 +70,7 @@ def test_a_reload_during_a_fan_out_loses_nothing_and_runs_nothing_twice(
     from waiting import eventually_sync
 
     # Locks of an hour: work a reload left locked (instead of handing it back) would never finish here.
-    hour = {"extensions": {"durableTask": {"storageProvider": {"controlQueueVisibilityTimeout": "01:00:00"}}}}
-    with reload_host(tmp_path, azurite_connection_string, host_json={"version": "2.0", **hour}) as app:
+    with reload_host(tmp_path, azurite_connection_string, host_json={"version": "2.0", **HOUR_LOCKS}) as app:
         iid = app.start("fan_out")
         eventually_sync(lambda: len(app.runs("work")) >= 10, 60, "the fan-out to be running")
         app.edit('HttpResponse("V1")', 'HttpResponse("V2")')
@@ -78,6 +81,22 @@ def test_a_reload_during_a_fan_out_loses_nothing_and_runs_nothing_twice(
         assert done["output"] == sum(range(200))
         runs = app.runs("work")
         assert sorted(map(int, runs)) == list(range(200)), "an activity ran twice or never"
+
+
+def test_a_durable_timer_armed_before_a_reload_fires_on_time(
+    tmp_path: Path, azurite_connection_string: str
+) -> None:
+    from waiting import eventually_sync
+
+    with reload_host(tmp_path, azurite_connection_string, host_json={"version": "2.0", **HOUR_LOCKS}) as app:
+        iid = app.start("sleeper")
+        eventually_sync(lambda: "TimerCreated" in app.history_types(iid), 30, "the timer to be created")
+        app.edit('HttpResponse("V1")', 'HttpResponse("V2")')
+        app.serves("V2")
+        # The timer was armed in memory by the old engine; with locks of an hour, only a timer
+        # handed back at its fire time (not at fire time + lock) lets this finish.
+        done = app.wait_status(iid, ["Completed", "Failed"], timeout=60)
+        assert done["output"] == "woke", done
 
 
 def test_fifty_reloads_leak_no_memory_threads_or_sockets(

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Hashable, Iterable
@@ -110,6 +111,9 @@ class DurableEngine:
         self._wake: dict[int, asyncio.Event] = {}
         self._orchestration_slots = asyncio.Semaphore(self.options.max_concurrent_orchestrations)
         self._timers: set[Cancellable] = set()
+        self._armed: dict[int, tuple[datetime, TaskMessage]] = {}
+        """Durable timers this host fires from memory (their queue copies are hidden until fire
+        time + lock): a stop makes each visible at its fire time for the next owner."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._waiters: dict[str, list[asyncio.Future[OrchestrationStatus]]] = {}
         self._partitions: PartitionManager | None = None
@@ -153,6 +157,7 @@ class DurableEngine:
         for handle in list(self._timers):
             handle.cancel()
         self._timers.clear()
+        await self._disarm()
         # Pollers end after the receive in flight (cancelled, its messages would stay invisible
         # for a whole lock): what they got waits in memory and is handed back below.
         for wake in self._wake.values():
@@ -166,6 +171,7 @@ class DurableEngine:
             _done, pending = await asyncio.wait(busy, timeout=left())
             for task in pending:
                 task.cancel()
+            await self._disarm()  # timers those episodes handed over
         await self.activities.stop(left())
         if self._partitions is not None:
             with contextlib.suppress(Exception):
@@ -575,7 +581,23 @@ class DurableEngine:
         for msg in handover.local_messages:
             self.deliver(msg)
         for fire_at, msg in handover.timers:
-            self.call_at(fire_at, functools.partial(self.deliver, msg))
+            self._armed[id(msg)] = (fire_at, msg)
+            self.call_at(fire_at, functools.partial(self._fire, msg))
+
+    def _fire(self, msg: TaskMessage) -> None:
+        self._armed.pop(id(msg), None)
+        self.deliver(msg)
+
+    async def _disarm(self) -> None:
+        """Timers armed in memory: their queue copies become visible at their fire times."""
+        armed, self._armed = list(self._armed.values()), {}
+
+        async def one(fire_at: datetime, msg: TaskMessage) -> None:
+            seconds = max(0, math.ceil((fire_at - self.now()).total_seconds()))
+            with contextlib.suppress(Exception):  # at worst it shows at fire time + lock, as before
+                await self.hub.renew_message(msg, seconds)
+
+        await asyncio.gather(*(one(fire_at, msg) for fire_at, msg in armed))
 
     def call_at(self, when: datetime, callback: Callable[[], None]) -> None:
         """Run ``callback`` at ``when`` on the engine's clock (unless the engine stopped)."""
