@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from host.durable.taskhub.rows import RUNTIME_STATUS_NAMES
+
 Json = dict[str, Any]
 
-RUNTIME_STATUSES = [
-    "Running",
-    "Completed",
-    "ContinuedAsNew",
-    "Failed",
-    "Canceled",
-    "Terminated",
-    "Pending",
-    "Suspended",
-]
+RUNTIME_STATUSES = list(RUNTIME_STATUS_NAMES)
+"""The runtime statuses the API names (the task hub's own list, as a JSON array)."""
 
 
 def ref(name: str) -> Json:
