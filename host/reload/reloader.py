@@ -116,11 +116,14 @@ class Reloader:
         if not enabled:
             console("File watching is off (host.json fileWatchingEnabled): saved changes are not reloaded")
             return
-        async for changed in app_changes(settings.script_root, dirs, self._stop):
-            try:
-                await self.reload(changed)
-            except Exception:  # a bug here must not end the watching
-                log.exception("reload failed")
+        try:
+            async for changed in app_changes(settings.script_root, dirs, self._stop):
+                try:
+                    await self.reload(changed)
+                except Exception:  # a bug here must not end the watching
+                    log.exception("reload failed")
+        except OSError as err:  # e.g. the system's limit of file watches: say so, keep serving
+            console("Cannot watch %s for changes (%s): hot reload is off", settings.script_root, err)
 
     async def stop(self) -> None:
         """Stop watching; a reload under way finishes first, background checks are cancelled."""
