@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from host.config.hostjson import load_host_json
+from host.config.hostjson import load_host_json, misspelled_keys
 from host.config.settings import HostSettings, load_settings
 from host.errors import ConfigError, HostError, StorageAuthError
 from host.indexing.registry import ORCHESTRATION_TRIGGER, Registry
@@ -162,9 +162,13 @@ def check_host_json(app_dir: Path) -> Check:
             "run doctor in the app folder (or --script-root DIR), or create one: python -m host init",
         )
     try:
-        load_host_json(path)
+        typos = misspelled_keys(load_host_json(path))
     except ConfigError as e:
         return Check("host.json", FAIL, str(e), 'make it a JSON object with "version": "2.0"')
+    if typos:
+        return Check(
+            "host.json", WARN, "; ".join(typos), "correct the key: the host ignores keys it does not know"
+        )
     return Check("host.json", OK, str(path))
 
 

@@ -7,6 +7,7 @@ Overrides from the environment are strings, as in .NET configuration; the typed 
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -132,3 +133,59 @@ def parse_timespan(value: Any) -> float | None:
             raise ConfigError(f"'{value}' is not a valid time span (use hh:mm:ss)") from None
     days = int(m.group("days") or 0)
     return days * 86400 + int(m.group("h")) * 3600 + int(m.group("m")) * 60 + float(m.group("s") or 0)
+
+
+def _keys(names: str) -> frozenset[str]:
+    return frozenset(names.split())
+
+
+# The documented host.json keys at the levels where a typo is likely, for misspelled_keys only
+# (the host, like Azure's, ignores keys it does not know).
+_KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "": _keys(
+        "version aggregator concurrency console customHandler extensionBundle extensions functions "
+        "functionTimeout healthMonitor logging managedDependency retry singleton telemetryMode "
+        "watchDirectories watchFiles fileWatchingEnabled isDefaultHostConfig"
+    ),
+    "extensions": _keys(
+        "blobs cosmosDB durableTask eventGrid eventHubs http kafka queues rabbitMQ sendGrid serviceBus "
+        "signalR sql tables dapr mcp"
+    ),
+    "extensions.durableTask": _keys(
+        "hubName defaultVersion versionMatchStrategy versionFailureStrategy storageProvider tracing "
+        "httpSettings notifications maxConcurrentActivityFunctions maxConcurrentOrchestratorFunctions "
+        "maxConcurrentEntityFunctions extendedSessionsEnabled extendedSessionIdleTimeoutInSeconds "
+        "maxQueuePollingInterval useAppLease appLeaseOptions useGracefulShutdown localRpcEndpointEnabled "
+        "entityMessageReorderWindowInMinutes overridableExistingInstanceStates "
+        "storeInputsInOrchestrationHistory maxEntityOperationBatchSize maxOrchestrationActions "
+        "controlQueueBatchSize controlQueueVisibilityTimeout leaseInterval partitionCount "
+        "maxDequeueCount"
+    ),
+    "extensions.http": _keys(
+        "routePrefix maxOutstandingRequests maxConcurrentRequests dynamicThrottlesEnabled hsts customHeaders"
+    ),
+    "extensions.queues": _keys(
+        "maxPollingInterval visibilityTimeout batchSize maxDequeueCount newBatchThreshold messageEncoding"
+    ),
+    "extensions.blobs": _keys("maxDegreeOfParallelism poisonBlobThreshold"),
+}
+
+
+def misspelled_keys(data: Mapping[str, Any]) -> list[str]:
+    """A warning per host.json key that is not a setting but close to one (a likely typo)."""
+    found: list[str] = []
+    for section, known in _KNOWN_KEYS.items():
+        node = lookup(data, section) if section else data
+        if not isinstance(node, Mapping):
+            continue
+        by_lower = {k.lower(): k for k in known}
+        for key in node:
+            if key.lower() in by_lower:
+                continue
+            close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.8)
+            if close:
+                where = f"{section}." if section else ""
+                found.append(
+                    f"host.json: '{where}{key}' is not a setting: did you mean '{where}{by_lower[close[0]]}'?"
+                )
+    return found

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from host.config.hostjson import apply_env_overrides, load_host_json, lookup, parse_timespan
+from host.config.hostjson import (
+    apply_env_overrides,
+    load_host_json,
+    lookup,
+    misspelled_keys,
+    parse_timespan,
+)
 from host.config.local_settings import apply_values, read_local_settings
 from host.errors import ConfigError
 
@@ -193,6 +199,7 @@ def load_settings(
         raise ConfigError(f"FUNCTIONS_WORKER_RUNTIME is '{worker_runtime}': this host runs Python apps only")
 
     host_json = apply_env_overrides(load_host_json(root / "host.json"), env)
+    messages += misspelled_keys(host_json)
 
     lh = local.host
     if port is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from host.config.hostjson import parse_timespan
+from host.config.hostjson import misspelled_keys, parse_timespan
 from host.config.settings import load_settings
 from host.errors import ConfigError
 
@@ -115,6 +115,44 @@ def test_invalid_host_json(tmp_path: Path) -> None:
     (tmp_path / "host.json").write_text("{not json")
     with pytest.raises(ConfigError, match="Unable to parse host configuration file"):
         load_settings(tmp_path, environ={})
+
+
+def test_a_misspelled_host_json_key_is_named_with_the_likely_one(tmp_path: Path) -> None:
+    # The host ignores keys it does not know (so does Azure): a typo silently changes nothing.
+    host = {
+        "version": "2.0",
+        "functionTimout": "00:05:00",
+        "extensions": {
+            "durableTasks": {"hubName": "MyHub"},
+            "http": {"routePrefx": ""},
+            "myCustomExtension": {},  # unknown but like nothing known: not a typo
+        },
+    }
+    s = load_settings(write_app(tmp_path, host), environ={})
+    typos = [m for m in s.messages if "did you mean" in m]
+    assert typos == [
+        "host.json: 'functionTimout' is not a setting: did you mean 'functionTimeout'?",
+        "host.json: 'extensions.durableTasks' is not a setting: did you mean 'extensions.durableTask'?",
+        "host.json: 'extensions.http.routePrefx' is not a setting: "
+        "did you mean 'extensions.http.routePrefix'?",
+    ]
+
+
+def test_known_host_json_keys_in_any_case_are_no_typos() -> None:
+    host = {
+        "version": "2.0",
+        "Logging": {"logLevel": {"default": "Information"}},
+        "extensionBundle": {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"},
+        "extensions": {
+            "DurableTask": {"hubName": "H", "defaultVersion": "1.0", "storageProvider": {}},
+            "queues": {"batchSize": 8},
+        },
+    }
+    assert misspelled_keys(host) == []
+    assert misspelled_keys({"extensions": {"durableTask": {"defaultVersoin": "2"}}}) == [
+        "host.json: 'extensions.durableTask.defaultVersoin' is not a setting: "
+        "did you mean 'extensions.durableTask.defaultVersion'?"
+    ]
 
 
 def test_malformed_local_settings_warns_and_continues(tmp_path: Path) -> None:

@@ -1,8 +1,11 @@
-"""The pure checks of ``doctor``: versions given as arguments."""
+"""The pure checks of ``doctor``: versions given as arguments, files in a temporary folder."""
 
 from __future__ import annotations
 
-from host.doctor import FAIL, OK, check_python, check_sdk_versions
+import json
+from pathlib import Path
+
+from host.doctor import FAIL, OK, WARN, check_host_json, check_python, check_sdk_versions
 from host.doctor_cli import render
 
 
@@ -38,3 +41,16 @@ def test_the_checklist_shows_the_fix_under_each_failure() -> None:
         "       fix: use Python 3.11 or newer",
         "1 problem found.",
     ]
+
+
+def test_a_misspelled_host_json_key_is_a_warning_naming_the_likely_one(tmp_path: Path) -> None:
+    host = {"version": "2.0", "extensions": {"durableTasks": {"hubName": "MyHub"}}}
+    (tmp_path / "host.json").write_text(json.dumps(host))
+    check = check_host_json(tmp_path)
+    assert check.status == WARN
+    assert (
+        "'extensions.durableTasks' is not a setting: did you mean 'extensions.durableTask'?" in check.detail
+    )
+    assert check.fix == "correct the key: the host ignores keys it does not know"
+    (tmp_path / "host.json").write_text(json.dumps({"version": "2.0", "extensions": {"durableTask": {}}}))
+    assert check_host_json(tmp_path).status == OK
