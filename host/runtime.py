@@ -269,6 +269,7 @@ class HostRuntime:
         self.settings, self._registry, self._keys, self._durable = settings, registry, None, None
         self.routes, self.services = [], []
         self._invoker = self._create_invoker()
+        self._invoker.stats = previous.stats  # counted since the host started, across reloads
         for module in self.components:
             self.services.extend(_component_services(module, self))
         for service in self.services:

@@ -16,8 +16,14 @@ HOUR_LOCKS = {
 
 
 def test_a_route_added_while_running_is_served(tmp_path: Path, azurite_connection_string: str) -> None:
+    def version_calls() -> int:
+        functions = app.get("/admin/host/functions").json()["functions"]
+        return int(next(f["counters"]["invocations"] for f in functions if f["name"] == "version"))
+
     with reload_host(tmp_path, azurite_connection_string) as app:
         assert app.get("/api/added").status_code == 404
+        calls = version_calls()
+        assert calls >= 1
         app.edit(
             '@app.orchestration_trigger(context_name="context")\ndef chain',
             '@app.route(route="added")\ndef added(req: func.HttpRequest) -> func.HttpResponse:\n'
@@ -27,6 +33,7 @@ def test_a_route_added_while_running_is_served(tmp_path: Path, azurite_connectio
         app.logged("+ added:")
         r = app.get("/api/added")
         assert r.status_code == 200 and r.text == "new"
+        assert version_calls() >= calls  # the invocation counters survive the reload
 
 
 def test_an_activity_changed_mid_orchestration_finishes_with_the_new_code(
