@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 from dashboard_support import chromium_path
 
-for _helpers in ("durable", "http"):  # host_process_support, httphost_helpers
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / _helpers))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))  # httphost_helpers
 
 CHROMIUM_ARGS = [
     "--headless",

@@ -7,11 +7,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from host_process_support import start_host
 from waiting import eventually
 
 from host.durable.management import Management
@@ -50,23 +50,7 @@ class HostProcess:
         )
         env.update(extra_env or {})  # e.g. AzureFunctionsJobHost__... host.json overrides
         with self.output.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "host",
-                    "start",
-                    "--script-root",
-                    str(app),
-                    "--port",
-                    str(self.port),
-                    "--no-azurite",
-                ],
-                cwd=REPO,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+            self.proc = start_host(app, self.port, env, out)
 
     async def ready(self, timeout: float = 30.0) -> None:
         """Wait until the host says ``Host started`` (its services, the durable engine included, run)."""

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,11 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 from entities_support import ENTITIES_APP
+from host_process_support import start_host
 from waiting import eventually
 
 from host.storage.azurite import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class HostProcess:
@@ -34,23 +32,7 @@ class HostProcess:
             AzureFunctionsJobHost__extensions__durableTask__hubName=hub,
         )
         self._log = log.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "host",
-                "start",
-                "--script-root",
-                str(ENTITIES_APP),
-                "--port",
-                str(self.port),
-                "--no-azurite",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        self.proc = start_host(ENTITIES_APP, self.port, env, self._log)
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
         async with httpx.AsyncClient() as c:

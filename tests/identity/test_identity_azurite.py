@@ -10,13 +10,13 @@ import base64
 import json
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from host_process_support import start_host
 from identity_support import SECRET, IdentitySettings, TlsFiles
 from waiting import eventually
 
@@ -218,23 +218,7 @@ class IdentityHost:
         env["AzureFunctionsJobHost__extensions__durableTask__hubName"] = _name("idhub")
         env["PYTHONUNBUFFERED"] = "1"
         with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "host",
-                    "start",
-                    "--script-root",
-                    str(APP),
-                    "--port",
-                    str(self.port),
-                    "--no-azurite",
-                ],
-                cwd=REPO,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+            self.proc = start_host(APP, self.port, env, out)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

@@ -8,14 +8,40 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
-from client_host_support import free_port
 from waiting import eventually_sync
 
 from host.http.auth import KEY_HEADER, read_keys
+from host.storage.azurite import free_port
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def start_host(
+    script_root: Path, port: int, env: dict[str, str], out: IO[bytes] | IO[str], args: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """``python -m host start`` serving ``script_root`` on ``port`` (no Azurite of its own), its
+    output into ``out``; the caller waits for it and stops it."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "host",
+            "start",
+            "--script-root",
+            str(script_root),
+            "--port",
+            str(port),
+            "--no-azurite",
+            *args,
+        ],
+        cwd=str(REPO),
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def host_env(connection: str, hub: str) -> dict[str, str]:
@@ -41,24 +67,7 @@ def host_process(
     port = free_port()
     log = script_root / f"host-{port}.log"
     with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "host",
-                "start",
-                "--script-root",
-                str(script_root),
-                "--port",
-                str(port),
-                "--no-azurite",
-                *args,
-            ],
-            cwd=str(REPO),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        proc = start_host(script_root, port, env, out, args)
     url = f"http://127.0.0.1:{port}"
     try:
 
