@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,10 +33,9 @@ def _time(params: Mapping[str, str], key: str, label: str) -> datetime | None:
     if not text:
         return None
     try:
-        value = datetime.fromisoformat(text) if "T" in text and len(text) <= 19 else parse_timestamp(text)
+        return parse_timestamp(text)
     except ValueError:
         raise BadFilter(f"{label} '{text[:40]}' is not a date and time (e.g. 2026-12-06T09:30)") from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import pytest
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
 from host.durable.api import payloads as sp
+from host.durable.replay.history import parse_timestamp
 
 
 @dataclass
@@ -219,12 +220,12 @@ def test_failed_task_keeps_reason_and_details() -> None:
     ],
 )
 def test_parse_time(text: str, expected: datetime) -> None:
-    assert sp.parse_time(text) == expected
+    assert parse_timestamp(text) == expected
 
 
 def test_parse_time_rejects_garbage() -> None:
     with pytest.raises(ValueError):
-        sp.parse_time("yesterday")
+        parse_timestamp("yesterday")
 
 
 def test_management_urls() -> None:

@@ -14,7 +14,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from host.durable.api.payloads import RUNTIME_STATUSES, parse_time
+from host.durable.api.payloads import RUNTIME_STATUSES
+from host.durable.replay.history import parse_timestamp
 from host.errors import DurableError
 from host.http.limits import MAX_JSON_DEPTH, JsonTooDeepError, loads_bounded
 
@@ -100,7 +101,7 @@ class Query:
         if value is None or not value.strip():
             return None
         try:
-            return parse_time(value)
+            return parse_timestamp(value)
         except ValueError:
             raise BadRequest(
                 f"The value '{value}' of query parameter '{name}' is not a valid date "

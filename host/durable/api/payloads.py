@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from host.durable.replay.history import parse_timestamp
 from host.durable.replay.ledger import pending_payload
 from host.durable.taskhub.rows import EVENT_TYPE_NAMES, RUNTIME_STATUS_NAMES
 
@@ -113,7 +114,7 @@ def format_seconds(value: datetime | str | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        value = parse_time(value)
+        value = parse_timestamp(value)
     return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -129,22 +130,6 @@ def format_millis(value: datetime | None) -> str | None:
     if value is None:
         return None
     return _utc(value).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def parse_time(text: str) -> datetime:
-    """An ISO 8601 time (``Z``, offsets, 7 fraction digits, date only); naive means UTC.
-
-    Raises ``ValueError`` when ``text`` is not a time.
-    """
-    raw = text.strip().replace(" ", "T", 1) if "T" not in text else text.strip()
-    if raw.endswith(("Z", "z")):
-        raw = raw[:-1] + "+00:00"
-    head, dot, rest = raw.partition(".")
-    if dot:  # Python takes at most 6 fraction digits
-        digits = "".join(c for c in rest if c.isdigit())
-        tail = rest[len(digits) :]
-        raw = f"{head}.{(digits[:6] or '0')}{tail}"
-    return _utc(datetime.fromisoformat(raw))
 
 
 def _utc(value: datetime) -> datetime:
