@@ -36,6 +36,7 @@ def format_listing(registry: Registry, base_url: str, route_prefix: str, *, verb
         for line in lines:
             out += [line, ""]
     out += [f"Function {name} is disabled." for name in sorted(registry.disabled, key=str.lower)]
+    out += [f"--functions: the app defines no function named '{name}'." for name in registry.unknown]
     if not verbose:
         out.append("For detailed output, run python -m host start with --verbose flag.")
     return "\n".join(out) + "\n"

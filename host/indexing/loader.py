@@ -73,9 +73,10 @@ def index_app(settings: HostSettings, *, chdir: bool = True) -> Registry:
     disabled = [f.name for f in functions if _is_disabled(settings, f.name)]
     enabled = [f for f in functions if f.name not in disabled]
     registry = Registry(enabled)
+    registry.disabled = disabled
     if settings.functions:
         registry = registry.select(list(settings.functions))
-    registry.disabled = disabled
+        registry.disabled = disabled
     return registry
 
 

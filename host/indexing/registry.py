@@ -81,6 +81,8 @@ class Registry:
         }
         self.disabled: list[str] = []
         """Names of functions disabled by ``AzureWebJobs.<name>.Disabled`` (not in the registry)."""
+        self.unknown: list[str] = []
+        """Names the ``--functions`` allow-list gives that the app does not define."""
 
     def __iter__(self) -> Iterator[FunctionInfo]:
         return iter(self._by_name.values())
@@ -111,4 +113,7 @@ class Registry:
     def select(self, names: list[str]) -> Registry:
         """Only the named functions (the CLI's ``--functions``)."""
         wanted = {n.lower() for n in names}
-        return Registry([f for f in self if f.name.lower() in wanted])
+        selected = Registry([f for f in self if f.name.lower() in wanted])
+        defined = {f.name.lower() for f in self} | {n.lower() for n in self.disabled}
+        selected.unknown = [n for n in names if n.lower() not in defined]
+        return selected

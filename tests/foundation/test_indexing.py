@@ -141,6 +141,14 @@ def c(req):
     reg = index_app(s, chdir=False)
     assert [f.name for f in reg] == ["a"]
     assert reg.disabled == ["b"]
+    assert reg.unknown == []
+
+    # A name the app does not define (a typo, or another app's function) is named, not ignored.
+    s = load_settings(tmp_path, functions=["a", "hello_chain"], environ={})
+    reg = index_app(s, chdir=False)
+    assert [f.name for f in reg] == ["a"] and reg.unknown == ["hello_chain"]
+    listing = format_listing(reg, "http://localhost:7071", "api")
+    assert "--functions: the app defines no function named 'hello_chain'." in listing.splitlines()
 
 
 def index_error(tmp_path: Path, code: str) -> str:
