@@ -32,6 +32,7 @@ class FunctionCounters:
 
     @property
     def average_ms(self) -> float | None:
+        """Mean duration of an invocation in milliseconds (``None`` before the first)."""
         return self.total_ms / self.invocations if self.invocations else None
 
 
@@ -54,6 +55,7 @@ class FunctionOverview:
     """Sorted by trigger, then name."""
 
     def by_trigger(self) -> dict[str, list[FunctionStats]]:
+        """The functions grouped by trigger binding type (in the list's order)."""
         grouped: dict[str, list[FunctionStats]] = {}
         for fn in self.functions:
             grouped.setdefault(fn.trigger, []).append(fn)
@@ -95,6 +97,7 @@ class InvocationStats:
         self.record(name or scope.function_name, not failed, scope.duration_ms, error)
 
     def get(self, function_name: str) -> FunctionCounters:
+        """The counters of one function so far (an immutable value; zeros if it never ran)."""
         with self._lock:
             return self._counters.get(function_name) or FunctionCounters()
 

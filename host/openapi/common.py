@@ -40,10 +40,12 @@ UNAVAILABLE = error("Storage does not answer (an outage); the client may retry."
 
 
 def query(name: str, schema: Json, description: str, *, required: bool = False) -> Json:
+    """A query-string parameter."""
     return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
 
 
 def path(name: str, description: str, schema: Json | None = None) -> Json:
+    """A path parameter (a string unless ``schema`` says otherwise)."""
     return {
         "name": name,
         "in": "path",
@@ -54,6 +56,7 @@ def path(name: str, description: str, schema: Json | None = None) -> Json:
 
 
 def header(name: str, description: str) -> Json:
+    """An optional request header (a string)."""
     return {
         "name": name,
         "in": "header",

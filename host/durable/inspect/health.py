@@ -90,6 +90,8 @@ class StuckInstance:
 
 @dataclass(frozen=True)
 class StuckReport:
+    """Running instances without a history write for ``threshold`` or longer (longest idle first)."""
+
     threshold: timedelta
     instances: list[StuckInstance]
     truncated: bool

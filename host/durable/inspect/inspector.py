@@ -43,6 +43,7 @@ class HubInspector:
 
     @property
     def hub_name(self) -> str:
+        """The task hub these views read."""
         return self.hub.names.hub
 
     async def list_instances(
