@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from host.config.settings import HostSettings
-from host.http.auth import KeyStore, provided_key
+from host.http.auth import KeyStore, lacks_master_key
 from host.http.convert import build_request
 from host.http.routing import function_route, join_prefix
 from host.indexing.registry import HTTP_TRIGGER, QUEUE_TRIGGER, TIMER_TRIGGER, FunctionInfo, Registry
@@ -158,9 +158,7 @@ def admin_routes(runtime: RuntimeView, keys: KeyStore | None = None) -> list[Bas
     background: set[asyncio.Task[Any]] = set()
 
     def denied(request: Request) -> bool:
-        if keys is None:
-            return False
-        return not keys.is_master(provided_key(dict(request.headers), dict(request.query_params)))
+        return lacks_master_key(keys, request.headers, request.query_params)
 
     async def status(request: Request) -> Response:
         if denied(request):

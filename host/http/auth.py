@@ -193,6 +193,12 @@ def provided_key(headers: Mapping[str, str], params: Mapping[str, str]) -> str |
     return headers.get(KEY_HEADER) or params.get(KEY_QUERY)
 
 
+def lacks_master_key(keys: KeyStore | None, headers: Mapping[str, str], params: Mapping[str, str]) -> bool:
+    """Whether a request to an admin endpoint is refused: ``keys`` are checked (``--enable-auth``)
+    and the request's key (:func:`provided_key`) is not the master key."""
+    return keys is not None and not keys.is_master(provided_key(headers, params))
+
+
 def load_keys(settings: HostSettings, registry: Registry) -> KeyStore | None:
     """The app's keys with ``--enable-auth`` (loaded or generated), else ``None`` (no keys checked)."""
     if not settings.enable_auth:

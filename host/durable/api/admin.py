@@ -31,7 +31,7 @@ from host.durable.instance_report import EngineView, InstanceReport, instance_re
 from host.durable.management import Management
 from host.durable.replay.source import OrchestratorHandle
 from host.errors import InstanceNotFoundError, StorageBusyError, StorageUnreachableError
-from host.http.auth import KeyStore, provided_key
+from host.http.auth import KeyStore, lacks_master_key
 
 ADMIN_INSTANCES = "/admin/durable/instances"
 INSTANCE_PATH = ADMIN_INSTANCES + "/{instanceId}"
@@ -59,7 +59,7 @@ def admin_instance_routes(
     """The route of ``GET /admin/durable/instances/{instanceId}``."""
 
     async def instance(request: Request) -> Response:
-        if keys is not None and not keys.is_master(provided_key(request.headers, request.query_params)):
+        if lacks_master_key(keys, request.headers, request.query_params):
             return Response(status_code=401)
         instance_id = request.path_params["instanceId"]
         hub = request.query_params.get("taskHub")

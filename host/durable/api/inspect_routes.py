@@ -23,22 +23,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from host.durable.api.limits import check_entity_instance_id, check_instance_id_length, check_name
-from host.durable.api.parsing import BadRequest, Query
+from host.durable.api.parsing import BadRequest, Query, error_response
 from host.durable.entities.ids import EntityId, EntityIdError
 from host.durable.inspect.health import DEFAULT_STUCK_AFTER
 from host.durable.inspect.inspector import HubInspector
 from host.durable.inspect.instances import DEFAULT_PAGE_SIZE, InstanceFilter, ListingTokenError
 from host.errors import InvalidRequestError, StorageBusyError, StorageUnreachableError
-from host.http.auth import KeyStore, provided_key
+from host.http.auth import KeyStore, lacks_master_key
 from host.json_view import json_value
 
 MAX_PAGE_SIZE = 1000
 MAX_STUCK_AFTER = 366 * 24 * 3600
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-def _error(status: int, message: str) -> Response:
-    return JSONResponse({"Message": message}, status_code=status)
 
 
 def _page_size(q: Query, default: int) -> int:
@@ -69,18 +65,16 @@ def inspect_routes(inspector: HubInspector, keys: KeyStore | None) -> list[BaseR
 
     def guarded(handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
-            if keys is not None and not keys.is_master(
-                provided_key(dict(request.headers), dict(request.query_params))
-            ):
+            if lacks_master_key(keys, request.headers, request.query_params):
                 return Response(status_code=401)
             try:
                 return await handler(request)
             except (BadRequest, ListingTokenError, EntityIdError) as err:
-                return _error(400, str(err))
+                return error_response(400, str(err))
             except InvalidRequestError as err:  # a filter value storage refuses (e.g. a bad character)
-                return _error(400, f"Storage refused the query: {err}")
+                return error_response(400, f"Storage refused the query: {err}")
             except (StorageUnreachableError, StorageBusyError) as err:
-                return _error(503, f"Storage unavailable: {err}")
+                return error_response(503, f"Storage unavailable: {err}")
 
         return endpoint
 
@@ -115,7 +109,7 @@ def inspect_routes(inspector: HubInspector, keys: KeyStore | None) -> list[BaseR
         check_entity_instance_id(wanted.instance_id)
         found = await inspector.get_entity(wanted)
         if found is None:
-            return _error(404, "no such entity in task hub " + inspector.hub_name)
+            return error_response(404, "no such entity in task hub " + inspector.hub_name)
         return _json(found)
 
     async def hub(request: Request) -> Response:
