@@ -16,6 +16,7 @@ Error messages never contain the account key or the signature.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -99,6 +100,31 @@ class StorageAccount:
         return ";".join(parts)
 
 
+def account_at(
+    name: str,
+    ends: Mapping[str, str | None],
+    *,
+    account_key: str | None = None,
+    sas_token: str | None = None,
+    is_azurite: bool = False,
+    identity: IdentityConnection | None = None,
+) -> StorageAccount:
+    """The account ``name`` at ``ends`` (its ``blob``/``queue``/``table`` endpoints, ``None`` where
+    absent); loopback when every endpoint it has is."""
+    hosts = [urlsplit(u).hostname or "" for u in ends.values() if u]
+    return StorageAccount(
+        account_name=name,
+        account_key=account_key,
+        blob_endpoint=ends["blob"],
+        queue_endpoint=ends["queue"],
+        table_endpoint=ends["table"],
+        sas_token=sas_token,
+        is_azurite=is_azurite,
+        is_loopback=bool(hosts) and all(is_loopback_host(h) for h in hosts),
+        identity=identity,
+    )
+
+
 def _split(text: str) -> dict[str, str]:
     pairs: dict[str, str] = {}
     for raw in text.strip().split(";"):
@@ -171,16 +197,8 @@ def _development(pairs: dict[str, str]) -> StorageAccount:
                 f"http(s) URL, got {proxy!r}"
             )
         scheme, host = parsed.scheme, parsed.hostname
-    ends = {s: f"{scheme}://{host}:{p}/{DEV_ACCOUNT}" for s, p in _DEV_PORTS.items()}
-    return StorageAccount(
-        account_name=DEV_ACCOUNT,
-        account_key=DEV_KEY,
-        blob_endpoint=ends["blob"],
-        queue_endpoint=ends["queue"],
-        table_endpoint=ends["table"],
-        is_azurite=True,
-        is_loopback=is_loopback_host(host),
-    )
+    ends: dict[str, str | None] = {s: f"{scheme}://{host}:{p}/{DEV_ACCOUNT}" for s, p in _DEV_PORTS.items()}
+    return account_at(DEV_ACCOUNT, ends, account_key=DEV_KEY, is_azurite=True)
 
 
 def parse_connection_string(text: str) -> StorageAccount:
@@ -238,18 +256,7 @@ def parse_connection_string(text: str) -> StorageAccount:
             ends[service] = f"{protocol}://{name}.{service}.{suffix}"
         else:
             ends[service] = None
-    hosts = [urlsplit(u).hostname or "" for u in ends.values() if u]
-    loopback = bool(hosts) and all(is_loopback_host(h) for h in hosts)
-    return StorageAccount(
-        account_name=name,
-        account_key=key,
-        blob_endpoint=ends["blob"],
-        queue_endpoint=ends["queue"],
-        table_endpoint=ends["table"],
-        sas_token=sas,
-        is_azurite=name == DEV_ACCOUNT,
-        is_loopback=loopback,
-    )
+    return account_at(name, ends, account_key=key, sas_token=sas, is_azurite=name == DEV_ACCOUNT)
 
 
 def _check_key(name: str, key: str) -> None:

@@ -26,8 +26,8 @@ from host.errors import ConfigError
 from host.storage.connection import (
     DEFAULT_SUFFIX,
     StorageAccount,
+    account_at,
     account_from_endpoint,
-    is_loopback_host,
 )
 
 TOKEN_CREDENTIAL_SETTING = "FUNCHOST_TOKEN_CREDENTIAL"
@@ -154,13 +154,4 @@ def identity_account(prefix: str, get: Lookup) -> StorageAccount | None:
         raise ConfigError(
             f"{source} is set but the account name cannot be told from it: set {prefix}__accountName"
         )
-    hosts = [urlsplit(u).hostname or "" for u in ends.values() if u]
-    return StorageAccount(
-        account_name=account,
-        account_key=None,
-        blob_endpoint=ends["blob"],
-        queue_endpoint=ends["queue"],
-        table_endpoint=ends["table"],
-        is_loopback=all(is_loopback_host(h) for h in hosts),
-        identity=_credential(prefix, source, get),
-    )
+    return account_at(account, ends, identity=_credential(prefix, source, get))
