@@ -228,6 +228,9 @@ class Reloader:
         ]
         if kept:
             console("Restart the host to apply the change of %s", ", ".join(kept))
+        for message in new.messages:  # what start prints (a misspelled key, a bad Value), once
+            if message not in old.messages:
+                console("%s", message)
         return dataclasses.replace(new, port=old.port, address=old.address)
 
     # ---------------------------------------------------------------- replay check

@@ -139,6 +139,11 @@ def test_a_host_json_change_applies_and_no_reload_turns_it_off(
         eventually_sync(lambda: app.get("/v/version").status_code == 200, 30, "the new route prefix")
         assert app.get("/api/version").status_code == 404
         assert app.get("/admin/reload").json()["changedFiles"] == ["host.json"]
+        # A misspelled key saved while the host runs is named on the console, as at start.
+        (tmp_path / "host.json").write_text(
+            json.dumps({"version": "2.0", "extensions": {"http": {"routePrefx": "w"}}})
+        )
+        app.logged("host.json: 'extensions.http.routePrefx' is not a setting: did you mean")
     second = tmp_path / "second"
     second.mkdir()
     with reload_host(second, azurite_connection_string, args=["--no-reload"]) as app:
