@@ -3,9 +3,9 @@
 An episode hands over in memory only the activities this host can start at once: each takes one
 of its free slots (:meth:`ActivityWorker.reserve`). The rest of a fan-out is put on the shared
 work-item queue, visible, for whichever host of the hub has a free slot first (this one included).
-The poller asks for its free slots plus as many work items as finished during its previous
-receive's round trip: short activities are not left waiting a round trip per batch, long ones are
-not held back from other hosts.
+The poller asks for its free slots plus as many work items as finished since its previous receive
+(several receives at once past 32): short activities are not left waiting a round trip per batch
+of slots, long ones are hardly held back from other hosts.
 
 An activity's completion goes straight into its orchestration's session when this host owns
 the orchestration's partition (the work-item message is deleted after that session's next
@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("host.durable")
 
 WORKITEMS = "workitems"
+RECEIVE_BATCH = 32
+"""The most work items one queue receive returns."""
+MAX_RECEIVES = 4
+"""Receives the poller sends at once when it wants more than one batch."""
 TASK_SCHEDULED = int(h.EventType.TaskScheduled)
 
 
@@ -89,9 +93,10 @@ class ActivityWorker:
         """Submitted activities still waiting for a slot (handed back at once by a stop)."""
         self._finished = 0
         """Work items finished so far (for the poller's look-ahead)."""
-        self._lookahead = 0
-        """How many more work items than free slots the poller asks for: as many as finished during
-        its last receive's round trip, so the next batch arrives before the slots run dry."""
+        self._finished_at_receive = 0
+        """``_finished`` when the poller last sent a receive."""
+        self._queue_full = False
+        """The last receive got all it asked for: more may wait (an idle poll sends one receive)."""
         self._wake = asyncio.Event()
         self._starved = False
         """True while the poller skips the queue because every slot is taken."""
@@ -165,17 +170,19 @@ class ActivityWorker:
         opts = self.engine.options
         delay = opts.min_poll_interval
         while self._running:
-            free = opts.max_concurrent_activities + self._lookahead - self._in_flight
+            # Ask for more than the free slots: as many as finished since the last receive. Short
+            # activities then get ever larger batches instead of a round trip per batch of slots;
+            # long ones (a few finish per receive) are hardly held back from other hosts.
+            lookahead = min(self._finished - self._finished_at_receive, RECEIVE_BATCH * MAX_RECEIVES)
+            free = opts.max_concurrent_activities + lookahead - self._in_flight
             msgs: list[TaskMessage] = []
             self._starved = free <= 0
             if free > 0:
-                finished = self._finished
-                try:
-                    msgs = await self.hub.receive_workitem(min(free, 32), visibility=opts.lock_seconds)
-                except StorageError as err:  # anything else is a bug: the supervisor restarts the poller
-                    log.warning("work-item queue: %s", err)
+                self._finished_at_receive = self._finished
+                msgs, failure = await self._receive(free)
+                if failure is not None:
+                    log.warning("work-item queue: %s", failure)
                     delay = opts.max_poll_interval
-                self._lookahead = min(self._finished - finished, opts.max_concurrent_activities)
             if msgs and not self._running:  # received while stopping: visible again at once
                 await self.engine.locks.unlock(msgs)
                 return
@@ -191,6 +198,30 @@ class ActivityWorker:
                 delay = opts.min_poll_interval
             else:
                 delay = min(delay * 2, opts.max_poll_interval)
+
+    async def _receive(self, wanted: int) -> tuple[list[TaskMessage], StorageError | None]:
+        """Up to ``wanted`` work items (several receives at once past one batch, when the last
+        receive got all it asked for), and the storage error of a receive that failed. Any other
+        error is a bug: the supervisor restarts the poller (what the other receives got becomes
+        visible when its lock ends)."""
+        wanted = min(wanted, RECEIVE_BATCH * (MAX_RECEIVES if self._queue_full else 1))
+        sizes = [min(RECEIVE_BATCH, wanted - n) for n in range(0, wanted, RECEIVE_BATCH)]
+        visibility = self.engine.options.lock_seconds
+        outcomes = await asyncio.gather(
+            *(self.hub.receive_workitem(size, visibility=visibility) for size in sizes),
+            return_exceptions=True,
+        )
+        msgs: list[TaskMessage] = []
+        failure: StorageError | None = None
+        for outcome in outcomes:
+            if isinstance(outcome, StorageError):
+                failure = outcome
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                msgs.extend(outcome)
+        self._queue_full = len(msgs) == wanted
+        return msgs, failure
 
     def _admit(self, msg: TaskMessage) -> None:
         """Run a received work item, or quarantine it when it can never be processed."""
