@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from host.config.settings import HostSettings
 from host.errors import HostError
 from host.http.app import build_app
-from host.http.auth import provided_key
+from host.http.auth import lacks_master_key
 from host.indexing.loader import index_app
 from host.indexing.registry import ORCHESTRATION_TRIGGER, Registry
 from host.logs import console
@@ -95,6 +95,7 @@ class Reloader:
         """The app to serve (it follows every reload)."""
         self.last = ReloadReport()
         self._stop = asyncio.Event()
+        self._armed = asyncio.Event()
         self._lock = asyncio.Lock()
         self._checks: set[asyncio.Task[None]] = set()
         self._watching: asyncio.Task[None] | None = None
@@ -107,7 +108,9 @@ class Reloader:
     async def start(self) -> None:
         """Start watching; the watcher is armed when this returns (a save from then on reloads)."""
         self._watching = asyncio.create_task(self._run(), name="reload-watch")
-        await asyncio.sleep(0)  # the task's first step sets the file watches up, synchronously
+        armed = asyncio.ensure_future(self._armed.wait())
+        await asyncio.wait([armed, self._watching], return_when=asyncio.FIRST_COMPLETED)
+        armed.cancel()
 
     async def _run(self) -> None:
         """Watch and reload until :meth:`stop` (host.json ``fileWatchingEnabled`` false: nothing)."""
@@ -117,7 +120,7 @@ class Reloader:
             console("File watching is off (host.json fileWatchingEnabled): saved changes are not reloaded")
             return
         try:
-            async for changed in app_changes(settings.script_root, dirs, self._stop):
+            async for changed in app_changes(settings.script_root, dirs, self._stop, self._armed):
                 try:
                     await self.reload(changed)
                 except Exception:  # a bug here must not end the watching
@@ -271,10 +274,7 @@ class Reloader:
         with ``--enable-auth`` both need the master key, as every admin endpoint."""
 
         def denied(request: Request) -> bool:
-            keys = self.runtime.keys
-            return keys is not None and not keys.is_master(
-                provided_key(dict(request.headers), dict(request.query_params))
-            )
+            return lacks_master_key(self.runtime.keys, request.headers, request.query_params)
 
         async def last(request: Request) -> Response:
             if denied(request):

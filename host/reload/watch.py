@@ -59,19 +59,83 @@ def _in_virtualenv(root: Path, folders: Sequence[str]) -> bool:
     return False
 
 
+def watched_folders(root: Path) -> list[Path]:
+    """The app folder's subfolders that get a recursive watch: not ignored, not an environment
+    (a ``.venv`` holds thousands of folders; watching them would delay the start)."""
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        return []
+    return [
+        e
+        for e in entries
+        if e.is_dir() and e.name not in IGNORED_DIRS and not _in_virtualenv(root, (e.name,))
+    ]
+
+
 async def app_changes(
-    root: Path, watch_dirs: Sequence[Path], stop: asyncio.Event
+    root: Path, watch_dirs: Sequence[Path], stop: asyncio.Event, armed: asyncio.Event
 ) -> AsyncIterator[list[Path]]:
-    """Each burst of relevant saves (sorted paths) until ``stop`` is set."""
+    """Each burst of relevant saves (sorted paths) until ``stop`` is set; ``armed`` is set once
+    the watches are in place. The app folder itself is watched without recursion, its
+    :func:`watched_folders` (and ``watchDirectories`` elsewhere) recursively, so environments
+    cost nothing; a folder created meanwhile is watched from the next burst on."""
     from watchfiles import awatch
 
-    paths = [root, *(d for d in watch_dirs if d.is_dir() and not d.is_relative_to(root))]
-    async for changes in awatch(
-        *paths,
-        watch_filter=lambda _change, path: is_relevant(Path(path), root, watch_dirs),
-        debounce=DEBOUNCE_MS,
-        step=STEP_MS,
-        stop_event=stop,
-        recursive=True,
-    ):
-        yield sorted({Path(p) for _change, p in changes})
+    bursts: asyncio.Queue[set[tuple[Any, str]] | BaseException] = asyncio.Queue()
+
+    async def pump(paths: list[Path], recursive: bool, until: asyncio.Event) -> None:
+        try:
+            async for changes in awatch(
+                *paths,
+                watch_filter=lambda _change, path: is_relevant(Path(path), root, watch_dirs),
+                debounce=DEBOUNCE_MS,
+                step=STEP_MS,
+                stop_event=until,
+                recursive=recursive,
+            ):
+                await bursts.put(changes)
+        except Exception as err:  # the consumer raises it
+            await bursts.put(err)
+
+    outside = [d for d in watch_dirs if d.is_dir() and not d.is_relative_to(root)]
+    pumps: list[tuple[asyncio.Task[None], asyncio.Event]] = []
+
+    def start(paths: list[Path], recursive: bool) -> None:
+        until = asyncio.Event()
+        pumps.append((asyncio.create_task(pump(paths, recursive, until), name="reload-watch"), until))
+
+    async def stop_pumps(which: list[tuple[asyncio.Task[None], asyncio.Event]]) -> None:
+        for _task, until in which:
+            until.set()
+        await asyncio.gather(*(task for task, _until in which), return_exceptions=True)
+
+    start([root], False)
+    deep = watched_folders(root)
+    if deep or outside:
+        start([*deep, *outside], True)
+    await asyncio.sleep(0)  # each pump's first step sets its watches up, synchronously
+    armed.set()
+    try:
+        while not stop.is_set():
+            getter = asyncio.ensure_future(bursts.get())
+            stopped = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([getter, stopped], return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if not getter.done():
+                getter.cancel()
+                break
+            item = getter.result()
+            if isinstance(item, BaseException):
+                raise item
+            now = watched_folders(root)
+            if now != deep:  # a folder came or went: watch the new set
+                await stop_pumps(pumps[1:])
+                del pumps[1:]
+                deep = now
+                if deep or outside:
+                    start([*deep, *outside], True)
+                await asyncio.sleep(0)
+            yield sorted({Path(p) for _change, p in item})
+    finally:
+        await stop_pumps(pumps)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from reload_support import reload_host
+from reload_support import APP, reload_host
 
 pytestmark = pytest.mark.subprocess
 
@@ -34,6 +34,26 @@ def test_a_route_added_while_running_is_served(tmp_path: Path, azurite_connectio
         r = app.get("/api/added")
         assert r.status_code == 200 and r.text == "new"
         assert version_calls() >= calls  # the invocation counters survive the reload
+
+
+def test_helper_modules_in_folders_are_imported_afresh(
+    tmp_path: Path, azurite_connection_string: str
+) -> None:
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "words.py").write_text('WORD = "V1"\n')
+    code = APP.replace(
+        'return func.HttpResponse("V1")',
+        "from shared.words import WORD\n\n    return func.HttpResponse(WORD)",
+    )
+    with reload_host(tmp_path, azurite_connection_string, code=code) as app:
+        (tmp_path / "shared" / "words.py").write_text('WORD = "V2"\n')
+        app.serves("V2")  # a folder of the app: watched, and its module imported again
+        (tmp_path / "later").mkdir()  # a folder made while the host runs
+        (tmp_path / "later" / "more.py").write_text('WORD = "V3"\n')
+        app.edit("from shared.words import WORD", "from later.more import WORD")
+        app.serves("V3")
+        (tmp_path / "later" / "more.py").write_text('WORD = "V4"\n')
+        app.serves("V4")
 
 
 def test_an_activity_changed_mid_orchestration_finishes_with_the_new_code(

@@ -169,3 +169,13 @@ def test_divergence_names_both_actions_and_the_line_the_new_code_yields_at(tmp_p
 def test_divergence_json_round_trip() -> None:
     d = InstanceDivergence("x", "orch", 1, 1, 4, "call_activity('a')", "call_activity('b')", "f.py:3")
     assert d.to_json()["instanceId"] == "x" and d.to_json()["recorded"] == "call_activity('a')"
+
+
+def test_only_the_app_folders_get_a_recursive_watch(tmp_path: Path) -> None:
+    from host.reload.watch import watched_folders
+
+    for folder in (".venv", "venv", "node_modules", "__pycache__", ".git", "shared", "pkg"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (tmp_path / "function_app.py").write_text("")
+    assert watched_folders(tmp_path) == [tmp_path / "pkg", tmp_path / "shared"]
