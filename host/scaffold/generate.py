@@ -79,6 +79,12 @@ def add_function(folder: Path, template: FunctionTemplate, name: str) -> Added:
     taken = sorted(n for n in _defined_names(tree) if n.casefold() in wanted)
     if taken:
         raise ConfigError(f"{script} already defines {', '.join(taken)}: choose another --name")
+    rebound = [n for n in names if n in _module_names(tree) | _TEMPLATE_IMPORTS]
+    if rebound:
+        raise ConfigError(
+            f"'{rebound[0]}' is already a name in {script} (an import or a variable the app uses): "
+            "choose another --name"
+        )
     test = folder / "tests" / f"test_{name}.py"
     if test.exists():
         raise ConfigError(f"{test} already exists: choose another --name")
@@ -128,6 +134,24 @@ def _dotted(node: ast.expr) -> str:
     if isinstance(node, ast.Attribute):
         return f"{_dotted(node.value)}.{node.attr}"
     return ""
+
+
+_TEMPLATE_IMPORTS = frozenset({"func", "df", "logging"})
+"""The module names the templates' code uses (``func.HttpRequest``, ``df.DFApp``, ``logging``)."""
+
+
+def _module_names(tree: ast.Module) -> set[str]:
+    """Names bound at module level other than by ``def``: imports, assignments, classes."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        elif isinstance(node, ast.ClassDef):
+            names.add(node.name)
+    return names
 
 
 def _defined_names(tree: ast.Module) -> set[str]:

@@ -7,6 +7,7 @@ The template texts are package data under ``files/``: ``app/`` for ``init``, ``f
 
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -65,6 +66,8 @@ def check_function_name(name: str) -> None:
         raise ConfigError(
             f"invalid function name {name!r}: use letters, digits and underscores, starting with a letter"
         )
+    if keyword.iskeyword(name):
+        raise ConfigError(f"invalid function name {name!r}: {name!r} is a Python keyword")
 
 
 def read(path: str) -> str:

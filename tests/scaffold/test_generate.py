@@ -73,6 +73,20 @@ def test_a_name_differing_only_in_case_is_taken(tmp_path: Path) -> None:
     assert not (app / "tests" / "test_counter.py").exists()
 
 
+def test_a_name_that_is_a_keyword_or_rebinds_a_module_name_is_refused(tmp_path: Path) -> None:
+    # `def class(...)` is a syntax error; `def app(...)` or `def func(...)` rebinds the name the
+    # decorators below it use: either leaves an app that no longer imports.
+    app = _app(tmp_path, APP + "\nimport json\nSETTINGS = {}\n")
+    before = (app / "function_app.py").read_text()
+    with pytest.raises(ConfigError, match="'class' is a Python keyword"):
+        add_function(app, find_template("http"), "class")
+    for taken in ("my_app", "func", "json", "SETTINGS", "df", "logging"):
+        with pytest.raises(ConfigError, match=f"'{taken}' is already a name in .*function_app.py"):
+            add_function(app, find_template("entity"), taken)
+    assert (app / "function_app.py").read_text() == before
+    assert not (app / "tests").exists()
+
+
 def test_refusals_name_the_problem(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="create an app first"):
         add_function(tmp_path, find_template("http"), "x")
