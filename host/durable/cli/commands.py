@@ -233,14 +233,17 @@ def _app_handles(app_dir: str) -> Callable[[str], Any]:
     return handle
 
 
-def _host_key(given: str | None, url: str) -> str | None:
-    """``--key``, else ``$FUNCHOST_KEY``, else the saved system key when ``url`` is on loopback."""
+def _host_key(given: str | None, url: str, *, master: bool = False) -> str | None:
+    """``--key``, else ``$FUNCHOST_KEY``, else, when ``url`` is on loopback, the key saved in the
+    app folder: the durable system key (or the master key), or with ``master`` the master key."""
     if given or os.environ.get(KEY_ENV):
         return given or os.environ.get(KEY_ENV)
     if not is_loopback_name(urlsplit(url).hostname or ""):
         return None  # never send this app's key to another machine unasked
     keys = read_keys(Path.cwd())
-    return keys.system_key(DURABLE_SYSTEM_KEY) or keys.master_key if keys is not None else None
+    if keys is None:
+        return None
+    return keys.master_key if master else keys.system_key(DURABLE_SYSTEM_KEY) or keys.master_key
 
 
 async def _call(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -319,7 +322,7 @@ async def _waiting(client: httpx.AsyncClient, args: argparse.Namespace) -> dict[
     """Why the instance waits (the admin instance endpoint's ``waiting``), or a note why unknown."""
     headers = {}
     if not args.connection:
-        master = _master_key(args.key, str(client.base_url))
+        master = _host_key(args.key, str(client.base_url), master=True)
         headers = {KEY_HEADER: master} if master else {}
     try:
         resp = await client.get(f"{ADMIN_INSTANCES}/{_q(args.instance_id)}", headers=headers)
@@ -331,16 +334,6 @@ async def _waiting(client: httpx.AsyncClient, args: argparse.Namespace) -> dict[
         return None  # an older host without the endpoint, or the instance is gone
     waiting = resp.json().get("waiting")
     return waiting if isinstance(waiting, dict) else None
-
-
-def _master_key(given: str | None, url: str) -> str | None:
-    """``--key``/``$FUNCHOST_KEY``, else the saved master key when ``url`` is on loopback."""
-    if given or os.environ.get(KEY_ENV):
-        return given or os.environ.get(KEY_ENV)
-    if not is_loopback_name(urlsplit(url).hostname or ""):
-        return None
-    keys = read_keys(Path.cwd())
-    return keys.master_key if keys is not None else None
 
 
 async def _list(client: httpx.AsyncClient, args: argparse.Namespace) -> int:
