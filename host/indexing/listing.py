@@ -36,6 +36,11 @@ def format_listing(registry: Registry, base_url: str, route_prefix: str, *, verb
         for line in lines:
             out += [line, ""]
     out += [f"Function {name} is disabled." for name in sorted(registry.disabled, key=str.lower)]
+    if not lines and not registry.disabled and not registry.unknown:
+        out.append(
+            "No functions found: decorate the app's functions with its triggers "
+            "(@app.route, @app.orchestration_trigger, ...)."
+        )
     out += [f"--functions: the app defines no function named '{name}'." for name in registry.unknown]
     if not verbose:
         out.append("For detailed output, run python -m host start with --verbose flag.")

@@ -333,3 +333,13 @@ def tick(timer) -> None:
         "\ttick: timerTrigger\n\nFor detailed output, run python -m host start with --verbose flag.\n"
     )
     assert "For detailed" not in format_listing(reg, "http://localhost:7071", "api", verbose=True)
+
+
+def test_an_app_without_functions_says_so(tmp_path: Path) -> None:
+    reg = make_app(tmp_path, HEADER)
+    text = format_listing(reg, "http://localhost:7071", "api")
+    assert "Functions:" not in text
+    assert (
+        "No functions found: decorate the app's functions with its triggers "
+        "(@app.route, @app.orchestration_trigger, ...)." in text.splitlines()
+    )
