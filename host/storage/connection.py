@@ -68,9 +68,14 @@ class StorageAccount:
     identity: IdentityConnection | None = None
     ca_file: str | None = None
 
+    @property
+    def endpoints(self) -> dict[str, str | None]:
+        """``blob``, ``queue`` and ``table`` → their endpoints (``None`` where absent)."""
+        return {"blob": self.blob_endpoint, "queue": self.queue_endpoint, "table": self.table_endpoint}
+
     def endpoint(self, service: str) -> str:
         """The endpoint of ``service`` ("blob", "queue" or "table"); ConfigError when absent."""
-        value: str | None = getattr(self, f"{service}_endpoint")
+        value = self.endpoints.get(service)
         if not value:
             if self.identity is not None:
                 raise ConfigError(self.identity.missing_endpoint(service))
@@ -93,8 +98,7 @@ class StorageAccount:
             parts.append(f"AccountKey={self.account_key}")
         if self.sas_token:
             parts.append(f"SharedAccessSignature={self.sas_token}")
-        for service in ("blob", "queue", "table"):
-            value = getattr(self, f"{service}_endpoint")
+        for service, value in self.endpoints.items():
             if value:
                 parts.append(f"{service.capitalize()}Endpoint={value}")
         return ";".join(parts)
