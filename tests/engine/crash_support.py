@@ -141,7 +141,3 @@ def owned_by(rows: list[dict[str, Any]], host: HostProcess) -> int:
 def executions_by_pid(log_dir: Path) -> dict[int, int]:
     """How many activity executions each host process logged."""
     return {int(p.stem): len(p.read_text().splitlines()) for p in log_dir.glob("*.log")}
-
-
-async def wait_until(probe: Any, timeout: float, what: str, interval: float = 0.2) -> Any:
-    return await eventually(probe, timeout, what, interval=interval)

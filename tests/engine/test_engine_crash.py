@@ -14,9 +14,9 @@ from crash_support import (
     HostProcess,
     HubView,
     executions_by_pid,
-    wait_until,
 )
 from engine_support import APPS
+from waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ async def check_all(view: HubView, count: int, timeout: float, hosts: list[HostP
         return done if len(done) == count else None
 
     try:
-        done = await wait_until(all_done, timeout, f"{count} instances to complete", interval=0.3)
+        done = await eventually(all_done, timeout, f"{count} instances to complete", interval=0.3)
     except AssertionError:
         for h in hosts:
             print(f"--- {h.name} ---\n{h.tail()}")
@@ -62,7 +62,9 @@ async def test_sigkill_mid_flight_then_restart_completes_everything(
     await first.ready()
     await view.start_many("slow_chain", {f"i{n:03d}": {"n": n, "seconds": 0.4} for n in range(count)})
     # Kill once about a third of the 60 activities ran: every instance is mid-flight then.
-    await wait_until(lambda: _async(sum(executions_by_pid(tmp_path).values()) >= 20), 30, "20 activities")
+    await eventually(
+        lambda: sum(executions_by_pid(tmp_path).values()) >= 20, 30, "20 activities", interval=0.2
+    )
     first.kill()
     assert len(await view.completed()) < count
     second = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "second")
@@ -90,7 +92,7 @@ async def test_two_hosts_one_killed_midway(
     async def b_busy() -> bool:
         return executions_by_pid(tmp_path).get(b.proc.pid, 0) >= 30
 
-    await wait_until(b_busy, 30, "host b to run 30 activities")
+    await eventually(b_busy, 30, "host b to run 30 activities", interval=0.2)
     b.kill()
     assert len(await view.completed()) < 100
     await check_all(view, 100, 90, hosts)
@@ -109,9 +111,5 @@ async def two_balanced_hosts(
     async def balanced() -> bool:
         return len(await view.owners()) == 2
 
-    await wait_until(balanced, 30, "both hosts to own partitions")
+    await eventually(balanced, 30, "both hosts to own partitions", interval=0.2)
     return a, b
-
-
-async def _async(value: bool) -> bool:
-    return value

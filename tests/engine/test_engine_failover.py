@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crash_support import HUB_PARTITIONS, HostProcess, HubView, owned_by, partition_rows, wait_until
+from crash_support import HUB_PARTITIONS, HostProcess, HubView, owned_by, partition_rows
 from engine_support import APPS
+from waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -50,13 +51,13 @@ async def test_host_back_on_another_port_takes_over_within_the_lease(
     async def taken_over() -> bool:
         return owned_by(await partition_rows(view), second) == PARTITIONS
 
-    await wait_until(taken_over, 30, "the new host to own every partition")
+    await eventually(taken_over, 30, "the new host to own every partition", interval=0.2)
 
     async def all_done() -> dict[str, Any] | None:
         done = await view.completed()
         return done if len(done) == 8 else None
 
-    done = await wait_until(all_done, 30, "the pending instances to complete")
+    done = await eventually(all_done, 30, "the pending instances to complete", interval=0.2)
     assert done == {f"p{n}": sum(n * 10 + s for s in range(3)) for n in range(8)}
 
 
@@ -73,7 +74,7 @@ async def test_graceful_stop_releases_partitions_and_hands_work_back(
     async def some_ran() -> bool:
         return sum(executions(tmp_path).values()) >= 10
 
-    await wait_until(some_ran, 30, "10 activities to run")
+    await eventually(some_ran, 30, "10 activities to run", interval=0.2)
     first.stop()  # SIGTERM: graceful
     assert first.proc.returncode == 0, first.tail()
     rows = await partition_rows(view)
@@ -87,7 +88,7 @@ async def test_graceful_stop_releases_partitions_and_hands_work_back(
         done = await view.completed()
         return done if len(done) == count else None
 
-    done = await wait_until(all_done, 60, f"{count} instances to complete on the second host")
+    done = await eventually(all_done, 60, f"{count} instances to complete on the second host", interval=0.2)
     assert done == {f"g{n:02d}": sum(n * 10 + s for s in range(3)) for n in range(count)}
     assert owned_by(await partition_rows(view), second) == PARTITIONS
     # Taken over (and everything finished) before the first host's leases would have expired.

@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from crash_support import HUB_PARTITIONS, HostProcess, HubView, wait_until
+from crash_support import HUB_PARTITIONS, HostProcess, HubView
 from engine_support import APPS
+from waiting import eventually
 
 from host.durable.replay.history import EventType
 from host.durable.replay.ledger import pending_payload
@@ -91,7 +92,7 @@ async def test_activities_waiting_for_a_busy_session_run_once(
         return done if len(done) == count else None
 
     try:
-        await wait_until(all_done, 120, f"{count} instances to complete", interval=0.5)
+        await eventually(all_done, 120, f"{count} instances to complete", interval=0.5)
     except AssertionError:
         print(one_slot_host.tail())
         raise
@@ -136,7 +137,7 @@ async def test_control_messages_waiting_in_memory_are_applied_once(
         return len(rows) == count
 
     try:
-        await wait_until(all_running, 120, f"{count} instances to run", interval=0.3)
+        await eventually(all_running, 120, f"{count} instances to run", interval=0.3)
     except AssertionError:
         print(one_slot_host_longer_lock.tail())
         raise
@@ -153,7 +154,7 @@ async def test_control_messages_waiting_in_memory_are_applied_once(
             rows, _ = await view.management.query_instances(["Running"])
             return sum(1 for r in rows if r.custom_status == json.dumps("got go")) == count
 
-        await wait_until(all_got_go, 240, "every instance to receive go", interval=0.5)
+        await eventually(all_got_go, 240, "every instance to receive go", interval=0.5)
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -169,6 +170,6 @@ async def test_control_messages_waiting_in_memory_are_applied_once(
         lengths = [await view.storage.queue_length(q) for q in view.hub.names.control_queues]
         return sum(lengths) == 0
 
-    await wait_until(queues_empty, 60, "the control queues to drain", interval=0.5)
+    await eventually(queues_empty, 60, "the control queues to drain", interval=0.5)
     counts = {i: go_events(await view.management.get_history(i)) for i in ids}
     assert {i: c for i, c in counts.items() if c != 1} == {}

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crash_support import HUB_PARTITIONS, HostProcess, HubView, owned_by, partition_rows, wait_until
+from crash_support import HUB_PARTITIONS, HostProcess, HubView, owned_by, partition_rows
 from engine_support import APPS
+from waiting import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
@@ -52,7 +53,7 @@ async def fan_out_on_two_hosts(
         rows = await partition_rows(view)
         return rows if owned_by(rows, first) == owned_by(rows, second) == HUB_PARTITIONS // 2 else None
 
-    rows = await wait_until(balanced, 30, "the two hosts to own half of the partitions each")
+    rows = await eventually(balanced, 30, "the two hosts to own half of the partitions each", interval=0.2)
     owned = {str(r["RowKey"]) for r in rows if str(r.get("CurrentOwner", "")).endswith(f"-{first.port}")}
     instance = next(iid for n in range(1000) if view.hub.names.control_queue_for(iid := f"fan{n}") in owned)
     await view.start("tagged_fan_out", instance, {"count": count, "seconds": seconds})
@@ -63,7 +64,7 @@ async def finished(view: HubView, instance_id: str, timeout: float) -> Any:
     async def done() -> Any:
         return (await view.completed()).get(instance_id)
 
-    return await wait_until(done, timeout, f"{instance_id} to complete")
+    return await eventually(done, timeout, f"{instance_id} to complete", interval=0.2)
 
 
 def noted(log_dir: Path, kind: str, host: HostProcess) -> list[int]:
@@ -109,7 +110,9 @@ async def test_work_items_held_by_a_killed_host_are_redone_elsewhere(
         view, hosts, tmp_path, azurite_connection_string, hub_name, slots=(1, 8), count=count, seconds=1.0
     )
 
-    await wait_until(lambda: len(noted(tmp_path, "started", helper)) >= 2, 60, "the helper to take work")
+    await eventually(
+        lambda: len(noted(tmp_path, "started", helper)) >= 2, 60, "the helper to take work", interval=0.2
+    )
     helper.kill()
     unfinished = set(noted(tmp_path, "started", helper)) - set(noted(tmp_path, "ended", helper))
     assert unfinished, "the helper finished everything it had started before it was killed"
