@@ -60,34 +60,28 @@ def json_value(text: str) -> Any:
     return value
 
 
-def pretty_json(text: Any, limit: int = 20_000) -> str:
-    """JSON text (or a value) indented for reading; other text as it is; cut at ``limit`` chars."""
+def _as_json(text: Any, indent: int | None) -> str:
+    """JSON text (or a value) dumped again with ``indent``; text that is not JSON as it is."""
     if text is None:
         return ""
     if isinstance(text, str):
         try:
             value = json_value(text)
         except ValueError:
-            out = text
-        else:
-            out = json.dumps(value, indent=2, ensure_ascii=False)
-    else:
-        out = json.dumps(text, indent=2, ensure_ascii=False, default=str)
+            return text
+        return json.dumps(value, indent=indent, ensure_ascii=False)
+    return json.dumps(text, indent=indent, ensure_ascii=False, default=str)
+
+
+def pretty_json(text: Any, limit: int = 20_000) -> str:
+    """JSON text (or a value) indented for reading; other text as it is; cut at ``limit`` chars."""
+    out = _as_json(text, indent=2)
     return out if len(out) <= limit else out[:limit] + f"\n… ({len(out) - limit} more characters)"
 
 
 def short_json(text: Any, limit: int = 80) -> str:
     """JSON text on one line, cut at ``limit`` characters (for table cells)."""
-    if text is None:
-        return ""
-    if isinstance(text, str):
-        try:
-            out = json.dumps(json_value(text), ensure_ascii=False)
-        except ValueError:
-            out = text
-    else:
-        out = json.dumps(text, ensure_ascii=False, default=str)
-    out = " ".join(out.split())
+    out = " ".join(_as_json(text, indent=None).split())
     return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
