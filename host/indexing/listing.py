@@ -36,6 +36,7 @@ def format_listing(registry: Registry, base_url: str, route_prefix: str, *, verb
         for line in lines:
             out += [line, ""]
     out += [f"Function {name} is disabled." for name in sorted(registry.disabled, key=str.lower)]
+    out += registry.warnings
     if not lines and not registry.disabled and not registry.unknown:
         out.append(
             "No functions found: decorate the app's functions with its triggers "

@@ -77,7 +77,23 @@ def index_app(settings: HostSettings, *, chdir: bool = True) -> Registry:
     if settings.functions:
         registry = registry.select(list(settings.functions))
         registry.disabled = disabled
+    registry.warnings = [w for f in registry if (w := _authoring_warning(f))]
     return registry
+
+
+def _authoring_warning(f: FunctionInfo) -> str | None:
+    """A plain function as orchestrator: the SDK completes it at once with its return value (as on
+    Azure), so the tasks it creates never run. ``async def`` fails with its own message when run."""
+    if f.trigger_type != ORCHESTRATION_TRIGGER:
+        return None
+    user = unwrap_user_function(f.func)
+    if inspect.isgeneratorfunction(user) or inspect.iscoroutinefunction(user):
+        return None
+    return (
+        f"Orchestrator '{f.name}' ({f.source_file}:{f.line}) has no 'yield': it completes at once "
+        "with its return value and the tasks it creates never run; "
+        "write 'result = yield context.call_activity(...)'"
+    )
 
 
 # --------------------------------------------------------------------------- import

@@ -83,6 +83,8 @@ class Registry:
         """Names of functions disabled by ``AzureWebJobs.<name>.Disabled`` (not in the registry)."""
         self.unknown: list[str] = []
         """Names the ``--functions`` allow-list gives that the app does not define."""
+        self.warnings: list[str] = []
+        """Likely mistakes in the app's code that still index (printed after the listing)."""
 
     def __iter__(self) -> Iterator[FunctionInfo]:
         return iter(self._by_name.values())

@@ -343,3 +343,32 @@ def test_an_app_without_functions_says_so(tmp_path: Path) -> None:
         "No functions found: decorate the app's functions with its triggers "
         "(@app.route, @app.orchestration_trigger, ...)." in text.splitlines()
     )
+
+
+def test_an_orchestrator_without_yield_is_pointed_out(tmp_path: Path) -> None:
+    # The SDK runs a plain function as an orchestrator that completes at once with its return
+    # value (as on Azure): the tasks it creates never run. Legal, but almost always a mistake.
+    reg = make_app(
+        tmp_path,
+        HEADER
+        + """
+@app.orchestration_trigger(context_name="context")
+def plain(context):
+    context.call_activity("work", 1)
+    return "done"
+
+@app.orchestration_trigger(context_name="context")
+def proper(context):
+    result = yield context.call_activity("work", 1)
+    return result
+
+@app.activity_trigger(input_name="x")
+def work(x):
+    return x
+""",
+    )
+    assert reg.warnings == [
+        "Orchestrator 'plain' (function_app.py:5) has no 'yield': it completes at once with its "
+        "return value and the tasks it creates never run; write 'result = yield context.call_activity(...)'"
+    ]
+    assert reg.warnings[0] in format_listing(reg, "http://localhost:7071", "api").splitlines()
