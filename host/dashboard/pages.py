@@ -11,12 +11,12 @@ from host.dashboard.format import FILTERS
 from host.dashboard.queries import PAGE_SIZE, STATUSES, BadFilter, Listing, ListQuery, list_instances
 from host.dashboard.source import DashboardSource
 from host.dashboard.timeline import bars, build_timeline
+from host.durable.api.payloads import event_type_name
 from host.durable.entities.ids import EntityId
 from host.durable.inspect.instances import ListingTokenError
 from host.durable.instance_report import instance_report
 from host.durable.replay.history import find_execution_started, parent_instance_id
 from host.durable.replay.waiting import WaitState
-from host.durable.taskhub.rows import EVENT_TYPE_NAMES
 from host.errors import InstanceNotFoundError
 from host.indexing.registry import ORCHESTRATION_TRIGGER
 
@@ -48,9 +48,7 @@ class Pages:
             statuses=STATUSES,
             instance_url=self.instance_url,
             entity_url=self.entity_url,
-            event_type=lambda n: (
-                EVENT_TYPE_NAMES[n] if isinstance(n, int) and 0 <= n < len(EVENT_TYPE_NAMES) else str(n)
-            ),
+            event_type=event_type_name,
         )
 
     def render(self, template: str, **context: Any) -> str:
