@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from host.config.settings import HostSettings
+from host.config.settings import HostSettings, load_settings
 from host.errors import ConfigError, IndexingError
 from host.indexing.registry import (
     ENTITY_TRIGGER,
@@ -53,6 +53,12 @@ SUPPORTED_BINDINGS = frozenset(
 )
 # Binding properties that are templates/expressions, not names: no %AppSetting% resolution.
 _NOT_RESOLVED = frozenset({"route", "methods", "authLevel"})
+
+
+def index_folder(app_dir: str | os.PathLike[str]) -> Registry:
+    """Index the app in ``app_dir`` (its settings read, the process environment left as it is)."""
+    settings = load_settings(Path(app_dir), azurite=False, environ=dict(os.environ))
+    return index_app(settings, chdir=False)
 
 
 def index_app(settings: HostSettings, *, chdir: bool = True) -> Registry:

@@ -24,6 +24,7 @@ from host.durable.replay import history as h
 from host.durable.replay.check import check_replay
 from host.durable.replay.ledger import Divergence
 from host.errors import ConfigError, HostError
+from host.indexing.loader import index_folder as index_folder  # part of the toolkit's API
 from host.indexing.registry import Registry
 
 EXPORT_FORMAT = "funchost.history/1"
@@ -150,15 +151,6 @@ def assert_replay_safe(
             failures.append(report.message)
     if failures:
         raise AssertionError("replay check failed:\n" + "\n".join(failures))
-
-
-def index_folder(app_dir: str | os.PathLike[str]) -> Registry:
-    """Index the app in ``app_dir`` without touching the process environment."""
-    from host.config.settings import load_settings
-    from host.indexing.loader import index_app
-
-    settings = load_settings(Path(app_dir), azurite=False, environ=dict(os.environ))
-    return index_app(settings, chdir=False)
 
 
 def _registry(app: Registry | str | os.PathLike[str]) -> Registry:

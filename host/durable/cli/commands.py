@@ -222,7 +222,7 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[httpx.AsyncClient]:
 
 def _app_handles(app_dir: str) -> Callable[[str], Any]:
     """The orchestrator handles of the app in ``app_dir`` (indexed: its module is imported)."""
-    from host.testing.replay import index_folder
+    from host.indexing.loader import index_folder
 
     registry = index_folder(app_dir)
 
