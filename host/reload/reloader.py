@@ -192,6 +192,9 @@ class Reloader:
             round(report.seconds * 1000),
             format_diff(report.diff, registry, base, settings.route_prefix),
         )
+        for warning in registry.warnings:  # likely mistakes the save brought, as start prints them
+            if warning not in old_registry.warnings:
+                console("%s", warning)
         report.status = "reloaded"
         self.last = report
         if report.check is not None:

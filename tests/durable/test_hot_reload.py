@@ -36,6 +36,21 @@ def test_a_route_added_while_running_is_served(tmp_path: Path, azurite_connectio
         assert version_calls() >= calls  # the invocation counters survive the reload
 
 
+def test_an_orchestrator_saved_without_yield_is_pointed_out(
+    tmp_path: Path, azurite_connection_string: str
+) -> None:
+    with reload_host(tmp_path, azurite_connection_string) as app:
+        app.edit(
+            '@app.orchestration_trigger(context_name="context")\ndef chain',
+            '@app.orchestration_trigger(context_name="context")\ndef plain(context):\n'
+            '    context.call_activity("step", "x")\n    return "done"\n\n\n'
+            '@app.orchestration_trigger(context_name="context")\ndef chain',
+        )
+        app.logged("+ plain: orchestrationTrigger")
+        app.logged("Orchestrator 'plain' (function_app.py:")
+        assert app.log.count("Orchestrator 'plain'") == 1
+
+
 def test_helper_modules_in_folders_are_imported_afresh(
     tmp_path: Path, azurite_connection_string: str
 ) -> None:
