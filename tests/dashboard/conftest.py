@@ -9,15 +9,12 @@ when set (kept), else to a temporary folder of the session.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dashboard_support import chromium_path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))  # httphost_helpers
 
 CHROMIUM_ARGS = [
     "--headless",

@@ -13,6 +13,7 @@ from host.config.settings import HostSettings
 from host.http.auth import load_keys
 from host.indexing.registry import Binding, FunctionInfo, Registry
 from host.invocation import Invoker
+from host.invocation_stats import InvocationStats
 
 _INDEXED: dict[int, tuple[func.FunctionApp, Registry]] = {}
 
@@ -57,3 +58,8 @@ class Runtime:
         self.storage_problem: str | None = None
         self.uptime_ms = 5
         self.keys = load_keys(self.settings, self.registry)
+
+    @property
+    def function_stats(self) -> InvocationStats:
+        """The invoker's per-function counters (``GET /admin/host/functions``)."""
+        return self.invoker.stats
