@@ -20,10 +20,16 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def start_host(
-    script_root: Path, port: int, env: dict[str, str], out: IO[bytes] | IO[str], args: Sequence[str] = ()
+    script_root: Path,
+    port: int,
+    env: dict[str, str],
+    out: IO[bytes] | IO[str],
+    args: Sequence[str] = (),
+    *,
+    cwd: Path = REPO,
 ) -> subprocess.Popen[bytes]:
-    """``python -m host start`` serving ``script_root`` on ``port`` (no Azurite of its own), its
-    output into ``out``; the caller waits for it and stops it."""
+    """``python -m host start`` serving ``script_root`` on ``port`` (no Azurite of its own), run
+    in ``cwd``, its output into ``out``; the caller waits for it and stops it."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -37,7 +43,7 @@ def start_host(
             "--no-azurite",
             *args,
         ],
-        cwd=str(REPO),
+        cwd=str(cwd),
         env=env,
         stdout=out,
         stderr=subprocess.STDOUT,

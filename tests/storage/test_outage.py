@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from host_process_support import start_host
 from waiting import eventually
 
 from host.storage.azurite import AzuriteProcess, free_port, start_azurite_on_free_ports
@@ -102,23 +102,7 @@ async def test_host_rides_out_a_storage_outage(app_dir: Path, own_azurite: Azuri
     log_path = app_dir / "host.log"
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
     with log_path.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "host",
-                "start",
-                "--script-root",
-                str(app_dir),
-                "--port",
-                str(port),
-                "--no-azurite",
-            ],
-            cwd=str(app_dir),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        proc = start_host(app_dir, port, env, out, cwd=app_dir)
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
