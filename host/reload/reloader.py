@@ -163,7 +163,7 @@ class Reloader:
             return self._finish(report, "failed", t0, f"{err} (the previous version keeps serving)")
         report.diff = diff_functions(old_registry, registry)
         if self.options.strict:
-            report.check = await self.check(registry, also=old_registry)
+            report.check = await self.check(registry, also=old_registry, settings=settings)
             if report.check is not None and not report.check.ok:
                 restore_modules(root, previous)
                 for line in report.check.lines():
@@ -241,10 +241,18 @@ class Reloader:
 
     # ---------------------------------------------------------------- replay check
     async def check(
-        self, registry: Registry | None = None, *, also: Registry | None = None
+        self,
+        registry: Registry | None = None,
+        *,
+        also: Registry | None = None,
+        settings: HostSettings | None = None,
     ) -> SafetyReport | None:
         """Replay the hub's unfinished instances of the app's orchestrators (those of ``registry``,
-        default the app now, and of ``also``, the app before a change) against ``registry``."""
+        default the app now, and of ``also``, the app before a change) against ``registry``.
+
+        ``settings``: the settings the new code would run with; when they select another task hub,
+        that hub's instances are the ones the new code would run (those of the hub it leaves stay).
+        """
         durable = self.runtime.durable
         if durable is None:
             return None
@@ -252,8 +260,20 @@ class Reloader:
         names = {
             f.durable_name for r in (code, also) if r is not None for f in r.by_trigger(ORCHESTRATION_TRIGGER)
         }
+        from host.durable.api.resolver import discover_hub  # the app uses durable functions: loaded
+        from host.durable.management import Management
+        from host.durable.taskhub.hub import TaskHub
+        from host.durable.taskhub.names import default_hub_name
+
+        root = self.runtime.settings.script_root
+        hub = default_hub_name(settings) if settings is not None else durable.hub.names.hub
+        if hub.lower() == durable.hub.names.hub.lower():
+            return await check_hub(durable.management, code, root, orchestrators=names)
+        hub_names, exists = await discover_hub(self.runtime.storage, hub)
+        if not exists:
+            return SafetyReport()  # a new hub: nothing in flight to break
         return await check_hub(
-            durable.management, code, self.runtime.settings.script_root, orchestrators=names
+            Management(TaskHub(self.runtime.storage, hub_names)), code, root, orchestrators=names
         )
 
     def _spawn_check(self, report: ReloadReport, registry: Registry, old: Registry) -> None:

@@ -3,9 +3,11 @@ instances only, samples when there are more than it may check, and says how many
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+from host.reload.reloader import Reloader, ReloadOptions
 from host.reload.safety import check_hub
 from host.testing import AppHost
 from host.testing.replay import index_folder
@@ -69,3 +71,23 @@ async def test_unfinished_instances_are_sampled_and_the_rest_counted(tmp_path: P
 
         other_app = await check_hub(app.management, index_folder(v2), v2, orchestrators=["elsewhere"])
         assert (other_app.checked, other_app.unchecked, other_app.lines()) == (0, 0, [])
+
+
+async def test_the_strict_check_reads_the_hub_the_new_settings_select(tmp_path: Path) -> None:
+    """A save that moves the app to another hub is checked against that hub's instances, not
+    the instances of the hub it leaves (they stay where they are, untouched by the new code)."""
+    v1 = _write(tmp_path / "v1", APP)
+    v2 = _write(tmp_path / "v2", APP.replace('call_activity("first"', 'call_activity("renamed"'))
+    async with AppHost(v1) as app:
+        await app.start("waits")
+        await app.settle()
+        runtime = app.runtime
+        assert runtime is not None
+        reloader = Reloader(runtime, ReloadOptions(load_settings=lambda: runtime.settings, strict=True))
+        here = await reloader.check(index_folder(v2), also=app.registry, settings=runtime.settings)
+        assert here is not None and (here.ok, here.checked) == (False, 1)
+
+        durable = {"extensions": {"durableTask": {"hubName": "SomewhereElse"}}}
+        elsewhere = dataclasses.replace(runtime.settings, host_json={**runtime.settings.host_json, **durable})
+        moved = await reloader.check(index_folder(v2), also=app.registry, settings=elsewhere)
+        assert moved is not None and (moved.ok, moved.checked, moved.divergences) == (True, 0, [])
