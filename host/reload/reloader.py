@@ -36,11 +36,26 @@ from host.reload.diff import ListingDiff, diff_functions, format_diff
 from host.reload.modules import forget_app_modules, restore_modules
 from host.reload.safety import SafetyReport, check_hub
 from host.reload.watch import app_changes, watch_options
+from host.storage.resolve import storage_account
 
 if TYPE_CHECKING:
     from host.runtime import HostRuntime
 
 log = logging.getLogger("host.reload")
+
+
+def restart_needed(old: HostSettings, new: HostSettings) -> list[str]:
+    """What changed between ``old`` and ``new`` that only a restart applies: the port, the address,
+    and the host's storage account (a connection string or identity-based settings)."""
+    return [
+        what
+        for what, before, after in (
+            ("the port", old.port, new.port),
+            ("the address", old.address, new.address),
+            ("AzureWebJobsStorage", storage_account(old), storage_account(new)),
+        )
+        if before != after
+    ]
 
 
 @dataclass(frozen=True)
@@ -223,15 +238,7 @@ class Reloader:
         except HostError:
             os.environ.update(removed)
             raise
-        kept = [
-            what
-            for what, before, after in (
-                ("the port", old.port, new.port),
-                ("the address", old.address, new.address),
-                ("AzureWebJobsStorage", old.storage_connection, new.storage_connection),
-            )
-            if before != after
-        ]
+        kept = restart_needed(old, new)
         if kept:
             console("Restart the host to apply the change of %s", ", ".join(kept))
         for message in new.messages:  # what start prints (a misspelled key, a bad Value), once

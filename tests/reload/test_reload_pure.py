@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from host.config.settings import load_settings
 from host.durable.replay import history as h
 from host.indexing.registry import Binding, FunctionInfo
 from host.reload.diff import diff_functions, format_diff
 from host.reload.modules import app_module_names
+from host.reload.reloader import restart_needed
 from host.reload.safety import InstanceDivergence, SafetyReport, check_instance
 from host.reload.watch import is_relevant, watch_options
 
@@ -179,3 +181,17 @@ def test_only_the_app_folders_get_a_recursive_watch(tmp_path: Path) -> None:
     (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (tmp_path / "function_app.py").write_text("")
     assert watched_folders(tmp_path) == [tmp_path / "pkg", tmp_path / "shared"]
+
+
+def test_a_change_of_the_storage_account_needs_a_restart_also_with_identity_settings(tmp_path: Path) -> None:
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    identity = {"FUNCTIONS_WORKER_RUNTIME": "python", "AzureWebJobsStorage__accountName": "first"}
+    old = load_settings(tmp_path, azurite=False, environ=dict(identity))
+    same = load_settings(tmp_path, azurite=False, environ=dict(identity))
+    assert restart_needed(old, same) == []
+    other = load_settings(
+        tmp_path, azurite=False, environ={**identity, "AzureWebJobsStorage__accountName": "second"}
+    )
+    assert restart_needed(old, other) == ["AzureWebJobsStorage"]
+    moved = load_settings(tmp_path, port=7999, azurite=False, environ=dict(identity))
+    assert restart_needed(old, moved) == ["the port"]
