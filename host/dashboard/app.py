@@ -3,7 +3,8 @@
 Every page is a Jinja2 template; a page's live part is the same template rendered alone
 (``?fragment=1``), which the page's script fetches every few seconds and swaps in place (no
 full reload). Actions are ``POST`` requests with a CSRF token that answer JSON
-(``{"ok", "message", "location"}``); a refusal is a 409 with the API's message.
+(``{"ok", "message", "location"}``): a missing or malformed parameter is a 400 naming it, an
+unknown instance a 404, and a refusal by the instance's state a 409 with the API's message.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from starlette.routing import BaseRoute, Route
 
 from host.dashboard.actions import ActionRefused, instance_action, signal_entity
 from host.dashboard.pages import Pages
-from host.dashboard.queries import PAGE_SIZE, BadFilter, ListQuery
+from host.dashboard.queries import PAGE_SIZE, BadParameter, ListQuery, instance_id_param
 from host.dashboard.security import CSRF_FIELD, Security
 from host.dashboard.source import DashboardSource
-from host.errors import DurableError, StorageError
+from host.errors import DurableError, InstanceNotFoundError, StorageError
 
 STATIC = Path(__file__).parent / "static"
 MAX_FORM = 256 * 1024
@@ -65,7 +66,7 @@ def dashboard_routes(
                 return html(request, "login.html", 401, next=request.url.path + _query(request), error="")
             try:
                 template, context = await handler(request)
-            except BadFilter as err:
+            except BadParameter as err:
                 return html(request, "error.html", 400, message=str(err))
             except DurableError as err:
                 return html(request, "error.html", 404, message=str(err))
@@ -96,6 +97,10 @@ def dashboard_routes(
                 return _json({"ok": False, "message": "no task hub: this app has no durable functions"}, 409)
             try:
                 return _json({"ok": True, **await handler(request, form)})
+            except BadParameter as err:
+                return _json({"ok": False, "message": str(err)}, 400)
+            except InstanceNotFoundError as err:
+                return _json({"ok": False, "message": str(err)}, 404)
             except ActionRefused as err:
                 return _json({"ok": False, "message": str(err)}, 409)
             except StorageError as err:
@@ -108,7 +113,7 @@ def dashboard_routes(
         return "instances.html", await pages.instances(q)
 
     async def instance_page(request: Request) -> tuple[str, dict[str, Any]]:
-        return "instance.html", await pages.instance(request.query_params.get("id", ""))
+        return "instance.html", await pages.instance(instance_id_param(request.query_params.get("id")))
 
     async def entities_page(request: Request) -> tuple[str, dict[str, Any]]:
         params = request.query_params
@@ -122,7 +127,7 @@ def dashboard_routes(
 
     async def run_instance_action(request: Request, form: dict[str, str]) -> dict[str, Any]:
         assert source.management is not None
-        instance_id = form.get("id", "")
+        instance_id = instance_id_param(form.get("id"))
         result = await instance_action(
             source.management,
             form.get("action", ""),

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from host.durable.api.limits import MAX_KEY_BYTES, key_bytes
 from host.durable.inspect.inspector import HubInspector
 from host.durable.inspect.instances import InstanceFilter, InstancePage, ListingTokenError
 from host.durable.replay.history import parse_timestamp
@@ -24,8 +25,25 @@ STATUSES: tuple[str, ...] = tuple(s for s in RUNTIME_STATUS_NAMES if s != "Conti
 """The statuses the list counts and filters by (in DTFx order)."""
 
 
-class BadFilter(DurableError):
+class BadParameter(DurableError):
+    """A query parameter or form field is missing or malformed (answered with 400)."""
+
+
+class BadFilter(BadParameter):
     """A filter value of the instance list is not understood."""
+
+
+def instance_id_param(value: str | None) -> str:
+    """The instance id an ``id`` parameter names; :class:`BadParameter` when it is missing, blank
+    or longer than any instance id can be (a table key of at most 1 KiB)."""
+    if value is None or not value.strip():
+        raise BadParameter("the instance id (parameter 'id') is missing")
+    if key_bytes(value) > MAX_KEY_BYTES:
+        raise BadParameter(
+            f"the instance id (parameter 'id') is {len(value)} characters long: "
+            f"no instance id is longer than a {MAX_KEY_BYTES}-byte table key"
+        )
+    return value
 
 
 def _time(params: Mapping[str, str], key: str, label: str) -> datetime | None:

@@ -125,7 +125,7 @@ async def test_actions_need_the_csrf_token_and_refuse_with_the_api_message(
         "/dashboard/instance/action",
         data={"id": "x", "action": "raise", "event": "Approval", "data": "alice", "csrf": token},
     )
-    assert bad_json.status_code == 409 and "is not JSON" in bad_json.json()["message"]
+    assert bad_json.status_code == 400 and "is not JSON" in bad_json.json()["message"]
 
     restarted = await client.post(
         "/dashboard/instance/action", data={"id": "x", "action": "restart", "csrf": token}
@@ -142,6 +142,59 @@ async def test_actions_need_the_csrf_token_and_refuse_with_the_api_message(
     assert 'data-instance="x"' not in (await client.get("/dashboard")).text
     missing = await client.get("/dashboard/instance", params={"id": "x"})
     assert missing.status_code == 404 and "no orchestration instance" in missing.text
+
+
+async def test_bad_action_input_is_a_400_naming_the_field(
+    management: Management, client: httpx.AsyncClient
+) -> None:
+    await management.start_orchestration("alpha", "x")
+    token = csrf_of((await client.get("/dashboard")).text)
+
+    async def act(**form: str) -> tuple[int, str]:
+        answer = await client.post("/dashboard/instance/action", data={**form, "csrf": token})
+        assert answer.json()["ok"] is False
+        return answer.status_code, answer.json()["message"]
+
+    assert await act(id="x", action="explode") == (
+        400,
+        "unknown action 'explode' (one of raise, terminate, suspend, resume, rewind, restart, purge)",
+    )
+    code, message = await act(id="x", action="raise", event="", data="1")
+    assert code == 400 and "event needs a name" in message
+    code, message = await act(id="x", action="raise", event="e" * 300, data="1")
+    assert code == 400 and "event needs a name" in message
+    code, message = await act(action="terminate")
+    assert code == 400 and message == "the instance id (parameter 'id') is missing"
+    code, message = await act(id="a" * 2000, action="terminate")
+    assert code == 400 and "the instance id (parameter 'id') is 2000 characters long" in message
+    assert await act(id="zz", action="suspend") == (404, "no orchestration instance with id 'zz' exists")
+    code, message = await act(id="x", action="rewind")  # the state does not allow it: still a 409
+    assert code == 409 and "only Failed instances can be rewound" in message
+    assert (await management.get_status("x")).runtime_status == "Pending"  # type: ignore[union-attr]
+
+    async def signal(**form: str) -> tuple[int, str]:
+        answer = await client.post("/dashboard/entities/signal", data={**form, "csrf": token})
+        return answer.status_code, answer.json()["message"]
+
+    assert (await signal(name="", key="k", operation="add"))[0] == 400
+    assert await signal(name="c", key="k", operation="") == (400, "a signal needs an operation name")
+    code, message = await signal(name="c", key="k", operation="add", input="five")
+    assert code == 400 and "the operation input is not JSON" in message
+    code, message = await signal(name="c", key="k" * 1000, operation="add")
+    assert code == 400 and "Azure Storage table key" in message
+    code, message = await signal(name="c", key="k", operation="o" * 2000)
+    assert code == 400 and "must not be longer than 1024 characters" in message
+
+
+async def test_the_instance_page_without_a_usable_id_is_a_400(client: httpx.AsyncClient) -> None:
+    for params in ({}, {"id": ""}, {"id": "  "}):
+        page = await client.get("/dashboard/instance", params=params)
+        assert page.status_code == 400
+        assert "the instance id (parameter &#39;id&#39;) is missing" in page.text
+    long = await client.get("/dashboard/instance", params={"id": "a" * 2000})
+    assert long.status_code == 400 and "is 2000 characters long" in long.text
+    unknown = await client.get("/dashboard/instance", params={"id": "nobody"})
+    assert unknown.status_code == 404 and "no orchestration instance with id &#39;nobody&#39;" in unknown.text
 
 
 async def test_entities_are_listed_and_signalled(management: Management, client: httpx.AsyncClient) -> None:
@@ -186,7 +239,7 @@ async def test_under_auth_pages_need_a_login_with_the_master_key(management: Man
         signed = await client.post(
             "/dashboard/instance/action", data={"id": "x", "action": "purge", "csrf": token}
         )
-        assert signed.status_code == 409 and "no orchestration instance" in signed.json()["message"]
+        assert signed.status_code == 404 and "no orchestration instance" in signed.json()["message"]
 
         logout = await client.post("/dashboard/logout")
         assert logout.status_code == 303
