@@ -61,6 +61,17 @@ def host_env(connection: str, hub: str) -> dict[str, str]:
     )
 
 
+def stop_host(proc: subprocess.Popen[bytes], grace: float = 20.0) -> None:
+    """SIGTERM (a graceful stop), SIGKILL if it still runs after ``grace`` seconds; then reaped."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    proc.wait(10)
+
+
 @contextmanager
 def host_process(
     script_root: Path, env: dict[str, str], *, startup: float = 60.0, args: Sequence[str] = ()
@@ -93,9 +104,4 @@ def host_process(
             raise AssertionError(f"{err}:\n{log.read_text()}") from None
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_host(proc)

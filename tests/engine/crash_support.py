@@ -6,12 +6,11 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from host_process_support import start_host
+from host_process_support import start_host, stop_host
 from waiting import eventually
 
 from host.durable.management import Management
@@ -72,12 +71,8 @@ class HostProcess:
         self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        """SIGTERM: a graceful stop (partitions released), SIGKILL after 15 s."""
+        stop_host(self.proc, 15)
 
     def tail(self, lines: int = 40) -> str:
         text = self.output.read_text(errors="replace") if self.output.exists() else ""

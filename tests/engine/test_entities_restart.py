@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from entities_support import ENTITIES_APP
-from host_process_support import start_host
+from host_process_support import start_host, stop_host
 from waiting import eventually
 
 from host.storage.azurite import free_port
@@ -51,13 +50,7 @@ class HostProcess:
         self.proc.wait(10)
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_host(self.proc, 15)
         self._log.close()
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from host_process_support import start_host
+from host_process_support import start_host, stop_host
 from identity_support import SECRET, IdentitySettings, TlsFiles
 from waiting import eventually
 
@@ -232,13 +231,7 @@ class IdentityHost:
         await eventually(started, 60, "the host to start", interval=0.1)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_host(self.proc, 15)
 
 
 @pytest.fixture

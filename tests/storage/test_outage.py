@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from host_process_support import start_host
+from host_process_support import start_host, stop_host
 from waiting import eventually
 
 from host.storage.azurite import AzuriteProcess, free_port, start_azurite_on_free_ports
@@ -139,12 +138,7 @@ async def test_host_rides_out_a_storage_outage(app_dir: Path, own_azurite: Azuri
             after = await client.post("/api/start/hello")
             await eventually(lambda: _completes(client, after), timeout=60, what="an orchestration after")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_host(proc)
     output = log_path.read_text()
     # one line per kind of failure per interval (30 s): not a line (or traceback) per failed poll
     failure_lines = [
