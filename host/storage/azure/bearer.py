@@ -1,7 +1,7 @@
 """Microsoft Entra tokens of an identity-based connection: one credential, one cached token.
 
 The token is fetched on first use and again ahead of its expiry (``REFRESH_AHEAD`` seconds, at
-most half its lifetime, or at the credential's ``refresh_on``), never per request. If a refresh
+most half its lifetime), never per request. If a refresh
 fails while the cached token is still valid, the cached one goes on being used. The Azure SDK
 clients get :class:`BearerTokens` itself as their credential, so they share the cache with the
 lean REST path.
@@ -129,9 +129,6 @@ class BearerTokens:
             self._token = fresh
             lifetime = fresh.expires_on - now
             self._refresh_at = now + lifetime - min(self._refresh_ahead, lifetime / 2)
-            refresh_on = getattr(fresh, "refresh_on", None)
-            if isinstance(refresh_on, int | float) and refresh_on > now:
-                self._refresh_at = min(self._refresh_at, refresh_on)
             return fresh
 
     def invalidate(self) -> None:
