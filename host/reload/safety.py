@@ -1,5 +1,5 @@
 """The replay-safety check of a reload: replay every unfinished instance's history against the new
-code (the existing replay check, :func:`host.testing.replay.check_history`) and report, per
+code (the existing replay check, :func:`host.durable.app_check.check_history`) and report, per
 diverging instance, both actions and the line of the user's file where the new code now yields.
 
 Large hubs: at most :data:`SAMPLE` instances are replayed and the rest only counted (within
@@ -19,11 +19,11 @@ from pathlib import Path
 from types import CodeType, FrameType, GeneratorType
 from typing import TYPE_CHECKING, Any
 
+from host.durable.app_check import check_history
 from host.durable.replay.actions import flatten
 from host.durable.replay.source import suspended_at
 from host.errors import HostError
 from host.indexing.registry import Registry
-from host.testing.replay import check_history
 
 if TYPE_CHECKING:
     from host.durable.management import Management

@@ -144,7 +144,7 @@ class DurableClient:
 
     async def replay_check(self, instance_id: str) -> Divergence | None:
         """Replay the instance's recorded history against the app's current orchestrator code."""
-        from host.testing.replay import check_history
+        from host.durable.app_check import check_history
 
         status = await self.hub.get_instance(instance_id)
         if status is None:

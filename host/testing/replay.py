@@ -20,10 +20,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from host.durable.app_check import check_history as check_history  # part of the toolkit's API
 from host.durable.replay import history as h
-from host.durable.replay.check import check_replay
 from host.durable.replay.ledger import Divergence
-from host.errors import ConfigError, HostError
+from host.errors import ConfigError
 from host.indexing.loader import index_folder as index_folder  # part of the toolkit's API
 from host.indexing.registry import Registry
 
@@ -93,22 +93,6 @@ class ReplayReport:
         )
 
 
-def check_history(
-    registry: Registry, events: list[dict[str, Any]], *, name: str | None = None
-) -> Divergence | None:
-    """The first divergence between ``events`` and the current code of orchestrator ``name``."""
-    started = h.find_execution_started(events)
-    orchestrator = name or (started or {}).get("Name")
-    if not orchestrator:
-        raise HostError("the history has no ExecutionStarted event: cannot tell which orchestrator ran")
-    fn = registry.orchestrator(str(orchestrator))
-    if fn is None:
-        return Divergence(
-            0, -1, 0, f"orchestrator {orchestrator}", "nothing (no such orchestrator in the app)"
-        )
-    return check_replay(fn.func, [_timestamps_as_text(e) for e in events])
-
-
 def check_recorded(registry: Registry, recorded: RecordedHistory) -> ReplayReport:
     """Replay one recorded history against ``registry``'s code."""
     divergence = check_history(registry, recorded.events, name=recorded.name or None)
@@ -165,7 +149,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
-
-
-def _timestamps_as_text(event: dict[str, Any]) -> dict[str, Any]:
-    return {k: h.format_timestamp(v) if isinstance(v, datetime) else v for k, v in event.items()}
