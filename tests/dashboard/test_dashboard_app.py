@@ -292,6 +292,19 @@ async def test_the_instance_page_shows_the_orchestration_version(
     assert 'id="version"' not in unversioned
 
 
+async def test_the_list_has_a_version_column_when_an_instance_on_the_page_has_a_version(
+    management: Management, client: httpx.AsyncClient
+) -> None:
+    await management.start_orchestration("alpha", "v-0")
+    plain = (await client.get("/dashboard")).text
+    assert "<th>Version</th>" not in plain  # no app that never versions gets an empty column
+    await management.start_orchestration("alpha", "v-1", version="2.0")
+    page = (await client.get("/dashboard?fragment=1")).text
+    assert "<th>Version</th>" in page
+    cells = dict(re.findall(r'<tr data-instance="([^"]+)".*?<td class="version">([^<]*)</td>', page, re.S))
+    assert cells == {"v-1": "2.0", "v-0": ""}
+
+
 async def test_a_storage_outage_is_a_503_saying_so() -> None:
     from host.storage.faults import FaultyStorage
 

@@ -3,6 +3,7 @@ the admin JSON endpoints (``/admin/durable/…``, ``/admin/host/functions``)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -267,6 +268,22 @@ async def test_admin_endpoints_answer_json_and_name_bad_parameters(host: AppHost
     assert (await client.get("/admin/durable/entities/counter/none")).status_code == 404
     r = await client.get("/admin/durable/entities/counter/a/b")  # a key may not hold a slash
     assert r.status_code == 400 and "key" in r.json()["Message"], r.text
+
+
+async def test_the_instance_listing_shows_the_orchestration_version(host: AppHost) -> None:
+    client = host.client
+    assert client is not None
+    await host.management.start_orchestration("waits_for_approval", "ver-2", version="2.0")
+    await host.management.start_orchestration("waits_for_approval", "ver-0")
+
+    async def listed(order: str) -> Any:
+        r = await client.get("/admin/durable/instances", params={"prefix": "ver-", "order": order})
+        rows = {i["instanceId"]: i["version"] for i in r.json()["instances"]}
+        return rows if len(rows) == 2 else None
+
+    for order in ("last_updated", "instance_id"):
+        rows = await eventually(functools.partial(listed, order), what=f"both instances listed ({order})")
+        assert rows == {"ver-2": "2.0", "ver-0": None}
 
 
 async def test_hub_health_shows_every_host_sharing_the_hub(azurite_connection_string: str) -> None:

@@ -32,6 +32,8 @@ BASE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 STATUSES = ("Running", "Completed", "Failed", "Pending", "Terminated")
 NAMES = ("alpha_flow", "beta_flow", "gamma_flow")
 COUNT = 250
+VERSIONS = ("1.0", "", None)
+"""Versioned, unversioned as the engine writes it (an empty Version), a row from before versioning."""
 pytestmark = pytest.mark.asyncio(loop_scope="module")  # one seeded hub for the module
 
 
@@ -55,6 +57,7 @@ def _seed_rows() -> list[InstanceStatus]:
                 # last updates in another order than ids or creation, with ties every 50
                 last_updated_time=BASE + timedelta(hours=5, seconds=(i * 37) % 200),
                 input='"x"',
+                version=VERSIONS[i % 3],
             )
         )
     return rows
@@ -127,7 +130,22 @@ async def test_first_page_has_the_counts_per_status(seeded: Seeded) -> None:
         newest.created_time,
         newest.last_updated_time,
         None,
+        newest.version or None,
     )
+
+
+@pytest.mark.parametrize("order", ["last_updated", "instance_id"])
+async def test_rows_carry_the_orchestration_version(seeded: Seeded, order: Order) -> None:
+    listed: dict[str, str | None] = {}
+    token: str | None = None
+    while True:
+        page = await list_instances(seeded.hub, page_size=100, continuation=token, order=order)
+        listed.update((s.instance_id, s.version) for s in page.instances)
+        token = page.continuation
+        if token is None:
+            break
+    assert listed == {r.instance_id: r.version or None for r in seeded.rows}
+    assert set(listed.values()) == {"1.0", None}
 
 
 FILTERS = {

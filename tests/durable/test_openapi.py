@@ -46,6 +46,12 @@ def test_docs_copy_is_the_generated_document() -> None:
     assert (REPO / "docs" / "openapi.json").read_text() == document_text()
 
 
+def test_the_instance_listing_documents_the_orchestration_version() -> None:
+    summary = build_document()["components"]["schemas"]["InstanceSummary"]
+    assert "version" in summary["required"]  # null for an unversioned instance, never left out
+    assert summary["properties"]["version"] == {"anyOf": [{"type": "string"}, {"type": "null"}]}
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, azurite_connection_string: str) -> Iterator[str]:
     root = tmp_path_factory.mktemp("openapi-app")

@@ -41,6 +41,7 @@ LISTING_COLUMNS: tuple[str, ...] = (
     "CreatedTime",
     "LastUpdatedTime",
     "CompletedTime",
+    "Version",
 )
 """The Instances columns a listing reads (never Input, Output or CustomStatus)."""
 SCAN_SELECT: tuple[str, ...] = ("PartitionKey", "RowKey", *LISTING_COLUMNS)
@@ -84,6 +85,8 @@ class InstanceSummary:
     created_time: datetime | None
     last_updated_time: datetime | None
     completed_time: datetime | None
+    version: str | None = None
+    """The orchestration version (``None`` when it has none: unversioned instances store "")."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ def summary_of(row: InstanceStatus) -> InstanceSummary:
         created_time=row.created_time,
         last_updated_time=row.last_updated_time,
         completed_time=row.completed_time,
+        version=row.version or None,
     )
 
 
