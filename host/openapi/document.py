@@ -12,9 +12,9 @@ import json
 from types import ModuleType
 from typing import Any
 
-from host.openapi import admin, durable, inspect
+from host.openapi import admin, durable, inspect, reload
 
-AREAS: tuple[ModuleType, ...] = (durable, admin, inspect)
+AREAS: tuple[ModuleType, ...] = (durable, admin, inspect, reload)
 """Modules with ``PATHS`` and ``SCHEMAS`` (document order)."""
 
 
