@@ -381,11 +381,6 @@ class OrchestrationRunner:
         # The history is durable: hand the follow-up work over at once; the Instances row (a
         # projection) and the deletes of consumed messages go out while that work runs.
         engine.hand_over(sent)
-        # Work items whose completions this checkpoint holds are deleted later, in the background
-        # (engine/later_deletes.py): neither the next episode of a fan-in nor the client waits for them.
-        workitems = self.hub.names.workitem_queue
-        engine.later_deletes.add(session.instance_id, (m for m in consumed if m.queue == workitems))
-        consumed = [m for m in consumed if m.queue != workitems]
         if result.is_terminal:
             # The consumed messages are what brings a finished instance back if its row write is
             # lost (see _repair_terminal_row): delete them only once the row says it ended. The
@@ -397,7 +392,6 @@ class OrchestrationRunner:
                 raise
             await engine.settle(consumed, deferred)
             engine.notify_terminal(session.instance_id, result.status)
-            engine.later_deletes.flush_soon(session.instance_id)
         else:
             await asyncio.gather(
                 self._write_instance(session, state, result, first=fresh), engine.settle(consumed, deferred)
