@@ -13,7 +13,6 @@ in memory (docs/storage-operations.md).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from host.durable.replay.history import EventType, completion_id
 from host.durable.taskhub.messages import TaskMessage
@@ -32,8 +31,6 @@ class Anchor:
     message: TaskMessage
     execution_id: str
     tasks: set[int] = field(default_factory=set)
-    events: dict[int, dict[str, Any]] = field(default_factory=dict)
-    """The TaskScheduled events of ``tasks`` (a stopping host puts them on the work-item queue)."""
 
     def record(self) -> RecoveryRecord:
         return RecoveryRecord(str(self.message.message_id), tuple(sorted(self.tasks)))
@@ -80,7 +77,6 @@ class Anchors:
         if anchor is None or (execution_id and anchor.execution_id != execution_id):
             return None
         anchor.tasks.discard(task_id)
-        anchor.events.pop(task_id, None)
         if anchor.tasks:
             return None
         del self._by_instance[instance_id]
