@@ -9,7 +9,9 @@ seedable random choice among the fault kinds:
 * ``timeout`` — the request *was* carried out, but its answer was lost (the caller cannot tell
   whether it happened: the hard case for idempotency);
 * ``conflict`` — 412 on a conditional write (an eTag or blob condition), as if somebody else had
-  written first; other calls are never given this one.
+  written first; other calls are never given this one. A conditional write that draws a fault
+  gets this one half of the time (conditional writes are few: a uniform choice among five kinds
+  left some runs without a single conflict, so tests could not count on exercising it).
 
 The errors are the ones the real storage raises after its retries gave up
 (:class:`~host.errors.StorageBusyError`, :class:`~host.errors.StorageUnreachableError`,
@@ -50,6 +52,7 @@ class FaultyStorage:
         rate: float = 0.1,
         seed: int | None = None,
         kinds: Sequence[str] = FAULT_KINDS,
+        conditional_boost: float = 1.0,
     ) -> None:
         unknown = set(kinds) - set(FAULT_KINDS)
         if unknown or not kinds or not 0 <= rate <= 1:
@@ -58,6 +61,9 @@ class FaultyStorage:
         self.rate = rate
         """The fault rate; set it to 0 to let everything through."""
         self.kinds = tuple(kinds)
+        self.conditional_boost = conditional_boost
+        """Conditional writes fail at ``rate`` times this (they are few; a test that must see
+        conflicts raises it)."""
         self.injected: Counter[str] = Counter()
         """Faults injected so far, by kind."""
         self.exposed = 0
@@ -89,10 +95,13 @@ class FaultyStorage:
         if self.rate <= 0:
             return None
         self.exposed += 1
-        if self._rng.random() >= self.rate:
+        if self._rng.random() >= self.rate * (self.conditional_boost if conditional else 1.0):
             return None
         kinds = [k for k in self.kinds if conditional or k != "conflict"]
-        return self._rng.choice(kinds) if kinds else None
+        others = [k for k in kinds if k != "conflict"]
+        if len(others) < len(kinds) and (not others or self._rng.random() < 0.5):
+            return "conflict"
+        return self._rng.choice(others) if others else None
 
     async def _call(self, what: str, call: Callable[[], Awaitable[T]], *, conditional: bool = False) -> T:
         kind = self._draw(conditional)

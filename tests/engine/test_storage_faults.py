@@ -29,7 +29,7 @@ TASK_SCHEDULED, TASK_COMPLETED, TASK_FAILED = 4, 5, 6
 
 async def test_ten_percent_storage_faults_lose_nothing(azurite_connection_string: str) -> None:
     real = AzureStorage(parse_connection_string(azurite_connection_string))
-    faulty = FaultyStorage(real, rate=0.0, seed=20261206)  # the host starts on healthy storage
+    faulty = FaultyStorage(real, rate=0.0, seed=20261206, conditional_boost=2.0)  # starts healthy
     host_json = {
         "extensions": {"durableTask": {"storageProvider": {"controlQueueVisibilityTimeout": "00:00:05"}}}
     }
