@@ -124,6 +124,26 @@ async def client_ops(s: AzureSdkStorage, n: int) -> dict[str, tuple[int, Op]]:
             t, [TableOp(WriteMode.UPSERT_REPLACE, entity(f"tx{i}", f"{k:04d}")) for k in range(6)]
         )
 
+    return _plan(
+        n,
+        receives,
+        put,
+        prefill,
+        receive,
+        update,
+        delete,
+        upsert,
+        merge,
+        get,
+        query,
+        transact,
+        _cleanup(s, q, t),
+    )
+
+
+def _plan(n: int, receives: int, *ops: Op) -> dict[str, tuple[int, Op]]:
+    """The measured operations in order, each with its request count (``_``: not measured)."""
+    put, prefill, receive, update, delete, upsert, merge, get, query, transact, cleanup = ops
     return {
         "queue put": (n, put),
         "_prefill": (0, prefill),
@@ -135,7 +155,7 @@ async def client_ops(s: AzureSdkStorage, n: int) -> dict[str, tuple[int, Op]]:
         "table get": (n, get),
         "table query(30)": (max(10, n // 4), query),
         "table transact(6)": (max(10, n // 4), transact),
-        "_cleanup": (0, _cleanup(s, q, t)),
+        "_cleanup": (0, cleanup),
     }
 
 
@@ -280,19 +300,9 @@ async def raw_ops(a: StorageAccount, session: aiohttp.ClientSession, n: int) -> 
         await req("DELETE", f"{qbase}/{q}?{qs}", qh)
         await req("DELETE", f"{tbase}/Tables('{t}')?{ts}", th)
 
-    return {
-        "queue put": (n, put),
-        "_prefill": (0, prefill),
-        "queue receive(32)": (receives, receive),
-        "queue update": (n, update),
-        "queue delete": (n, delete),
-        "table upsert": (n, upsert),
-        "table merge": (n, merge),
-        "table get": (n, get),
-        "table query(30)": (max(10, n // 4), query),
-        "table transact(6)": (max(10, n // 4), transact),
-        "_cleanup": (0, cleanup),
-    }
+    return _plan(
+        n, receives, put, prefill, receive, update, delete, upsert, merge, get, query, transact, cleanup
+    )
 
 
 def _quote(text: str) -> str:
