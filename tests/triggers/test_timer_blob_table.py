@@ -151,8 +151,12 @@ async def test_blob_trigger_receipts_and_bindings(start_host: StartHost, storage
     await eventually(lambda: len(seen) == 3, timeout=20)
     assert [s[4] for s in seen[1:]] == [b"new", b"newer"]
     host_id = env["AzureFunctionsWebHost__hostid"]
-    receipts = await storage.list_blobs(HOSTS_CONTAINER, f"blobreceipts/{host_id}/")
-    assert len(receipts) == 3 and all("Incomplete" not in r.metadata for r in receipts)
+
+    async def receipts_complete() -> bool:  # a receipt is completed just after its invocation returns
+        receipts = await storage.list_blobs(HOSTS_CONTAINER, f"blobreceipts/{host_id}/")
+        return len(receipts) == 3 and all("Incomplete" not in r.metadata for r in receipts)
+
+    await eventually(receipts_complete)
     # a restart (same host id) does not fire any of them again
     await runtime.stop()
     runtime2 = await start_host(app, env=env, folder="app2")
