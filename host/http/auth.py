@@ -40,7 +40,10 @@ SYSTEM_KEYS: tuple[str, ...] = (DURABLE_SYSTEM_KEY, EVENTGRID_SYSTEM_KEY)
 
 def new_key() -> str:
     """A random key shaped like the host's (base64 of 40 random bytes)."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(40)).decode()
+    while True:  # a key starting with '-' would read as an option on a command line (--key -abc)
+        key = base64.urlsafe_b64encode(secrets.token_bytes(40)).decode()
+        if not key.startswith("-"):
+            return key
 
 
 def same_key(given: str, expected: str) -> bool:

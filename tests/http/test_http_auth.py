@@ -135,3 +135,11 @@ async def test_system_key_is_added_to_an_existing_key_file(tmp_path: Path) -> No
     assert not keys.is_system("h" * 40, DURABLE_SYSTEM_KEY) and not keys.is_system(None, DURABLE_SYSTEM_KEY)
     assert KeyStore.load(tmp_path, []).system_key(DURABLE_SYSTEM_KEY) == system  # saved
     assert stat.S_IMODE((folder / "host.json").stat().st_mode) == 0o600
+
+
+def test_new_keys_never_start_with_a_dash() -> None:
+    """A key is passed on command lines (``--key KEY``): one starting with '-' would read as an option."""
+    from host.http.auth import new_key
+
+    keys = [new_key() for _ in range(2000)]  # ~1 in 64 raw encodings starts with '-'
+    assert all(not k.startswith("-") for k in keys) and len(set(keys)) == len(keys)
