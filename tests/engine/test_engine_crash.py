@@ -113,3 +113,43 @@ async def two_balanced_hosts(
 
     await eventually(balanced, 30, "both hosts to own partitions", interval=0.2)
     return a, b
+
+
+async def test_sigkill_while_an_anchor_stands_for_an_activity_run_from_memory(
+    view: HubView, hosts: list[HostProcess], tmp_path: Path, azurite_connection_string: str, hub_name: str
+) -> None:
+    # The window the anchor opens: the checkpoint holds TaskScheduled, the activity runs from memory
+    # with no work-item message, and the start message it consumed is kept locked instead of deleted.
+    first = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "first")
+    await first.ready()
+    iid = "k000"
+    await view.start("slow_chain", iid, {"n": 0, "seconds": 3})
+
+    async def running_step_0() -> bool:
+        history = await view.management.get_history(iid)
+        return any(e["EventType"] == 4 for e in history) and not any(e["EventType"] == 5 for e in history)
+
+    await eventually(running_step_0, 30, "the first activity to be scheduled", interval=0.2)
+    first.kill()
+    names = view.hub.names
+    assert await view.storage.queue_length(names.workitem_queue) == 0  # no record of its own
+    assert await view.storage.queue_length(names.control_queue_for(iid)) == 1  # the anchor
+    second = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "second")
+    await second.ready()
+
+    async def done() -> dict[str, int] | None:
+        completed = await view.completed()
+        return completed if iid in completed else None
+
+    assert await eventually(done, 60, f"{iid} to complete", interval=0.2) == {iid: expected(0)}
+    scheduled, completions = await view.completions_per_task(iid)
+    assert (scheduled, dict(completions)) == (3, {0: 1, 1: 1, 2: 1})
+    history = await view.management.get_history(iid)
+    assert sum(1 for e in history if e["EventType"] == 0) == 1  # the redelivered start was dropped
+
+    async def queues_empty() -> bool:
+        queues = [names.workitem_queue, names.control_queue_for(iid)]
+        return sum([await view.storage.queue_length(q) for q in queues]) == 0
+
+    await eventually(queues_empty, 30, "the anchor and the re-sent work item to be deleted", interval=0.2)
+    assert second.proc.pid in executions_by_pid(tmp_path)

@@ -54,6 +54,8 @@ class WorkItem:
 
     message: TaskMessage
     builtin_http: bool = False
+    anchored: bool = False
+    """Run from memory without a queue message: the instance's anchor stands for it."""
 
 
 def activity_input(event: dict[str, Any]) -> str | None:
@@ -279,6 +281,8 @@ class ActivityWorker:
                 "activity work item %s could not be completed; it will be retried", item.message.message_id
             )
             self.engine.locks.drop([item.message])
+            if item.anchored:
+                await self.engine.anchored_work_lost(item.message)
         finally:
             self._in_flight -= 1
             self._finished += 1
@@ -329,5 +333,4 @@ class ActivityWorker:
             engine.deliver(local)
             return
         await engine.send_event(target, completion, execution_id=workitem.execution_id)
-        await engine.locks.release(workitem)
-        await self.hub.delete_message(workitem)
+        await engine.completion_sent(workitem)

@@ -30,14 +30,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from host.durable.engine.activities import ActivityWorker, WorkItem
+from host.durable.engine.anchors import Anchors
 from host.durable.engine.clock import Cancellable, Clock, WallClock
 from host.durable.engine.entity_sessions import EntityRunner, entity_request_event
 from host.durable.engine.handover import Handover
+from host.durable.engine.http_activity import BUILTIN_HTTP_ACTIVITY
 from host.durable.engine.locks import MessageLocks
 from host.durable.engine.options import EngineOptions
 from host.durable.engine.sessions import OrchestrationRunner, Session
 from host.durable.engine.supervisor import PollerSupervisor
-from host.durable.replay.history import EventType, OrchestrationStatus, execution_id_of
+from host.durable.replay.history import EventType, OrchestrationStatus, completion_id, execution_id_of
 from host.durable.replay.model import (
     CallHttp,
     CompleteParent,
@@ -72,6 +74,8 @@ gives all its services 10 s)."""
 RECENT_TERMINAL_CAP = 10_000
 """How many finished instance ids the engine remembers for ``wait_terminal``."""
 EXECUTION_STARTED = int(EventType.ExecutionStarted)
+EPISODE_RETRY_SECONDS = 0.5
+"""How long a session waits before it retries a failed episode's in-memory completions."""
 GIVE_UP_PAUSE_SECONDS = 30.0
 """How long a given-up poller rests when no other host can take its queue over."""
 
@@ -124,6 +128,9 @@ class DurableEngine:
         self._recent_terminal: OrderedDict[str, OrchestrationStatus] = OrderedDict()
         self.locks = MessageLocks(hub, self.options.lock_seconds)
         """Messages held in memory (inboxes, activities) stay locked until settled."""
+        self.anchors = Anchors()
+        """Control messages kept locked for activities run from memory (engine/anchors.py)."""
+        self.control_queues = frozenset(hub.names.control_queues)
         self.hub.on_sent = self._on_sent
 
     # ------------------------------------------------------------------ life cycle
@@ -199,6 +206,7 @@ class DurableEngine:
             await asyncio.wait(running, timeout=DRAIN_SECONDS)
         waiting = [m for iid in ids if (s := self.sessions.pop(iid, None)) is not None for m in s.take()]
         await self._hand_back(waiting)
+        await self._settle_anchors(partition)
         log.debug("worker %s released partition %d", self.worker_id, partition)
 
     def _start_poller(self, partition: int) -> None:
@@ -240,7 +248,46 @@ class DurableEngine:
 
     async def _forward_completion(self, msg: TaskMessage) -> None:
         await self.send_event(msg.instance_id, msg.event, execution_id=msg.execution_id)
-        await self._delete(msg)
+        await self._completion_forwarded(msg, completion_id(msg.event))
+
+    async def completion_sent(self, workitem: TaskMessage) -> None:
+        """An activity's completion went to its orchestration's control queue: settle its work
+        item (or, run from memory, take it off its instance's anchor)."""
+        await self._completion_forwarded(workitem, int(workitem.event.get("EventId", -1)))
+
+    async def anchored_work_lost(self, workitem: TaskMessage) -> None:
+        """An activity run from memory could not be completed: release its instance's anchor at once,
+        so the partition's poller receives it again and the activity is sent again."""
+        anchor = self.anchors.pop(workitem.instance_id)
+        if anchor is not None:
+            await self.locks.unlock([anchor.message])
+
+    async def _completion_forwarded(self, msg: TaskMessage, task_id: int | None) -> None:
+        if msg.message_id:
+            await self._delete(msg)
+        elif task_id is not None:
+            done = self.anchors.forwarded(msg.instance_id, msg.execution_id, task_id)
+            if done is not None and not self.owns(msg.instance_id):
+                await self._delete(done.message)
+            elif done is not None:  # owned again meanwhile: the session decides
+                self.anchors.keep(msg.instance_id, done)
+
+    async def _settle_anchors(self, partition: int) -> None:
+        """A partition left this host: an anchor standing for nothing is deleted; one whose
+        activities still run here stays locked until their completions are forwarded; when the
+        engine stops (those activities will not finish here) it is made visible for the next owner,
+        who sends them again."""
+        lost = {i for i in self.anchors.instance_ids() if self.hub.names.partition_of(i) == partition}
+        jobs = []
+        for iid, anchor in self.anchors.of(lost):
+            if not anchor.tasks:
+                self.anchors.pop(iid)
+                jobs.append(self._delete(anchor.message))
+            elif not self._running:
+                self.anchors.pop(iid)
+                jobs.append(self.locks.unlock([anchor.message]))
+        if jobs:
+            await asyncio.gather(*jobs, return_exceptions=True)
 
     def busy_tasks(self) -> list[asyncio.Task[Any]]:
         """Work in progress: running episodes, activities and background jobs (for idle checks)."""
@@ -410,6 +457,12 @@ class DurableEngine:
                     )
                     session.forget()
                     await self.abandon(batch)
+                    if memory_only := [m for m in batch if not m.message_id]:
+                        # Completions of activities run from memory exist nowhere else (their
+                        # instance's anchor only brings them back after a crash): retry them here.
+                        for msg in memory_only:
+                            session.add(msg)
+                        await asyncio.sleep(EPISODE_RETRY_SECONDS)
             # A finished instance needs no cached history; a late message reloads it.
             if (
                 session.instance_id in self._recent_terminal
@@ -445,16 +498,28 @@ class DurableEngine:
         return versioning.mismatch(version) if versioning.rejects(version) else None
 
     # ------------------------------------------------------------------ sending
-    async def send_outbound(self, state: OrchestrationState, result: EpisodeResult) -> Handover:
-        """Put every outbound message of an episode on its queue (in parallel)."""
+    async def send_outbound(
+        self, state: OrchestrationState, result: EpisodeResult, *, anchor_room: int = 0
+    ) -> Handover:
+        """Put every outbound message of an episode on its queue (in parallel).
+
+        ``anchor_room``: how many activities may run from memory without a work-item message of
+        their own (the instance's anchor stands for them; engine/anchors.py).
+        """
         handover = Handover()
         me, my_exec = state.instance_id, result.execution_id
         jobs: list[Coroutine[Any, Any, Any]] = []
         for out in result.messages:
             if isinstance(out, ScheduleActivity | CallHttp):
+                anchored, anchor_room = anchor_room > 0, anchor_room - 1
                 jobs.append(
                     self._send_activity(
-                        state, result, out.event, handover, builtin_http=isinstance(out, CallHttp)
+                        state.instance_id,
+                        result.execution_id,
+                        out.event,
+                        handover,
+                        builtin_http=isinstance(out, CallHttp),
+                        anchored=anchored,
                     )
                 )
             elif isinstance(out, ScheduleTimer):
@@ -509,20 +574,49 @@ class DurableEngine:
         self.activities.unreserve(len(handover.activities))
         handover.activities.clear()
 
+    async def resend_activities(
+        self, instance_id: str, execution_id: str, events: list[dict[str, Any]]
+    ) -> None:
+        """Put scheduled activities on the work-item queue again (their anchor came back: the host
+        that ran them from memory died) and run them here."""
+        handover = Handover()
+        outcomes = await asyncio.gather(
+            *(
+                self._send_activity(
+                    instance_id,
+                    execution_id,
+                    e,
+                    handover,
+                    builtin_http=str(e.get("Name")) == BUILTIN_HTTP_ACTIVITY,
+                    anchored=False,
+                )
+                for e in events
+            ),
+            return_exceptions=True,
+        )
+        if failed := next((o for o in outcomes if isinstance(o, BaseException)), None):
+            self.drop_handover(handover)  # what was put runs when its lock ends; the caller retries
+            raise failed
+        self.hand_over(handover)
+
     async def _send_activity(
         self,
-        state: OrchestrationState,
-        result: EpisodeResult,
+        instance_id: str,
+        execution_id: str,
         event: dict[str, Any],
         handover: Handover,
         *,
         builtin_http: bool,
+        anchored: bool,
     ) -> None:
-        msg = new_message(event, instance_id=state.instance_id, execution_id=result.execution_id)
+        msg = new_message(event, instance_id=instance_id, execution_id=execution_id)
         queue = self.hub.names.workitem_queue
         if not self.activities.reserve():
             # No free slot here now: visible on the shared queue, for the first host with one.
             await self.hub.send_message(msg, queue=queue)
+            return
+        if anchored:  # no message of its own: the instance's anchor stands for it
+            handover.activities.append(WorkItem(msg, builtin_http=builtin_http, anchored=True))
             return
         try:
             await self.put_locked(msg, timedelta(seconds=self.options.lock_seconds), queue)

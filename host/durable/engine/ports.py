@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from host.durable.engine.anchors import Anchors
     from host.durable.engine.handover import Handover
     from host.durable.engine.locks import MessageLocks
     from host.durable.engine.options import EngineOptions
@@ -86,8 +87,23 @@ class OrchestrationEngine(EngineCore, Protocol):
         """The app's orchestrator function called ``name`` (``None``: there is none)."""
         ...
 
-    async def send_outbound(self, state: OrchestrationState, result: EpisodeResult) -> Handover:
-        """Put every outbound message of an episode on its queue."""
+    @property
+    def anchors(self) -> Anchors: ...
+
+    @property
+    def control_queues(self) -> frozenset[str]: ...
+
+    async def send_outbound(
+        self, state: OrchestrationState, result: EpisodeResult, *, anchor_room: int = 0
+    ) -> Handover:
+        """Put every outbound message of an episode on its queue (``anchor_room`` activities may
+        run from memory on the instance's anchor)."""
+        ...
+
+    async def resend_activities(
+        self, instance_id: str, execution_id: str, events: list[dict[str, Any]]
+    ) -> None:
+        """Put scheduled activities on the work-item queue again and run them here."""
         ...
 
     def hand_over(self, handover: Handover) -> None:
@@ -141,6 +157,14 @@ class ActivityEngine(EngineCore, Protocol):
 
     def quarantine(self, msg: TaskMessage, reason: str) -> None:
         """Move a received message to the poison queue in the background."""
+        ...
+
+    async def completion_sent(self, workitem: TaskMessage) -> None:
+        """The completion of ``workitem`` went to its orchestration's control queue: settle it."""
+        ...
+
+    async def anchored_work_lost(self, workitem: TaskMessage) -> None:
+        """An activity run from memory could not be completed: make its anchor visible (it is run again)."""
         ...
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:

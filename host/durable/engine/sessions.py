@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from host.durable.engine.anchors import MAX_ANCHORED_TASKS, NO_RECORD, Anchor, can_anchor
 from host.durable.engine.foreign import unknown_orchestrator_message
 from host.durable.engine.refusal import fail_unstorable
 from host.durable.engine.start_check import StartVerdict, judge_start
@@ -26,14 +27,16 @@ from host.durable.replay.episode import run_episode
 from host.durable.replay.history import (
     EventType,
     OrchestrationStatus,
+    completion_id,
     execution_id_of,
     parent_instance_id,
     parse_timestamp,
 )
+from host.durable.replay.ledger import scan
 from host.durable.replay.model import EpisodeResult, OrchestrationState
 from host.durable.replay.source import CodePosition
 from host.durable.taskhub.messages import TaskMessage
-from host.durable.taskhub.rows import InstanceStatus
+from host.durable.taskhub.rows import InstanceStatus, RecoveryRecord
 from host.errors import ConflictError, DurableError, InvalidRequestError, PreconditionFailedError
 from host.failures import format_failure
 from host.logs import invocation_scope, verbose_tracebacks
@@ -87,6 +90,10 @@ class Session:
     """Entities only: the entity runner's cached scheduler state."""
     position: CodePosition | None = None
     """Where the orchestrator's code stopped after the last episode this host ran."""
+    recovery: RecoveryRecord | None = None
+    """The sentinel's recovery record as of the last checkpoint (engine/anchors.py)."""
+    unsure: set[int] = field(default_factory=set)
+    """Activities a failed checkpoint would have run from memory (it may have been written)."""
 
     def add(self, msg: TaskMessage) -> None:
         key = msg.message_id or f"local-{id(msg)}"
@@ -102,6 +109,7 @@ class Session:
         loaded = await hub.load_history(self.instance_id)
         self.etag = loaded.etag
         self.blob_names = list(loaded.blob_names)
+        self.recovery = loaded.recovery
         self.loaded = True
         return loaded
 
@@ -148,12 +156,16 @@ class OrchestrationRunner:
             session.forget()
         for attempt in range(MAX_CHECKPOINT_RETRIES):
             try:
-                if not session.loaded:
+                reloaded = not session.loaded
+                if reloaded:
                     await self.load(session)
+                await self._recover(session, batch, reloaded=reloaded)
                 await self._episode(session, batch)
                 return
             except InvalidRequestError as err:  # retrying the same write cannot succeed
                 await fail_unstorable(self, session, batch, err)
+                if (held := self.engine.anchors.pop(session.instance_id)) is not None:
+                    await self.engine.settle([held.message], [])  # the execution ended
                 return
             except (PreconditionFailedError, ConflictError) as err:
                 log.info(
@@ -163,6 +175,52 @@ class OrchestrationRunner:
         raise PreconditionFailedError(
             f"instance {session.instance_id!r}: history kept changing under this host; messages abandoned"
         )
+
+    async def _recover(self, session: Session, batch: list[TaskMessage], *, reloaded: bool) -> None:
+        """Send again the activities run from memory that nothing runs any more, before the batch's
+        messages are settled: those the sentinel's record names when its anchor came back (the host
+        that held it died, or gave it up), and, after a reload, those a failed checkpoint may have
+        written without handing them over. Both only when the history has not completed them."""
+        state = session.state
+        if state is None:
+            return
+        held = self.engine.anchors.get(session.instance_id)
+        wanted: set[int] = set()
+        record = session.recovery
+        came_back = (
+            record is not None
+            and bool(record.message_id)
+            and (held is None or held.message.message_id != record.message_id)
+            and any(m.message_id == record.message_id for m in batch)
+        )
+        if came_back and record is not None:
+            wanted.update(record.tasks)
+        if reloaded:
+            wanted |= session.unsure
+        if not wanted and not (reloaded and held is not None):
+            return
+        ledger = scan(state.history)
+        if held is not None:
+            held.tasks -= ledger.completed
+        lost = [
+            ledger.scheduled[t]
+            for t in sorted(wanted)
+            if t in ledger.scheduled
+            and t not in ledger.completed
+            and ledger.scheduled[t].get("EventType") == int(EventType.TaskScheduled)
+        ]
+        if lost:
+            log.info(
+                "instance %s: %d activit%s run from memory and not running any more; sending again",
+                session.instance_id,
+                len(lost),
+                "y" if len(lost) == 1 else "ies",
+            )
+            await self.engine.resend_activities(session.instance_id, state.execution_id, lost)
+        if came_back:  # sent (retried from the sentinel again if the episode fails and reloads)
+            session.recovery = None
+        if reloaded:
+            session.unsure = set()
 
     async def _check_starts(self, session: Session, batch: list[TaskMessage]) -> list[TaskMessage]:
         """Drop or defer queued start messages the Instances row does not vouch for."""
@@ -233,13 +291,48 @@ class OrchestrationRunner:
             return
         consumed = [m for m in batch if not any(e is m.event for e in result.deferred)]
         deferred = [m for m in batch if any(e is m.event for e in result.deferred)]
+        held = engine.anchors.get(session.instance_id)
+        if held is not None and (
+            copy := next((m for m in batch if m.message_id == held.message.message_id), None)
+        ):
+            # This host's own anchor came back (its lock lapsed): keep the newest copy locked.
+            held.message = copy
+            consumed = [m for m in consumed if m is not copy]
+            deferred = [m for m in deferred if m is not copy]
         if not result.appended and not result.rewritten and not fresh:
             if _ended(state):
                 await self._repair_terminal_row(session, state)
+                if held is not None:  # its ending checkpoint failed after it was written
+                    engine.anchors.pop(session.instance_id)
+                    consumed.append(held.message)
             await engine.settle(consumed, deferred)
             return
-        sent = await engine.send_outbound(state, result)
+        same = held is not None and held.execution_id == result.execution_id and not result.is_terminal
+        candidate = (
+            None
+            if same or result.is_terminal
+            else next((m for m in consumed if can_anchor(m, engine.control_queues)), None)
+        )
+        room = (
+            MAX_ANCHORED_TASKS - len(held.tasks)
+            if same and held
+            else (MAX_ANCHORED_TASKS if candidate else 0)
+        )
+        sent = await engine.send_outbound(state, result, anchor_room=room)
+        memory = {int(i.message.event.get("EventId", -1)) for i in sent.activities if i.anchored}
+        done = {t for e in result.appended if (t := completion_id(e)) is not None}
+        anchor: Anchor | None = None
+        tasks: set[int] = set()
+        if same and held is not None:
+            tasks = (held.tasks - done) | memory
+            anchor = held if tasks else None
+        elif candidate is not None and memory:
+            anchor, tasks = Anchor(candidate, result.execution_id), memory
+        record = RecoveryRecord(str(anchor.message.message_id), tuple(sorted(tasks))) if anchor else NO_RECORD
         old_blobs = session.blob_names
+        # A checkpoint that failed may still have been written (its answer lost): the activities it
+        # would have run from memory are checked against the reloaded history (see _recover).
+        session.unsure |= memory
         try:
             if result.rewritten or fresh:
                 session.etag = await self.hub.rewrite_history(
@@ -248,6 +341,7 @@ class OrchestrationRunner:
                     result.history,
                     session.etag,
                     old_blob_names=old_blobs,
+                    recovery=record,
                 )
                 session.blob_names = []
             else:
@@ -257,10 +351,21 @@ class OrchestrationRunner:
                     result.history,
                     len(result.appended),
                     session.etag,
+                    recovery=record,
                 )
         except BaseException:
             engine.drop_handover(sent)
             raise
+        session.recovery = record
+        session.unsure -= memory
+        if held is not None and held is not anchor:
+            # It stands for nothing any more (all completed, the execution ended or was replaced).
+            engine.anchors.pop(session.instance_id)
+            consumed.append(held.message)
+        if anchor is not None:
+            anchor.tasks = tasks
+            engine.anchors.keep(session.instance_id, anchor)
+            consumed = [m for m in consumed if m is not anchor.message]
         state.history = result.history
         session.position = next_position(session.position, result, length_before)
         state.execution_id = result.execution_id
@@ -272,8 +377,13 @@ class OrchestrationRunner:
         engine.hand_over(sent)
         if result.is_terminal:
             # The consumed messages are what brings a finished instance back if its row write is
-            # lost (see _repair_terminal_row): delete them only once the row says it ended.
-            await self._write_instance(session, state, result, first=fresh)
+            # lost (see _repair_terminal_row): delete them only once the row says it ended. The
+            # retired anchor is one of them (it is no longer in the batch the caller abandons).
+            try:
+                await self._write_instance(session, state, result, first=fresh)
+            except Exception:
+                await engine.abandon(m for m in consumed if all(m is not b for b in batch))
+                raise
             await engine.settle(consumed, deferred)
             engine.notify_terminal(session.instance_id, result.status)
         else:

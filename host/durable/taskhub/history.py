@@ -12,6 +12,7 @@ from host.durable.taskhub.base import TaskHubBase
 from host.durable.taskhub.names import escape_key
 from host.durable.taskhub.rows import (
     SENTINEL_ROW_KEY,
+    RecoveryRecord,
     decode_member,
     estimate_row_bytes,
     event_to_row,
@@ -37,6 +38,8 @@ class LoadedHistory:
     etag: str | None
     checkpoint_complete: bool = True
     blob_names: list[str] = field(default_factory=list)
+    recovery: RecoveryRecord | None = None
+    """The sentinel's recovery record (activities a host ran from memory), if any."""
 
     @property
     def exists(self) -> bool:
@@ -74,6 +77,7 @@ class HistoryOps(TaskHubBase):
             execution_id=current,
             etag=sentinel.etag if sentinel is not None else None,
             checkpoint_complete=sentinel is None or bool(sentinel.get("IsCheckpointComplete", True)),
+            recovery=RecoveryRecord.from_columns(sentinel) if sentinel is not None else None,
         )
         if wanted is not None and current is not None and wanted != current:
             return loaded
@@ -99,8 +103,12 @@ class HistoryOps(TaskHubBase):
         events: Sequence[dict[str, Any]],
         new_count: int,
         etag: str | None,
+        *,
+        recovery: RecoveryRecord | None = None,
     ) -> str:
         """Checkpoint the last ``new_count`` of ``events``; returns the new sentinel eTag.
+
+        ``recovery`` goes into the sentinel with the last part (see :class:`RecoveryRecord`).
 
         Rows are UpsertReplace'd together with the sentinel (Insert when ``etag`` is ``None``,
         else Merge with If-Match) in one transaction when they fit (≤ 99 rows, ≤ 3 MiB), else
@@ -122,7 +130,9 @@ class HistoryOps(TaskHubBase):
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
             now = self.now() if last else None
-            sentinel = sentinel_row(instance_id, execution_id, complete=last, now=now)
+            sentinel = sentinel_row(
+                instance_id, execution_id, complete=last, now=now, recovery=recovery if last else None
+            )
             guard = (
                 TableOp(WriteMode.INSERT, sentinel)
                 if etag is None
@@ -166,13 +176,16 @@ class HistoryOps(TaskHubBase):
         etag: str | None,
         *,
         old_blob_names: Iterable[str] = (),
+        recovery: RecoveryRecord | None = None,
     ) -> str:
         """Write a new execution from row 0 (ContinueAsNew, restart with the same id).
 
         Stale rows of the previous execution past the new end stay and are ignored by readers;
         blobs of the previous execution are deleted once the new history is committed.
         """
-        new_etag = await self.append_history(instance_id, execution_id, events, len(events), etag)
+        new_etag = await self.append_history(
+            instance_id, execution_id, events, len(events), etag, recovery=recovery
+        )
         await self.delete_blobs(old_blob_names)
         return new_etag
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -264,10 +265,49 @@ def decode_member(key: str, value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class RecoveryRecord:
+    """The sentinel's note of activities a host runs from memory without a work-item message.
+
+    ``message_id`` names the control message the host keeps locked for them (its *anchor*);
+    ``tasks`` are their TaskScheduled ids. Whoever receives that message again (the host died)
+    sends the ones the history has not completed to the work-item queue.
+    """
+
+    message_id: str
+    tasks: tuple[int, ...]
+
+    def to_columns(self) -> dict[str, str]:
+        return {RECOVERY_MESSAGE: self.message_id, RECOVERY_TASKS: json.dumps(list(self.tasks))}
+
+    @staticmethod
+    def from_columns(row: Mapping[str, Any]) -> RecoveryRecord | None:
+        """The record on a sentinel row (``None`` when it has none or it is unreadable)."""
+        message_id, tasks = row.get(RECOVERY_MESSAGE), row.get(RECOVERY_TASKS)
+        if not message_id or not isinstance(tasks, str):
+            return None
+        try:
+            ids = json.loads(tasks)
+        except ValueError:
+            return None
+        if not isinstance(ids, list) or not all(isinstance(t, int) for t in ids):
+            return None
+        return RecoveryRecord(str(message_id), tuple(ids))
+
+
+RECOVERY_MESSAGE = "RecoveryMessageId"
+RECOVERY_TASKS = "RecoveryTasks"
+
+
 def sentinel_row(
-    instance_id: str, execution_id: str, *, complete: bool, now: datetime | None
+    instance_id: str,
+    execution_id: str,
+    *,
+    complete: bool,
+    now: datetime | None,
+    recovery: RecoveryRecord | None = None,
 ) -> dict[str, Any]:
-    """The sentinel row written with each checkpoint batch."""
+    """The sentinel row written with each checkpoint batch (with the recovery record, if any)."""
     row: dict[str, Any] = {
         "PartitionKey": escape_key(instance_id),
         "RowKey": SENTINEL_ROW_KEY,
@@ -276,6 +316,8 @@ def sentinel_row(
     }
     if complete and now is not None:
         row["CheckpointCompletedTimestamp"] = now
+    if recovery is not None:
+        row.update(recovery.to_columns())
     return row
 
 
