@@ -13,6 +13,7 @@ in memory (docs/storage-operations.md).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from host.durable.replay.history import EventType, completion_id
 from host.durable.taskhub.messages import TaskMessage
@@ -31,6 +32,8 @@ class Anchor:
     message: TaskMessage
     execution_id: str
     tasks: set[int] = field(default_factory=set)
+    events: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """The TaskScheduled events of ``tasks`` (a stopping host puts them on the work-item queue)."""
 
     def record(self) -> RecoveryRecord:
         return RecoveryRecord(str(self.message.message_id), tuple(sorted(self.tasks)))
@@ -77,6 +80,7 @@ class Anchors:
         if anchor is None or (execution_id and anchor.execution_id != execution_id):
             return None
         anchor.tasks.discard(task_id)
+        anchor.events.pop(task_id, None)
         if anchor.tasks:
             return None
         del self._by_instance[instance_id]

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from host.durable.engine.activities import ActivityWorker, WorkItem
-from host.durable.engine.anchors import Anchors
+from host.durable.engine.anchors import Anchor, Anchors
 from host.durable.engine.clock import Cancellable, Clock, WallClock
 from host.durable.engine.entity_sessions import EntityRunner, entity_request_event
 from host.durable.engine.handover import Handover
@@ -275,8 +275,7 @@ class DurableEngine:
     async def _settle_anchors(self, partition: int) -> None:
         """A partition left this host: an anchor standing for nothing is deleted; one whose
         activities still run here stays locked until their completions are forwarded; when the
-        engine stops (those activities will not finish here) it is made visible for the next owner,
-        who sends them again."""
+        engine stops (those activities will not finish here) they are handed back first."""
         lost = {i for i in self.anchors.instance_ids() if self.hub.names.partition_of(i) == partition}
         jobs = []
         for iid, anchor in self.anchors.of(lost):
@@ -285,9 +284,31 @@ class DurableEngine:
                 jobs.append(self._delete(anchor.message))
             elif not self._running:
                 self.anchors.pop(iid)
-                jobs.append(self.locks.unlock([anchor.message]))
+                jobs.append(self._hand_back_anchor(iid, anchor))
         if jobs:
             await asyncio.gather(*jobs, return_exceptions=True)
+
+    async def _hand_back_anchor(self, instance_id: str, anchor: Anchor) -> None:
+        """A stopping host: the activities the anchor stands for go on the work-item queue, visible,
+        for the next host; then the anchor goes. When that fails the anchor is made visible, and
+        whoever receives it sends them again from the sentinel's record."""
+        events = [anchor.events[t] for t in sorted(anchor.tasks) if t in anchor.events]
+        queue = self.hub.names.workitem_queue
+        try:
+            if len(events) != len(anchor.tasks):
+                raise LookupError("an anchored activity without its TaskScheduled event")
+            await asyncio.gather(
+                *(
+                    self.hub.send_message(
+                        new_message(e, instance_id=instance_id, execution_id=anchor.execution_id), queue=queue
+                    )
+                    for e in events
+                )
+            )
+        except Exception:
+            await self.locks.unlock([anchor.message])
+            return
+        await self._delete(anchor.message)
 
     def busy_tasks(self) -> list[asyncio.Task[Any]]:
         """Work in progress: running episodes, activities and background jobs (for idle checks)."""

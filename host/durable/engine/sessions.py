@@ -364,6 +364,12 @@ class OrchestrationRunner:
             consumed.append(held.message)
         if anchor is not None:
             anchor.tasks = tasks
+            anchor.events.update(
+                (int(i.message.event.get("EventId", -1)), i.message.event)
+                for i in sent.activities
+                if i.anchored
+            )
+            anchor.events = {t: e for t, e in anchor.events.items() if t in tasks}
             engine.anchors.keep(session.instance_id, anchor)
             consumed = [m for m in consumed if m is not anchor.message]
         state.history = result.history
