@@ -15,6 +15,8 @@ from waiting import eventually
 
 from host.durable.management import Management
 from host.durable.taskhub.hub import TaskHub, TaskHubNames
+from host.durable.taskhub.names import escape_key
+from host.durable.taskhub.rows import SENTINEL_ROW_KEY, RecoveryRecord
 from host.storage import open_storage
 from host.storage.azurite import free_port
 from host.storage.interface import Storage
@@ -121,6 +123,12 @@ class HubView:
         history = await self.management.get_history(instance_id)
         scheduled = sum(1 for e in history if e["EventType"] == 4)
         return scheduled, Counter(int(e["TaskScheduledId"]) for e in history if e["EventType"] == 5)
+
+    async def recovery_record(self, instance_id: str) -> RecoveryRecord | None:
+        """The sentinel's record of the activities a host runs from memory (None: none)."""
+        table = self.hub.names.history_table
+        row = await self.storage.get_row(table, escape_key(instance_id), SENTINEL_ROW_KEY)
+        return RecoveryRecord.from_columns(row) if row is not None else None
 
 
 async def partition_rows(view: HubView) -> list[dict[str, Any]]:

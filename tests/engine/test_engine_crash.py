@@ -7,6 +7,7 @@ Each host is ``python -m host start`` on a free port; the app's host.json shorte
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from crash_support import (
@@ -153,3 +154,54 @@ async def test_sigkill_while_an_anchor_stands_for_an_activity_run_from_memory(
 
     await eventually(queues_empty, 30, "the anchor and the re-sent work item to be deleted", interval=0.2)
     assert second.proc.pid in executions_by_pid(tmp_path)
+
+
+async def test_a_new_owner_keeps_the_record_of_an_activity_a_killed_host_ran_from_memory(
+    view: HubView, hosts: list[HostProcess], tmp_path: Path, azurite_connection_string: str, hub_name: str
+) -> None:
+    # The first host runs one activity of a fan-out from memory (one activity slot) and hangs in it;
+    # the other two wait, visible, on the work-item queue. It is killed; the second host runs those
+    # two and checkpoints their completions before the first host's anchor becomes visible again.
+    # Those checkpoints must keep the sentinel's record of the activity nothing runs any more, or
+    # the anchor comes back to a sentinel that no longer names it and the activity is lost.
+    durable = "AzureFunctionsJobHost__extensions__durableTask__"
+    stall = {
+        "CRASH_STALL": "1",
+        f"{durable}maxConcurrentActivityFunctions": "1",
+        f"{durable}storageProvider__controlQueueVisibilityTimeout": "00:00:15",
+    }
+    first = HostProcess(APP, hub_name, azurite_connection_string, tmp_path, "first", extra_env=stall)
+    hosts.append(first)
+    await first.ready()
+    iid = "f000"
+    await view.start("tagged_fan_out", iid, {"count": 3, "seconds": 0.1})
+    names = view.hub.names
+
+    async def one_in_memory_two_queued() -> bool:
+        started = tmp_path / f"started-{first.proc.pid}.txt"
+        queued = await view.storage.queue_length(names.workitem_queue)
+        return started.exists() and queued == 2
+
+    await eventually(one_in_memory_two_queued, 30, "one activity from memory, two queued", interval=0.2)
+    record = await view.recovery_record(iid)
+    assert record is not None and len(record.tasks) == 1, record  # the activity its anchor stands for
+    first.kill()
+    second = spawn(hosts, tmp_path, azurite_connection_string, hub_name, "second")
+    await second.ready()
+
+    async def two_completed() -> bool:
+        _, completions = await view.completions_per_task(iid)
+        return sum(completions.values()) == 2
+
+    await eventually(two_completed, 30, "the two queued activities' completions", interval=0.2)
+    assert await view.recovery_record(iid) == record
+
+    async def done() -> dict[str, Any] | None:
+        completed = await view.completed()
+        return completed if iid in completed else None
+
+    outputs = (await eventually(done, 60, f"{iid} to complete", interval=0.2))[iid]
+    assert sorted(o["i"] for o in outputs) == [0, 1, 2]
+    assert {o["pid"] for o in outputs} == {second.proc.pid}
+    scheduled, completions = await view.completions_per_task(iid)
+    assert (scheduled, sorted(completions.values())) == (3, [1, 1, 1])

@@ -307,10 +307,25 @@ class OrchestrationRunner:
                     consumed.append(held.message)
             await engine.settle(consumed, deferred)
             return
-        same = held is not None and held.execution_id == result.execution_id and not result.is_terminal
+        ended = result.rewritten or fresh or result.is_terminal  # the old activities no longer matter
+        foreign = () if ended else _unheld_tasks(session.recovery, held, result)
+        if foreign and held is not None:
+            # Cannot happen while every writer keeps an unheld record (below); if it does, the
+            # held anchor's activities get work items, as the sentinel can name only one anchor.
+            left = held.tasks - scan(result.history).completed
+            if left:
+                log.warning("instance %s: %d anchored activities re-sent", session.instance_id, len(left))
+                events = [held.events[t] for t in left if t in held.events]
+                await engine.resend_activities(session.instance_id, result.execution_id, events)
+        same = (
+            held is not None
+            and not foreign
+            and held.execution_id == result.execution_id
+            and not result.is_terminal
+        )
         candidate = (
             None
-            if same or result.is_terminal
+            if same or foreign or result.is_terminal
             else next((m for m in consumed if can_anchor(m, engine.control_queues)), None)
         )
         room = (
@@ -328,7 +343,14 @@ class OrchestrationRunner:
             anchor = held if tasks else None
         elif candidate is not None and memory:
             anchor, tasks = Anchor(candidate, result.execution_id), memory
-        record = RecoveryRecord(str(anchor.message.message_id), tuple(sorted(tasks))) if anchor else NO_RECORD
+        if anchor is not None:
+            record = RecoveryRecord(str(anchor.message.message_id), tuple(sorted(tasks)))
+        elif foreign and session.recovery is not None:
+            # Activities another anchor stands for, not completed yet: its record must stay in the
+            # sentinel until that anchor comes back (see _recover), or they would be lost.
+            record = RecoveryRecord(session.recovery.message_id, foreign)
+        else:
+            record = NO_RECORD
         old_blobs = session.blob_names
         # A checkpoint that failed may still have been written (its answer lost): the activities it
         # would have run from memory are checked against the reloaded history (see _recover).
@@ -522,6 +544,19 @@ class OrchestrationRunner:
             row.completed_time = now
         await self.hub.write_instance(row)
         session.status = row
+
+
+def _unheld_tasks(
+    record: RecoveryRecord | None, held: Anchor | None, result: EpisodeResult
+) -> tuple[int, ...]:
+    """The activities of the sentinel's record that an anchor this host does not hold stands for
+    and the execution has not completed (the record stays until that anchor comes back)."""
+    if record is None or not record.message_id or not record.tasks:
+        return ()
+    if held is not None and held.message.message_id == record.message_id:
+        return ()
+    completed = scan(result.history).completed
+    return tuple(t for t in record.tasks if t not in completed)
 
 
 _ENDINGS = frozenset({int(EventType.ExecutionCompleted), int(EventType.ContinueAsNew)})

@@ -54,6 +54,8 @@ def tagged_step(work: dict) -> dict:
     if log_dir:
         with open(os.path.join(log_dir, f"started-{os.getpid()}.txt"), "a", encoding="utf-8") as f:
             f.write(f"{work['i']}\n")
+    if os.environ.get("CRASH_STALL"):  # this host "hangs" in every activity until it is killed
+        time.sleep(3600)
     time.sleep(work["seconds"])
     if log_dir:
         with open(os.path.join(log_dir, f"ended-{os.getpid()}.txt"), "a", encoding="utf-8") as f:
