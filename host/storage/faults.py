@@ -13,6 +13,9 @@ seedable random choice among the fault kinds:
   gets this one half of the time (conditional writes are few: a uniform choice among five kinds
   left some runs without a single conflict, so tests could not count on exercising it).
 
+``pause(table)`` holds every call on one table until ``resume(table)`` (a storage outage of that
+table, e.g. to stall a checkpoint); :attr:`FaultyStorage.held` counts the calls waiting.
+
 The errors are the ones the real storage raises after its retries gave up
 (:class:`~host.errors.StorageBusyError`, :class:`~host.errors.StorageUnreachableError`,
 :class:`~host.errors.PreconditionFailedError`), so code above cannot tell them from real ones.
@@ -20,6 +23,7 @@ The errors are the ones the real storage raises after its retries gave up
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -68,7 +72,10 @@ class FaultyStorage:
         """Faults injected so far, by kind."""
         self.exposed = 0
         """Calls made while the rate was above 0 (those that could fail)."""
+        self.held: Counter[str] = Counter()
+        """Calls waiting on a paused table now, by table."""
         self._rng = random.Random(seed)
+        self._paused: dict[str, asyncio.Event] = {}
 
     @property
     def stats(self) -> StorageStats:
@@ -89,6 +96,16 @@ class FaultyStorage:
     async def ping(self, timeout: float = 5.0) -> None:
         await self.inner.ping(timeout)
 
+    def pause(self, table: str) -> None:
+        """Hold every call on ``table`` until :meth:`resume` (the calls wait; none fails)."""
+        self._paused.setdefault(table, asyncio.Event())
+
+    def resume(self, table: str) -> None:
+        """Let the calls held on ``table`` (and later ones) through."""
+        gate = self._paused.pop(table, None)
+        if gate is not None:
+            gate.set()
+
     # ------------------------------------------------------------------ the injection
 
     def _draw(self, conditional: bool) -> str | None:
@@ -103,7 +120,21 @@ class FaultyStorage:
             return "conflict"
         return self._rng.choice(others) if others else None
 
-    async def _call(self, what: str, call: Callable[[], Awaitable[T]], *, conditional: bool = False) -> T:
+    async def _call(
+        self,
+        what: str,
+        call: Callable[[], Awaitable[T]],
+        *,
+        conditional: bool = False,
+        table: str | None = None,
+    ) -> T:
+        gate = self._paused.get(table) if table is not None else None
+        if gate is not None and table is not None:
+            self.held[table] += 1
+            try:
+                await gate.wait()
+            finally:
+                self.held[table] -= 1
         kind = self._draw(conditional)
         if kind is None:
             return await call()
@@ -177,17 +208,17 @@ class FaultyStorage:
     # ------------------------------------------------------------------ tables
 
     async def create_table(self, table: str) -> None:
-        await self._call(f"create table {table}", lambda: self.inner.create_table(table))
+        await self._call(f"create table {table}", lambda: self.inner.create_table(table), table=table)
 
     async def delete_table(self, table: str) -> None:
-        await self._call(f"delete table {table}", lambda: self.inner.delete_table(table))
+        await self._call(f"delete table {table}", lambda: self.inner.delete_table(table), table=table)
 
     async def list_tables(self, prefix: str = "") -> list[str]:
         return await self._call("list tables", lambda: self.inner.list_tables(prefix))
 
     async def get_row(self, table: str, partition_key: str, row_key: str) -> Row | None:
         return await self._call(
-            f"read table {table}", lambda: self.inner.get_row(table, partition_key, row_key)
+            f"read table {table}", lambda: self.inner.get_row(table, partition_key, row_key), table=table
         )
 
     async def query_rows(
@@ -202,6 +233,7 @@ class FaultyStorage:
         return await self._call(
             f"query table {table}",
             lambda: self.inner.query_rows(table, where, select=select, top=top, continuation=continuation),
+            table=table,
         )
 
     async def iter_rows(
@@ -218,7 +250,10 @@ class FaultyStorage:
 
     async def write_row(self, table: str, op: TableOp) -> str | None:
         return await self._call(
-            f"write table {table}", lambda: self.inner.write_row(table, op), conditional=_conditional(op)
+            f"write table {table}",
+            lambda: self.inner.write_row(table, op),
+            conditional=_conditional(op),
+            table=table,
         )
 
     async def transact(self, table: str, ops: Sequence[TableOp]) -> list[str | None]:
@@ -226,6 +261,7 @@ class FaultyStorage:
             f"transaction on table {table}",
             lambda: self.inner.transact(table, ops),
             conditional=any(_conditional(op) for op in ops),
+            table=table,
         )
 
     # ------------------------------------------------------------------ blobs

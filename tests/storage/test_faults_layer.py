@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from waiting import eventually
 
 from host.errors import PreconditionFailedError, StorageBusyError, StorageUnreachableError
 from host.storage.azure.storage import AzureStorage
@@ -58,6 +60,23 @@ async def test_conflicts_only_hit_conditional_writes(real: Storage) -> None:
     current = await real.get_row("faultsconflict", "p", "r")
     assert current is not None and current["v"] == 1
     await real.delete_table("faultsconflict")
+
+
+async def test_a_paused_table_holds_its_calls_until_resumed(real: Storage) -> None:
+    await real.create_table("faultspaused")
+    await real.create_queue("faultspaused")
+    faulty = FaultyStorage(real, rate=0.0)
+    faulty.pause("faultspaused")
+    row = {"PartitionKey": "p", "RowKey": "r"}
+    write = asyncio.create_task(faulty.write_row("faultspaused", TableOp(WriteMode.INSERT, row)))
+    await eventually(lambda: faulty.held["faultspaused"] == 1, 10, "the write to be held")
+    await faulty.put_message("faultspaused", "queues are not paused")  # only the table is
+    assert not write.done() and await real.get_row("faultspaused", "p", "r") is None
+    faulty.resume("faultspaused")
+    await write
+    assert await real.get_row("faultspaused", "p", "r") is not None and faulty.held["faultspaused"] == 0
+    await real.delete_table("faultspaused")
+    await real.delete_queue("faultspaused")
 
 
 async def test_the_rate_and_the_seed(real: Storage) -> None:

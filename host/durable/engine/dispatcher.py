@@ -240,11 +240,18 @@ class DurableEngine:
 
     async def _hand_back(self, msgs: list[TaskMessage]) -> None:
         """Messages waiting for instances this host no longer runs go back for the next owner at once
-        (an activity's completion is sent to the control queue and its work item deleted)."""
-        workitems = self.hub.names.workitem_queue
-        jobs = [self._forward_completion(m) for m in msgs if m.queue == workitems]
-        jobs.append(self.locks.unlock([m for m in msgs if m.queue != workitems]))
+        (an activity's completion is sent to the control queue, then its work item deleted or, run
+        from memory with no queue copy, taken off its instance's anchor)."""
+        jobs = [self._forward_completion(m) for m in msgs if self._is_activity_completion(m)]
+        jobs.append(self.locks.unlock([m for m in msgs if not self._is_activity_completion(m)]))
         await asyncio.gather(*jobs, return_exceptions=True)
+
+    def _is_activity_completion(self, msg: TaskMessage) -> bool:
+        """A completion delivered in memory by this host's activity worker: its work item's queue
+        copy, or none at all (run from memory; it exists nowhere else)."""
+        return msg.queue == self.hub.names.workitem_queue or (
+            not msg.message_id and completion_id(msg.event) is not None
+        )
 
     async def _forward_completion(self, msg: TaskMessage) -> None:
         await self.send_event(msg.instance_id, msg.event, execution_id=msg.execution_id)
