@@ -15,6 +15,8 @@ seedable random choice among the fault kinds:
 
 ``pause(table)`` holds every call on one table until ``resume(table)`` (a storage outage of that
 table, e.g. to stall a checkpoint); :attr:`FaultyStorage.held` counts the calls waiting.
+``refuse_puts(queue)`` fails every message put on one queue (storage unreachable) until
+``accept_puts(queue)``.
 
 The errors are the ones the real storage raises after its retries gave up
 (:class:`~host.errors.StorageBusyError`, :class:`~host.errors.StorageUnreachableError`,
@@ -76,6 +78,7 @@ class FaultyStorage:
         """Calls waiting on a paused table now, by table."""
         self._rng = random.Random(seed)
         self._paused: dict[str, asyncio.Event] = {}
+        self._refused: set[str] = set()
 
     @property
     def stats(self) -> StorageStats:
@@ -105,6 +108,14 @@ class FaultyStorage:
         gate = self._paused.pop(table, None)
         if gate is not None:
             gate.set()
+
+    def refuse_puts(self, queue: str) -> None:
+        """Fail every message put on ``queue`` (as unreachable storage) until :meth:`accept_puts`."""
+        self._refused.add(queue)
+
+    def accept_puts(self, queue: str) -> None:
+        """Let message puts on ``queue`` through again."""
+        self._refused.discard(queue)
 
     # ------------------------------------------------------------------ the injection
 
@@ -158,6 +169,8 @@ class FaultyStorage:
     async def put_message(
         self, queue: str, content: str, *, visibility_timeout: int = 0, time_to_live: int = -1
     ) -> SentMessage:
+        if queue in self._refused:
+            raise StorageUnreachableError(f"put message on queue {queue}: storage did not answer (refused)")
         return await self._call(
             f"put message on queue {queue}",
             lambda: self.inner.put_message(

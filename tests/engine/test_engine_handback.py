@@ -29,11 +29,12 @@ from host.testing.app_host import AppHost
 
 CHAIN_APP = Path(__file__).parent / "apps" / "chain"
 TASK_SCHEDULED, TASK_COMPLETED, TASK_FAILED = 4, 5, 6
-FAST_LEASES = {
+FAST_LEASES_SHORT_LOCKS = {
     "extensions": {
         "durableTask": {
             "storageProvider": {
                 "partitionCount": 1,
+                "controlQueueVisibilityTimeout": "00:00:04",
                 "leaseInterval": "00:00:05",
                 "leaseRenewInterval": 0.2,
                 "leaseAcquireInterval": 0.2,
@@ -56,16 +57,23 @@ async def set_owner(storage: Storage, host: AppHost, owner: str | None) -> None:
     await storage.write_row(names.partitions_table, TableOp(WriteMode.UPDATE_REPLACE, entity))
 
 
+@pytest.mark.parametrize("control_queue_down", [False, True], ids=["sent", "send-fails"])
 async def test_a_completion_in_memory_is_handed_back_when_the_partition_is_lost(
-    azurite_connection_string: str, monkeypatch: pytest.MonkeyPatch
+    azurite_connection_string: str, monkeypatch: pytest.MonkeyPatch, control_queue_down: bool
 ) -> None:
+    # send-fails: the completion cannot be sent to the control queue either (storage down there):
+    # the activity must run again (its anchor is let go and comes back), not wait for ever.
     monkeypatch.setattr(dispatcher, "DRAIN_SECONDS", 0.5)
     real = AzureStorage(parse_connection_string(azurite_connection_string))
     faulty = FaultyStorage(real, rate=0.0)
     second_may_finish = asyncio.Event()
     try:
         async with AppHost(
-            CHAIN_APP, storage=faulty, host_json=FAST_LEASES, partition_table=True, virtual_time=False
+            CHAIN_APP,
+            storage=faulty,
+            host_json=FAST_LEASES_SHORT_LOCKS,
+            partition_table=True,
+            virtual_time=False,
         ) as host:
             engine = host.durable.engine
             history_table = host.durable.hub.names.history_table
@@ -90,12 +98,18 @@ async def test_a_completion_in_memory_is_handed_back_when_the_partition_is_lost(
             second_may_finish.set()
             await eventually(lambda: engine.buffered() == 1, 30, "the second completion in memory")
 
+            control = host.durable.hub.names.control_queue(0)
+            if control_queue_down:
+                faulty.refuse_puts(control)
             await set_owner(real, host, "another-worker")
             await eventually(
                 lambda: 0 not in engine.owned and iid not in engine.sessions,
                 30,
                 "the engine to see the partition lost and give its sessions up",
             )
+            if control_queue_down:
+                await eventually(lambda: engine.anchors.get(iid) is None, 30, "the anchor to be let go")
+                faulty.accept_puts(control)
             faulty.resume(history_table)
 
             async def first_checkpointed() -> bool:

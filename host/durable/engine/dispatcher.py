@@ -254,7 +254,16 @@ class DurableEngine:
         )
 
     async def _forward_completion(self, msg: TaskMessage) -> None:
-        await self.send_event(msg.instance_id, msg.event, execution_id=msg.execution_id)
+        try:
+            await self.send_event(msg.instance_id, msg.event, execution_id=msg.execution_id)
+        except Exception:
+            # Not sent (storage down): the activity must run again, not wait for ever on a lock
+            # this host keeps renewing: its work item goes visible, or its anchor is let go.
+            if msg.message_id:
+                await self.locks.unlock([msg])
+            else:
+                await self.anchored_work_lost(msg)
+            raise
         await self._completion_forwarded(msg, completion_id(msg.event))
 
     async def completion_sent(self, workitem: TaskMessage) -> None:

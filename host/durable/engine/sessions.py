@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from host.durable.engine.anchors import MAX_ANCHORED_TASKS, NO_RECORD, Anchor, can_anchor
 from host.durable.engine.foreign import unknown_orchestrator_message
+from host.durable.engine.handover import Handover
 from host.durable.engine.refusal import fail_unstorable
 from host.durable.engine.start_check import StartVerdict, judge_start
 from host.durable.replay.episode import run_episode
@@ -380,7 +381,18 @@ class OrchestrationRunner:
             raise
         session.recovery = record
         session.unsure -= memory
-        if held is not None and held is not anchor:
+        orphaned: list[dict[str, Any]] = []
+        if held is not None and engine.anchors.get(session.instance_id) is not held:
+            # Let go while this checkpoint was written (an activity it stood for could not be
+            # completed, or the partition left): whoever receives it again re-sends what the record
+            # names; the activities this episode would have run on it get work items of their own.
+            orphans = Handover()
+            orphans.activities = [i for i in sent.activities if i.anchored]
+            orphaned = [i.message.event for i in orphans.activities]
+            sent.activities = [i for i in sent.activities if not i.anchored]
+            engine.drop_handover(orphans)
+            anchor = None
+        elif held is not None and held is not anchor:
             # It stands for nothing any more (all completed, the execution ended or was replaced).
             engine.anchors.pop(session.instance_id)
             consumed.append(held.message)
@@ -403,6 +415,8 @@ class OrchestrationRunner:
         # The history is durable: hand the follow-up work over at once; the Instances row (a
         # projection) and the deletes of consumed messages go out while that work runs.
         engine.hand_over(sent)
+        if orphaned:
+            await engine.resend_activities(session.instance_id, result.execution_id, orphaned)
         if result.is_terminal:
             # The consumed messages are what brings a finished instance back if its row write is
             # lost (see _repair_terminal_row): delete them only once the row says it ended. The
