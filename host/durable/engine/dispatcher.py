@@ -35,6 +35,7 @@ from host.durable.engine.clock import Cancellable, Clock, WallClock
 from host.durable.engine.entity_sessions import EntityRunner, entity_request_event
 from host.durable.engine.handover import Handover
 from host.durable.engine.http_activity import BUILTIN_HTTP_ACTIVITY
+from host.durable.engine.later_deletes import LaterDeletes
 from host.durable.engine.locks import MessageLocks
 from host.durable.engine.options import EngineOptions
 from host.durable.engine.sessions import OrchestrationRunner, Session
@@ -131,6 +132,8 @@ class DurableEngine:
         self.anchors = Anchors()
         """Control messages kept locked for activities run from memory (engine/anchors.py)."""
         self.control_queues = frozenset(hub.names.control_queues)
+        self.later_deletes = LaterDeletes(self._delete, self.spawn)
+        """Work items whose completions are checkpointed, deleted off the critical path."""
         self.hub.on_sent = self._on_sent
 
     # ------------------------------------------------------------------ life cycle
@@ -180,6 +183,10 @@ class DurableEngine:
                 task.cancel()
             await self._disarm()  # timers those episodes handed over
         await self.activities.stop(left())
+        # Checkpointed work items: deleted now (the rest run again on another host, and replay
+        # drops their completions, as after a crash).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.later_deletes.flush(), left())
         if self._partitions is not None:
             with contextlib.suppress(Exception):
                 await self._partitions.stop(release=True)
@@ -206,6 +213,9 @@ class DurableEngine:
             await asyncio.wait(running, timeout=DRAIN_SECONDS)
         waiting = [m for iid in ids if (s := self.sessions.pop(iid, None)) is not None for m in s.take()]
         await self._hand_back(waiting)
+        await self.later_deletes.flush(
+            i for i in self.later_deletes.instance_ids() if self.hub.names.partition_of(i) == partition
+        )
         await self._settle_anchors(partition)
         log.debug("worker %s released partition %d", self.worker_id, partition)
 

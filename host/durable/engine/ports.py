@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from host.durable.engine.anchors import Anchors
     from host.durable.engine.handover import Handover
+    from host.durable.engine.later_deletes import LaterDeletes
     from host.durable.engine.locks import MessageLocks
     from host.durable.engine.options import EngineOptions
     from host.durable.engine.supervisor import PollerSupervisor
@@ -89,6 +90,11 @@ class OrchestrationEngine(EngineCore, Protocol):
 
     @property
     def anchors(self) -> Anchors: ...
+
+    @property
+    def later_deletes(self) -> LaterDeletes:
+        """Checkpointed work items deleted off the critical path (engine/later_deletes.py)."""
+        ...
 
     @property
     def control_queues(self) -> frozenset[str]: ...

@@ -417,6 +417,11 @@ class OrchestrationRunner:
         engine.hand_over(sent)
         if orphaned:
             await engine.resend_activities(session.instance_id, result.execution_id, orphaned)
+        # Work items whose completions this checkpoint holds are deleted later, in the background
+        # (engine/later_deletes.py): neither the next episode of a fan-in nor the client waits for them.
+        workitems = self.hub.names.workitem_queue
+        engine.later_deletes.add(session.instance_id, (m for m in consumed if m.queue == workitems))
+        consumed = [m for m in consumed if m.queue != workitems]
         if result.is_terminal:
             # The consumed messages are what brings a finished instance back if its row write is
             # lost (see _repair_terminal_row): delete them only once the row says it ended. The
@@ -428,6 +433,7 @@ class OrchestrationRunner:
                 raise
             await engine.settle(consumed, deferred)
             engine.notify_terminal(session.instance_id, result.status)
+            engine.later_deletes.flush_soon(session.instance_id)
         else:
             await asyncio.gather(
                 self._write_instance(session, state, result, first=fresh), engine.settle(consumed, deferred)
