@@ -42,7 +42,7 @@ async def test_later_deletes_wait_for_a_flush_or_their_delay() -> None:
     later.add("a", a)
     later.add("b", b)
     later.add("c", [])
-    assert deleted == [] and later.pending() == 5 and sorted(later.instance_ids()) == ["a", "b"]
+    assert deleted == [] and later.pending() == 5
 
     await later.flush(["a"])
     assert deleted == a and later.pending() == 2

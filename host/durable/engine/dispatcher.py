@@ -213,9 +213,6 @@ class DurableEngine:
             await asyncio.wait(running, timeout=DRAIN_SECONDS)
         waiting = [m for iid in ids if (s := self.sessions.pop(iid, None)) is not None for m in s.take()]
         await self._hand_back(waiting)
-        await self.later_deletes.flush(
-            i for i in self.later_deletes.instance_ids() if self.hub.names.partition_of(i) == partition
-        )
         await self._settle_anchors(partition)
         log.debug("worker %s released partition %d", self.worker_id, partition)
 

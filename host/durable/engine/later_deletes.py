@@ -5,8 +5,9 @@ the checkpoint holds the activity's completion, but nothing waits for that delet
 of a fan-in does not need it, and neither does the client. Deleting at once made every episode of a
 big fan-in wait for its deletes and made them compete with the receives that bring the rest of the
 fan-in. So they are kept (still locked: the engine's message locks keep renewing them) and deleted
-when the instance's execution ends, when its partition leaves this host or the engine stops, and
-at the latest ``delay`` seconds after the first of them waited, a few at a time.
+when the instance's execution ends or the engine stops, and at the latest ``delay`` seconds after
+the first of them waited, a few at a time (also when the partition moved to another host: the
+checkpoint holds their completions, whoever runs the instance now).
 
 A crash before the delete makes the work item visible again when its lock ends: the activity runs
 again and its completion is dropped by replay as a duplicate (activities run at least once, the
@@ -65,10 +66,6 @@ class LaterDeletes:
         msgs = [m for i in ids for m in self._take(i)]
         if msgs:
             await self._delete_all(msgs)
-
-    def instance_ids(self) -> list[str]:
-        """The instances with work items waiting for their delete."""
-        return list(self._waiting)
 
     def pending(self) -> int:
         """How many work items wait for their delete or are being deleted."""
