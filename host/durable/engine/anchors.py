@@ -12,6 +12,7 @@ in memory (docs/storage-operations.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,13 @@ class Anchor:
     tasks: set[int] = field(default_factory=set)
     events: dict[int, dict[str, Any]] = field(default_factory=dict)
     """The TaskScheduled events of ``tasks`` (a stopping host puts them on the work-item queue)."""
+
+    def stand_for(self, tasks: Iterable[int], scheduled: Iterable[dict[str, Any]]) -> None:
+        """Stand for ``tasks`` from now on: ``scheduled`` adds TaskScheduled events, and the events
+        of tasks no longer stood for are dropped."""
+        self.tasks = set(tasks)
+        self.events.update((int(e.get("EventId", -1)), e) for e in scheduled)
+        self.events = {t: e for t, e in self.events.items() if t in self.tasks}
 
     def record(self) -> RecoveryRecord:
         return RecoveryRecord(str(self.message.message_id), tuple(sorted(self.tasks)))

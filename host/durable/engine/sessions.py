@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from host.durable.engine.anchors import MAX_ANCHORED_TASKS, NO_RECORD, Anchor, can_anchor
+from host.durable.engine.anchor_plan import keep_anchor, lost_activities, plan_anchor, plan_recovery
 from host.durable.engine.foreign import unknown_orchestrator_message
 from host.durable.engine.handover import Handover
 from host.durable.engine.refusal import fail_unstorable
@@ -28,7 +28,6 @@ from host.durable.replay.episode import run_episode
 from host.durable.replay.history import (
     EventType,
     OrchestrationStatus,
-    completion_id,
     execution_id_of,
     parent_instance_id,
     parse_timestamp,
@@ -186,30 +185,13 @@ class OrchestrationRunner:
         if state is None:
             return
         held = self.engine.anchors.get(session.instance_id)
-        wanted: set[int] = set()
-        record = session.recovery
-        came_back = (
-            record is not None
-            and bool(record.message_id)
-            and (held is None or held.message.message_id != record.message_id)
-            and any(m.message_id == record.message_id for m in batch)
-        )
-        if came_back and record is not None:
-            wanted.update(record.tasks)
-        if reloaded:
-            wanted |= session.unsure
-        if not wanted and not (reloaded and held is not None):
+        plan = plan_recovery(session.recovery, held, batch, reloaded=reloaded, unsure=session.unsure)
+        if not plan.wanted and not (reloaded and held is not None):
             return
         ledger = scan(state.history)
         if held is not None:
             held.tasks -= ledger.completed
-        lost = [
-            ledger.scheduled[t]
-            for t in sorted(wanted)
-            if t in ledger.scheduled
-            and t not in ledger.completed
-            and ledger.scheduled[t].get("EventType") == int(EventType.TaskScheduled)
-        ]
+        lost = lost_activities(ledger, plan.wanted)
         if lost:
             log.info(
                 "instance %s: %d activit%s run from memory and not running any more; sending again",
@@ -218,7 +200,7 @@ class OrchestrationRunner:
                 "y" if len(lost) == 1 else "ies",
             )
             await self.engine.resend_activities(session.instance_id, state.execution_id, lost)
-        if came_back:  # sent (retried from the sentinel again if the episode fails and reloads)
+        if plan.came_back:  # sent (retried from the sentinel again if the episode fails and reloads)
             session.recovery = None
         if reloaded:
             session.unsure = set()
@@ -308,50 +290,24 @@ class OrchestrationRunner:
                     consumed.append(held.message)
             await engine.settle(consumed, deferred)
             return
-        ended = result.rewritten or fresh or result.is_terminal  # the old activities no longer matter
-        foreign = () if ended else _unheld_tasks(session.recovery, held, result)
-        if foreign and held is not None:
-            # Cannot happen while every writer keeps an unheld record (below); if it does, the
-            # held anchor's activities get work items, as the sentinel can name only one anchor.
-            left = held.tasks - scan(result.history).completed
-            if left:
-                log.warning("instance %s: %d anchored activities re-sent", session.instance_id, len(left))
-                events = [held.events[t] for t in left if t in held.events]
-                await engine.resend_activities(session.instance_id, result.execution_id, events)
-        same = (
-            held is not None
-            and not foreign
-            and held.execution_id == result.execution_id
-            and not result.is_terminal
+        plan = plan_anchor(
+            held,
+            session.recovery,
+            result,
+            fresh=fresh,
+            consumed=consumed,
+            control_queues=engine.control_queues,
         )
-        candidate = (
-            None
-            if same or foreign or result.is_terminal
-            else next((m for m in consumed if can_anchor(m, engine.control_queues)), None)
-        )
-        room = (
-            MAX_ANCHORED_TASKS - len(held.tasks)
-            if same and held
-            else (MAX_ANCHORED_TASKS if candidate else 0)
-        )
-        sent = await engine.send_outbound(state, result, anchor_room=room)
+        if plan.stale and held is not None:
+            # Cannot happen while every writer keeps an unheld record (anchor_plan.keep_anchor); if
+            # it does, the held anchor's activities get work items, as the sentinel can name only one.
+            log.warning("instance %s: %d anchored activities re-sent", session.instance_id, len(plan.stale))
+            events = [held.events[t] for t in plan.stale if t in held.events]
+            await engine.resend_activities(session.instance_id, result.execution_id, events)
+        sent = await engine.send_outbound(state, result, anchor_room=plan.room)
         memory = {int(i.message.event.get("EventId", -1)) for i in sent.activities if i.anchored}
-        done = {t for e in result.appended if (t := completion_id(e)) is not None}
-        anchor: Anchor | None = None
-        tasks: set[int] = set()
-        if same and held is not None:
-            tasks = (held.tasks - done) | memory
-            anchor = held if tasks else None
-        elif candidate is not None and memory:
-            anchor, tasks = Anchor(candidate, result.execution_id), memory
-        if anchor is not None:
-            record = RecoveryRecord(str(anchor.message.message_id), tuple(sorted(tasks)))
-        elif foreign and session.recovery is not None:
-            # Activities another anchor stands for, not completed yet: its record must stay in the
-            # sentinel until that anchor comes back (see _recover), or they would be lost.
-            record = RecoveryRecord(session.recovery.message_id, foreign)
-        else:
-            record = NO_RECORD
+        keep = keep_anchor(plan, held, session.recovery, result, memory)
+        anchor, record = keep.anchor, keep.record
         old_blobs = session.blob_names
         # A checkpoint that failed may still have been written (its answer lost): the activities it
         # would have run from memory are checked against the reloaded history (see _recover).
@@ -397,13 +353,7 @@ class OrchestrationRunner:
             engine.anchors.pop(session.instance_id)
             consumed.append(held.message)
         if anchor is not None:
-            anchor.tasks = tasks
-            anchor.events.update(
-                (int(i.message.event.get("EventId", -1)), i.message.event)
-                for i in sent.activities
-                if i.anchored
-            )
-            anchor.events = {t: e for t, e in anchor.events.items() if t in tasks}
+            anchor.stand_for(keep.tasks, (i.message.event for i in sent.activities if i.anchored))
             engine.anchors.keep(session.instance_id, anchor)
             consumed = [m for m in consumed if m is not anchor.message]
         state.history = result.history
@@ -564,19 +514,6 @@ class OrchestrationRunner:
             row.completed_time = now
         await self.hub.write_instance(row)
         session.status = row
-
-
-def _unheld_tasks(
-    record: RecoveryRecord | None, held: Anchor | None, result: EpisodeResult
-) -> tuple[int, ...]:
-    """The activities of the sentinel's record that an anchor this host does not hold stands for
-    and the execution has not completed (the record stays until that anchor comes back)."""
-    if record is None or not record.message_id or not record.tasks:
-        return ()
-    if held is not None and held.message.message_id == record.message_id:
-        return ()
-    completed = scan(result.history).completed
-    return tuple(t for t in record.tasks if t not in completed)
 
 
 _ENDINGS = frozenset({int(EventType.ExecutionCompleted), int(EventType.ContinueAsNew)})
