@@ -282,7 +282,7 @@ class ActivityWorker:
             )
             self.engine.locks.drop([item.message])
             if item.anchored:
-                await self.engine.anchored_work_lost(item.message)
+                await self.engine.anchor_keeper.anchored_work_lost(item.message)
         finally:
             self._in_flight -= 1
             self._finished += 1
@@ -333,4 +333,4 @@ class ActivityWorker:
             engine.deliver(local)
             return
         await engine.send_event(target, completion, execution_id=workitem.execution_id)
-        await engine.completion_sent(workitem)
+        await engine.anchor_keeper.completion_sent(workitem)

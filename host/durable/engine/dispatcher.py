@@ -30,7 +30,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from host.durable.engine.activities import ActivityWorker, WorkItem
-from host.durable.engine.anchors import Anchor, Anchors
+from host.durable.engine.anchor_keeper import AnchorKeeper
+from host.durable.engine.anchors import Anchors
 from host.durable.engine.clock import Cancellable, Clock, WallClock
 from host.durable.engine.entity_sessions import EntityRunner, entity_request_event
 from host.durable.engine.handover import Handover
@@ -131,8 +132,10 @@ class DurableEngine:
         """Messages held in memory (inboxes, activities) stay locked until settled."""
         self.anchors = Anchors()
         """Control messages kept locked for activities run from memory (engine/anchors.py)."""
+        self.anchor_keeper = AnchorKeeper(self, self.anchors)
+        """Settles activities' completions against their work items and the anchors."""
         self.control_queues = frozenset(hub.names.control_queues)
-        self.later_deletes = LaterDeletes(self._delete, self.spawn)
+        self.later_deletes = LaterDeletes(self.delete, self.spawn)
         """Work items whose completions are checkpointed, deleted off the critical path."""
         self.hub.on_sent = self._on_sent
 
@@ -213,7 +216,7 @@ class DurableEngine:
             await asyncio.wait(running, timeout=DRAIN_SECONDS)
         waiting = [m for iid in ids if (s := self.sessions.pop(iid, None)) is not None for m in s.take()]
         await self._hand_back(waiting)
-        await self._settle_anchors(partition)
+        await self.anchor_keeper.partition_left(partition)
         log.debug("worker %s released partition %d", self.worker_id, partition)
 
     def _start_poller(self, partition: int) -> None:
@@ -269,69 +272,9 @@ class DurableEngine:
             if msg.message_id:
                 await self.locks.unlock([msg])
             else:
-                await self.anchored_work_lost(msg)
+                await self.anchor_keeper.anchored_work_lost(msg)
             raise
-        await self._completion_forwarded(msg, completion_id(msg.event))
-
-    async def completion_sent(self, workitem: TaskMessage) -> None:
-        """An activity's completion went to its orchestration's control queue: settle its work
-        item (or, run from memory, take it off its instance's anchor)."""
-        await self._completion_forwarded(workitem, int(workitem.event.get("EventId", -1)))
-
-    async def anchored_work_lost(self, workitem: TaskMessage) -> None:
-        """An activity run from memory could not be completed: release its instance's anchor at once,
-        so the partition's poller receives it again and the activity is sent again."""
-        anchor = self.anchors.pop(workitem.instance_id)
-        if anchor is not None:
-            await self.locks.unlock([anchor.message])
-
-    async def _completion_forwarded(self, msg: TaskMessage, task_id: int | None) -> None:
-        if msg.message_id:
-            await self._delete(msg)
-        elif task_id is not None:
-            done = self.anchors.forwarded(msg.instance_id, msg.execution_id, task_id)
-            if done is not None and not self.owns(msg.instance_id):
-                await self._delete(done.message)
-            elif done is not None:  # owned again meanwhile: the session decides
-                self.anchors.keep(msg.instance_id, done)
-
-    async def _settle_anchors(self, partition: int) -> None:
-        """A partition left this host: an anchor standing for nothing is deleted; one whose
-        activities still run here stays locked until their completions are forwarded; when the
-        engine stops (those activities will not finish here) they are handed back first."""
-        lost = {i for i in self.anchors.instance_ids() if self.hub.names.partition_of(i) == partition}
-        jobs = []
-        for iid, anchor in self.anchors.of(lost):
-            if not anchor.tasks:
-                self.anchors.pop(iid)
-                jobs.append(self._delete(anchor.message))
-            elif not self._running:
-                self.anchors.pop(iid)
-                jobs.append(self._hand_back_anchor(iid, anchor))
-        if jobs:
-            await asyncio.gather(*jobs, return_exceptions=True)
-
-    async def _hand_back_anchor(self, instance_id: str, anchor: Anchor) -> None:
-        """A stopping host: the activities the anchor stands for go on the work-item queue, visible,
-        for the next host; then the anchor goes. When that fails the anchor is made visible, and
-        whoever receives it sends them again from the sentinel's record."""
-        events = [anchor.events[t] for t in sorted(anchor.tasks) if t in anchor.events]
-        queue = self.hub.names.workitem_queue
-        try:
-            if len(events) != len(anchor.tasks):
-                raise LookupError("an anchored activity without its TaskScheduled event")
-            await asyncio.gather(
-                *(
-                    self.hub.send_message(
-                        new_message(e, instance_id=instance_id, execution_id=anchor.execution_id), queue=queue
-                    )
-                    for e in events
-                )
-            )
-        except Exception:
-            await self.locks.unlock([anchor.message])
-            return
-        await self._delete(anchor.message)
+        await self.anchor_keeper.completion_forwarded(msg, completion_id(msg.event))
 
     def busy_tasks(self) -> list[asyncio.Task[Any]]:
         """Work in progress: running episodes, activities and background jobs (for idle checks)."""
@@ -753,13 +696,14 @@ class DurableEngine:
     async def settle(self, consumed: Iterable[TaskMessage], deferred: Iterable[TaskMessage]) -> None:
         """Delete consumed messages; make deferred ones visible again after a back-off."""
         jobs: list[Coroutine[Any, Any, Any]] = [
-            self._delete(m) for m in consumed if m.message_id and m.pop_receipt
+            self.delete(m) for m in consumed if m.message_id and m.pop_receipt
         ]
         jobs += [self._abandon(m, min(abandon_backoff(m.dequeue_count), 5)) for m in deferred]
         if jobs:
             await asyncio.gather(*jobs, return_exceptions=True)
 
-    async def _delete(self, msg: TaskMessage) -> None:
+    async def delete(self, msg: TaskMessage) -> None:
+        """Delete a settled message (its lock is no longer renewed)."""
         await self.locks.release(msg)
         await self.hub.delete_message(msg)
 

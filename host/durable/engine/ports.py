@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from host.durable.engine.anchor_keeper import AnchorKeeper
     from host.durable.engine.anchors import Anchors
     from host.durable.engine.handover import Handover
     from host.durable.engine.later_deletes import LaterDeletes
@@ -165,14 +166,32 @@ class ActivityEngine(EngineCore, Protocol):
         """Move a received message to the poison queue in the background."""
         ...
 
-    async def completion_sent(self, workitem: TaskMessage) -> None:
-        """The completion of ``workitem`` went to its orchestration's control queue: settle it."""
-        ...
-
-    async def anchored_work_lost(self, workitem: TaskMessage) -> None:
-        """An activity run from memory could not be completed: make its anchor visible (it is run again)."""
+    @property
+    def anchor_keeper(self) -> AnchorKeeper:
+        """Settles a completion sent (or an activity run from memory that could not complete)."""
         ...
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         """Run a background job the engine keeps track of."""
+        ...
+
+
+class AnchorHost(Protocol):
+    """What the anchor keeper uses: the task hub, message locks, ownership and deletes."""
+
+    @property
+    def hub(self) -> TaskHub: ...
+
+    @property
+    def locks(self) -> MessageLocks: ...
+
+    @property
+    def running(self) -> bool: ...
+
+    def owns(self, instance_id: str) -> bool:
+        """Whether this host owns the instance's partition."""
+        ...
+
+    async def delete(self, msg: TaskMessage) -> None:
+        """Delete a settled message (its lock is no longer renewed)."""
         ...
