@@ -34,7 +34,12 @@ class AnchorKeeper:
     async def anchored_work_lost(self, workitem: TaskMessage) -> None:
         """An activity run from memory could not be completed: release its instance's anchor at once,
         so the partition's poller receives it again and the activity is sent again."""
-        anchor = self.anchors.pop(workitem.instance_id)
+        await self.let_go(workitem.instance_id)
+
+    async def let_go(self, instance_id: str) -> None:
+        """Stop holding the instance's anchor and make it visible at once: whoever receives it
+        sends the activities of the sentinel's record again (those the history has not completed)."""
+        anchor = self.anchors.pop(instance_id)
         if anchor is not None:
             await self.host.locks.unlock([anchor.message])
 

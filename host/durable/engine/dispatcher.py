@@ -555,6 +555,12 @@ class DurableEngine:
                 raise failed
         return handover
 
+    def anchor_in_doubt(self, instance_id: str) -> None:
+        """A checkpoint that failed may have been written naming activities the instance's anchor
+        does not stand for in memory, so the anchor can no longer be settled from memory (deleted
+        once its known activities are done, or handed back by a stop): it is let go at once."""
+        self.spawn(self.anchor_keeper.let_go(instance_id), f"anchor-{instance_id}")
+
     def drop_handover(self, handover: Handover) -> None:
         """An episode's checkpoint failed: give back the activity slots its hand-over reserved (its
         locked work items become visible when their locks end)."""

@@ -121,6 +121,11 @@ class OrchestrationEngine(EngineCore, Protocol):
         """The checkpoint failed: give back what the hand-over reserved."""
         ...
 
+    def anchor_in_doubt(self, instance_id: str) -> None:
+        """A failed checkpoint may have named activities the instance's anchor does not stand for
+        in memory: stop holding the anchor and make it visible (its receiver sends them again)."""
+        ...
+
     async def quarantine_now(self, msg: TaskMessage, reason: str) -> bool:
         """Move a received message to the poison queue."""
         ...

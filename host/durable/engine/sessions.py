@@ -332,8 +332,14 @@ class OrchestrationRunner:
                     session.etag,
                     recovery=record,
                 )
-        except BaseException:
+        except BaseException as err:
             engine.drop_handover(sent)
+            if plan.same and memory and not isinstance(err, InvalidRequestError):
+                # It may have been written (its answer lost, or a retry of it refused as a conflict)
+                # naming activities the anchor in memory does not stand for: settled from memory
+                # later (deleted, or handed back by a stop) it would leave them with nothing to run
+                # them. It goes back to its queue; whoever receives it sends them (see _recover).
+                engine.anchor_in_doubt(session.instance_id)
             raise
         session.recovery = record
         session.unsure -= memory
