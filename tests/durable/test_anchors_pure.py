@@ -74,8 +74,9 @@ def result(
 
 
 def held_anchor(mid: str, tasks: set[int], execution_id: str = EXEC) -> Anchor:
-    anchor = Anchor(msg(started(), mid), execution_id, set(tasks))
-    anchor.events = {t: scheduled(t) for t in tasks}
+    """An anchor this host holds, as after the checkpoint whose record named it with ``tasks``."""
+    anchor = Anchor(msg(started(), mid), execution_id)
+    anchor.stand_for(tasks, [scheduled(t) for t in tasks])
     return anchor
 
 
@@ -83,7 +84,9 @@ def test_first_anchor_is_the_execution_started_of_the_batch() -> None:
     start = msg(started(), "m-start")
     res = result([started(), scheduled(0), scheduled(1)], [started(), scheduled(0), scheduled(1)])
     plan = plan_anchor(None, None, res, fresh=True, consumed=[start], control_queues=CONTROLS)
-    assert plan == AnchorPlan(same=False, candidate=start, room=MAX_ANCHORED_TASKS, unheld=(), stale=())
+    assert plan == AnchorPlan(
+        same=False, candidate=start, room=MAX_ANCHORED_TASKS, unheld=(), let_go=False, stale=()
+    )
     keep = keep_anchor(plan, None, None, res, {0, 1})
     assert keep.anchor is not None and keep.anchor.message is start and keep.anchor.execution_id == EXEC
     assert keep.tasks == {0, 1}
@@ -141,10 +144,10 @@ def test_the_room_left_on_the_held_anchor_is_the_maximum_less_its_tasks() -> Non
     full = held_anchor("m-start", set(range(MAX_ANCHORED_TASKS)))
     history = [started(), *(scheduled(t) for t in range(MAX_ANCHORED_TASKS))]
     res = result(history, [raised()])
-    plan = plan_anchor(full, None, res, fresh=False, consumed=[], control_queues=CONTROLS)
+    plan = plan_anchor(full, full.record(), res, fresh=False, consumed=[], control_queues=CONTROLS)
     assert plan.same and plan.room == 0
     nearly = held_anchor("m-start", set(range(MAX_ANCHORED_TASKS - 2)))
-    plan = plan_anchor(nearly, None, res, fresh=False, consumed=[], control_queues=CONTROLS)
+    plan = plan_anchor(nearly, nearly.record(), res, fresh=False, consumed=[], control_queues=CONTROLS)
     assert plan.room == 2
 
 
@@ -180,7 +183,8 @@ def test_an_unheld_record_while_an_anchor_is_held_resends_the_held_tasks() -> No
     history = [started(), scheduled(0), scheduled(4), scheduled(5), completed(5)]
     res = result(history, [completed(5)])
     plan = plan_anchor(held, record, res, fresh=False, consumed=[], control_queues=CONTROLS)
-    assert plan.unheld == (0,) and plan.stale == (4,) and not plan.same and plan.room == 0
+    assert plan.let_go and plan.stale == (4,)
+    assert plan.unheld == (0,) and not plan.same and plan.room == 0
     keep = keep_anchor(plan, held, record, res, set())
     assert keep.anchor is None and keep.record == RecoveryRecord("m-other", (0,))
 
@@ -252,3 +256,25 @@ def test_stand_for_keeps_the_events_of_the_tasks_it_stands_for() -> None:
     anchor.stand_for(frozenset({1, 2}), [scheduled(2), scheduled(5)])
     assert anchor.tasks == {1, 2} and isinstance(anchor.tasks, set)
     assert set(anchor.events) == {1, 2}
+
+
+def test_a_held_anchor_stays_while_the_record_is_its_claim_or_a_subset_of_it() -> None:
+    held = held_anchor("m-mine", {1, 2})
+    res = result([started(), scheduled(1), scheduled(2), completed(1)], [completed(1)])
+    for record in (RecoveryRecord("m-mine", (1, 2)), RecoveryRecord("m-mine", (2,))):
+        plan = plan_anchor(held, record, res, fresh=False, consumed=[], control_queues=CONTROLS)
+        assert not plan.let_go and plan.same and plan.stale == (), record
+
+
+def test_a_held_anchor_another_host_named_since_is_let_go() -> None:
+    # Another host received the anchor (its lock lapsed), re-sent task 1 and ran task 3 on it.
+    held = held_anchor("m-mine", {1})
+    record = RecoveryRecord("m-mine", (1, 3))
+    history = [started(), scheduled(1), scheduled(3), completed(2)]
+    res = result(history, [completed(2)])
+    done = msg(completed(2), "m-done")
+    plan = plan_anchor(held, record, res, fresh=False, consumed=[done], control_queues=CONTROLS)
+    assert plan.let_go and plan.stale == (1,) and not plan.same
+    assert plan.unheld == (1, 3) and plan.candidate is None and plan.room == 0
+    keep = keep_anchor(plan, None, record, res, set())
+    assert keep.anchor is None and keep.record == record

@@ -10,17 +10,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from engine_support import APPS, until_status
+from engine_support import APPS, until, until_status
 
 from host.durable.replay.history import EventType
 from host.durable.taskhub.hub import TaskHubNames
 from host.durable.taskhub.names import escape_key
+from host.durable.taskhub.rows import SENTINEL_ROW_KEY, RecoveryRecord
 from host.errors import StorageUnreachableError
 from host.storage.azure.storage import AzureStorage
 from host.storage.connection import parse_connection_string
 from host.storage.faults import FaultyStorage
-from host.storage.interface import Filter, Page, Storage, TableOp
+from host.storage.interface import Filter, Page, QueueMessage, Storage, TableOp
 from host.testing.app_host import AppHost
 
 CHAIN_APP = APPS / "chain"
@@ -123,3 +125,109 @@ async def test_a_stop_after_a_checkpoint_whose_answer_was_lost_loses_no_activity
             assert second.output(status) == ["Hello a!", "Hello b!", "Hello c!"]
     finally:
         await real.close()
+
+
+class CutOff(FaultyStorage):
+    """Lets every call through, except that while ``cut`` is set this host can neither receive
+    from nor renew its locks on the control queues (a storage outage only it sees)."""
+
+    def __init__(self, inner: Storage, control_queues: Sequence[str]) -> None:
+        super().__init__(inner, rate=0.0)
+        self.control_queues = frozenset(control_queues)
+        self.cut = False
+
+    def _refuse(self, queue: str) -> None:
+        if self.cut and queue in self.control_queues:
+            raise StorageUnreachableError(f"queue {queue}: storage did not answer (injected outage)")
+
+    async def receive_messages(
+        self, queue: str, *, max_messages: int = 1, visibility_timeout: int = 300
+    ) -> list[QueueMessage]:
+        self._refuse(queue)
+        return await self.inner.receive_messages(
+            queue, max_messages=max_messages, visibility_timeout=visibility_timeout
+        )
+
+    async def update_message(
+        self,
+        queue: str,
+        message_id: str,
+        pop_receipt: str,
+        *,
+        visibility_timeout: int,
+        content: str | None = None,
+    ) -> str:
+        self._refuse(queue)
+        return await self.inner.update_message(
+            queue, message_id, pop_receipt, visibility_timeout=visibility_timeout, content=content
+        )
+
+
+async def test_an_anchor_another_host_received_and_deleted_stands_for_no_new_activity(
+    azurite_connection_string: str,
+) -> None:
+    # Two hosts both serve the instance's partition (as while a lease moves after a storage
+    # outage). The first runs activity 0 from memory on the start message (its anchor) and, cut off
+    # from the control queues, cannot renew the anchor's lock. The second receives the anchor, sends
+    # activity 0 again (the sentinel names it), checkpoints and deletes the anchor. Back online, the
+    # first host checkpoints an event and then activity 0's completion; neither checkpoint may name
+    # the anchor it still thinks it holds (that message is gone) nor run activity 1 from memory on it:
+    # when the first host dies, nothing would run activity 1.
+    hub_name = f"t{uuid.uuid4().hex[:16]}"
+    iid = f"stale-anchor-{uuid.uuid4().hex[:8]}"
+    names = TaskHubNames(hub_name, 2)
+    control = names.control_queue_for(iid)
+    real = AzureStorage(parse_connection_string(azurite_connection_string))
+    storage = CutOff(real, names.control_queues)
+    common: dict[str, Any] = {"hub_name": hub_name, "host_json": SHORT_LOCK, "virtual_time": False}
+    try:
+        async with AppHost(CHAIN_APP, storage=storage, **common) as first:
+            release_a, started_b = asyncio.Event(), asyncio.Event()
+
+            async def first_say_hello(city: str) -> str:
+                if city == "a":
+                    await release_a.wait()
+                else:  # the first host "hangs" in activity 1 until it dies
+                    started_b.set()
+                    await asyncio.Event().wait()
+                return f"Hello {city}!"
+
+            first_stub = first.stub("say_hello", first_say_hello)
+            await first.start("hello_chain", ["a", "b", "c"], instance_id=iid)
+            await until(lambda: first_stub.calls, 30, what="activity 0 to run on the first host")
+            anchor = await record_of(real, names, iid)
+            assert anchor is not None and anchor.tasks == (0,), anchor
+            storage.cut = True
+            async with AppHost(CHAIN_APP, connection_string=azurite_connection_string, **common) as second:
+                second_stub = second.stub("say_hello", lambda _city: asyncio.Event().wait())  # hangs
+
+                async def anchor_taken_and_deleted() -> bool:
+                    record = await record_of(real, names, iid)
+                    return record is None and await real.queue_length(control) == 0
+
+                await until(anchor_taken_and_deleted, 30, what="the second host to settle the anchor")
+                assert second_stub.calls == ["a"]  # it sent activity 0 again
+            storage.cut = False
+            # Any message makes the first host checkpoint again before activity 0 completes (here an
+            # event nobody waits for): its anchor must not be named in the sentinel again.
+            before = len((await first.durable.hub.load_history(iid)).events)
+            await first.raise_event(iid, "nudge", 1)
+
+            async def nudged() -> bool:
+                return len((await first.durable.hub.load_history(iid)).events) > before
+
+            await until(nudged, 30, what="the event's checkpoint")
+            release_a.set()
+            await asyncio.wait_for(started_b.wait(), 30)
+            await first.durable.engine.stop(timeout=0.1)  # dies (no partition table: nothing handed back)
+        async with AppHost(CHAIN_APP, connection_string=azurite_connection_string, **common) as third:
+            status = await until_status(third, iid, "Completed", timeout=45)
+            assert third.output(status) == ["Hello a!", "Hello b!", "Hello c!"]
+    finally:
+        await real.close()
+
+
+async def record_of(storage: Storage, names: TaskHubNames, instance_id: str) -> RecoveryRecord | None:
+    """The sentinel's recovery record (``None``: none, or cleared)."""
+    row = await storage.get_row(names.history_table, escape_key(instance_id), SENTINEL_ROW_KEY)
+    return RecoveryRecord.from_columns(row) if row is not None else None

@@ -36,9 +36,12 @@ class AnchorPlan:
     unheld: tuple[int, ...]
     """Activities of the sentinel's record that an anchor this host does not hold stands for and
     the history has not completed: the record stays, and nothing new is anchored."""
+    let_go: bool
+    """The held anchor is no longer this host's claim (another host checkpointed since this one
+    named it, and may have received it, deleted it or anchored its own activities on it): it is
+    let go, and the plan is made as if no anchor were held."""
     stale: tuple[int, ...]
-    """Activities of the held anchor, not completed, that must get work items because an unheld
-    record takes the sentinel (cannot happen while every writer keeps unheld records)."""
+    """The let-go anchor's activities the history has not completed: they get work items."""
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,12 @@ def plan_anchor(
     """Decide, before the sends, whether ``held`` continues, which consumed message could become
     the anchor, how many activities may run on it, and which record activities stay unheld."""
     ended = result.rewritten or fresh or result.is_terminal  # the old activities no longer matter
-    unheld = () if ended else unheld_tasks(record, held, result)
     stale: tuple[int, ...] = ()
-    if unheld and held is not None:
-        stale = tuple(held.tasks - scan(result.history).completed)
+    let_go = held is not None and not ended and not held.named_by(record)
+    if let_go and held is not None:
+        stale = tuple(sorted(held.tasks - scan(result.history).completed))
+        held = None
+    unheld = () if ended else unheld_tasks(record, held, result)
     same = (
         held is not None
         and not unheld
@@ -91,7 +96,7 @@ def plan_anchor(
         else next((m for m in consumed if can_anchor(m, control_queues)), None)
     )
     room = MAX_ANCHORED_TASKS - len(held.tasks) if same and held else (MAX_ANCHORED_TASKS if candidate else 0)
-    return AnchorPlan(same=same, candidate=candidate, room=room, unheld=unheld, stale=stale)
+    return AnchorPlan(same=same, candidate=candidate, room=room, unheld=unheld, let_go=let_go, stale=stale)
 
 
 def completed_ids(appended: Iterable[dict[str, Any]]) -> set[int]:

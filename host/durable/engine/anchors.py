@@ -35,16 +35,31 @@ class Anchor:
     tasks: set[int] = field(default_factory=set)
     events: dict[int, dict[str, Any]] = field(default_factory=dict)
     """The TaskScheduled events of ``tasks`` (a stopping host puts them on the work-item queue)."""
+    claimed: frozenset[int] = frozenset()
+    """The tasks of the last record this host wrote naming it (see :meth:`named_by`)."""
 
     def stand_for(self, tasks: Iterable[int], scheduled: Iterable[dict[str, Any]]) -> None:
-        """Stand for ``tasks`` from now on: ``scheduled`` adds TaskScheduled events, and the events
-        of tasks no longer stood for are dropped."""
+        """Stand for ``tasks`` from now on, as the record just written says (they are its claim):
+        ``scheduled`` adds TaskScheduled events, and the events of tasks no longer stood for are
+        dropped."""
         self.tasks = set(tasks)
+        self.claimed = frozenset(self.tasks)
         self.events.update((int(e.get("EventId", -1)), e) for e in scheduled)
         self.events = {t: e for t, e in self.events.items() if t in self.tasks}
 
     def record(self) -> RecoveryRecord:
         return RecoveryRecord(str(self.message.message_id), tuple(sorted(self.tasks)))
+
+    def named_by(self, record: RecoveryRecord | None) -> bool:
+        """Whether the sentinel's ``record`` is still this host's claim on the anchor: written by
+        this host, or kept by another that did not receive the anchor (the same message, a subset
+        of the tasks). Anything else means another host checkpointed since, and may have received
+        the anchor (and deleted it, or anchored its own activities on it)."""
+        return (
+            record is not None
+            and record.message_id == str(self.message.message_id)
+            and set(record.tasks) <= self.claimed
+        )
 
 
 NO_RECORD = RecoveryRecord("", ())

@@ -298,12 +298,18 @@ class OrchestrationRunner:
             consumed=consumed,
             control_queues=engine.control_queues,
         )
-        if plan.stale and held is not None:
-            # Cannot happen while every writer keeps an unheld record (anchor_plan.keep_anchor); if
-            # it does, the held anchor's activities get work items, as the sentinel can name only one.
-            log.warning("instance %s: %d anchored activities re-sent", session.instance_id, len(plan.stale))
-            events = [held.events[t] for t in plan.stale if t in held.events]
-            await engine.resend_activities(session.instance_id, result.execution_id, events)
+        if plan.let_go and held is not None:
+            # Another host checkpointed since this one named its anchor (plan_anchor): its
+            # activities get work items, and it goes back to its queue (a stale receipt changes
+            # nothing there).
+            if plan.stale:
+                log.warning(
+                    "instance %s: %d anchored activities re-sent", session.instance_id, len(plan.stale)
+                )
+                events = [held.events[t] for t in plan.stale if t in held.events]
+                await engine.resend_activities(session.instance_id, result.execution_id, events)
+            engine.anchor_in_doubt(session.instance_id)
+            held = None
         sent = await engine.send_outbound(state, result, anchor_room=plan.room)
         memory = {int(i.message.event.get("EventId", -1)) for i in sent.activities if i.anchored}
         keep = keep_anchor(plan, held, session.recovery, result, memory)
