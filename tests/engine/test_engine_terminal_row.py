@@ -8,11 +8,15 @@ repair the row from the history (DTFx does the same for a finished instance's la
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from pathlib import Path
 
+from engine_support import FEATURES, raise_event, until_custom_status, until_status
 from waiting import eventually
 
+from host.durable.engine.later_deletes import DELAY_SECONDS
 from host.durable.replay.history import EventType
 from host.durable.taskhub.rows import InstanceStatus
 from host.errors import StorageUnreachableError
@@ -57,6 +61,47 @@ async def test_a_failed_terminal_row_write_is_repaired(azurite_connection_string
             assert storage.failed == ["terminal-row"]
             assert json.loads(status.output or "null") == ["Hello a!", "Hello b!"]
             history = await host.management.get_history("terminal-row")
+            assert [e["EventType"] for e in history].count(int(EventType.ExecutionCompleted)) == 1
+    finally:
+        await storage.close()
+
+
+class StalledTerminalRow(AzureStorage):
+    """Azurite, except that the first write of a finished Instances row hangs for ``stall`` seconds
+    and then fails, as when Azurite stops answering mid-request and then goes away."""
+
+    def __init__(self, connection: StorageAccount, stall: float) -> None:
+        super().__init__(connection)
+        self.stall = stall
+        self.failed: list[str] = []
+
+    async def write_row(self, table: str, op: TableOp) -> str | None:
+        if table.endswith("Instances") and op.entity.get("RuntimeStatus") == "Completed" and not self.failed:
+            self.failed.append(str(op.entity["PartitionKey"]))
+            await asyncio.sleep(self.stall)
+            raise StorageUnreachableError(f"write {table}: storage did not answer (injected)")
+        return await super().write_row(table, op)
+
+
+async def test_a_terminal_row_write_slower_than_the_later_deletes_is_repaired(
+    azurite_connection_string: str,
+) -> None:
+    # The last step's activity gets a work item of its own (the episode that schedules it consumed
+    # only an event, which cannot anchor activities run from memory), so the ending episode's batch
+    # holds only that work item's completion. Its delete must wait for the Instances row: deleted by
+    # the later deletes' timer while the row write hangs, nothing would bring the instance back.
+    storage = StalledTerminalRow(parse_connection_string(azurite_connection_string), DELAY_SECONDS + 1)
+    iid = f"stalled-row-{uuid.uuid4().hex[:8]}"
+    try:
+        async with AppHost(FEATURES, storage=storage, host_json=HOST_JSON, virtual_time=False) as host:
+            await host.start("gated_chain", instance_id=iid)
+            for step in range(3):
+                await until_custom_status(host, iid, {"step": step}, timeout=30)
+                await raise_event(host, iid, "Step", step)
+            status = await until_status(host, iid, "Completed", timeout=60)
+            assert storage.failed == [iid]
+            assert host.output(status) == [0, 1, 2]
+            history = await host.management.get_history(iid)
             assert [e["EventType"] for e in history].count(int(EventType.ExecutionCompleted)) == 1
     finally:
         await storage.close()

@@ -379,27 +379,30 @@ class OrchestrationRunner:
         engine.hand_over(sent)
         if orphaned:
             await engine.resend_activities(session.instance_id, result.execution_id, orphaned)
-        # Work items whose completions this checkpoint holds are deleted later, in the background
-        # (engine/later_deletes.py): neither the next episode of a fan-in nor the client waits for them.
-        workitems = self.hub.names.workitem_queue
-        engine.later_deletes.add(session.instance_id, (m for m in consumed if m.queue == workitems))
-        consumed = [m for m in consumed if m.queue != workitems]
-        if result.is_terminal:
-            # The consumed messages are what brings a finished instance back if its row write is
-            # lost (see _repair_terminal_row): delete them only once the row says it ended. The
-            # retired anchor is one of them (it is no longer in the batch the caller abandons).
-            try:
-                await self._write_instance(session, state, result, first=fresh)
-            except Exception:
-                await engine.abandon(m for m in consumed if all(m is not b for b in batch))
-                raise
-            await engine.settle(consumed, deferred)
-            engine.notify_terminal(session.instance_id, result.status)
-            engine.later_deletes.flush_soon(session.instance_id)
-        else:
+        if not result.is_terminal:
+            # Work items whose completions this checkpoint holds are deleted later, in the background
+            # (engine/later_deletes.py): neither the next episode of a fan-in nor the client waits
+            # for them.
+            workitems = self.hub.names.workitem_queue
+            engine.later_deletes.add(session.instance_id, (m for m in consumed if m.queue == workitems))
+            consumed = [m for m in consumed if m.queue != workitems]
             await asyncio.gather(
                 self._write_instance(session, state, result, first=fresh), engine.settle(consumed, deferred)
             )
+            return
+        # The consumed messages are what brings a finished instance back if its row write is lost
+        # (see _repair_terminal_row): delete them only once the row says it ended. The ending
+        # episode's work items are among them, not left to the later deletes (whose timer may fire
+        # while the row write hangs); so is the retired anchor (no longer in the batch the caller
+        # abandons).
+        try:
+            await self._write_instance(session, state, result, first=fresh)
+        except Exception:
+            await engine.abandon(m for m in consumed if all(m is not b for b in batch))
+            raise
+        await engine.settle(consumed, deferred)
+        engine.notify_terminal(session.instance_id, result.status)
+        engine.later_deletes.flush_soon(session.instance_id)
 
     def _state_for(
         self, session: Session, batch: list[TaskMessage]
