@@ -12,6 +12,7 @@ import asyncio
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 from engine_support import FEATURES, raise_event, until_custom_status, until_status
 from waiting import eventually
@@ -103,5 +104,31 @@ async def test_a_terminal_row_write_slower_than_the_later_deletes_is_repaired(
             assert host.output(status) == [0, 1, 2]
             history = await host.management.get_history(iid)
             assert [e["EventType"] for e in history].count(int(EventType.ExecutionCompleted)) == 1
+    finally:
+        await storage.close()
+
+
+async def test_a_stop_during_a_hung_terminal_row_write_leaves_the_instance_to_the_next_host(
+    azurite_connection_string: str,
+) -> None:
+    # As above, but the host stops while the row write hangs: the stop deletes the checkpointed work
+    # items it still holds, which must not include the ending episode's (the next host runs that
+    # activity again when its lock ends, and its completion repairs the row).
+    storage = StalledTerminalRow(parse_connection_string(azurite_connection_string), 3600)
+    iid = f"stopped-row-{uuid.uuid4().hex[:8]}"
+    common: dict[str, Any] = {"hub_name": f"t{uuid.uuid4().hex[:16]}", "host_json": HOST_JSON}
+    try:
+        async with AppHost(FEATURES, storage=storage, virtual_time=False, **common) as first:
+            await first.start("gated_chain", instance_id=iid)
+            for step in range(3):
+                await until_custom_status(first, iid, {"step": step}, timeout=30)
+                await raise_event(first, iid, "Step", step)
+            await eventually(lambda: storage.failed == [iid], 30, "the ending episode's row write")
+            await first.durable.engine.stop(timeout=0.5)
+        async with AppHost(
+            FEATURES, connection_string=azurite_connection_string, virtual_time=False, **common
+        ) as second:
+            status = await until_status(second, iid, "Completed", timeout=60)
+            assert second.output(status) == [0, 1, 2]
     finally:
         await storage.close()
