@@ -7,7 +7,9 @@ big fan-in wait for its deletes and made them compete with the receives that bri
 fan-in. So they are kept (still locked: the engine's message locks keep renewing them) and deleted
 when the instance's execution ends or the engine stops, and at the latest ``delay`` seconds after
 the first of them waited, a few at a time (also when the partition moved to another host: the
-checkpoint holds their completions, whoever runs the instance now).
+checkpoint holds their completions, whoever runs the instance now). The work items of the episode
+that ends an execution never come here: they are deleted after its Instances row, like its other
+consumed messages (they are what brings the instance back to repair the row if that write fails).
 
 A crash before the delete makes the work item visible again when its lock ends: the activity runs
 again and its completion is dropped by replay as a duplicate (activities run at least once, the
