@@ -28,6 +28,7 @@ from host.durable.replay.episode import run_episode
 from host.durable.replay.history import (
     EventType,
     OrchestrationStatus,
+    completion_id,
     execution_id_of,
     parent_instance_id,
     parse_timestamp,
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("host.durable")
 
 MAX_CHECKPOINT_RETRIES = 5
+MAX_EARLY_DEFERRALS = 10
+"""How often a completion for an instance without history is retried before it is dropped."""
 ORCHESTRATION_REASON = "OrchestrationTrigger"
 EXECUTION_STARTED = int(EventType.ExecutionStarted)
 
@@ -156,7 +159,11 @@ class OrchestrationRunner:
             session.forget()
         for attempt in range(MAX_CHECKPOINT_RETRIES):
             try:
-                reloaded = not session.loaded
+                # A cached "no history" is never trusted to drop messages: another host may have
+                # written the instance's first checkpoint since (see _discard_without_instance).
+                reloaded = not session.loaded or (
+                    session.state is None and all(m.event_type != EXECUTION_STARTED for m in batch)
+                )
                 if reloaded:
                     await self.load(session)
                 await self._recover(session, batch, reloaded=reloaded)
@@ -488,8 +495,29 @@ class OrchestrationRunner:
                         completed_time=now,
                     )
                 )
-        log.warning("instance %s: dropping %d message(s): no such instance", session.instance_id, len(batch))
-        await self.engine.settle(batch, [])
+        # A completion can arrive before the checkpoint that scheduled its task (an episode puts its
+        # messages before it writes the history, and another host may run the activity at once):
+        # it is retried for a while before it counts as one for an instance that does not exist.
+        early = [
+            m
+            for m in batch
+            if not terminate
+            and m.message_id
+            and completion_id(m.event) is not None
+            and m.dequeue_count < MAX_EARLY_DEFERRALS
+        ]
+        dropped = [m for m in batch if all(m is not e for e in early)]
+        if early:
+            log.info(
+                "instance %s: %d completion(s) before its history; retried later",
+                session.instance_id,
+                len(early),
+            )
+        if dropped:
+            log.warning(
+                "instance %s: dropping %d message(s): no such instance", session.instance_id, len(dropped)
+            )
+        await self.engine.settle(dropped, early)
 
     async def _write_instance(
         self, session: Session, state: OrchestrationState, result: EpisodeResult, *, first: bool
