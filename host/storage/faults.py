@@ -13,10 +13,10 @@ seedable random choice among the fault kinds:
   gets this one half of the time (conditional writes are few: a uniform choice among five kinds
   left some runs without a single conflict, so tests could not count on exercising it).
 
-``pause(table)`` holds every call on one table until ``resume(table)`` (a storage outage of that
-table, e.g. to stall a checkpoint); :attr:`FaultyStorage.held` counts the calls waiting.
-``refuse_puts(queue)`` fails every message put on one queue (storage unreachable) until
-``accept_puts(queue)``.
+``pause(name)`` holds every call on one table or queue until ``resume(name)`` (e.g. to stall a
+checkpoint); :attr:`FaultyStorage.held` counts the calls waiting. ``refuse(name)`` fails every call
+on one table or queue as unreachable storage until ``accept(name)`` (an outage only that table or
+queue has, or only this host sees).
 
 The errors are the ones the real storage raises after its retries gave up
 (:class:`~host.errors.StorageBusyError`, :class:`~host.errors.StorageUnreachableError`,
@@ -75,7 +75,7 @@ class FaultyStorage:
         self.exposed = 0
         """Calls made while the rate was above 0 (those that could fail)."""
         self.held: Counter[str] = Counter()
-        """Calls waiting on a paused table now, by table."""
+        """Calls waiting on a paused table or queue now, by name."""
         self._rng = random.Random(seed)
         self._paused: dict[str, asyncio.Event] = {}
         self._refused: set[str] = set()
@@ -99,23 +99,23 @@ class FaultyStorage:
     async def ping(self, timeout: float = 5.0) -> None:
         await self.inner.ping(timeout)
 
-    def pause(self, table: str) -> None:
-        """Hold every call on ``table`` until :meth:`resume` (the calls wait; none fails)."""
-        self._paused.setdefault(table, asyncio.Event())
+    def pause(self, name: str) -> None:
+        """Hold every call on the table or queue ``name`` until :meth:`resume` (they wait; none fails)."""
+        self._paused.setdefault(name, asyncio.Event())
 
-    def resume(self, table: str) -> None:
-        """Let the calls held on ``table`` (and later ones) through."""
-        gate = self._paused.pop(table, None)
+    def resume(self, name: str) -> None:
+        """Let the calls held on ``name`` (and later ones) through."""
+        gate = self._paused.pop(name, None)
         if gate is not None:
             gate.set()
 
-    def refuse_puts(self, queue: str) -> None:
-        """Fail every message put on ``queue`` (as unreachable storage) until :meth:`accept_puts`."""
-        self._refused.add(queue)
+    def refuse(self, name: str) -> None:
+        """Fail every call on the table or queue ``name`` (storage unreachable) until :meth:`accept`."""
+        self._refused.add(name)
 
-    def accept_puts(self, queue: str) -> None:
-        """Let message puts on ``queue`` through again."""
-        self._refused.discard(queue)
+    def accept(self, name: str) -> None:
+        """Let calls on ``name`` through again."""
+        self._refused.discard(name)
 
     # ------------------------------------------------------------------ the injection
 
@@ -137,15 +137,19 @@ class FaultyStorage:
         call: Callable[[], Awaitable[T]],
         *,
         conditional: bool = False,
-        table: str | None = None,
+        target: str | None = None,
     ) -> T:
-        gate = self._paused.get(table) if table is not None else None
-        if gate is not None and table is not None:
-            self.held[table] += 1
+        """``call``, unless a fault is drawn; ``target`` (the table or queue it is on) may be
+        paused or refused."""
+        if target is not None and target in self._refused:
+            raise StorageUnreachableError(f"{what}: storage did not answer (refused)")
+        gate = self._paused.get(target) if target is not None else None
+        if gate is not None and target is not None:
+            self.held[target] += 1
             try:
                 await gate.wait()
             finally:
-                self.held[table] -= 1
+                self.held[target] -= 1
         kind = self._draw(conditional)
         if kind is None:
             return await call()
@@ -158,10 +162,10 @@ class FaultyStorage:
     # ------------------------------------------------------------------ queues
 
     async def create_queue(self, queue: str) -> None:
-        await self._call(f"create queue {queue}", lambda: self.inner.create_queue(queue))
+        await self._call(f"create queue {queue}", lambda: self.inner.create_queue(queue), target=queue)
 
     async def delete_queue(self, queue: str) -> None:
-        await self._call(f"delete queue {queue}", lambda: self.inner.delete_queue(queue))
+        await self._call(f"delete queue {queue}", lambda: self.inner.delete_queue(queue), target=queue)
 
     async def list_queues(self, prefix: str = "") -> list[str]:
         return await self._call("list queues", lambda: self.inner.list_queues(prefix))
@@ -169,13 +173,12 @@ class FaultyStorage:
     async def put_message(
         self, queue: str, content: str, *, visibility_timeout: int = 0, time_to_live: int = -1
     ) -> SentMessage:
-        if queue in self._refused:
-            raise StorageUnreachableError(f"put message on queue {queue}: storage did not answer (refused)")
         return await self._call(
             f"put message on queue {queue}",
             lambda: self.inner.put_message(
                 queue, content, visibility_timeout=visibility_timeout, time_to_live=time_to_live
             ),
+            target=queue,
         )
 
     async def receive_messages(
@@ -186,11 +189,14 @@ class FaultyStorage:
             lambda: self.inner.receive_messages(
                 queue, max_messages=max_messages, visibility_timeout=visibility_timeout
             ),
+            target=queue,
         )
 
     async def peek_messages(self, queue: str, *, max_messages: int = 32) -> list[QueueMessage]:
         return await self._call(
-            f"peek queue {queue}", lambda: self.inner.peek_messages(queue, max_messages=max_messages)
+            f"peek queue {queue}",
+            lambda: self.inner.peek_messages(queue, max_messages=max_messages),
+            target=queue,
         )
 
     async def update_message(
@@ -207,31 +213,35 @@ class FaultyStorage:
             lambda: self.inner.update_message(
                 queue, message_id, pop_receipt, visibility_timeout=visibility_timeout, content=content
             ),
+            target=queue,
         )
 
     async def delete_message(self, queue: str, message_id: str, pop_receipt: str) -> None:
         await self._call(
             f"delete message {message_id} from queue {queue}",
             lambda: self.inner.delete_message(queue, message_id, pop_receipt),
+            target=queue,
         )
 
     async def queue_length(self, queue: str) -> int:
-        return await self._call(f"length of queue {queue}", lambda: self.inner.queue_length(queue))
+        return await self._call(
+            f"length of queue {queue}", lambda: self.inner.queue_length(queue), target=queue
+        )
 
     # ------------------------------------------------------------------ tables
 
     async def create_table(self, table: str) -> None:
-        await self._call(f"create table {table}", lambda: self.inner.create_table(table), table=table)
+        await self._call(f"create table {table}", lambda: self.inner.create_table(table), target=table)
 
     async def delete_table(self, table: str) -> None:
-        await self._call(f"delete table {table}", lambda: self.inner.delete_table(table), table=table)
+        await self._call(f"delete table {table}", lambda: self.inner.delete_table(table), target=table)
 
     async def list_tables(self, prefix: str = "") -> list[str]:
         return await self._call("list tables", lambda: self.inner.list_tables(prefix))
 
     async def get_row(self, table: str, partition_key: str, row_key: str) -> Row | None:
         return await self._call(
-            f"read table {table}", lambda: self.inner.get_row(table, partition_key, row_key), table=table
+            f"read table {table}", lambda: self.inner.get_row(table, partition_key, row_key), target=table
         )
 
     async def query_rows(
@@ -246,7 +256,7 @@ class FaultyStorage:
         return await self._call(
             f"query table {table}",
             lambda: self.inner.query_rows(table, where, select=select, top=top, continuation=continuation),
-            table=table,
+            target=table,
         )
 
     async def iter_rows(
@@ -266,7 +276,7 @@ class FaultyStorage:
             f"write table {table}",
             lambda: self.inner.write_row(table, op),
             conditional=_conditional(op),
-            table=table,
+            target=table,
         )
 
     async def transact(self, table: str, ops: Sequence[TableOp]) -> list[str | None]:
@@ -274,7 +284,7 @@ class FaultyStorage:
             f"transaction on table {table}",
             lambda: self.inner.transact(table, ops),
             conditional=any(_conditional(op) for op in ops),
-            table=table,
+            target=table,
         )
 
     # ------------------------------------------------------------------ blobs

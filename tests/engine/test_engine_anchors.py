@@ -22,7 +22,7 @@ from host.errors import StorageUnreachableError
 from host.storage.azure.storage import AzureStorage
 from host.storage.connection import parse_connection_string
 from host.storage.faults import FaultyStorage
-from host.storage.interface import Filter, Page, QueueMessage, Storage, TableOp
+from host.storage.interface import Storage, TableOp
 from host.testing.app_host import AppHost
 
 CHAIN_APP = APPS / "chain"
@@ -33,7 +33,7 @@ TASK_SCHEDULED, TASK_COMPLETED = int(EventType.TaskScheduled), int(EventType.Tas
 class LostCheckpointAnswer(FaultyStorage):
     """Lets every call through, except: the checkpoint of ``instance_id`` that schedules activity
     ``task_id`` is written but answered with an error (as when storage restarts mid-answer), and
-    from then on the history table cannot be read or written until :meth:`heal`."""
+    from then on the history table is refused until ``accept(history_table)``."""
 
     def __init__(self, inner: Storage, history_table: str, instance_id: str, task_id: int) -> None:
         super().__init__(inner, rate=0.0)
@@ -41,17 +41,8 @@ class LostCheckpointAnswer(FaultyStorage):
         self.key = escape_key(instance_id)
         self.task_id = task_id
         self.hit = asyncio.Event()
-        self.down = False
-
-    def heal(self) -> None:
-        self.down = False
-
-    def _refuse(self, table: str) -> None:
-        if self.down and table == self.history_table:
-            raise StorageUnreachableError(f"table {table}: storage did not answer (injected outage)")
 
     async def transact(self, table: str, ops: Sequence[TableOp]) -> list[str | None]:
-        self._refuse(table)
         target = (
             not self.hit.is_set()
             and table == self.history_table
@@ -62,24 +53,12 @@ class LostCheckpointAnswer(FaultyStorage):
                 for op in ops
             )
         )
-        etags = await self.inner.transact(table, ops)
-        if target:
-            self.down = True
-            self.hit.set()
-            raise StorageUnreachableError(f"transaction on table {table}: answer lost (injected)")
-        return etags
-
-    async def query_rows(
-        self,
-        table: str,
-        where: Filter | None = None,
-        *,
-        select: Sequence[str] | None = None,
-        top: int | None = None,
-        continuation: str | None = None,
-    ) -> Page:
-        self._refuse(table)
-        return await self.inner.query_rows(table, where, select=select, top=top, continuation=continuation)
+        if not target:
+            return await super().transact(table, ops)
+        await self.inner.transact(table, ops)
+        self.refuse(table)
+        self.hit.set()
+        raise StorageUnreachableError(f"transaction on table {table}: answer lost (injected)")
 
 
 async def test_a_stop_after_a_checkpoint_whose_answer_was_lost_loses_no_activity(
@@ -107,7 +86,7 @@ async def test_a_stop_after_a_checkpoint_whose_answer_was_lost_loses_no_activity
             await first.start("hello_chain", ["a", "b", "c"], instance_id=iid)
             await asyncio.wait_for(storage.hit.wait(), 30)
             await engine.stop(timeout=2)
-            storage.heal()
+            storage.accept(storage.history_table)
             loaded = await first.durable.hub.load_history(iid)
             events = loaded.events
             scheduled = [e.get("EventId") for e in events if e.get("EventType") == TASK_SCHEDULED]
@@ -127,42 +106,6 @@ async def test_a_stop_after_a_checkpoint_whose_answer_was_lost_loses_no_activity
         await real.close()
 
 
-class CutOff(FaultyStorage):
-    """Lets every call through, except that while ``cut`` is set this host can neither receive
-    from nor renew its locks on the control queues (a storage outage only it sees)."""
-
-    def __init__(self, inner: Storage, control_queues: Sequence[str]) -> None:
-        super().__init__(inner, rate=0.0)
-        self.control_queues = frozenset(control_queues)
-        self.cut = False
-
-    def _refuse(self, queue: str) -> None:
-        if self.cut and queue in self.control_queues:
-            raise StorageUnreachableError(f"queue {queue}: storage did not answer (injected outage)")
-
-    async def receive_messages(
-        self, queue: str, *, max_messages: int = 1, visibility_timeout: int = 300
-    ) -> list[QueueMessage]:
-        self._refuse(queue)
-        return await self.inner.receive_messages(
-            queue, max_messages=max_messages, visibility_timeout=visibility_timeout
-        )
-
-    async def update_message(
-        self,
-        queue: str,
-        message_id: str,
-        pop_receipt: str,
-        *,
-        visibility_timeout: int,
-        content: str | None = None,
-    ) -> str:
-        self._refuse(queue)
-        return await self.inner.update_message(
-            queue, message_id, pop_receipt, visibility_timeout=visibility_timeout, content=content
-        )
-
-
 async def test_an_anchor_another_host_received_and_deleted_stands_for_no_new_activity(
     azurite_connection_string: str,
 ) -> None:
@@ -178,7 +121,7 @@ async def test_an_anchor_another_host_received_and_deleted_stands_for_no_new_act
     names = TaskHubNames(hub_name, 2)
     control = names.control_queue_for(iid)
     real = AzureStorage(parse_connection_string(azurite_connection_string))
-    storage = CutOff(real, names.control_queues)
+    storage = FaultyStorage(real, rate=0.0)  # refuses the control queues to the first host only
     common: dict[str, Any] = {"hub_name": hub_name, "host_json": SHORT_LOCK, "virtual_time": False}
     try:
         async with AppHost(CHAIN_APP, storage=storage, **common) as first:
@@ -197,7 +140,8 @@ async def test_an_anchor_another_host_received_and_deleted_stands_for_no_new_act
             await until(lambda: first_stub.calls, 30, what="activity 0 to run on the first host")
             anchor = await record_of(real, names, iid)
             assert anchor is not None and anchor.tasks == (0,), anchor
-            storage.cut = True
+            for queue in names.control_queues:
+                storage.refuse(queue)
             async with AppHost(CHAIN_APP, connection_string=azurite_connection_string, **common) as second:
                 second_stub = second.stub("say_hello", lambda _city: asyncio.Event().wait())  # hangs
 
@@ -207,7 +151,8 @@ async def test_an_anchor_another_host_received_and_deleted_stands_for_no_new_act
 
                 await until(anchor_taken_and_deleted, 30, what="the second host to settle the anchor")
                 assert second_stub.calls == ["a"]  # it sent activity 0 again
-            storage.cut = False
+            for queue in names.control_queues:
+                storage.accept(queue)
             # Any message makes the first host checkpoint again before activity 0 completes (here an
             # event nobody waits for): its anchor must not be named in the sentinel again.
             before = len((await first.durable.hub.load_history(iid)).events)

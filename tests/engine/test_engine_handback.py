@@ -100,7 +100,7 @@ async def test_a_completion_in_memory_is_handed_back_when_the_partition_is_lost(
 
             control = host.durable.hub.names.control_queue(0)
             if control_queue_down:
-                faulty.refuse_puts(control)
+                faulty.refuse(control)
             await set_owner(real, host, "another-worker")
             await eventually(
                 lambda: 0 not in engine.owned and iid not in engine.sessions,
@@ -109,7 +109,7 @@ async def test_a_completion_in_memory_is_handed_back_when_the_partition_is_lost(
             )
             if control_queue_down:
                 await eventually(lambda: engine.anchors.get(iid) is None, 30, "the anchor to be let go")
-                faulty.accept_puts(control)
+                faulty.accept(control)
             faulty.resume(history_table)
 
             async def first_checkpointed() -> bool:

@@ -64,19 +64,37 @@ async def test_conflicts_only_hit_conditional_writes(real: Storage) -> None:
 
 async def test_a_paused_table_holds_its_calls_until_resumed(real: Storage) -> None:
     await real.create_table("faultspaused")
-    await real.create_queue("faultspaused")
+    await real.create_queue("faultsother")
     faulty = FaultyStorage(real, rate=0.0)
     faulty.pause("faultspaused")
     row = {"PartitionKey": "p", "RowKey": "r"}
     write = asyncio.create_task(faulty.write_row("faultspaused", TableOp(WriteMode.INSERT, row)))
     await eventually(lambda: faulty.held["faultspaused"] == 1, 10, "the write to be held")
-    await faulty.put_message("faultspaused", "queues are not paused")  # only the table is
+    await faulty.put_message("faultsother", "other names are not paused")  # only the table is
     assert not write.done() and await real.get_row("faultspaused", "p", "r") is None
     faulty.resume("faultspaused")
     await write
     assert await real.get_row("faultspaused", "p", "r") is not None and faulty.held["faultspaused"] == 0
     await real.delete_table("faultspaused")
-    await real.delete_queue("faultspaused")
+    await real.delete_queue("faultsother")
+
+
+async def test_a_refused_queue_fails_every_call_until_accepted(real: Storage) -> None:
+    await real.create_queue("faultsrefused")
+    await real.create_queue("faultsother")
+    faulty = FaultyStorage(real, rate=0.0)
+    faulty.refuse("faultsrefused")
+    with pytest.raises(StorageUnreachableError, match="refused"):
+        await faulty.put_message("faultsrefused", "x")
+    with pytest.raises(StorageUnreachableError, match="refused"):
+        await faulty.receive_messages("faultsrefused")
+    await faulty.put_message("faultsother", "other names pass")
+    assert await real.queue_length("faultsrefused") == 0
+    faulty.accept("faultsrefused")
+    await faulty.put_message("faultsrefused", "y")
+    assert [m.content for m in await real.receive_messages("faultsrefused")] == ["y"]
+    await real.delete_queue("faultsrefused")
+    await real.delete_queue("faultsother")
 
 
 async def test_the_rate_and_the_seed(real: Storage) -> None:
