@@ -282,7 +282,7 @@ class ActivityWorker:
             )
             self.engine.locks.drop([item.message])
             if item.anchored:
-                await self.engine.anchor_keeper.anchored_work_lost(item.message)
+                await self.engine.anchor_keeper.let_go(item.message.instance_id)
         finally:
             self._in_flight -= 1
             self._finished += 1

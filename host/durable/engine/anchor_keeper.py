@@ -31,14 +31,10 @@ class AnchorKeeper:
         item (or, run from memory, take it off its instance's anchor)."""
         await self.completion_forwarded(workitem, int(workitem.event.get("EventId", -1)))
 
-    async def anchored_work_lost(self, workitem: TaskMessage) -> None:
-        """An activity run from memory could not be completed: release its instance's anchor at once,
-        so the partition's poller receives it again and the activity is sent again."""
-        await self.let_go(workitem.instance_id)
-
     async def let_go(self, instance_id: str) -> None:
-        """Stop holding the instance's anchor and make it visible at once: whoever receives it
-        sends the activities of the sentinel's record again (those the history has not completed)."""
+        """Stop holding the instance's anchor and make it visible at once (an activity it stands for
+        could not be completed, or it is in doubt): whoever receives it sends the activities of the
+        sentinel's record again (those the history has not completed)."""
         anchor = self.anchors.pop(instance_id)
         if anchor is not None:
             await self.host.locks.unlock([anchor.message])

@@ -272,7 +272,7 @@ class DurableEngine:
             if msg.message_id:
                 await self.locks.unlock([msg])
             else:
-                await self.anchor_keeper.anchored_work_lost(msg)
+                await self.anchor_keeper.let_go(msg.instance_id)
             raise
         await self.anchor_keeper.completion_forwarded(msg, completion_id(msg.event))
 
